@@ -1,0 +1,79 @@
+"""The composition root: builds the Bolt app and the WSGI application around it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+import handlers
+from bot.context import AppContext
+from storage.session import database_is_reachable
+
+log = logging.getLogger(__name__)
+
+SLACK_EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+SORRY = "Sorry, something went wrong on my side and it has been logged. Please try again in a minute."
+
+
+def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor: Executor | None = None) -> App:
+    """The Bolt app with every listener registered.
+
+    `listener_executor` runs listeners after they ack; tests pass one they can wait on.
+    """
+    settings = ctx.settings
+    if not socket_mode:
+        settings.require("SLACK_SIGNING_SECRET")
+    app = App(
+        client=ctx.client,
+        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+        # Socket Mode requests arrive over the app-level websocket, which is already authenticated.
+        request_verification_enabled=not socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+        listener_executor=listener_executor,
+    )
+
+    @app.error
+    def on_unexpected_error(error: Exception, body: dict, respond: Any) -> None:
+        log.error(
+            "unhandled %s from %s in %s: %r",
+            body.get("type") or body.get("command") or "request",
+            (body.get("user") or {}).get("id") or body.get("user_id"),
+            body.get("team_id") or (body.get("team") or {}).get("id"),
+            error,
+            exc_info=error,
+        )
+        if respond is not None and (body.get("response_url") or body.get("response_urls")):
+            try:
+                respond(text=SORRY, replace_original=False)
+            except Exception:  # the apology is best effort; the error is already logged
+                log.warning("could not tell the user about the error", exc_info=True)
+
+    handlers.register_all(app, ctx)
+    return app
+
+
+def create_wsgi_app(app: App, ctx: AppContext) -> WsgiApp:
+    """`/slack/events` for Slack, `GET /healthz` for load balancers and orchestrators."""
+    slack = SlackRequestHandler(app, path=SLACK_EVENTS_PATH)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            healthy = database_is_reachable(ctx.session_factory)
+            body = b"ok\n" if healthy else b"database unreachable\n"
+            start_response(
+                "200 OK" if healthy else "503 Service Unavailable",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return slack(environ, start_response)
+
+    return application

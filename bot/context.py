@@ -1,0 +1,20 @@
+"""What every listener and scheduled job needs, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.clock import Clock, system_clock
+from bot.settings import Settings
+from storage.session import SessionFactory
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    session_factory: SessionFactory
+    client: WebClient
+    # Interactive requests always use the real clock; only scheduled work is handed "now".
+    clock: Clock = system_clock

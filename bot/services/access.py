@@ -1,0 +1,29 @@
+"""Who may change what. PMO admins and a project's own sponsor and lead manage a project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.errors import NotAllowed
+from storage.models import Project
+
+
+@dataclass(frozen=True)
+class Actor:
+    slack_user_id: str
+    is_pmo_admin: bool
+
+
+def can_manage(actor: Actor, project: Project) -> bool:
+    if actor.is_pmo_admin:
+        return True
+    accountable = {person.slack_user_id for person in (project.sponsor, project.lead) if person}
+    return actor.slack_user_id in accountable
+
+
+def require_can_manage(actor: Actor, project: Project, doing: str) -> None:
+    if not can_manage(actor, project):
+        raise NotAllowed(
+            f"Only PMO admins and {project.key}'s sponsor or lead can {doing}. "
+            f"Ask one of them, or the PMO, to do it."
+        )

@@ -1,0 +1,129 @@
+"""The idempotency ledger for messages that schedules and events trigger.
+
+A message is claimed under its idempotency key in a committed transaction before it is
+sent. Whoever inserts the row first sends; everyone else (a retried event, a second
+instance, a re-run tick) sees the row and stays quiet. Failures that may pass are retried
+later with backoff from the stored payload; failures that will not pass stop there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import DeliveryStatus, OutgoingMessage
+
+MAX_ATTEMPTS = 6
+FIRST_RETRY_DELAY = timedelta(minutes=1)
+
+# Slack errors that retrying will not fix; the caller decides what else to do (e.g. mark
+# a channel link broken and tell the PMO).
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_arguments",
+        "msg_too_long",
+        "no_text",
+        "user_not_found",
+        "account_inactive",
+        "cannot_dm_bot",
+        "message_not_found",
+        "cant_update_message",
+        "missing_scope",
+        "not_authed",
+        "invalid_auth",
+        "token_revoked",
+        "restricted_action",
+    }
+)
+
+
+@dataclass(frozen=True)
+class OutgoingRequest:
+    idempotency_key: str
+    method: str
+    channel_id: str
+    payload: dict[str, Any]
+
+
+def claim(session: Session, request: OutgoingRequest, *, now: datetime) -> OutgoingMessage | None:
+    """Insert the ledger row; None when the key is already taken (someone else sends it).
+
+    Call it in a transaction of its own and commit before sending: the unique key is the
+    lock, and it only protects once other instances can see it.
+    """
+    if find(session, request.idempotency_key) is not None:
+        return None
+    row = OutgoingMessage(
+        idempotency_key=request.idempotency_key,
+        method=request.method,
+        channel_id=request.channel_id,
+        payload=request.payload,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        created_at=now,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another instance inserted the same key between our check and our insert.
+        session.rollback()
+        return None
+    return row
+
+
+def find(session: Session, idempotency_key: str) -> OutgoingMessage | None:
+    return session.scalar(select(OutgoingMessage).where(OutgoingMessage.idempotency_key == idempotency_key))
+
+
+def record_sent(row: OutgoingMessage, *, message_ts: str | None, now: datetime) -> None:
+    row.status = DeliveryStatus.SENT
+    row.attempts += 1
+    row.message_ts = message_ts
+    row.sent_at = now
+    row.last_error = None
+    row.next_attempt_at = None
+
+
+def record_failure(row: OutgoingMessage, error: str, *, now: datetime) -> None:
+    row.attempts += 1
+    row.last_error = error[:200]
+    if error in PERMANENT_ERRORS or row.attempts >= MAX_ATTEMPTS:
+        row.status = DeliveryStatus.UNDELIVERABLE
+        row.next_attempt_at = None
+    else:
+        row.status = DeliveryStatus.FAILED
+        row.next_attempt_at = now + FIRST_RETRY_DELAY * (2 ** (row.attempts - 1))
+
+
+def claim_due_retries(session: Session, *, now: datetime, limit: int = 100) -> list[OutgoingMessage]:
+    """Failed messages whose retry time has come, each taken by exactly one worker.
+
+    The conditional UPDATE is the lock: it succeeds for one instance only, on SQLite and
+    PostgreSQL alike. Commit before sending, as with `claim`.
+    """
+    due_ids = session.scalars(
+        select(OutgoingMessage.id)
+        .where(OutgoingMessage.status == DeliveryStatus.FAILED, OutgoingMessage.next_attempt_at <= now)
+        .order_by(OutgoingMessage.next_attempt_at)
+        .limit(limit)
+    ).all()
+    taken = []
+    for row_id in due_ids:
+        result = session.execute(
+            update(OutgoingMessage)
+            .where(OutgoingMessage.id == row_id, OutgoingMessage.status == DeliveryStatus.FAILED)
+            .values(status=DeliveryStatus.PENDING)
+        )
+        if result.rowcount == 1:
+            taken.append(row_id)
+    return list(session.scalars(select(OutgoingMessage).where(OutgoingMessage.id.in_(taken)))) if taken else []

@@ -1,0 +1,317 @@
+"""Portfolio records: projects, their objective and programme, and the channels linked to them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import Conflict, NotFound, UserError
+from bot.services import people
+from bot.services.access import Actor, require_can_manage
+from storage.models import (
+    Benefit,
+    ChannelLink,
+    Objective,
+    Person,
+    Programme,
+    Project,
+    ProjectService,
+    ProjectStatus,
+    Service,
+    ServiceRelation,
+)
+
+PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
+MAX_KEY_LENGTH = 32
+MAX_NAME_LENGTH = 200
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_CHECKIN_DAY = 0  # Monday
+DEFAULT_CHECKIN_TIME = "09:30"
+
+
+def normalise_key(text: str) -> str:
+    """Keys are typed in Slack, so any case is accepted and upper case is stored."""
+    key = text.strip().upper()
+    if not key or len(key) > MAX_KEY_LENGTH or not PROJECT_KEY.match(key):
+        raise UserError(
+            f"'{text.strip()}' is not a valid key: use letters, digits and dashes, "
+            f"starting with a letter, up to {MAX_KEY_LENGTH} characters (e.g. CRM-2)."
+        )
+    return key
+
+
+def find_project(session: Session, key: str) -> Project | None:
+    return session.scalar(select(Project).where(Project.key == key.strip().upper()))
+
+
+def get_project(session: Session, key: str) -> Project:
+    project = find_project(session, key)
+    if project is None:
+        raise NotFound(
+            f"No project has the key {key.strip().upper()}. Check the spelling, "
+            "or create it with `/pmo project add`."
+        )
+    return project
+
+
+def get_or_create_objective(session: Session, name: str, *, now: datetime) -> Objective:
+    objective = session.scalar(select(Objective).where(Objective.name == name))
+    if objective is None:
+        objective = Objective(name=name, created_at=now)
+        session.add(objective)
+        session.flush()
+    return objective
+
+
+def get_or_create_programme(session: Session, name: str, *, now: datetime) -> Programme:
+    programme = session.scalar(select(Programme).where(Programme.name == name))
+    if programme is None:
+        programme = Programme(name=name, created_at=now)
+        session.add(programme)
+        session.flush()
+    return programme
+
+
+def get_or_create_service(session: Session, key: str, *, now: datetime) -> Service:
+    service = session.scalar(select(Service).where(Service.key == key))
+    if service is None:
+        service = Service(key=key, name=key, created_at=now)
+        session.add(service)
+        session.flush()
+    return service
+
+
+@dataclass(frozen=True)
+class NewProject:
+    key: str
+    name: str
+    sponsor_user_id: str | None = None
+    lead_user_id: str | None = None
+    objective: str | None = None
+    programme: str | None = None
+    description: str | None = None
+
+
+def create_project(session: Session, new: NewProject, *, now: datetime) -> Project:
+    key = normalise_key(new.key)
+    if find_project(session, key) is not None:
+        raise Conflict(f"A project with the key {key} already exists. Choose another key.")
+    name = new.name.strip()
+    if not name:
+        raise UserError("A project needs a name.")
+    project = Project(
+        key=key,
+        name=name[:MAX_NAME_LENGTH],
+        description=(new.description or "").strip() or None,
+        status=ProjectStatus.ACTIVE,
+        created_at=now,
+        updated_at=now,
+    )
+    if new.sponsor_user_id:
+        project.sponsor = people.get_or_create(session, new.sponsor_user_id, now=now)
+    if new.lead_user_id:
+        project.lead = people.get_or_create(session, new.lead_user_id, now=now)
+    if new.objective and new.objective.strip():
+        project.objective = get_or_create_objective(session, new.objective.strip(), now=now)
+    if new.programme and new.programme.strip():
+        project.programme = get_or_create_programme(session, new.programme.strip(), now=now)
+    session.add(project)
+    session.flush()
+    return project
+
+
+# --- channel links -------------------------------------------------------------------
+
+
+def find_link(session: Session, team_id: str, channel_id: str) -> ChannelLink | None:
+    return session.scalar(
+        select(ChannelLink).where(ChannelLink.team_id == team_id, ChannelLink.channel_id == channel_id)
+    )
+
+
+def project_for_channel(session: Session, team_id: str, channel_id: str) -> Project | None:
+    link = find_link(session, team_id, channel_id)
+    return link.project if link else None
+
+
+def check_can_link(session: Session, actor: Actor, key: str, team_id: str, channel_id: str) -> Project:
+    """Everything `link_channel` would refuse, checked before the bot joins the channel."""
+    project = get_project(session, key)
+    require_can_manage(actor, project, "link channels to it")
+    if project.status is ProjectStatus.CLOSED:
+        raise UserError(f"{project.key} is closed; closed projects cannot get new channels.")
+    existing = find_link(session, team_id, channel_id)
+    if existing is not None and existing.project_id != project.id:
+        raise Conflict(
+            f"This channel is already linked to {existing.project.key}. "
+            f"Run `/pmo unlink` here first, then `/pmo link {project.key}`."
+        )
+    return project
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    project: Project
+    is_primary: bool
+    already_linked: bool
+
+
+def link_channel(
+    session: Session, actor: Actor, key: str, team_id: str, channel_id: str, *, now: datetime
+) -> LinkOutcome:
+    project = check_can_link(session, actor, key, team_id, channel_id)
+    existing = find_link(session, team_id, channel_id)
+    if existing is not None:
+        return LinkOutcome(project, existing.is_primary, already_linked=True)
+    has_primary = any(link.is_primary for link in project.channel_links)
+    link = ChannelLink(
+        team_id=team_id,
+        channel_id=channel_id,
+        project=project,
+        is_primary=not has_primary,
+        linked_by_id=people.get_or_create(session, actor.slack_user_id, now=now).id,
+        created_at=now,
+    )
+    session.add(link)
+    session.flush()
+    return LinkOutcome(project, link.is_primary, already_linked=False)
+
+
+def unlink_channel(session: Session, actor: Actor, team_id: str, channel_id: str) -> Project:
+    link = find_link(session, team_id, channel_id)
+    if link is None:
+        raise NotFound("This channel is not linked to any project, so there is nothing to unlink.")
+    project = link.project
+    require_can_manage(actor, project, "unlink its channels")
+    project.channel_links.remove(link)
+    if link.is_primary and project.channel_links:
+        # The oldest remaining channel takes over, matching "the first is the primary one".
+        project.channel_links[0].is_primary = True
+    session.flush()
+    return project
+
+
+def set_primary_channel(
+    session: Session, project: Project, team_id: str, channel_id: str, *, now: datetime
+) -> None:
+    """Make this channel the project's primary one (as a portfolio import says)."""
+    link = find_link(session, team_id, channel_id)
+    if link is not None and link.project_id != project.id:
+        raise Conflict(f"channel {channel_id} is linked to {link.project.key}; unlink it there first")
+    for other in project.channel_links:
+        other.is_primary = False
+    if link is None:
+        link = ChannelLink(team_id=team_id, channel_id=channel_id, created_at=now)
+        project.channel_links.append(link)
+    link.is_primary = True
+    session.flush()
+
+
+def primary_channel(project: Project) -> ChannelLink | None:
+    return next((link for link in project.channel_links if link.is_primary), None)
+
+
+def set_services(session: Session, project: Project, service_keys: list[str], *, now: datetime) -> None:
+    """Replace the services the project depends on; other relations are left alone."""
+    wanted = {key: get_or_create_service(session, key, now=now) for key in service_keys}
+    for link in list(project.service_links):
+        if link.relation is ServiceRelation.DEPENDS_ON and link.service.key not in wanted:
+            project.service_links.remove(link)
+    present = {link.service.key for link in project.service_links if link.relation is ServiceRelation.DEPENDS_ON}
+    for key, service in wanted.items():
+        if key not in present:
+            project.service_links.append(ProjectService(service=service, relation=ServiceRelation.DEPENDS_ON))
+    session.flush()
+
+
+def depended_service_keys(project: Project) -> list[str]:
+    return [link.service.key for link in project.service_links if link.relation is ServiceRelation.DEPENDS_ON]
+
+
+# --- the record a user asks for -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenefitLine:
+    name: str
+    unit: str
+    baseline: Decimal
+    target: Decimal
+    target_date: str
+    latest: Decimal | None
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    channel_id: str
+    is_primary: bool
+    broken_reason: str | None
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """A project as `/pmo project KEY` shows it: plain data, ready for a Block Kit builder."""
+
+    key: str
+    name: str
+    status: str
+    description: str | None
+    sponsor_user_id: str | None
+    lead_user_id: str | None
+    objective: str | None
+    programme: str | None
+    cadence: str
+    services: list[tuple[str, str, str]] = field(default_factory=list)  # key, name, relation
+    channels: list[ChannelLine] = field(default_factory=list)
+    benefits: list[BenefitLine] = field(default_factory=list)
+
+
+def _user_id(person: Person | None) -> str | None:
+    return person.slack_user_id if person else None
+
+
+def _latest_value(benefit: Benefit) -> Decimal | None:
+    return benefit.values[-1].value if benefit.values else None
+
+
+def effective_cadence(project: Project, default_timezone: str) -> tuple[int, str, str]:
+    """(weekday 0=Mon, "HH:MM", timezone) with the workspace defaults filled in."""
+    return (
+        project.checkin_day if project.checkin_day is not None else DEFAULT_CHECKIN_DAY,
+        project.checkin_time or DEFAULT_CHECKIN_TIME,
+        project.timezone or default_timezone,
+    )
+
+
+def project_record(project: Project, *, default_timezone: str) -> ProjectRecord:
+    day, time_of_day, zone = effective_cadence(project, default_timezone)
+    return ProjectRecord(
+        key=project.key,
+        name=project.name,
+        status=project.status.value,
+        description=project.description,
+        sponsor_user_id=_user_id(project.sponsor),
+        lead_user_id=_user_id(project.lead),
+        objective=project.objective.name if project.objective else None,
+        programme=project.programme.name if project.programme else None,
+        cadence=f"{DAY_NAMES[day].capitalize()} {time_of_day} {zone}",
+        services=[(link.service.key, link.service.name, link.relation.value) for link in project.service_links],
+        channels=[ChannelLine(link.channel_id, link.is_primary, link.broken_reason) for link in project.channel_links],
+        benefits=[
+            BenefitLine(
+                name=benefit.name,
+                unit=benefit.unit,
+                baseline=benefit.baseline,
+                target=benefit.target,
+                target_date=benefit.target_date.isoformat(),
+                latest=_latest_value(benefit),
+            )
+            for benefit in project.benefits
+            if benefit.is_active
+        ],
+    )

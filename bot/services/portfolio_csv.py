@@ -1,0 +1,502 @@
+"""The portfolio as a spreadsheet: `pmo-bot import FILE.csv` and `pmo-bot export FILE.csv`.
+
+One row per project, in the columns PMOs already keep (`COLUMNS`). A blank cell means the
+default: no programme, objective, sponsor, lead or services; the workspace's check-in
+cadence (NULL in storage); status active. The one exception is `channel`: a blank channel
+leaves the project's channel links as they are, because links are made and broken in Slack
+(`/pmo link`, `/pmo unlink`) and a blank cell must not quietly stop a team's prompts.
+
+Import is all or nothing: every row is read and checked first, and one bad row rejects the
+file with every problem listed, before anything is written. Lines are numbered as the
+spreadsheet numbers its rows (the header is line 1).
+
+An export imports back as a no-op: cells are written in the same canonical form the import
+reads them into, and a project whose row matches what is stored is left untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.errors import UserError
+from bot.services import people, portfolio
+from storage.models import Person, Project, ProjectService, ProjectStatus
+
+COLUMNS: tuple[str, ...] = (
+    "key",
+    "name",
+    "programme",
+    "objective",
+    "sponsor",
+    "lead",
+    "services",
+    "channel",
+    "checkin_day",
+    "checkin_time",
+    "timezone",
+    "status",
+)
+
+SERVICE_SEPARATOR = ";"
+_BOM = "\ufeff"
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY_BY_NAME = {
+    name: weekday
+    for weekday, names in enumerate(zip(portfolio.DAY_NAMES, _FULL_DAY_NAMES, strict=True))
+    for name in names
+}
+# Spreadsheets drop the leading zero of a time ("9:30"), so one digit hours are accepted.
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+# Only a plausible address is worth a users.lookupByEmail call; Slack decides the rest.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """What is wrong on one line and what to write instead; `str()` puts "line N: " in front."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ImportRejected(UserError):
+    """The file had problems, so nothing was imported."""
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        self.problems = problems
+        super().__init__(
+            "Nothing was imported; fix these and import the file again:\n"
+            + "\n".join(str(problem) for problem in problems)
+        )
+
+
+@dataclass
+class ImportSummary:
+    """Project keys by what the import did to them."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    """One project as the spreadsheet describes it, in canonical form; None is a blank cell."""
+
+    key: str
+    name: str
+    programme: str | None
+    objective: str | None
+    sponsor_user_id: str | None
+    lead_user_id: str | None
+    service_keys: tuple[str, ...]  # sorted, so the order in a cell does not count as a change
+    channel_id: str | None
+    checkin_day: int | None  # 0 = Monday
+    checkin_time: str | None  # "HH:MM"
+    timezone: str | None
+    status: ProjectStatus
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+def export_portfolio(session: Session) -> str:
+    """Every project as CSV text, ordered by key, with blanks wherever a project uses a default."""
+    projects = session.scalars(
+        select(Project)
+        .order_by(Project.key)
+        .options(
+            selectinload(Project.programme),
+            selectinload(Project.objective),
+            selectinload(Project.sponsor),
+            selectinload(Project.lead),
+            selectinload(Project.channel_links),
+            selectinload(Project.service_links).selectinload(ProjectService.service),
+        )
+    )
+    text = io.StringIO()
+    # "\n": the caller writes this in text mode, which turns it into the platform's line end.
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for project in projects:
+        writer.writerow(_cells(row_from_project(project)))
+    return text.getvalue()
+
+
+def row_from_project(project: Project) -> PortfolioRow:
+    channel = portfolio.primary_channel(project)
+    return PortfolioRow(
+        key=project.key,
+        name=project.name,
+        programme=project.programme.name if project.programme else None,
+        objective=project.objective.name if project.objective else None,
+        sponsor_user_id=project.sponsor.slack_user_id if project.sponsor else None,
+        lead_user_id=project.lead.slack_user_id if project.lead else None,
+        service_keys=tuple(sorted(portfolio.depended_service_keys(project))),
+        channel_id=channel.channel_id if channel else None,
+        checkin_day=project.checkin_day,
+        checkin_time=project.checkin_time,
+        timezone=project.timezone,
+        status=project.status,
+    )
+
+
+def _cells(row: PortfolioRow) -> list[str]:
+    by_column = {
+        "key": row.key,
+        "name": row.name,
+        "programme": row.programme or "",
+        "objective": row.objective or "",
+        "sponsor": row.sponsor_user_id or "",
+        "lead": row.lead_user_id or "",
+        "services": SERVICE_SEPARATOR.join(row.service_keys),
+        "channel": row.channel_id or "",
+        "checkin_day": portfolio.DAY_NAMES[row.checkin_day] if row.checkin_day is not None else "",
+        "checkin_time": row.checkin_time or "",
+        "timezone": row.timezone or "",
+        "status": row.status.value,
+    }
+    return [by_column[column] for column in COLUMNS]
+
+
+# --- import ----------------------------------------------------------------------------
+
+
+def import_portfolio(
+    session: Session,
+    csv_text: str,
+    *,
+    resolve_email: Callable[[str], str | None],
+    team_id: str | None,
+    now: datetime,
+) -> ImportSummary:
+    """Create or update one project per row (matched by key); all rows or, on any problem, none.
+
+    `resolve_email` turns an email into a Slack user ID (None: no such user); it is called
+    once per distinct, well-formed address. `team_id` is the workspace the channels are in.
+    Raises ImportRejected, with the session untouched, when any row is bad. Does not commit.
+    """
+    reader = _RowReader(session, resolve_email=resolve_email, team_id=team_id)
+    rows = reader.read(csv_text)
+    if reader.problems:
+        raise ImportRejected(reader.problems)
+
+    summary = ImportSummary()
+    for row in rows:
+        project = portfolio.find_project(session, row.key)
+        if project is not None and _matches(project, row):
+            summary.unchanged.append(row.key)
+            continue
+        if project is None:
+            project = portfolio.create_project(session, portfolio.NewProject(key=row.key, name=row.name), now=now)
+            summary.created.append(row.key)
+        else:
+            project.updated_at = now
+            summary.updated.append(row.key)
+        _apply(session, project, row, team_id=team_id, email_by_user_id=reader.email_by_user_id, now=now)
+    session.flush()
+    return summary
+
+
+def _matches(project: Project, row: PortfolioRow) -> bool:
+    stored = row_from_project(project)
+    if row.channel_id is None:
+        # A blank channel leaves the links alone, so it never differs from what is stored.
+        stored = replace(stored, channel_id=None)
+    return stored == row
+
+
+def _apply(
+    session: Session,
+    project: Project,
+    row: PortfolioRow,
+    *,
+    team_id: str | None,
+    email_by_user_id: Mapping[str, str],
+    now: datetime,
+) -> None:
+    def person(user_id: str | None) -> Person | None:
+        # Keeps the email the file named them by when the bot knows none for them yet.
+        if user_id is None:
+            return None
+        return people.get_or_create(session, user_id, now=now, email=email_by_user_id.get(user_id))
+
+    project.name = row.name
+    project.programme = portfolio.get_or_create_programme(session, row.programme, now=now) if row.programme else None
+    project.objective = portfolio.get_or_create_objective(session, row.objective, now=now) if row.objective else None
+    project.sponsor = person(row.sponsor_user_id)
+    project.lead = person(row.lead_user_id)
+    project.checkin_day = row.checkin_day
+    project.checkin_time = row.checkin_time
+    project.timezone = row.timezone
+    if row.status is not project.status:
+        project.closed_at = now if row.status is ProjectStatus.CLOSED else None
+        project.status = row.status
+    portfolio.set_services(session, project, list(row.service_keys), now=now)
+    if row.channel_id is not None:
+        # Reading refused any channel when there is no workspace, so team_id is known here.
+        assert team_id is not None
+        portfolio.set_primary_channel(session, project, team_id, row.channel_id, now=now)
+
+
+class _RowReader:
+    """Reads the CSV into PortfolioRows, collecting every problem instead of stopping at the first.
+
+    It only reads the database (to see which project a channel is linked to), so a file
+    with problems leaves the session as it was.
+    """
+
+    def __init__(self, session: Session, *, resolve_email: Callable[[str], str | None], team_id: str | None) -> None:
+        self.problems: list[RowProblem] = []
+        self.email_by_user_id: dict[str, str] = {}
+        self._session = session
+        self._team_id = team_id
+        self._resolve_email = resolve_email
+        self._user_id_by_email: dict[str, str | None] = {}
+        self._line_by_key: dict[str, int] = {}
+        self._line_by_channel: dict[str, int] = {}
+
+    def read(self, csv_text: str) -> list[PortfolioRow]:
+        records = csv.reader(io.StringIO(csv_text.removeprefix(_BOM)))
+        header = next(records, None)
+        if header is None:
+            self.problems.append(
+                RowProblem(1, f"the file is empty: its first line must be the header {', '.join(COLUMNS)}")
+            )
+            return []
+        position_by_column = self._read_header(header)
+        if self.problems:
+            # Until the header is right the cells cannot be told apart, so row checks would only add noise.
+            return []
+        rows: list[PortfolioRow] = []
+        for line, record in enumerate(records, start=2):
+            # Spreadsheets often save empty rows below the table; they mean nothing.
+            if any(cell.strip() for cell in record):
+                row = self._read_row(line, record, position_by_column)
+                if row is not None:
+                    rows.append(row)
+        return rows
+
+    def _read_header(self, header: list[str]) -> dict[str, int]:
+        position_by_column: dict[str, int] = {}
+        for position, raw_name in enumerate(header):
+            column = raw_name.strip().lower()
+            if not column:
+                continue  # an unnamed column is fine as long as it stays empty (checked per row)
+            if column not in COLUMNS:
+                self.problems.append(
+                    RowProblem(1, f"unknown column '{raw_name.strip()}': the columns are {', '.join(COLUMNS)}")
+                )
+            elif column in position_by_column:
+                self.problems.append(RowProblem(1, f"column '{column}' appears twice: keep one"))
+            else:
+                position_by_column[column] = position
+        missing = [column for column in COLUMNS if column not in position_by_column]
+        if missing:
+            self.problems.append(
+                RowProblem(1, f"missing columns {', '.join(missing)}: add them (their cells may be blank)")
+            )
+        return position_by_column
+
+    def _read_row(self, line: int, record: list[str], position_by_column: Mapping[str, int]) -> PortfolioRow | None:
+        named_positions = set(position_by_column.values())
+        stray = next((cell.strip() for i, cell in enumerate(record) if i not in named_positions and cell.strip()), None)
+        if stray is not None:
+            self.problems.append(
+                RowProblem(line, f"'{stray}' is in a column with no header: name the column or remove the value")
+            )
+        cells = {
+            column: record[position].strip() if position < len(record) else ""
+            for column, position in position_by_column.items()
+        }
+        problems_before = len(self.problems)
+
+        def read(column: str, parse: Callable[[str, str], T]) -> T | None:
+            try:
+                return parse(column, cells[column])
+            except UserError as error:
+                self.problems.append(RowProblem(line, str(error)))
+                return None
+
+        key = read("key", _parse_key)
+        name = read("name", _parse_name)
+        programme = read("programme", _parse_optional_name)
+        objective = read("objective", _parse_optional_name)
+        sponsor_user_id = read("sponsor", self._parse_person)
+        lead_user_id = read("lead", self._parse_person)
+        service_keys = read("services", _parse_service_keys)
+        channel_id = read("channel", _parse_channel_id)
+        checkin_day = read("checkin_day", _parse_day)
+        checkin_time = read("checkin_time", _parse_time)
+        timezone = read("timezone", _parse_timezone)
+        status = read("status", _parse_status)
+        if key is not None:
+            self._check_key_is_new(line, key)
+            if channel_id is not None:
+                self._check_channel_is_free(line, key, channel_id)
+
+        if len(self.problems) > problems_before or key is None or name is None or status is None:
+            return None
+        return PortfolioRow(
+            key=key,
+            name=name,
+            programme=programme,
+            objective=objective,
+            sponsor_user_id=sponsor_user_id,
+            lead_user_id=lead_user_id,
+            service_keys=service_keys or (),
+            channel_id=channel_id,
+            checkin_day=checkin_day,
+            checkin_time=checkin_time,
+            timezone=timezone,
+            status=status,
+        )
+
+    def _parse_person(self, column: str, text: str) -> str | None:
+        if not text:
+            return None
+        if people.is_slack_user_id(text):
+            return text
+        if not _EMAIL.match(text):
+            raise UserError(
+                f"{column} '{text}' is neither a Slack user ID nor an email: "
+                "write their user ID (e.g. U0123ABCD) or their email"
+            )
+        if text not in self._user_id_by_email:
+            self._user_id_by_email[text] = self._resolve_email(text)
+        user_id = self._user_id_by_email[text]
+        if user_id is None:
+            raise UserError(
+                f"{column}: no Slack user has the email {text}: check the address, or write their Slack user ID"
+            )
+        self.email_by_user_id[user_id] = text
+        return user_id
+
+    def _check_key_is_new(self, line: int, key: str) -> None:
+        first_line = self._line_by_key.setdefault(key, line)
+        if first_line != line:
+            self.problems.append(
+                RowProblem(line, f"key {key} is already on line {first_line}: give each project one row")
+            )
+
+    def _check_channel_is_free(self, line: int, key: str, channel_id: str) -> None:
+        first_line = self._line_by_channel.setdefault(channel_id, line)
+        if first_line != line:
+            self.problems.append(
+                RowProblem(
+                    line,
+                    f"channel {channel_id} is already on line {first_line}: "
+                    "a channel is the primary channel of one project only",
+                )
+            )
+        if self._team_id is None:
+            self.problems.append(
+                RowProblem(
+                    line,
+                    f"channel {channel_id} cannot be linked: this import has no Slack workspace; "
+                    "import within a workspace, or leave channel blank",
+                )
+            )
+            return
+        link = portfolio.find_link(self._session, self._team_id, channel_id)
+        if link is not None and link.project.key != key:
+            self.problems.append(
+                RowProblem(
+                    line,
+                    f"channel {channel_id} is linked to {link.project.key}: "
+                    "run `/pmo unlink` in that channel first, or leave channel blank",
+                )
+            )
+
+
+# Cell parsers: (column, stripped cell text) -> value, raising UserError with what to write instead.
+
+
+def _parse_key(column: str, text: str) -> str:
+    if not text:
+        raise UserError(f"{column} is missing: every row needs the project's key (e.g. CRM-2)")
+    return portfolio.normalise_key(text)
+
+
+def _parse_name(column: str, text: str) -> str:
+    if not text:
+        raise UserError(f"{column} is missing: every row needs the project's name")
+    if len(text) > portfolio.MAX_NAME_LENGTH:
+        raise UserError(f"{column} is {len(text)} characters long: shorten it to {portfolio.MAX_NAME_LENGTH}")
+    return text
+
+
+def _parse_optional_name(column: str, text: str) -> str | None:
+    if len(text) > portfolio.MAX_NAME_LENGTH:
+        raise UserError(f"{column} is {len(text)} characters long: shorten it to {portfolio.MAX_NAME_LENGTH}")
+    return text or None
+
+
+def _parse_service_keys(column: str, text: str) -> tuple[str, ...]:
+    keys = set()
+    for part in text.split(SERVICE_SEPARATOR):
+        if part.strip():
+            try:
+                keys.add(portfolio.normalise_key(part))
+            except UserError as error:
+                raise UserError(f"{column}: {error}") from None
+    return tuple(sorted(keys))
+
+
+def _parse_channel_id(column: str, text: str) -> str | None:
+    if text and not _CHANNEL_ID.match(text):
+        raise UserError(f"{column} '{text}' is not a channel ID: use the ID from the channel's details, e.g. C0123ABCD")
+    return text or None
+
+
+def _parse_day(column: str, text: str) -> int | None:
+    if not text:
+        return None
+    weekday = _WEEKDAY_BY_NAME.get(text.lower())
+    if weekday is None:
+        raise UserError(f"{column} '{text}' is not a day: use mon..sun")
+    return weekday
+
+
+def _parse_time(column: str, text: str) -> str | None:
+    if not text:
+        return None
+    match = _TIME.match(text)
+    if match is None:
+        raise UserError(f"{column} '{text}' is not a time: use HH:MM, 24 h (e.g. 09:30)")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _parse_timezone(column: str, text: str) -> str | None:
+    if not text:
+        return None
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"{column} '{text}' is not an IANA timezone name: use one such as Europe/London") from None
+    return text
+
+
+def _parse_status(column: str, text: str) -> ProjectStatus:
+    if not text:
+        return ProjectStatus.ACTIVE
+    try:
+        return ProjectStatus(text.lower())
+    except ValueError:
+        raise UserError(f"{column} '{text}' is not a status: use active, paused or closed") from None

@@ -1,0 +1,110 @@
+"""Settings, read from the environment and a `.env` file.
+
+Every value is checked once, at start-up; `load_settings` turns pydantic's validation
+report into one plain line per bad value so an operator never sees a traceback.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_SQLITE_URL = "sqlite:///pmo-bot.sqlite3"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `lines` holds one readable problem per entry."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = DEFAULT_SQLITE_URL
+    pmo_channel_id: str | None = None
+    pmo_admin_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    default_timezone: str = "Europe/London"
+    port: int = Field(default=3000, ge=1, le=65535)
+    scheduler_enabled: bool = True
+    auto_migrate: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("pmo_admin_ids", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not an IANA timezone name (e.g. Europe/London)") from None
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_driver(cls, value: str) -> str:
+        # Operators paste the URL their provider gives them; SQLAlchemy needs the driver named.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if not value.startswith(("sqlite:", "postgresql+psycopg:")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("pmo_channel_id")
+    @classmethod
+    def _channel_id_shape(cls, value: str | None) -> str | None:
+        if value and not value[:1] in ("C", "G"):
+            raise ValueError(f"'{value}' is not a channel ID (they start with C or G, e.g. C0123ABCD)")
+        return value or None
+
+    def require(self, *names: str) -> None:
+        """Fail with one line per setting that this command needs and that is unset."""
+        missing = [name for name in names if not getattr(self, name.lower())]
+        if missing:
+            raise ConfigError([f"{name}: not set (set it in the environment or in .env)" for name in missing])
+
+    def is_pmo_admin(self, user_id: str) -> bool:
+        return user_id in self.pmo_admin_ids
+
+    @property
+    def bot_token(self) -> str:
+        self.require("SLACK_BOT_TOKEN")
+        assert self.slack_bot_token is not None
+        return self.slack_bot_token.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings, raising ConfigError with readable lines."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise ConfigError(lines) from None
+

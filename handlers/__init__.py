@@ -1,0 +1,16 @@
+"""Slack-facing code: listeners, Block Kit builders and scheduled-job bodies."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.context import AppContext
+from handlers import channels, commands, projects
+
+SUBCOMMANDS = (*projects.SUBCOMMANDS, *channels.SUBCOMMANDS)
+
+
+def register_all(app: App, ctx: AppContext) -> None:
+    commands.register(app, ctx, SUBCOMMANDS)
+    projects.register(app, ctx)
+    channels.register(app, ctx)

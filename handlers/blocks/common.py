@@ -1,0 +1,87 @@
+"""Small Block Kit pieces, kept inside Slack's limits by construction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Block = dict[str, Any]
+
+SECTION_TEXT_LIMIT = 3000
+HEADER_TEXT_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+PLAIN_TEXT_LIMIT = 2000  # context elements, input labels
+MODAL_TITLE_LIMIT = 24
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut text to `limit` characters, marking the cut so nobody mistakes it for the whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, SECTION_TEXT_LIMIT)}
+
+
+def plain(text: str, limit: int = PLAIN_TEXT_LIMIT) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, HEADER_TEXT_LIMIT)}
+
+
+def section(text: str, *, block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(clip(text, PLAIN_TEXT_LIMIT))]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(text, BUTTON_TEXT_LIMIT),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def bulleted(lines: list[str], *, limit: int = SECTION_TEXT_LIMIT, more: str = "") -> str:
+    """Bullet lines that fit in one section; the remainder is counted, never silently dropped."""
+    shown: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        entry = f"• {line}"
+        left_after = len(lines) - index - 1
+        reserve = len(f"\n…and {left_after} more{more}") if left_after else 0
+        if used + len(entry) + reserve > limit:
+            return "\n".join([*shown, f"…and {len(lines) - index} more{more}"])
+        shown.append(entry)
+        used += len(entry) + 1
+    return "\n".join(shown)
+
+
+def user(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "_not set_"
+
+
+def channel(channel_id: str) -> str:
+    return f"<#{channel_id}>"

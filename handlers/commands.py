@@ -1,0 +1,94 @@
+"""The `/pmo` slash command: one dispatcher, many small subcommands.
+
+Each feature module lists its subcommands; this module parses the text, picks one, and is
+the one place that turns a user's mistake (a UserError) into an ephemeral reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.context import AppContext
+from bot.errors import UserError
+from bot.services.access import Actor
+from handlers.blocks.help import help_blocks, help_text, unknown_subcommand_text
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/pmo"
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    user_id: str
+    team_id: str
+    channel_id: str
+    trigger_id: str
+    args: list[str]
+    actor: Actor
+
+
+class UsageError(UserError):
+    """The subcommand was recognised but its arguments were not; the reply shows its usage."""
+
+
+Handler = Callable[[AppContext, CommandRequest, WebClient, Respond], None]
+
+
+@dataclass(frozen=True)
+class Usage:
+    syntax: str  # e.g. "/pmo link KEY"
+    summary: str  # one line for `/pmo help`
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    handler: Handler
+    usages: tuple[Usage, ...]
+
+    def usage_error(self, problem: str) -> UsageError:
+        forms = "\n".join(f"`{usage.syntax}`: {usage.summary}" for usage in self.usages)
+        return UsageError(f"{problem}\nUsage:\n{forms}")
+
+
+def split_args(text: str) -> list[str]:
+    """Words of the command text; quotes group words, and a stray quote is not an error."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def register(app: App, ctx: AppContext, subcommands: Sequence[Subcommand]) -> None:
+    by_name = {sub.name: sub for sub in subcommands}
+
+    @app.command(COMMAND)
+    def pmo_command(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        args = split_args(command.get("text", ""))
+        if not args or args[0].lower() == "help":
+            respond(text=help_text(subcommands), blocks=help_blocks(subcommands))
+            return
+        subcommand = by_name.get(args[0].lower())
+        if subcommand is None:
+            respond(text=unknown_subcommand_text(args[0], subcommands), blocks=help_blocks(subcommands, unknown=args[0]))
+            return
+        request = CommandRequest(
+            user_id=command["user_id"],
+            team_id=command["team_id"],
+            channel_id=command["channel_id"],
+            trigger_id=command.get("trigger_id", ""),
+            args=args[1:],
+            actor=Actor(command["user_id"], ctx.settings.is_pmo_admin(command["user_id"])),
+        )
+        try:
+            subcommand.handler(ctx, request, client, respond)
+        except UserError as error:
+            respond(text=str(error))

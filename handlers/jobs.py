@@ -1,0 +1,28 @@
+"""Scheduled work. `run_due_work` is the one entry point: `pmo-bot tick` and the in-process
+scheduler both call it with the instant to act for."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.context import AppContext
+from handlers.delivery import retry_failed_messages
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[AppContext, datetime], None]
+
+# Each job decides for itself what is due at `now` and must be safe to run again for the
+# same instant (the outgoing-message ledger makes repeated sends no-ops).
+JOBS: tuple[Job, ...] = (retry_failed_messages,)
+
+
+def run_due_work(ctx: AppContext, now: datetime) -> None:
+    for job in JOBS:
+        try:
+            job(ctx, now)
+        except Exception:
+            # One broken job must not starve the others; the next tick tries it again.
+            log.exception("scheduled job %s failed at %s", job.__name__, now.isoformat())

@@ -1,0 +1,144 @@
+"""`/pmo project KEY`, `/pmo status KEY`, `/pmo project add`, and sharing a record in channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.context import AppContext
+from bot.errors import Conflict, NotAllowed, UserError
+from bot.services import portfolio
+from bot.services.portfolio import NewProject
+from handlers.blocks.projects import (
+    new_project_modal,
+    project_created_modal,
+    project_record_blocks,
+    project_record_text,
+)
+from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.ids import ActionId, CallbackId, NewProjectBlock
+from storage.session import unit_of_work
+
+
+def _show_project(ctx: AppContext, key: str, respond: Respond) -> None:
+    record = _record(ctx, key)
+    respond(text=project_record_text(record), blocks=project_record_blocks(record, shareable=True))
+
+
+def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if len(request.args) != 1:
+        raise STATUS.usage_error("Which project? Give its key.")
+    _show_project(ctx, request.args[0], respond)
+
+
+def project_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if request.args and request.args[0].lower() == "add":
+        if len(request.args) > 1:
+            raise PROJECT.usage_error("`/pmo project add` takes no more words: the form asks for the details.")
+        if not request.actor.is_pmo_admin:
+            raise NotAllowed("Only PMO admins can add projects to the portfolio. Ask the PMO to add it.")
+        client.views_open(trigger_id=request.trigger_id, view=new_project_modal())
+        return
+    if len(request.args) != 1:
+        raise PROJECT.usage_error("Which project? Give its key, or `add`.")
+    _show_project(ctx, request.args[0], respond)
+
+
+def _record(ctx: AppContext, key: str) -> portfolio.ProjectRecord:
+    with unit_of_work(ctx.session_factory) as session:
+        project = portfolio.get_project(session, key)
+        return portfolio.project_record(project, default_timezone=ctx.settings.default_timezone)
+
+
+def _input_value(values: dict[str, Any], block_id: str) -> str | None:
+    element = values.get(block_id, {}).get(block_id, {})
+    value = element.get("value") if element.get("type") != "users_select" else element.get("selected_user")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    key = _input_value(values, NewProjectBlock.KEY)
+    name = _input_value(values, NewProjectBlock.NAME)
+    sponsor = _input_value(values, NewProjectBlock.SPONSOR)
+    if key is None:
+        errors[NewProjectBlock.KEY] = "Give the project a short key, e.g. CRM-2."
+    else:
+        try:
+            key = portfolio.normalise_key(key)
+        except UserError as error:
+            errors[NewProjectBlock.KEY] = str(error)
+    if name is None:
+        errors[NewProjectBlock.NAME] = "Give the project a name."
+    if sponsor is None:
+        errors[NewProjectBlock.SPONSOR] = "Every project needs a sponsor: choose one."
+    if errors or key is None or name is None:
+        return None, errors
+    return (
+        NewProject(
+            key=key,
+            name=name,
+            sponsor_user_id=sponsor,
+            lead_user_id=_input_value(values, NewProjectBlock.LEAD),
+            objective=_input_value(values, NewProjectBlock.OBJECTIVE),
+            programme=_input_value(values, NewProjectBlock.PROGRAMME),
+            description=_input_value(values, NewProjectBlock.DESCRIPTION),
+        ),
+        errors,
+    )
+
+
+def register(app: App, ctx: AppContext) -> None:
+    @app.action(ActionId.SHARE_PROJECT_RECORD)
+    def share_record(ack: Ack, action: dict, respond: Respond) -> None:
+        ack()
+        try:
+            record = _record(ctx, action["value"])
+        except UserError as error:
+            respond(text=str(error), replace_original=False)
+            return
+        respond(
+            text=project_record_text(record),
+            blocks=project_record_blocks(record, shareable=False),
+            response_type="in_channel",
+            replace_original=False,
+        )
+
+    @app.view(CallbackId.NEW_PROJECT)
+    def create_from_modal(ack: Ack, body: dict, view: dict) -> None:
+        user_id = body["user"]["id"]
+        if not ctx.settings.is_pmo_admin(user_id):
+            ack(response_action="errors", errors={NewProjectBlock.KEY: "Only PMO admins can add projects."})
+            return
+        new, errors = _new_project_errors(view["state"]["values"])
+        if new is None:
+            ack(response_action="errors", errors=errors)
+            return
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                project = portfolio.create_project(session, new, now=ctx.clock())
+                key, name = project.key, project.name
+        except Conflict as error:
+            ack(response_action="errors", errors={NewProjectBlock.KEY: str(error)})
+            return
+        ack(response_action="update", view=project_created_modal(key, name))
+
+
+PROJECT = Subcommand(
+    name="project",
+    handler=project_command,
+    usages=(
+        Usage("/pmo project KEY", "show a project's record (only you see it; you can share it)"),
+        Usage("/pmo project add", "add a project to the portfolio (PMO admins)"),
+    ),
+)
+
+STATUS = Subcommand(
+    name="status",
+    handler=status_command,
+    usages=(Usage("/pmo status KEY", "the same record, by its other name"),),
+)
+
+SUBCOMMANDS = (PROJECT, STATUS)

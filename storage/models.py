@@ -1,0 +1,515 @@
+"""The whole PMO domain as SQLAlchemy 2 typed models (see ../shared/domain.md).
+
+Later features add behaviour on top of these tables, so the schema covers the domain even
+where no code reads a column yet. Instants are UTC (`UtcDateTime`); calendar dates are
+plain `Date`s; local times of day are "HH:MM" strings interpreted in a named timezone.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base, UtcDateTime
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: portable, and readable in psql.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class ProjectStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class Rag(enum.StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+class ProjectRole(enum.StrEnum):
+    DEPUTY = "deputy"
+    MEMBER = "member"
+
+
+class ServiceRelation(enum.StrEnum):
+    DEPENDS_ON = "depends_on"
+    CHANGES = "changes"
+    SHARES_PEOPLE = "shares_people"
+
+
+class ActionStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class IncidentSeverity(enum.StrEnum):
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+    SEV3 = "SEV3"
+
+
+class IncidentStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class EscalationStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    COACHING = "coaching"
+    CLOSED = "closed"
+
+
+class DeliveryStatus(enum.StrEnum):
+    # pending: claimed, send in progress (or the process died mid-send: never resent blindly)
+    PENDING = "pending"
+    SENT = "sent"
+    # failed: Slack or the network said no for a reason that may pass; retried later
+    FAILED = "failed"
+    # undeliverable: Slack said no for a reason that will not pass by itself
+    UNDELIVERABLE = "undeliverable"
+
+
+class Objective(Base):
+    __tablename__ = "objectives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Programme(Base):
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    objective_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    objective: Mapped[Objective | None] = relationship()
+
+
+class Person(Base):
+    """A Slack user known to the bot; created the first time they are named anywhere."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    away_from: Mapped[date | None] = mapped_column(Date)
+    away_until: Mapped[date | None] = mapped_column(Date)
+    unreachable_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ProjectStatus] = mapped_column(
+        _enum(ProjectStatus, "project_status"), default=ProjectStatus.ACTIVE
+    )
+    objective_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id"))
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # Cadence: NULL means "the workspace default", so a default change reaches every such project.
+    checkin_day: Mapped[int | None] = mapped_column(SmallInteger)  # 0 = Monday .. 6 = Sunday
+    checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", 24 h, local
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    objective: Mapped[Objective | None] = relationship()
+    programme: Mapped[Programme | None] = relationship()
+    sponsor: Mapped[Person | None] = relationship(foreign_keys=[sponsor_id])
+    lead: Mapped[Person | None] = relationship(foreign_keys=[lead_id])
+    channel_links: Mapped[list[ChannelLink]] = relationship(
+        back_populates="project", order_by="ChannelLink.id", cascade="all, delete-orphan"
+    )
+    service_links: Mapped[list[ProjectService]] = relationship(
+        back_populates="project", order_by="ProjectService.id", cascade="all, delete-orphan"
+    )
+    benefits: Mapped[list[Benefit]] = relationship(
+        back_populates="project", order_by="Benefit.id", cascade="all, delete-orphan"
+    )
+    members: Mapped[list[ProjectMember]] = relationship(
+        back_populates="project", order_by="ProjectMember.id", cascade="all, delete-orphan"
+    )
+
+
+class ProjectMember(Base):
+    """People with a named role on a project besides its sponsor and lead."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "person_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    role: Mapped[ProjectRole] = mapped_column(_enum(ProjectRole, "project_role"))
+
+    project: Mapped[Project] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship()
+
+
+class ProjectShare(Base):
+    """A partner organisation (Slack Connect team) allowed to see a project's records."""
+
+    __tablename__ = "project_shares"
+    __table_args__ = (UniqueConstraint("project_id", "partner_team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    partner_team_id: Mapped[str] = mapped_column(String(32))
+    shared_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChannelLink(Base):
+    """A Slack channel linked to a project. A channel links to at most one project."""
+
+    __tablename__ = "channel_links"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set when Slack says the channel cannot be posted to (archived, bot removed).
+    broken_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    broken_reason: Mapped[str | None] = mapped_column(String(64))
+
+    project: Mapped[Project] = relationship(back_populates="channel_links")
+
+
+class Service(Base):
+    """A live service run by a service team (Run), which projects (Change) may depend on."""
+
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owning_team: Mapped[str | None] = mapped_column(String(200))
+    slack_usergroup_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ProjectService(Base):
+    __tablename__ = "project_services"
+    __table_args__ = (UniqueConstraint("project_id", "service_id", "relation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    relation: Mapped[ServiceRelation] = mapped_column(_enum(ServiceRelation, "service_relation"))
+
+    project: Mapped[Project] = relationship(back_populates="service_links")
+    service: Mapped[Service] = relationship()
+
+
+class Benefit(Base):
+    __tablename__ = "benefits"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    measure: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40))
+    baseline: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    target: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    target_date: Mapped[date] = mapped_column(Date)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    project: Mapped[Project] = relationship(back_populates="benefits")
+    owner: Mapped[Person | None] = relationship()
+    values: Mapped[list[BenefitValue]] = relationship(
+        back_populates="benefit", order_by="BenefitValue.measured_on", cascade="all, delete-orphan"
+    )
+
+
+class BenefitValue(Base):
+    __tablename__ = "benefit_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benefit_id: Mapped[int] = mapped_column(ForeignKey("benefits.id", ondelete="CASCADE"))
+    value: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    measured_on: Mapped[date] = mapped_column(Date)
+    period: Mapped[str | None] = mapped_column(String(10))  # ISO week, e.g. "2026-W48"
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id"))
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    benefit: Mapped[Benefit] = relationship(back_populates="values")
+
+
+class CheckinPeriod(Base):
+    """One project's check-in cycle for one period: prompt, reminder, outcome."""
+
+    __tablename__ = "checkin_periods"
+    __table_args__ = (UniqueConstraint("project_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(10))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    prompt_channel_id: Mapped[str | None] = mapped_column(String(32))
+    prompt_ts: Mapped[str | None] = mapped_column(String(32))
+    prompted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Why no check-in was owed this period (a skip date, an incident pause), for fair compliance.
+    excused_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class Checkin(Base):
+    """One submitted update. Amendments are new rows with a higher revision; the latest counts."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("project_id", "period", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(10))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    overall_rag: Mapped[Rag] = mapped_column(_enum(Rag, "overall_rag"))
+    schedule_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "schedule_rag"))
+    cost_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "cost_rag"))
+    scope_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "scope_rag"))
+    progress: Mapped[str | None] = mapped_column(Text)
+    next_steps: Mapped[str | None] = mapped_column(Text)
+    risks_issues: Mapped[str | None] = mapped_column(Text)
+    help_needed: Mapped[str | None] = mapped_column(Text)
+    escalate_to_pmo: Mapped[bool] = mapped_column(Boolean, default=False)
+    path_to_green: Mapped[str | None] = mapped_column(Text)
+    path_to_green_date: Mapped[date | None] = mapped_column(Date)
+
+    submitted_by: Mapped[Person] = relationship()
+
+
+class Action(Base):
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(500))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus, "action_status"), default=ActionStatus.OPEN)
+    source_link: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
+    events: Mapped[list[ActionEvent]] = relationship(
+        back_populates="action", order_by="ActionEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class ActionEvent(Base):
+    """The history of an action: created, note, snoozed, reassigned, done, dropped."""
+
+    __tablename__ = "action_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    action: Mapped[Action] = relationship(back_populates="events")
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("external_source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # "INC-7"
+    summary: Mapped[str] = mapped_column(Text)
+    severity: Mapped[IncidentSeverity] = mapped_column(_enum(IncidentSeverity, "incident_severity"))
+    status: Mapped[IncidentStatus] = mapped_column(
+        _enum(IncidentStatus, "incident_status"), default=IncidentStatus.OPEN
+    )
+    external_source: Mapped[str | None] = mapped_column(String(32))  # "webhook", "pagerduty"
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    declared_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    service_links: Mapped[list[IncidentService]] = relationship(cascade="all, delete-orphan")
+    impacts: Mapped[list[IncidentImpact]] = relationship(
+        back_populates="incident", order_by="IncidentImpact.id", cascade="all, delete-orphan"
+    )
+
+
+class IncidentService(Base):
+    __tablename__ = "incident_services"
+    __table_args__ = (UniqueConstraint("incident_id", "service_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+
+    service: Mapped[Service] = relationship()
+
+
+class IncidentImpact(Base):
+    """An incident's effect on one project: the pause, and what the team recorded."""
+
+    __tablename__ = "incident_impacts"
+    __table_args__ = (UniqueConstraint("incident_id", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    # While true the project's prompts and nudges are paused and its overdue clocks stop.
+    pauses_project: Mapped[bool] = mapped_column(Boolean, default=True)
+    not_affected: Mapped[bool] = mapped_column(Boolean, default=False)
+    expected_delay_days: Mapped[int | None] = mapped_column(Integer)
+    milestones_at_risk: Mapped[str | None] = mapped_column(Text)
+    people_diverted: Mapped[str | None] = mapped_column(Text)
+    contingency_plan: Mapped[str | None] = mapped_column(Text)
+    asks_for_priority: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    incident: Mapped[Incident] = relationship(back_populates="impacts")
+    project: Mapped[Project] = relationship()
+
+
+class Escalation(Base):
+    """An alert in the PMO channel. `cause_key` makes it one alert per cause, updated in place."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cause_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    period: Mapped[str | None] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[EscalationStatus] = mapped_column(
+        _enum(EscalationStatus, "escalation_status"), default=EscalationStatus.OPEN
+    )
+    picked_up_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    picked_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Decision(Base):
+    """A recorded decision: a board call, or a PMO verdict on a possible overlap."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(200))  # e.g. "overlap:CRM-2:CRM-5"
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    outcome: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Lesson(Base):
+    __tablename__ = "lessons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "repeat" or "avoid"
+    text: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SkipDate(Base):
+    """A workspace-wide non-working day (bank holiday): no prompts, and no ladder ageing."""
+
+    __tablename__ = "skip_dates"
+    __table_args__ = (UniqueConstraint("team_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class OutgoingMessage(Base):
+    """The idempotency ledger: one row per message a schedule or an event triggers.
+
+    The row is claimed (inserted, unique `idempotency_key`) and committed before the send,
+    so a retry, a restart or a second instance finds it and does not post again. The
+    payload is kept so a failed send can be retried later without re-deriving it.
+    """
+
+    __tablename__ = "outgoing_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    method: Mapped[str] = mapped_column(String(64))  # "chat.postMessage", "chat.update", ...
+    channel_id: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "delivery_status"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,164 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL via TEST_DATABASE_URL).
+
+The schema is built once per run with the Alembic migrations (so the migrations are what
+the tests exercise), and every table is emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import waitress
+from waitress import wasyncore
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import create_app, create_wsgi_app
+from bot.context import AppContext
+from bot.settings import Settings, load_settings
+from bot.slack_client import make_web_client
+from storage.base import Base
+from storage.session import make_engine, make_session_factory, upgrade_to_head
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.signed import SignedRequests
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
+
+
+def _reset_database(engine: Engine) -> None:
+    """Drop everything, including a previous run's alembic_version, so the migrations run from scratch."""
+    Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'pmo-bot-test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    _reset_database(engine)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Engine:
+    with migrated_engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    return migrated_engine
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+# --- the running app, over real HTTP, against the fake Slack ---------------------------
+
+SIGNING_SECRET = "test-signing-secret"
+PMO_ADMIN = "U0PMOADMIN"
+PMO_CHANNEL = "C0PMO"
+TEAM_ID = "T0FAKE"
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack(REPO_ROOT / "manifest.yml", team_id=TEAM_ID) as fake:
+        fake.add_channel(PMO_CHANNEL, "pmo")
+        yield fake
+
+
+@pytest.fixture
+def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
+    return load_settings(
+        _env_file=None,
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.url,
+        database_url=database_url,
+        pmo_channel_id=PMO_CHANNEL,
+        pmo_admin_ids=PMO_ADMIN,
+    )
+
+
+@pytest.fixture
+def app_context(settings: Settings, session_factory: sessionmaker[Session]) -> AppContext:
+    return AppContext(settings=settings, session_factory=session_factory, client=make_web_client(settings))
+
+
+class ListenerExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, with a way to wait until every listener has finished.
+
+    Bolt answers Slack as soon as a listener acks and keeps working in this pool; tests
+    wait here instead of sleeping before they assert that something did *not* happen.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=4, thread_name_prefix="listener")
+        self._futures: list[Future] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._futures.append(future)
+        return future
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        while True:
+            with self._lock:
+                pending = [future for future in self._futures if not future.done()]
+                self._futures = pending
+            if not pending:
+                return
+            _done, not_done = wait(pending, timeout=timeout)
+            assert not not_done, f"{len(not_done)} listeners still running after {timeout}s"
+
+
+@pytest.fixture
+def listeners() -> Iterator[ListenerExecutor]:
+    executor = ListenerExecutor()
+    yield executor
+    executor.shutdown(wait=True)
+
+
+@pytest.fixture
+def app_url(app_context: AppContext, listeners: ListenerExecutor) -> Iterator[str]:
+    """The real WSGI app (Bolt inside) served by waitress on a free port."""
+    app = create_app(app_context, listener_executor=listeners)
+    server = waitress.create_server(create_wsgi_app(app, app_context), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    # Stop the workers first, then close the sockets from the server's own loop thread:
+    # closing them from here races the loop and ends in "Bad file descriptor".
+    server.task_dispatcher.shutdown()
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def slack(app_url: str, fake_slack: FakeSlack) -> SignedRequests:
+    return SignedRequests(f"{app_url}/slack/events", SIGNING_SECRET, fake_slack, team_id=TEAM_ID)

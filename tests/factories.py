@@ -1,0 +1,48 @@
+"""Test data built through the domain services, so tests start from states users can reach."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services import portfolio
+from bot.services.access import Actor
+from bot.services.portfolio import NewProject
+from storage.models import Project
+from storage.session import unit_of_work
+from tests.conftest import NOW, TEAM_ID
+
+SPONSOR = "U0SPONSOR"
+LEAD = "U0LEAD"
+STRANGER = "U0STRANGER"
+
+
+def add_project(
+    session_factory: sessionmaker[Session],
+    key: str = "CRM-2",
+    name: str = "Customer records",
+    *,
+    sponsor: str | None = SPONSOR,
+    lead: str | None = LEAD,
+    objective: str | None = "Better services online",
+    channels: tuple[str, ...] = (),
+) -> None:
+    with unit_of_work(session_factory) as session:
+        portfolio.create_project(
+            session,
+            NewProject(key=key, name=name, sponsor_user_id=sponsor, lead_user_id=lead, objective=objective),
+            now=NOW,
+        )
+        for channel_id in channels:
+            portfolio.link_channel(session, Actor("U0PMOADMIN", True), key, TEAM_ID, channel_id, now=NOW)
+
+
+def load_project(session_factory: sessionmaker[Session], key: str) -> Project:
+    with unit_of_work(session_factory) as session:
+        project = portfolio.get_project(session, key)
+        # Touch what tests read so it is loaded before the session closes.
+        _ = [link.channel_id for link in project.channel_links], project.sponsor, project.lead
+        return project
+
+
+def linked_channels(session_factory: sessionmaker[Session], key: str) -> list[tuple[str, bool]]:
+    return [(link.channel_id, link.is_primary) for link in load_project(session_factory, key).channel_links]

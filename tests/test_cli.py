@@ -1,0 +1,139 @@
+"""The `pmo-bot` command line: settings errors, tick, migrations, import and export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+from bot.cli import main
+from storage.session import SchemaState, alembic_config, make_engine, schema_state, upgrade_to_head
+from tests.conftest import SIGNING_SECRET
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_slack) -> Path:
+    """A working directory with no .env, a fresh SQLite file, and Slack pointed at the fake."""
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "SLACK_BOT_TOKEN": fake_slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
+def run_cli(*argv: str) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    return int(exit_info.value.code or 0)
+
+
+def test_help_works_without_any_settings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True, cwd=tmp_path, env={}
+    )
+
+    assert result.returncode == 0
+    for name in ("serve", "socket", "tick", "db", "import", "export"):
+        assert name in result.stdout
+
+
+def test_bad_settings_give_one_line_each_and_no_traceback(tmp_path):
+    env = {"DEFAULT_TIMEZONE": "Mars/Olympus", "PORT": "not-a-port", "PATH": "/usr/bin:/bin"}
+
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "tick"], capture_output=True, text=True, cwd=tmp_path, env=env)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert "DEFAULT_TIMEZONE: 'Mars/Olympus' is not an IANA timezone name" in lines[0]
+    assert lines[1].startswith("pmo-bot: configuration: PORT:")
+
+
+def test_a_missing_token_is_named(cli_env, monkeypatch, capsys):
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+
+    assert run_cli("tick") == 2
+    assert capsys.readouterr().err.strip() == (
+        "pmo-bot: configuration: SLACK_BOT_TOKEN: not set (set it in the environment or in .env)"
+    )
+
+
+def test_tick_creates_the_schema_on_an_empty_database_and_takes_an_instant(cli_env, capsys):
+    assert run_cli("tick", "--at", "2026-11-23T09:30") == 0
+
+    assert "tick done for 2026-11-23T09:30:00+00:00" in capsys.readouterr().out
+    assert schema_state(make_engine(f"sqlite:///{cli_env / 'cli.sqlite3'}")) is SchemaState.CURRENT
+
+
+def test_tick_rejects_a_malformed_instant(cli_env, capsys):
+    assert run_cli("tick", "--at", "next tuesday") == 2
+    assert "is not an ISO-8601 instant" in capsys.readouterr().err
+
+
+def test_pending_migrations_refuse_to_start_until_db_upgrade(cli_env, monkeypatch, capsys):
+    engine = make_engine(f"sqlite:///{cli_env / 'cli.sqlite3'}")
+    upgrade_to_head(engine)
+    command.downgrade(alembic_config(engine), "base")  # an old database: migrations pending
+
+    assert run_cli("tick") == 2
+    assert "run `pmo-bot db upgrade`" in capsys.readouterr().err
+
+    assert run_cli("db", "upgrade") == 0
+    assert run_cli("tick") == 0
+
+
+def test_auto_migrate_upgrades_a_pending_database(cli_env, monkeypatch):
+    engine = make_engine(f"sqlite:///{cli_env / 'cli.sqlite3'}")
+    upgrade_to_head(engine)
+    command.downgrade(alembic_config(engine), "base")
+    monkeypatch.setenv("AUTO_MIGRATE", "true")
+
+    assert run_cli("tick") == 0
+    assert schema_state(engine) is SchemaState.CURRENT
+
+
+PORTFOLIO = """key,name,programme,objective,sponsor,lead,services,channel,checkin_day,checkin_time,timezone,status
+CRM-2,Customer records,Digital,Better services online,sponsor@council.example,U0LEAD,CRM;WEB,C0CRM,Tuesday,10:00,Europe/London,active
+HR-1,HR system,,,,,,,,,,
+"""
+
+
+def test_import_then_export_round_trips_through_slack_lookups(cli_env, fake_slack, capsys):
+    fake_slack.add_user("U0SPONSOR", email="sponsor@council.example")
+    (cli_env / "in.csv").write_text(PORTFOLIO)
+
+    assert run_cli("import", "in.csv") == 0
+    assert run_cli("export", "out.csv") == 0
+    assert run_cli("import", "out.csv") == 0
+
+    out = capsys.readouterr().out
+    assert "2 created, 0 updated, 0 unchanged" in out and "0 created, 0 updated, 2 unchanged" in out
+    exported = (cli_env / "out.csv").read_text().splitlines()
+    assert exported[1].startswith("CRM-2,Customer records,Digital,Better services online,U0SPONSOR,U0LEAD,")
+    assert fake_slack.ok_calls_to("users.lookupByEmail")[0].args["email"] == "sponsor@council.example"
+
+
+def test_a_bad_file_imports_nothing_and_names_each_bad_line(cli_env, capsys):
+    (cli_env / "bad.csv").write_text(
+        "key,name,programme,objective,sponsor,lead,services,channel,checkin_day,checkin_time,timezone,status\n"
+        "OK-1,Fine,,,,,,,,,,\n"
+        "BAD-1,Bad day,,,,,,,funday,,,\n"
+        ",No key,,,,,,,,,,\n"
+        "BAD-2,Bad status,,,,,,,,,,finished\n"
+    )
+
+    assert run_cli("import", "bad.csv") == 1
+    err = capsys.readouterr().err
+    assert "nothing imported" in err
+    assert "line 3:" in err and "line 4:" in err and "line 5:" in err and "line 2:" not in err
+
+    assert run_cli("export", "after.csv") == 0
+    assert (cli_env / "after.csv").read_text().count("\n") == 1  # the header only: OK-1 was not imported
