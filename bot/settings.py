@@ -6,11 +6,11 @@ report into one plain line per bad value so an operator never sees a traceback.
 
 from __future__ import annotations
 
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_SQLITE_URL = "sqlite:///pmo-bot.sqlite3"
 
@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     @field_validator("pmo_channel_id")
     @classmethod
     def _channel_id_shape(cls, value: str | None) -> str | None:
-        if value and not value[:1] in ("C", "G"):
+        if value and value[:1] not in ("C", "G"):
             raise ValueError(f"'{value}' is not a channel ID (they start with C or G, e.g. C0123ABCD)")
         return value or None
 

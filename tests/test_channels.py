@@ -123,3 +123,15 @@ def test_someone_else_joining_is_ignored(slack, fake_slack, listeners):
     listeners.wait_idle()
 
     assert fake_slack.messages_in("C0NEW") == []
+
+
+def test_a_rate_limited_join_is_retried_and_the_channel_linked(slack, fake_slack, session_factory):
+    add_project(session_factory)
+    fake_slack.add_channel("C0CRM", "crm-team", bot_is_member=False)
+    fake_slack.fail_next("conversations.join", status=429, retry_after=0)
+
+    slack.command("link CRM-2", user_id=LEAD, channel_id="C0CRM")
+
+    assert "now linked" in fake_slack.wait_for_response()["text"]
+    assert [call.status for call in fake_slack.calls_to("conversations.join")] == [429, 200]
+    assert linked_channels(session_factory, "CRM-2") == [("C0CRM", True)]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic import command
 
@@ -137,3 +141,41 @@ def test_a_bad_file_imports_nothing_and_names_each_bad_line(cli_env, capsys):
 
     assert run_cli("export", "after.csv") == 0
     assert (cli_env / "after.csv").read_text().count("\n") == 1  # the header only: OK-1 was not imported
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_answers_health_checks_and_slack_on_one_port(cli_env, fake_slack):
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "SCHEDULER_ENABLED": "false"}
+    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=cli_env, stderr=subprocess.PIPE)
+    try:
+        health = _wait_until_listening(f"http://127.0.0.1:{port}/healthz", server)
+        unsigned = httpx.post(f"http://127.0.0.1:{port}/slack/events", data={"command": "/pmo", "text": "help"})
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert health.status_code == 200
+    assert unsigned.status_code == 401
+
+
+def _wait_until_listening(url: str, server: subprocess.Popen) -> httpx.Response:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"pmo-bot serve exited: {server.stderr.read().decode() if server.stderr else ''}")
+        try:
+            return httpx.get(url)
+        except httpx.ConnectError:
+            time.sleep(0.1)  # the process is still starting; nothing else to wait on
+    raise AssertionError("pmo-bot serve did not start listening within 20 s")
+
+
+def test_socket_mode_needs_the_app_token(cli_env, capsys):
+    assert run_cli("socket") == 2
+    assert "SLACK_APP_TOKEN: not set" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,22 +60,24 @@ def get_project(session: Session, key: str) -> Project:
     return project
 
 
-def get_or_create_objective(session: Session, name: str, *, now: datetime) -> Objective:
-    objective = session.scalar(select(Objective).where(Objective.name == name))
-    if objective is None:
-        objective = Objective(name=name, created_at=now)
-        session.add(objective)
+NamedRecord = TypeVar("NamedRecord", Objective, Programme)
+
+
+def _get_or_create_by_name(session: Session, model: type[NamedRecord], name: str, *, now: datetime) -> NamedRecord:
+    record = session.scalar(select(model).where(model.name == name))
+    if record is None:
+        record = model(name=name, created_at=now)
+        session.add(record)
         session.flush()
-    return objective
+    return record
+
+
+def get_or_create_objective(session: Session, name: str, *, now: datetime) -> Objective:
+    return _get_or_create_by_name(session, Objective, name, now=now)
 
 
 def get_or_create_programme(session: Session, name: str, *, now: datetime) -> Programme:
-    programme = session.scalar(select(Programme).where(Programme.name == name))
-    if programme is None:
-        programme = Programme(name=name, created_at=now)
-        session.add(programme)
-        session.flush()
-    return programme
+    return _get_or_create_by_name(session, Programme, name, now=now)
 
 
 def get_or_create_service(session: Session, key: str, *, now: datetime) -> Service:

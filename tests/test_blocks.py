@@ -1,0 +1,44 @@
+"""Block Kit builders stay within Slack's limits for the largest realistic input."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.services.portfolio import BenefitLine, ChannelLine, ProjectRecord
+from handlers import SUBCOMMANDS
+from handlers.blocks.help import help_blocks
+from handlers.blocks.projects import new_project_modal, project_created_modal, project_record_blocks
+from tests.slack.blockkit import message_problems, view_problems
+
+
+def _huge_record() -> ProjectRecord:
+    return ProjectRecord(
+        key="K" * 32,
+        name="N" * 200,
+        status="active",
+        description="D" * 5000,
+        sponsor_user_id="U0SPONSOR",
+        lead_user_id=None,
+        objective="O" * 200,
+        programme="P" * 200,
+        cadence="Mon 09:30 America/Argentina/ComodRivadavia",
+        services=[(f"SVC-{n}", "S" * 200, "depends_on") for n in range(300)],
+        channels=[ChannelLine(f"C{n:08d}", n == 0, "is_archived" if n % 2 else None) for n in range(300)],
+        benefits=[
+            BenefitLine("B" * 200, "u" * 40, Decimal("0"), Decimal("99999999.9999"), "2027-06-30", None)
+            for _ in range(300)
+        ],
+    )
+
+
+def test_the_largest_project_record_is_valid_and_says_what_was_left_out():
+    blocks = project_record_blocks(_huge_record(), shareable=True)
+
+    assert message_problems(blocks) == []
+    assert "more" in str(blocks)
+
+
+def test_help_and_modals_are_valid():
+    assert message_problems(help_blocks(SUBCOMMANDS, unknown="x" * 3000)) == []
+    assert view_problems(new_project_modal()) == []
+    assert view_problems(project_created_modal("K" * 32, "N" * 200)) == []
