@@ -134,10 +134,7 @@ def _import(settings: Settings, file: Path) -> int:
         for problem in rejected.problems:
             print(f"  line {problem.line}: {problem.message}", file=sys.stderr)
         return 1
-    print(
-        f"{file}: {len(summary.created)} created, {len(summary.updated)} updated, "
-        f"{len(summary.unchanged)} unchanged"
-    )
+    print(f"{file}: {len(summary.created)} created, {len(summary.updated)} updated, {len(summary.unchanged)} unchanged")
     return 0
 
 

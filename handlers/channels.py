@@ -55,8 +55,12 @@ def link_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
         outcome = portfolio.link_channel(
             session, request.actor, key, request.team_id, request.channel_id, now=ctx.clock()
         )
-        text = linked_text(outcome.project.key, outcome.project.name, is_primary=outcome.is_primary,
-                           already_linked=outcome.already_linked)
+        text = linked_text(
+            outcome.project.key,
+            outcome.project.name,
+            is_primary=outcome.is_primary,
+            already_linked=outcome.already_linked,
+        )
     respond(text=text, response_type="ephemeral" if outcome.already_linked else "in_channel")
 
 

@@ -78,7 +78,9 @@ def register(app: App, ctx: AppContext, subcommands: Sequence[Subcommand]) -> No
             return
         subcommand = by_name.get(args[0].lower())
         if subcommand is None:
-            respond(text=unknown_subcommand_text(args[0], subcommands), blocks=help_blocks(subcommands, unknown=args[0]))
+            respond(
+                text=unknown_subcommand_text(args[0], subcommands), blocks=help_blocks(subcommands, unknown=args[0])
+            )
             return
         request = CommandRequest(
             user_id=command["user_id"],

@@ -62,6 +62,11 @@ def _attempt(ctx: AppContext, row_id: int, method: str, payload: dict, *, now: d
             outbox.record_failure(row, error, now=now)
             log.warning(
                 "slack %s failed for %s in %s: %s (attempt %d, now %s)",
-                method, row.idempotency_key, row.channel_id, error, row.attempts, row.status.value,
+                method,
+                row.idempotency_key,
+                row.channel_id,
+                error,
+                row.attempts,
+                row.status.value,
             )
         return Delivery(row.status, message_ts, error)

@@ -143,9 +143,7 @@ class Project(Base):
     key: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[ProjectStatus] = mapped_column(
-        _enum(ProjectStatus, "project_status"), default=ProjectStatus.ACTIVE
-    )
+    status: Mapped[ProjectStatus] = mapped_column(_enum(ProjectStatus, "project_status"), default=ProjectStatus.ACTIVE)
     objective_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id"))
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
     sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

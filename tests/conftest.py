@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import waitress
-from waitress import wasyncore
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from waitress import wasyncore
 
 from bot.app import create_app, create_wsgi_app
 from bot.context import AppContext

@@ -51,7 +51,9 @@ def test_help_works_without_any_settings(tmp_path):
 def test_bad_settings_give_one_line_each_and_no_traceback(tmp_path):
     env = {"DEFAULT_TIMEZONE": "Mars/Olympus", "PORT": "not-a-port", "PATH": "/usr/bin:/bin"}
 
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "tick"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "tick"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -104,10 +106,12 @@ def test_auto_migrate_upgrades_a_pending_database(cli_env, monkeypatch):
     assert schema_state(engine) is SchemaState.CURRENT
 
 
-PORTFOLIO = """key,name,programme,objective,sponsor,lead,services,channel,checkin_day,checkin_time,timezone,status
-CRM-2,Customer records,Digital,Better services online,sponsor@council.example,U0LEAD,CRM;WEB,C0CRM,Tuesday,10:00,Europe/London,active
-HR-1,HR system,,,,,,,,,,
-"""
+PORTFOLIO = (
+    "key,name,programme,objective,sponsor,lead,services,channel,checkin_day,checkin_time,timezone,status\n"
+    "CRM-2,Customer records,Digital,Better services online,sponsor@council.example,U0LEAD,CRM;WEB,C0CRM,"
+    "Tuesday,10:00,Europe/London,active\n"
+    "HR-1,HR system,,,,,,,,,,\n"
+)
 
 
 def test_import_then_export_round_trips_through_slack_lookups(cli_env, fake_slack, capsys):

@@ -59,8 +59,11 @@ def test_manifest_is_valid_against_slacks_schema():
 def test_every_method_the_code_calls_is_known_to_slack_and_granted():
     called = _methods_called_by_the_code()
     unknown = {method for method in called if not (SLACK_DATA / "methods" / f"{method}.json").exists()}
-    missing = {method: _method_scopes(method) for method in called - unknown if _method_scopes(method)
-               and not set(_method_scopes(method)) & _granted()}
+    missing = {
+        method: _method_scopes(method)
+        for method in called - unknown
+        if _method_scopes(method) and not set(_method_scopes(method)) & _granted()
+    }
 
     assert "chat.postMessage" in called and "conversations.join" in called  # the scan sees the code
     assert unknown == set() and missing == {}

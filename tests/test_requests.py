@@ -11,7 +11,6 @@ from bot.app import create_app, create_wsgi_app
 from bot.context import AppContext
 from bot.errors import NotFound
 from storage.session import make_engine, make_session_factory
-
 from tests.conftest import PMO_ADMIN
 from tests.factories import LEAD, add_project, linked_channels, load_project
 from tests.test_projects import _new_project_values

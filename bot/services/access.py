@@ -24,6 +24,5 @@ def can_manage(actor: Actor, project: Project) -> bool:
 def require_can_manage(actor: Actor, project: Project, doing: str) -> None:
     if not can_manage(actor, project):
         raise NotAllowed(
-            f"Only PMO admins and {project.key}'s sponsor or lead can {doing}. "
-            f"Ask one of them, or the PMO, to do it."
+            f"Only PMO admins and {project.key}'s sponsor or lead can {doing}. Ask one of them, or the PMO, to do it."
         )

@@ -54,8 +54,7 @@ def get_project(session: Session, key: str) -> Project:
     project = find_project(session, key)
     if project is None:
         raise NotFound(
-            f"No project has the key {key.strip().upper()}. Check the spelling, "
-            "or create it with `/pmo project add`."
+            f"No project has the key {key.strip().upper()}. Check the spelling, or create it with `/pmo project add`."
         )
     return project
 
@@ -199,9 +198,7 @@ def unlink_channel(session: Session, actor: Actor, team_id: str, channel_id: str
     return project
 
 
-def set_primary_channel(
-    session: Session, project: Project, team_id: str, channel_id: str, *, now: datetime
-) -> None:
+def set_primary_channel(session: Session, project: Project, team_id: str, channel_id: str, *, now: datetime) -> None:
     """Make this channel the project's primary one (as a portfolio import says)."""
     link = find_link(session, team_id, channel_id)
     if link is not None and link.project_id != project.id:

@@ -60,7 +60,9 @@ def project_record_blocks(record: ProjectRecord, *, shareable: bool) -> list[Blo
     if record.description:
         blocks.append(context(record.description))
     blocks += [
-        section("*Channels*\n" + (bulleted(channels) if channels else f"_none: link one with `/pmo link {record.key}`_")),
+        section(
+            "*Channels*\n" + (bulleted(channels) if channels else f"_none: link one with `/pmo link {record.key}`_")
+        ),
         section("*Services*\n" + (bulleted(services) if services else "_none_")),
         section(
             "*Benefits*\n" + (bulleted([_benefit_line(b) for b in record.benefits]) if record.benefits else "_none_")
@@ -116,9 +118,7 @@ def new_project_modal() -> dict[str, Any]:
             _user_input(NewProjectBlock.LEAD, "Project lead", optional=True),
             _text_input(NewProjectBlock.OBJECTIVE, "Strategic objective", optional=True, max_length=200),
             _text_input(NewProjectBlock.PROGRAMME, "Programme", optional=True, max_length=200),
-            _text_input(
-                NewProjectBlock.DESCRIPTION, "Description", optional=True, max_length=2000, multiline=True
-            ),
+            _text_input(NewProjectBlock.DESCRIPTION, "Description", optional=True, max_length=2000, multiline=True),
         ],
     }
 
