@@ -6,13 +6,26 @@ report into one plain line per bad value so an operator never sees a traceback.
 
 from __future__ import annotations
 
-from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.errors import UserError
+from bot.services.cadence import DAY_NAMES, Cadence, parse_time_of_day, parse_timezone, parse_weekday
+
 DEFAULT_SQLITE_URL = "sqlite:///pmo-bot.sqlite3"
+
+Parsed = TypeVar("Parsed")
+
+
+def _as_value_error(parse: Callable[[str], Parsed], value: str) -> Parsed:
+    """Pydantic reports ValueErrors; the cadence parsers raise UserErrors with the same wording."""
+    try:
+        return parse(value)
+    except UserError as error:
+        raise ValueError(str(error)) from None
 
 
 class ConfigError(Exception):
@@ -34,6 +47,16 @@ class Settings(BaseSettings):
     pmo_channel_id: str | None = None
     pmo_admin_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     default_timezone: str = "Europe/London"
+    default_checkin_day: str = "mon"
+    default_checkin_time: str = "09:30"
+    checkin_reminder_hours: float = Field(default=24, gt=0)
+    checkin_missed_hours: float = Field(default=48, gt=0)
+    # A benefit is off trajectory when it is behind the straight line by more than this
+    # fraction of the distance from baseline to target.
+    benefit_tolerance: float = Field(default=0.10, ge=0, le=1)
+    # Messages per second the bot allows itself when it fans out (e.g. Monday's prompts),
+    # kept under Slack's workspace limit so that 429s stay the exception.
+    slack_messages_per_second: float = Field(default=20, gt=0, le=1000)
     port: int = Field(default=3000, ge=1, le=65535)
     scheduler_enabled: bool = True
     auto_migrate: bool = False
@@ -49,11 +72,17 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{value}' is not an IANA timezone name (e.g. Europe/London)") from None
-        return value
+        return _as_value_error(parse_timezone, value)
+
+    @field_validator("default_checkin_day")
+    @classmethod
+    def _known_day(cls, value: str) -> str:
+        return DAY_NAMES[_as_value_error(parse_weekday, value)]
+
+    @field_validator("default_checkin_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        return _as_value_error(parse_time_of_day, value)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -88,6 +117,10 @@ class Settings(BaseSettings):
 
     def is_pmo_admin(self, user_id: str) -> bool:
         return user_id in self.pmo_admin_ids
+
+    @property
+    def default_cadence(self) -> Cadence:
+        return Cadence(parse_weekday(self.default_checkin_day), self.default_checkin_time, self.default_timezone)
 
     @property
     def bot_token(self) -> str:

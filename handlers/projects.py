@@ -49,7 +49,7 @@ def project_command(ctx: AppContext, request: CommandRequest, client: WebClient,
 def _record(ctx: AppContext, key: str) -> portfolio.ProjectRecord:
     with unit_of_work(ctx.session_factory) as session:
         project = portfolio.get_project(session, key)
-        return portfolio.project_record(project, default_timezone=ctx.settings.default_timezone)
+        return portfolio.project_record(project, default_cadence=ctx.settings.default_cadence)
 
 
 def _input_value(values: dict[str, Any], block_id: str) -> str | None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import people, portfolio
+from bot.services.cadence import Cadence
 from bot.services.portfolio_csv import (
     COLUMNS,
     ImportRejected,
@@ -40,7 +41,9 @@ def _problems(session: Session, *lines: str, team_id: str | None = "T1") -> list
 
 
 def _record(session: Session, key: str) -> portfolio.ProjectRecord:
-    return portfolio.project_record(portfolio.get_project(session, key), default_timezone="Europe/London")
+    return portfolio.project_record(
+        portfolio.get_project(session, key), default_cadence=Cadence(0, "09:30", "Europe/London")
+    )
 
 
 CRM_ROW = _row(

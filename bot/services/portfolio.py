@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.errors import Conflict, NotFound, UserError
 from bot.services import people
 from bot.services.access import Actor, require_can_manage
+from bot.services.cadence import Cadence
 from storage.models import (
     Benefit,
     ChannelLink,
@@ -30,9 +31,6 @@ from storage.models import (
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 MAX_KEY_LENGTH = 32
 MAX_NAME_LENGTH = 200
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_CHECKIN_DAY = 0  # Monday
-DEFAULT_CHECKIN_TIME = "09:30"
 
 
 def normalise_key(text: str) -> str:
@@ -279,17 +277,16 @@ def _latest_value(benefit: Benefit) -> Decimal | None:
     return benefit.values[-1].value if benefit.values else None
 
 
-def effective_cadence(project: Project, default_timezone: str) -> tuple[int, str, str]:
-    """(weekday 0=Mon, "HH:MM", timezone) with the workspace defaults filled in."""
-    return (
-        project.checkin_day if project.checkin_day is not None else DEFAULT_CHECKIN_DAY,
-        project.checkin_time or DEFAULT_CHECKIN_TIME,
-        project.timezone or default_timezone,
+def effective_cadence(project: Project, default: Cadence) -> Cadence:
+    """The project's cadence, with the workspace default for whatever it leaves blank."""
+    return Cadence(
+        weekday=project.checkin_day if project.checkin_day is not None else default.weekday,
+        time_of_day=project.checkin_time or default.time_of_day,
+        timezone=project.timezone or default.timezone,
     )
 
 
-def project_record(project: Project, *, default_timezone: str) -> ProjectRecord:
-    day, time_of_day, zone = effective_cadence(project, default_timezone)
+def project_record(project: Project, *, default_cadence: Cadence) -> ProjectRecord:
     return ProjectRecord(
         key=project.key,
         name=project.name,
@@ -299,7 +296,7 @@ def project_record(project: Project, *, default_timezone: str) -> ProjectRecord:
         lead_user_id=_user_id(project.lead),
         objective=project.objective.name if project.objective else None,
         programme=project.programme.name if project.programme else None,
-        cadence=f"{DAY_NAMES[day].capitalize()} {time_of_day} {zone}",
+        cadence=effective_cadence(project, default_cadence).describe(),
         services=[(link.service.key, link.service.name, link.relation.value) for link in project.service_links],
         channels=[ChannelLine(link.channel_id, link.is_primary, link.broken_reason) for link in project.channel_links],
         benefits=[

@@ -23,13 +23,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import UserError
-from bot.services import people, portfolio
+from bot.services import cadence, people, portfolio
 from storage.models import Person, Project, ProjectService, ProjectStatus
 
 COLUMNS: tuple[str, ...] = (
@@ -49,14 +48,6 @@ COLUMNS: tuple[str, ...] = (
 
 SERVICE_SEPARATOR = ";"
 _BOM = "\ufeff"
-_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY_BY_NAME = {
-    name: weekday
-    for weekday, names in enumerate(zip(portfolio.DAY_NAMES, _FULL_DAY_NAMES, strict=True))
-    for name in names
-}
-# Spreadsheets drop the leading zero of a time ("9:30"), so one digit hours are accepted.
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 # Only a plausible address is worth a users.lookupByEmail call; Slack decides the rest.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -167,7 +158,7 @@ def _cells(row: PortfolioRow) -> list[str]:
         "lead": row.lead_user_id or "",
         "services": SERVICE_SEPARATOR.join(row.service_keys),
         "channel": row.channel_id or "",
-        "checkin_day": portfolio.DAY_NAMES[row.checkin_day] if row.checkin_day is not None else "",
+        "checkin_day": cadence.DAY_NAMES[row.checkin_day] if row.checkin_day is not None else "",
         "checkin_time": row.checkin_time or "",
         "timezone": row.timezone or "",
         "status": row.status.value,
@@ -465,32 +456,23 @@ def _parse_channel_id(column: str, text: str) -> str | None:
     return text or None
 
 
-def _parse_day(column: str, text: str) -> int | None:
-    if not text:
-        return None
-    weekday = _WEEKDAY_BY_NAME.get(text.lower())
-    if weekday is None:
-        raise UserError(f"{column} '{text}' is not a day: use mon..sun")
-    return weekday
+def _optional(parse: Callable[[str], T]) -> Callable[[str, str], T | None]:
+    """A cell parser from a cadence parser: blank means the default, problems name the column."""
+
+    def parse_cell(column: str, text: str) -> T | None:
+        if not text:
+            return None
+        try:
+            return parse(text)
+        except UserError as error:
+            raise UserError(f"{column} {error}") from None
+
+    return parse_cell
 
 
-def _parse_time(column: str, text: str) -> str | None:
-    if not text:
-        return None
-    match = _TIME.match(text)
-    if match is None:
-        raise UserError(f"{column} '{text}' is not a time: use HH:MM, 24 h (e.g. 09:30)")
-    return f"{int(match[1]):02d}:{match[2]}"
-
-
-def _parse_timezone(column: str, text: str) -> str | None:
-    if not text:
-        return None
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(f"{column} '{text}' is not an IANA timezone name: use one such as Europe/London") from None
-    return text
+_parse_day = _optional(cadence.parse_weekday)
+_parse_time = _optional(cadence.parse_time_of_day)
+_parse_timezone = _optional(cadence.parse_timezone)
 
 
 def _parse_status(column: str, text: str) -> ProjectStatus:
