@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from handlers import channels, commands, projects
+from handlers import cadence, channels, commands, projects
 
-SUBCOMMANDS = (*projects.SUBCOMMANDS, *channels.SUBCOMMANDS)
+SUBCOMMANDS = (*projects.SUBCOMMANDS, *channels.SUBCOMMANDS, *cadence.SUBCOMMANDS)
 
 
 def register_all(app: App, ctx: AppContext) -> None:

@@ -79,6 +79,16 @@ class Cadence:
             instant = self.instant_on(day)
         return period_of(day), day, instant
 
+    def next_due(self, now: datetime) -> tuple[str, date, datetime]:
+        """The first cadence instant strictly after `now`: (period, local date, instant)."""
+        local_today = now.astimezone(self.zone).date()
+        day = local_today + timedelta(days=(self.weekday - local_today.weekday()) % 7)
+        instant = self.instant_on(day)
+        if instant <= now:
+            day += timedelta(days=7)
+            instant = self.instant_on(day)
+        return period_of(day), day, instant
+
 
 def period_of(local_day: date) -> str:
     year, week, _ = local_day.isocalendar()
