@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
@@ -18,3 +20,7 @@ class AppContext:
     client: WebClient
     # Interactive requests always use the real clock; only scheduled work is handed "now".
     clock: Clock = system_clock
+
+    def workspace_today(self) -> date:
+        """Today's date in the workspace's own calendar (the default timezone), for date rules and defaults."""
+        return self.clock().astimezone(ZoneInfo(self.settings.default_timezone)).date()

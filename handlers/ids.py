@@ -11,6 +11,8 @@ class ActionId(enum.StrEnum):
 
 class CallbackId(enum.StrEnum):
     NEW_PROJECT = "project.new"
+    NEW_BENEFIT = "benefit.new"
+    REPORT_BENEFIT_VALUE = "benefit.report"
 
 
 class NewProjectBlock(enum.StrEnum):
@@ -23,3 +25,23 @@ class NewProjectBlock(enum.StrEnum):
     OBJECTIVE = "objective"
     PROGRAMME = "programme"
     DESCRIPTION = "description"
+
+
+class NewBenefitBlock(enum.StrEnum):
+    """Block ids of the "new benefit" modal; each input's action_id is its block id."""
+
+    NAME = "name"
+    MEASURE = "measure"
+    UNIT = "unit"
+    BASELINE = "baseline"
+    TARGET = "target"
+    TARGET_DATE = "target_date"
+    OWNER = "owner"
+
+
+class BenefitValueBlock(enum.StrEnum):
+    """Block ids of the "report a benefit value" modal; each input's action_id is its block id."""
+
+    BENEFIT = "benefit"
+    VALUE = "value"
+    MEASURED_ON = "measured_on"

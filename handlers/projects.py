@@ -49,7 +49,12 @@ def project_command(ctx: AppContext, request: CommandRequest, client: WebClient,
 def _record(ctx: AppContext, key: str) -> portfolio.ProjectRecord:
     with unit_of_work(ctx.session_factory) as session:
         project = portfolio.get_project(session, key)
-        return portfolio.project_record(project, default_cadence=ctx.settings.default_cadence)
+        return portfolio.project_record(
+            project,
+            default_cadence=ctx.settings.default_cadence,
+            today=ctx.workspace_today(),
+            tolerance=ctx.settings.benefit_tolerance,
+        )
 
 
 def _input_value(values: dict[str, Any], block_id: str) -> str | None:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
+
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services import portfolio
+from bot.services import benefits, portfolio
 from bot.services.access import Actor
+from bot.services.benefits import NewBenefit
 from bot.services.portfolio import NewProject
 from storage.models import Project
 from storage.session import unit_of_work
-from tests.conftest import NOW, TEAM_ID
+from tests.conftest import NOW, PMO_ADMIN, TEAM_ID
 
 SPONSOR = "U0SPONSOR"
 LEAD = "U0LEAD"
 STRANGER = "U0STRANGER"
+BENEFIT_OWNER = "U0OWNER"
 
 
 def add_project(
@@ -46,3 +51,23 @@ def load_project(session_factory: sessionmaker[Session], key: str) -> Project:
 
 def linked_channels(session_factory: sessionmaker[Session], key: str) -> list[tuple[str, bool]]:
     return [(link.channel_id, link.is_primary) for link in load_project(session_factory, key).channel_links]
+
+
+def add_benefit(
+    session_factory: sessionmaker[Session],
+    key: str = "CRM-2",
+    name: str = "Calls avoided",
+    *,
+    owner: str = BENEFIT_OWNER,
+    baseline: str = "0",
+    target: str = "1000",
+    target_date: date = date(2027, 5, 23),
+    created_at: datetime = NOW,
+) -> int:
+    """Adds a benefit (in calls/month) as the PMO would, on `created_at`; returns its id."""
+    with unit_of_work(session_factory) as session:
+        new = NewBenefit(
+            name, "Calls about address changes", "calls/month", Decimal(baseline), Decimal(target), target_date, owner
+        )
+        actor = Actor(PMO_ADMIN, is_pmo_admin=True)
+        return benefits.create_benefit(session, actor, key, new, now=created_at, today=created_at.date()).id

@@ -25,7 +25,16 @@ def _huge_record() -> ProjectRecord:
         services=[(f"SVC-{n}", "S" * 200, "depends_on") for n in range(300)],
         channels=[ChannelLine(f"C{n:08d}", n == 0, "is_archived" if n % 2 else None) for n in range(300)],
         benefits=[
-            BenefitLine("B" * 200, "u" * 40, Decimal("0"), Decimal("99999999.9999"), "2027-06-30", None)
+            BenefitLine(
+                name="B" * 200,
+                unit="u" * 40,
+                baseline=Decimal("0"),
+                target=Decimal("99999999999999.9999"),
+                target_date="2027-06-30",
+                latest=Decimal("-99999999999999.9999"),
+                expected=Decimal("33333333333333.33333333"),
+                off_trajectory=True,
+            )
             for _ in range(300)
         ],
     )

@@ -42,7 +42,10 @@ def _problems(session: Session, *lines: str, team_id: str | None = "T1") -> list
 
 def _record(session: Session, key: str) -> portfolio.ProjectRecord:
     return portfolio.project_record(
-        portfolio.get_project(session, key), default_cadence=Cadence(0, "09:30", "Europe/London")
+        portfolio.get_project(session, key),
+        default_cadence=Cadence(0, "09:30", "Europe/London"),
+        today=NOW.date(),
+        tolerance=0.1,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.errors import Conflict, NotFound, UserError
 from bot.services import people
 from bot.services.access import Actor, require_can_manage
+from bot.services.benefits import trajectory
 from bot.services.cadence import Cadence
 from storage.models import (
     Benefit,
@@ -242,6 +243,8 @@ class BenefitLine:
     target: Decimal
     target_date: str
     latest: Decimal | None
+    expected: Decimal  # where the plan says the benefit should be by now
+    off_trajectory: bool
 
 
 @dataclass(frozen=True)
@@ -273,10 +276,6 @@ def _user_id(person: Person | None) -> str | None:
     return person.slack_user_id if person else None
 
 
-def _latest_value(benefit: Benefit) -> Decimal | None:
-    return benefit.values[-1].value if benefit.values else None
-
-
 def effective_cadence(project: Project, default: Cadence) -> Cadence:
     """The project's cadence, with the workspace default for whatever it leaves blank."""
     return Cadence(
@@ -286,7 +285,22 @@ def effective_cadence(project: Project, default: Cadence) -> Cadence:
     )
 
 
-def project_record(project: Project, *, default_cadence: Cadence) -> ProjectRecord:
+def benefit_line(benefit: Benefit, *, today: date, tolerance: float) -> BenefitLine:
+    path = trajectory(benefit, on=today, tolerance=tolerance)
+    return BenefitLine(
+        name=benefit.name,
+        unit=benefit.unit,
+        baseline=benefit.baseline,
+        target=benefit.target,
+        target_date=benefit.target_date.isoformat(),
+        latest=path.latest,
+        expected=path.expected,
+        off_trajectory=path.is_off_track,
+    )
+
+
+def project_record(project: Project, *, default_cadence: Cadence, today: date, tolerance: float) -> ProjectRecord:
+    """The record as of `today`; benefits behind plan by more than `tolerance` are marked off trajectory."""
     return ProjectRecord(
         key=project.key,
         name=project.name,
@@ -300,15 +314,6 @@ def project_record(project: Project, *, default_cadence: Cadence) -> ProjectReco
         services=[(link.service.key, link.service.name, link.relation.value) for link in project.service_links],
         channels=[ChannelLine(link.channel_id, link.is_primary, link.broken_reason) for link in project.channel_links],
         benefits=[
-            BenefitLine(
-                name=benefit.name,
-                unit=benefit.unit,
-                baseline=benefit.baseline,
-                target=benefit.target,
-                target_date=benefit.target_date.isoformat(),
-                latest=_latest_value(benefit),
-            )
-            for benefit in project.benefits
-            if benefit.is_active
+            benefit_line(benefit, today=today, tolerance=tolerance) for benefit in project.benefits if benefit.is_active
         ],
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from bot.services.portfolio import MAX_KEY_LENGTH, MAX_NAME_LENGTH, ProjectRecord
+from handlers.blocks.benefits import benefit_line_text
 from handlers.blocks.common import (
     Block,
     actions,
@@ -22,18 +22,6 @@ from handlers.blocks.common import (
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
 
 RELATION_LABELS = {"depends_on": "depends on", "changes": "changes", "shares_people": "shares people with"}
-
-
-def _number(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-def _benefit_line(benefit: Any) -> str:
-    latest = _number(benefit.latest) if benefit.latest is not None else "no value yet"
-    return (
-        f"*{benefit.name}*: {latest} {benefit.unit} "
-        f"(baseline {_number(benefit.baseline)}, target {_number(benefit.target)} by {benefit.target_date})"
-    )
 
 
 def project_record_blocks(record: ProjectRecord, *, shareable: bool) -> list[Block]:
@@ -65,7 +53,8 @@ def project_record_blocks(record: ProjectRecord, *, shareable: bool) -> list[Blo
         ),
         section("*Services*\n" + (bulleted(services) if services else "_none_")),
         section(
-            "*Benefits*\n" + (bulleted([_benefit_line(b) for b in record.benefits]) if record.benefits else "_none_")
+            "*Benefits*\n"
+            + (bulleted([benefit_line_text(b) for b in record.benefits]) if record.benefits else "_none_")
         ),
     ]
     if shareable:

@@ -1,0 +1,286 @@
+"""Benefits: what a project must realise, the values measured over time, and their trajectory.
+
+A benefit's plan is a straight line from its baseline, at the project's start date (or the
+day the benefit was recorded when the project has none), to its target at its target
+date, and flat at the target afterwards. A benefit is off trajectory when its latest value
+trails that line, on the day asked, by more than a tolerance: a share of the distance from
+baseline to target. The line is read on the day asked rather than on the day of the last
+measurement, so a benefit nobody has measured for months cannot look on track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import NotAllowed, NotFound, UserError
+from bot.services import people
+from bot.services.access import Actor, can_manage, require_can_manage
+from bot.services.cadence import period_of
+from storage.models import Benefit, BenefitValue, Person, Project, ProjectStatus
+
+MAX_NAME_LENGTH = 200
+MAX_MEASURE_LENGTH = 200
+MAX_UNIT_LENGTH = 40
+# The columns are Numeric(18, 4): up to 14 digits before the point and 4 after.
+AMOUNT_DECIMAL_PLACES = 4
+AMOUNT_LIMIT = Decimal(10) ** 14
+
+
+class InvalidBenefit(UserError):
+    """Values a form must correct; `problems` maps each field to what to do about it."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__(" ".join(problems.values()))
+        self.problems = problems
+
+
+def _amount_problem(value: Decimal) -> str | None:
+    if not value.is_finite() or abs(value) >= AMOUNT_LIMIT:
+        return f"Use a number between -{AMOUNT_LIMIT:,f} and {AMOUNT_LIMIT:,f}."
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_DECIMAL_PLACES:
+        return f"Use at most {AMOUNT_DECIMAL_PLACES} decimal places."
+    return None
+
+
+def parse_amount(text: str) -> Decimal:
+    """A measured or planned value as typed: "1200", "-3.5". Raises UserError saying what to type."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise UserError(f"'{text.strip()}' is not a number: write digits, e.g. 1200 or 3.5.") from None
+    problem = _amount_problem(value)
+    if problem:
+        raise UserError(problem)
+    return value
+
+
+# --- the trajectory ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    expected: Decimal  # where the planned line is on the day asked (unrounded)
+    latest: Decimal | None  # the most recent value measured on or before that day
+    latest_measured_on: date | None
+    # How far the latest value trails the line, as a share of |target - baseline|; 0 when on or ahead.
+    behind_by: float
+    is_off_track: bool
+
+
+def planned_start(benefit: Benefit) -> date:
+    return benefit.project.start_date or benefit.created_at.date()
+
+
+def expected_value(benefit: Benefit, on: date) -> Decimal:
+    start, end = planned_start(benefit), benefit.target_date
+    if on >= end:
+        return benefit.target
+    if on <= start:
+        return benefit.baseline
+    share = Decimal((on - start).days) / Decimal((end - start).days)
+    return benefit.baseline + (benefit.target - benefit.baseline) * share
+
+
+def latest_value(benefit: Benefit, on: date) -> BenefitValue | None:
+    """The value measured last on or before `on`; of two measured the same day, the later report."""
+    measured = [entry for entry in benefit.values if entry.measured_on <= on]
+    return max(measured, key=lambda entry: (entry.measured_on, entry.reported_at), default=None)
+
+
+def trajectory(benefit: Benefit, *, on: date, tolerance: float) -> Trajectory:
+    expected = expected_value(benefit, on)
+    latest = latest_value(benefit, on)
+    if latest is None:
+        return Trajectory(expected, None, None, behind_by=0.0, is_off_track=False)
+    distance = benefit.target - benefit.baseline
+    # A target below the baseline means lower is better, so "behind" is above the line.
+    shortfall = expected - latest.value if distance > 0 else latest.value - expected
+    if distance == 0 or shortfall <= 0:
+        return Trajectory(expected, latest.value, latest.measured_on, behind_by=0.0, is_off_track=False)
+    return Trajectory(
+        expected,
+        latest.value,
+        latest.measured_on,
+        behind_by=float(shortfall / abs(distance)),
+        is_off_track=shortfall > abs(distance) * Decimal(str(tolerance)),
+    )
+
+
+# --- adding benefits --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewBenefit:
+    name: str
+    measure: str
+    unit: str
+    baseline: Decimal
+    target: Decimal
+    target_date: date
+    owner_user_id: str
+
+
+def _project(session: Session, key: str) -> Project:
+    # Looked up here rather than through portfolio.get_project: portfolio's record uses this
+    # module's trajectory, and the dependency stays one-way.
+    project = session.scalar(select(Project).where(Project.key == key.strip().upper()))
+    if project is None:
+        raise NotFound(
+            f"No project has the key {key.strip().upper()}. Check the spelling: `/pmo project KEY` shows one."
+        )
+    return project
+
+
+def check_can_add(session: Session, actor: Actor, key: str) -> Project:
+    """The project a benefit would be added to, or the reason this actor cannot add one."""
+    project = _project(session, key)
+    require_can_manage(actor, project, "add benefits to it")
+    if project.status is ProjectStatus.CLOSED:
+        raise UserError(f"{project.key} is closed; closed projects get no new benefits.")
+    return project
+
+
+def benefit_problems(project: Project, new: NewBenefit, *, today: date) -> dict[str, str]:
+    """What is wrong with `new`, by field name of NewBenefit; empty when it can be added."""
+    problems: dict[str, str] = {}
+    name = new.name.strip()
+    # Names differing only in case would read as the same benefit in every list.
+    clash = next((b for b in project.benefits if b.name.casefold() == name.casefold()), None)
+    if not name:
+        problems["name"] = "Give the benefit a name."
+    elif len(name) > MAX_NAME_LENGTH:
+        problems["name"] = f"Keep the name to {MAX_NAME_LENGTH} characters."
+    elif clash is not None:
+        problems["name"] = f"{project.key} already has a benefit called “{clash.name}”. Choose another name."
+    for field, text, limit in (("measure", new.measure, MAX_MEASURE_LENGTH), ("unit", new.unit, MAX_UNIT_LENGTH)):
+        if not text.strip():
+            problems[field] = f"Give the benefit's {field}."
+        elif len(text.strip()) > limit:
+            problems[field] = f"Keep the {field} to {limit} characters."
+    for field, amount in (("baseline", new.baseline), ("target", new.target)):
+        problem = _amount_problem(amount)
+        if problem:
+            problems[field] = problem
+    if "target" not in problems and new.target == new.baseline:
+        problems["target"] = "The target must differ from the baseline: say what the project will change."
+    if new.target_date <= today:
+        problems["target_date"] = "The target date must be after today."
+    return problems
+
+
+def create_benefit(session: Session, actor: Actor, key: str, new: NewBenefit, *, now: datetime, today: date) -> Benefit:
+    project = check_can_add(session, actor, key)
+    problems = benefit_problems(project, new, today=today)
+    if problems:
+        raise InvalidBenefit(problems)
+    benefit = Benefit(
+        project=project,
+        name=new.name.strip(),
+        measure=new.measure.strip(),
+        unit=new.unit.strip(),
+        baseline=new.baseline,
+        target=new.target,
+        target_date=new.target_date,
+        owner=people.get_or_create(session, new.owner_user_id, now=now),
+        is_active=True,
+        created_at=now,
+    )
+    session.add(benefit)
+    session.flush()
+    return benefit
+
+
+# --- reporting values -------------------------------------------------------------------
+
+
+def can_report(actor: Actor, benefit: Benefit) -> bool:
+    """A benefit's owner reports its values; the project's sponsor, lead and the PMO may too."""
+    is_owner = benefit.owner is not None and benefit.owner.slack_user_id == actor.slack_user_id
+    return is_owner or can_manage(actor, benefit.project)
+
+
+def benefits_owned_by(session: Session, slack_user_id: str) -> list[Benefit]:
+    """Active benefits this person owns, closed projects included: benefits are realised after delivery."""
+    return list(
+        session.scalars(
+            select(Benefit)
+            .join(Benefit.owner)
+            .join(Benefit.project)
+            .where(Person.slack_user_id == slack_user_id, Benefit.is_active)
+            .order_by(Project.key, Benefit.id)
+        )
+    )
+
+
+NOTHING_OWNED = (
+    "You don't own any benefits, so there is nothing for you to report. A project's sponsor or lead "
+    "names each benefit's owner when adding it with `/pmo benefit add KEY`: ask them to name you. "
+    "Sponsors and leads can report any of their project's benefits with `/pmo benefit report KEY`."
+)
+
+
+def reportable_benefits(session: Session, actor: Actor, key: str | None) -> list[Benefit]:
+    """What `actor` may report values for: the benefits they own, or, given a project key,
+    that project's benefits they own (all of them for its sponsor, lead and the PMO)."""
+    if key is None:
+        owned = benefits_owned_by(session, actor.slack_user_id)
+        if not owned:
+            raise NotFound(NOTHING_OWNED)
+        return owned
+    project = _project(session, key)
+    active = [benefit for benefit in project.benefits if benefit.is_active]
+    if not active:
+        raise NotFound(
+            f"{project.key} has no benefits yet. Its sponsor or lead can add one with `/pmo benefit add {project.key}`."
+        )
+    reportable = [benefit for benefit in active if can_report(actor, benefit)]
+    if not reportable:
+        raise NotAllowed(
+            f"You don't own any of {project.key}'s benefits, so there is nothing for you to report there. "
+            f"Its sponsor or lead can report them, or name you owner when they add one."
+        )
+    return reportable
+
+
+def report_value(
+    session: Session,
+    actor: Actor,
+    benefit_id: int,
+    value: Decimal,
+    measured_on: date,
+    *,
+    now: datetime,
+    today: date,
+) -> BenefitValue:
+    benefit = session.get(Benefit, benefit_id)
+    if benefit is None or not benefit.is_active:
+        raise NotFound("That benefit is no longer tracked. Run `/pmo benefit report` again to choose another.")
+    if not can_report(actor, benefit):
+        raise NotAllowed(
+            f"Only the owner of {benefit.project.key} · {benefit.name}, and {benefit.project.key}'s sponsor "
+            "or lead, can report its values."
+        )
+    problems: dict[str, str] = {}
+    amount_problem = _amount_problem(value)
+    if amount_problem:
+        problems["value"] = amount_problem
+    if measured_on > today:
+        problems["measured_on"] = "A value cannot be measured in the future: choose today or an earlier day."
+    if problems:
+        raise InvalidBenefit(problems)
+    entry = BenefitValue(
+        value=value,
+        measured_on=measured_on,
+        period=period_of(measured_on),
+        reported_by_id=people.get_or_create(session, actor.slack_user_id, now=now).id,
+        reported_at=now,
+    )
+    benefit.values.append(entry)
+    session.flush()
+    return entry
