@@ -5,13 +5,21 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from handlers import benefits, cadence, channels, commands, projects
+from handlers import benefits, cadence, channels, checkins, commands, escalations, projects
 
-SUBCOMMANDS = (*projects.SUBCOMMANDS, *channels.SUBCOMMANDS, *cadence.SUBCOMMANDS, *benefits.SUBCOMMANDS)
+SUBCOMMANDS = (
+    *projects.SUBCOMMANDS,
+    *channels.SUBCOMMANDS,
+    *cadence.SUBCOMMANDS,
+    *checkins.SUBCOMMANDS,
+    *benefits.SUBCOMMANDS,
+)
 
 
 def register_all(app: App, ctx: AppContext) -> None:
     commands.register(app, ctx, SUBCOMMANDS)
     projects.register(app, ctx)
     channels.register(app, ctx)
+    checkins.register(app, ctx)
+    escalations.register(app, ctx)
     benefits.register(app, ctx)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
@@ -55,11 +54,6 @@ def cadence_command(ctx: AppContext, request: CommandRequest, client: WebClient,
     respond(text=cadence_text(view) if not words else cadence_changed_text(view))
 
 
-def _workspace_today(ctx: AppContext) -> date:
-    # Skip dates are whole days in the workspace's own calendar, the default timezone's.
-    return ctx.clock().astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
-
-
 def _parse_day(text: str) -> date:
     try:
         return skip_dates.parse_day(text)
@@ -68,7 +62,7 @@ def _parse_day(text: str) -> date:
 
 
 def skip_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
-    today = _workspace_today(ctx)
+    today = ctx.workspace_today()
     args = request.args
     if not args:
         with unit_of_work(ctx.session_factory) as session:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.services import outbox
@@ -30,8 +31,59 @@ def send_once(ctx: AppContext, request: OutgoingRequest, *, now: datetime) -> De
         row = outbox.claim(session, request, now=now)
         if row is None:
             return None
-        row_id = row.id
-    return _attempt(ctx, row_id, request.method, request.payload, now=now)
+        claimed = ClaimedMessage(row.id, request)
+    return deliver(ctx, claimed, now=now)
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A ledger row claimed inside a caller's transaction, to deliver once that commits.
+
+    Claiming together with the state change that calls for the message (a period opened,
+    a reminder taken) means a crash between the two can neither lose nor double it.
+    """
+
+    row_id: int
+    request: OutgoingRequest
+
+
+def claim(session: Session, request: OutgoingRequest, *, now: datetime) -> ClaimedMessage | None:
+    row = outbox.claim(session, request, now=now)
+    return ClaimedMessage(row.id, request) if row is not None else None
+
+
+def deliver(ctx: AppContext, claimed: ClaimedMessage, *, now: datetime) -> Delivery:
+    return _attempt(ctx, claimed.row_id, claimed.request.method, claimed.request.payload, now=now)
+
+
+def post_or_update(ctx: AppContext, request: OutgoingRequest, *, now: datetime) -> None:
+    """Post a message once under its key, or bring the already-posted one up to date.
+
+    For alerts and prompts that change after they are posted (acknowledged, amended): an
+    update is harmless to repeat, so it goes straight to chat.update. A message not yet
+    delivered gets the new content in the ledger, so its retry sends the latest version.
+    """
+    with unit_of_work(ctx.session_factory) as session:
+        row = outbox.find(session, request.idempotency_key)
+        if row is not None and row.status is not DeliveryStatus.SENT:
+            row.payload = request.payload
+            return
+        posted = (row.channel_id, row.message_ts) if row is not None and row.message_ts else None
+    if posted is None:
+        send_once(ctx, request, now=now)
+        return
+    channel_id, ts = posted
+    try:
+        ctx.client.chat_update(channel=channel_id, ts=ts, **_update_fields(request.payload))
+    except SlackApiError as exc:
+        log.warning(
+            "could not update %s (%s %s): %s", request.idempotency_key, channel_id, ts, exc.response.get("error")
+        )
+
+
+def _update_fields(payload: dict) -> dict:
+    # chat.update takes the content fields of chat.postMessage, but not threading ones.
+    return {name: value for name, value in payload.items() if name in ("text", "blocks", "attachments")}
 
 
 def retry_failed_messages(ctx: AppContext, now: datetime) -> None:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import enum
 
+from bot.services import checkins
+
 
 class ActionId(enum.StrEnum):
     SHARE_PROJECT_RECORD = "project_record.share"
+    ESCALATION_ACKNOWLEDGE = "escalation.acknowledge"
+    ESCALATION_COACHING = "escalation.coaching"
+    SUBMIT_CHECKIN = "checkin.submit"
 
 
 class CallbackId(enum.StrEnum):
     NEW_PROJECT = "project.new"
     NEW_BENEFIT = "benefit.new"
     REPORT_BENEFIT_VALUE = "benefit.report"
+    CHECKIN = "checkin.submit"
 
 
 class NewProjectBlock(enum.StrEnum):
@@ -25,6 +31,26 @@ class NewProjectBlock(enum.StrEnum):
     OBJECTIVE = "objective"
     PROGRAMME = "programme"
     DESCRIPTION = "description"
+
+
+class CheckinBlock(enum.StrEnum):
+    """Block ids of the check-in form; each input's action_id is its block id.
+
+    The fields the domain validates use the domain's names, so its problems map onto
+    the form's blocks as they are. Benefit inputs are `checkins.benefit_field(id)`.
+    """
+
+    OVERALL = checkins.OVERALL
+    SCHEDULE = "schedule"
+    COST = "cost"
+    SCOPE = "scope"
+    PROGRESS = "progress"
+    NEXT_STEPS = "next_steps"
+    RISKS = "risks"
+    HELP = "help"
+    ESCALATE = "escalate"
+    PATH_TO_GREEN = checkins.PATH_TO_GREEN
+    PATH_TO_GREEN_DATE = checkins.PATH_TO_GREEN_DATE
 
 
 class NewBenefitBlock(enum.StrEnum):

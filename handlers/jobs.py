@@ -8,7 +8,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.context import AppContext
+from handlers.checkins import record_missed_checkins, send_checkin_prompts, send_checkin_reminders
 from handlers.delivery import retry_failed_messages
+from handlers.escalations import publish_unposted_alerts
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +18,13 @@ Job = Callable[[AppContext, datetime], None]
 
 # Each job decides for itself what is due at `now` and must be safe to run again for the
 # same instant (the outgoing-message ledger makes repeated sends no-ops).
-JOBS: tuple[Job, ...] = (retry_failed_messages,)
+JOBS: tuple[Job, ...] = (
+    send_checkin_prompts,
+    send_checkin_reminders,
+    record_missed_checkins,
+    publish_unposted_alerts,
+    retry_failed_messages,
+)
 
 
 def run_due_work(ctx: AppContext, now: datetime) -> None:

@@ -297,8 +297,8 @@ class CheckinPeriod(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(10))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    prompt_channel_id: Mapped[str | None] = mapped_column(String(32))
-    prompt_ts: Mapped[str | None] = mapped_column(String(32))
+    # When the prompt was claimed for sending; the message itself (channel, ts) is in the
+    # outgoing-message ledger under the prompt's idempotency key.
     prompted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -446,8 +446,7 @@ class Escalation(Base):
     )
     picked_up_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     picked_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    channel_id: Mapped[str | None] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
+    # The alert message lives in the outgoing-message ledger under "escalation:<cause_key>".
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

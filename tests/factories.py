@@ -30,15 +30,16 @@ def add_project(
     lead: str | None = LEAD,
     objective: str | None = "Better services online",
     channels: tuple[str, ...] = (),
+    created_at: datetime = NOW,
 ) -> None:
     with unit_of_work(session_factory) as session:
         portfolio.create_project(
             session,
             NewProject(key=key, name=name, sponsor_user_id=sponsor, lead_user_id=lead, objective=objective),
-            now=NOW,
+            now=created_at,
         )
         for channel_id in channels:
-            portfolio.link_channel(session, Actor("U0PMOADMIN", True), key, TEAM_ID, channel_id, now=NOW)
+            portfolio.link_channel(session, Actor("U0PMOADMIN", True), key, TEAM_ID, channel_id, now=created_at)
 
 
 def load_project(session_factory: sessionmaker[Session], key: str) -> Project:

@@ -85,6 +85,14 @@ def find(session: Session, idempotency_key: str) -> OutgoingMessage | None:
     return session.scalar(select(OutgoingMessage).where(OutgoingMessage.idempotency_key == idempotency_key))
 
 
+def sent_message(session: Session, idempotency_key: str) -> tuple[str, str] | None:
+    """(channel, ts) of a message the ledger sent, for threading replies and updating it."""
+    row = find(session, idempotency_key)
+    if row is None or row.status is not DeliveryStatus.SENT or row.message_ts is None:
+        return None
+    return row.channel_id, row.message_ts
+
+
 def record_sent(row: OutgoingMessage, *, message_ts: str | None, now: datetime) -> None:
     row.status = DeliveryStatus.SENT
     row.attempts += 1

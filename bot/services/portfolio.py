@@ -168,6 +168,11 @@ def link_channel(
     project = check_can_link(session, actor, key, team_id, channel_id)
     existing = find_link(session, team_id, channel_id)
     if existing is not None:
+        if existing.broken_at is not None:
+            # Linking again is how people say "fixed": the bot is back in, prompts resume.
+            existing.broken_at = None
+            existing.broken_reason = None
+            return LinkOutcome(project, existing.is_primary, already_linked=False)
         return LinkOutcome(project, existing.is_primary, already_linked=True)
     has_primary = any(link.is_primary for link in project.channel_links)
     link = ChannelLink(
@@ -209,6 +214,14 @@ def set_primary_channel(session: Session, project: Project, team_id: str, channe
         project.channel_links.append(link)
     link.is_primary = True
     session.flush()
+
+
+def mark_link_broken(session: Session, team_id: str, channel_id: str, reason: str, *, now: datetime) -> None:
+    """Slack refused to post in the channel for good (archived, bot removed): stop using it."""
+    link = find_link(session, team_id, channel_id)
+    if link is not None and link.broken_at is None:
+        link.broken_at = now
+        link.broken_reason = reason
 
 
 def primary_channel(project: Project) -> ChannelLink | None:

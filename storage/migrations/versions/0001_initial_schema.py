@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 23:27:24.106137
+Create Date: 2026-11-21 23:49:22.485162
 """
 
 from __future__ import annotations
@@ -253,8 +253,6 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("period", sa.String(length=10), nullable=False),
         sa.Column("due_at", storage.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("prompt_channel_id", sa.String(length=32), nullable=True),
-        sa.Column("prompt_ts", sa.String(length=32), nullable=True),
         sa.Column("prompted_at", storage.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("reminded_at", storage.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("missed_at", storage.base.UtcDateTime(timezone=True), nullable=True),
@@ -486,8 +484,6 @@ def upgrade() -> None:
         ),
         sa.Column("picked_up_by_id", sa.Integer(), nullable=True),
         sa.Column("picked_up_at", storage.base.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("channel_id", sa.String(length=32), nullable=True),
-        sa.Column("message_ts", sa.String(length=32), nullable=True),
         sa.Column("created_at", storage.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.base.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

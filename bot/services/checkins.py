@@ -1,0 +1,461 @@
+"""The weekly check-in cycle: what is due, what a submission means, who hears about it.
+
+Plain functions over a session and an instant. Sending is the handlers' job; these
+functions say what should be sent and record that the cycle moved on, so that a second
+tick (or a second instance) finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.errors import NotAllowed, UserError
+from bot.services import escalations, people, portfolio, skip_dates
+from bot.services.access import Actor, can_manage
+from bot.services.cadence import Cadence
+from bot.services.escalations import Cause
+from storage.models import (
+    Benefit,
+    BenefitValue,
+    ChannelLink,
+    Checkin,
+    CheckinPeriod,
+    Project,
+    ProjectRole,
+    ProjectStatus,
+    Rag,
+)
+
+RAG_ORDER = {Rag.GREEN: 0, Rag.AMBER: 1, Rag.RED: 2}
+# Slack modals hold 100 blocks; the fixed questions take about 15.
+MAX_BENEFITS_IN_FORM = 80
+
+
+def prompt_key(project_id: int, period: str) -> str:
+    """The idempotency key of a period's prompt message (also used to find it for updates)."""
+    return f"checkin-prompt:{project_id}:{period}"
+
+
+# --- what is due ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuePrompt:
+    project_id: int
+    project_key: str
+    period: str
+    due_at: datetime
+    channel_id: str
+    team_id: str
+
+
+def _prompted_projects(session: Session, periods_by_project: dict[int, str]) -> set[int]:
+    if not periods_by_project:
+        return set()
+    rows = session.execute(
+        select(CheckinPeriod.project_id, CheckinPeriod.period).where(CheckinPeriod.project_id.in_(periods_by_project))
+    )
+    return {project_id for project_id, period in rows if periods_by_project.get(project_id) == period}
+
+
+def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) -> list[DuePrompt]:
+    """Prompts whose cadence instant has come and that no tick has claimed yet.
+
+    Only the latest cadence instant counts, so a tick after downtime sends this period's
+    prompt and never a backlog. A project created after that instant waits for the next.
+    """
+    projects = session.execute(
+        select(Project, ChannelLink)
+        .join(ChannelLink, (ChannelLink.project_id == Project.id) & ChannelLink.is_primary)
+        .where(Project.status == ProjectStatus.ACTIVE, ChannelLink.broken_at.is_(None))
+    ).all()
+    candidates: dict[int, tuple[Project, ChannelLink, str, date, datetime]] = {}
+    for project, link in projects:
+        period, local_day, due_at = portfolio.effective_cadence(project, default_cadence).latest_due(now)
+        if due_at >= project.created_at:
+            candidates[project.id] = (project, link, period, local_day, due_at)
+    already = _prompted_projects(session, {project_id: c[2] for project_id, c in candidates.items()})
+    due = []
+    for project_id, (project, link, period, local_day, due_at) in sorted(candidates.items()):
+        if project_id in already or skip_dates.is_skip_date(session, link.team_id, local_day):
+            continue
+        due.append(DuePrompt(project_id, project.key, period, due_at, link.channel_id, link.team_id))
+    return due
+
+
+def claim_prompt(session: Session, prompt: DuePrompt, *, now: datetime) -> bool:
+    """Open the period; False when another tick or instance already did (it sends the prompt)."""
+    session.add(
+        CheckinPeriod(project_id=prompt.project_id, period=prompt.period, due_at=prompt.due_at, prompted_at=now)
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def excuse_period(session: Session, project_id: int, period: str, reason: str) -> None:
+    """No check-in is owed for this period (the team never got the prompt): no reminder, no miss."""
+    session.execute(
+        update(CheckinPeriod)
+        .where(CheckinPeriod.project_id == project_id, CheckinPeriod.period == period)
+        .values(excused_reason=reason)
+    )
+
+
+# --- context for the prompt and the form ----------------------------------------------
+
+
+def latest_checkin(session: Session, project_id: int, period: str) -> Checkin | None:
+    return session.scalar(
+        select(Checkin)
+        .where(Checkin.project_id == project_id, Checkin.period == period)
+        .order_by(Checkin.revision.desc())
+        .limit(1)
+    )
+
+
+def last_status_before(session: Session, project_id: int, period: str) -> Checkin | None:
+    """The latest check-in of any period before this one: "last week's status" for context."""
+    return session.scalar(
+        select(Checkin)
+        .where(Checkin.project_id == project_id, Checkin.period < period)
+        .order_by(Checkin.period.desc(), Checkin.revision.desc())
+        .limit(1)
+    )
+
+
+def current_period(project: Project, *, now: datetime, default_cadence: Cadence) -> str:
+    """The period a check-in made now belongs to: that of the latest cadence instant."""
+    return portfolio.effective_cadence(project, default_cadence).latest_due(now)[0]
+
+
+def active_benefits(project: Project) -> list[Benefit]:
+    return [benefit for benefit in project.benefits if benefit.is_active][:MAX_BENEFITS_IN_FORM]
+
+
+# --- submitting -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckinInput:
+    overall: Rag | None
+    schedule: Rag | None = None
+    cost: Rag | None = None
+    scope: Rag | None = None
+    progress: str | None = None
+    next_steps: str | None = None
+    risks_issues: str | None = None
+    help_needed: str | None = None
+    escalate_to_pmo: bool = False
+    path_to_green: str | None = None
+    path_to_green_date: date | None = None
+    # benefit id -> the raw text typed (blank: not measured this period)
+    benefit_values: dict[int, str] = field(default_factory=dict)
+
+
+OVERALL = "overall"
+PATH_TO_GREEN = "path_to_green"
+PATH_TO_GREEN_DATE = "path_to_green_date"
+
+
+def benefit_field(benefit_id: int) -> str:
+    return f"benefit:{benefit_id}"
+
+
+def problems(checkin: CheckinInput, *, today: date) -> dict[str, str]:
+    """What is wrong with a submission, by field, in words for the person filling it in."""
+    found: dict[str, str] = {}
+    if checkin.overall is None:
+        found[OVERALL] = "Choose the overall status: Green, Amber or Red."
+    if checkin.overall in (Rag.AMBER, Rag.RED):
+        if not checkin.path_to_green:
+            found[PATH_TO_GREEN] = "Amber or Red needs a path to green: what will bring it back, in a line."
+        if checkin.path_to_green_date is None:
+            found[PATH_TO_GREEN_DATE] = "Amber or Red needs a date by which it should be Green again."
+    if checkin.path_to_green_date is not None and checkin.path_to_green_date < today:
+        found[PATH_TO_GREEN_DATE] = "The date to be Green again is in the past: choose today or later."
+    for benefit_id, text in checkin.benefit_values.items():
+        if text.strip() and _number(text) is None:
+            found[benefit_field(benefit_id)] = f"'{text.strip()}' is not a number: type digits only, e.g. 1250.5"
+    return found
+
+
+def _number(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip().replace(",", ""))
+    except ArithmeticError:
+        return None
+    return value if value.is_finite() else None
+
+
+def is_team_member(actor: Actor, project: Project) -> bool:
+    """Accountable people and deputies may always update; channel members are checked by the caller."""
+    if can_manage(actor, project):
+        return True
+    return any(
+        member.role is ProjectRole.DEPUTY and member.person.slack_user_id == actor.slack_user_id
+        for member in project.members
+    )
+
+
+def require_can_update(project: Project, actor: Actor, *, is_team_member_: bool, in_project_channel: bool) -> None:
+    if not (is_team_member_ or in_project_channel):
+        raise NotAllowed(
+            f"You can't update {project.key}: only its team (members of its channel), "
+            "its sponsor and lead, and the PMO can. Ask the lead to add you to the channel."
+        )
+
+
+@dataclass(frozen=True)
+class Submission:
+    checkin_id: int
+    project_id: int
+    project_key: str
+    period: str
+    revision: int
+    overall: Rag
+    previous_overall: Rag | None
+    causes: list[Cause]
+    cleared_cause_keys: list[str]
+    sponsor_user_id: str | None
+    tell_sponsor_turned_red: bool
+    tell_sponsor_help: bool
+
+
+def submit(
+    session: Session, project: Project, actor: Actor, period: str, checkin: CheckinInput, *, now: datetime
+) -> Submission:
+    """Store a check-in (a later one in the same period is an amendment) and its benefit values."""
+    if checkin.overall is None or problems(checkin, today=now.date()):
+        raise UserError("The check-in has problems; correct the highlighted fields.")
+    if project.status is not ProjectStatus.ACTIVE:
+        raise UserError(f"{project.key} is {project.status.value}, so it takes no check-ins.")
+    revision = (
+        session.scalar(
+            select(func.max(Checkin.revision)).where(Checkin.project_id == project.id, Checkin.period == period)
+        )
+        or 0
+    ) + 1
+    person = people.get_or_create(session, actor.slack_user_id, now=now)
+    row = Checkin(
+        project_id=project.id,
+        period=period,
+        revision=revision,
+        submitted_by_id=person.id,
+        submitted_at=now,
+        overall_rag=checkin.overall,
+        schedule_rag=checkin.schedule,
+        cost_rag=checkin.cost,
+        scope_rag=checkin.scope,
+        progress=checkin.progress,
+        next_steps=checkin.next_steps,
+        risks_issues=checkin.risks_issues,
+        help_needed=checkin.help_needed,
+        escalate_to_pmo=checkin.escalate_to_pmo,
+        path_to_green=checkin.path_to_green,
+        path_to_green_date=checkin.path_to_green_date,
+    )
+    session.add(row)
+    session.flush()
+    _store_benefit_values(session, project, row, checkin.benefit_values, person.id, now=now)
+
+    previous = last_status_before(session, project.id, period)
+    previous_overall = previous.overall_rag if previous else None
+    causes, cleared = _escalation_causes(project, period, row, previous_overall)
+    return Submission(
+        checkin_id=row.id,
+        project_id=project.id,
+        project_key=project.key,
+        period=period,
+        revision=revision,
+        overall=row.overall_rag,
+        previous_overall=previous_overall,
+        causes=causes,
+        cleared_cause_keys=cleared,
+        sponsor_user_id=project.sponsor.slack_user_id if project.sponsor else None,
+        tell_sponsor_turned_red=row.overall_rag is Rag.RED and previous_overall is not Rag.RED,
+        tell_sponsor_help=bool(row.help_needed),
+    )
+
+
+def _store_benefit_values(
+    session: Session, project: Project, checkin: Checkin, typed: dict[int, str], person_id: int, *, now: datetime
+) -> None:
+    benefits = {benefit.id: benefit for benefit in project.benefits}
+    for benefit_id, text in typed.items():
+        value = _number(text) if text.strip() else None
+        if value is None or benefit_id not in benefits:
+            continue
+        # An amendment replaces the value an earlier revision gave for this period; values
+        # reported on their own (`/pmo benefit report`) are separate evidence and stay.
+        session.execute(
+            delete(BenefitValue).where(
+                BenefitValue.benefit_id == benefit_id,
+                BenefitValue.period == checkin.period,
+                BenefitValue.checkin_id.is_not(None),
+            )
+        )
+        session.add(
+            BenefitValue(
+                benefit_id=benefit_id,
+                value=value,
+                measured_on=now.date(),
+                period=checkin.period,
+                checkin_id=checkin.id,
+                reported_by_id=person_id,
+                reported_at=now,
+            )
+        )
+    session.flush()
+
+
+def red_cause_key(project_key: str, period: str) -> str:
+    return f"checkin-red:{project_key}:{period}"
+
+
+def escalate_cause_key(project_key: str, period: str) -> str:
+    return f"checkin-escalate:{project_key}:{period}"
+
+
+def missed_cause_key(project_key: str, period: str) -> str:
+    return f"checkin-missed:{project_key}:{period}"
+
+
+def _team_words(checkin: Checkin) -> str:
+    parts = [
+        ("Help needed", checkin.help_needed),
+        ("Path to green", checkin.path_to_green),
+        ("Risks and issues", checkin.risks_issues),
+        ("Progress", checkin.progress),
+    ]
+    return "\n".join(f"{label}: {text}" for label, text in parts if text)
+
+
+def _escalation_causes(
+    project: Project, period: str, checkin: Checkin, previous: Rag | None
+) -> tuple[list[Cause], list[str]]:
+    causes: list[Cause] = []
+    cleared: list[str] = []
+    words = _team_words(checkin) or None
+    if checkin.overall_rag is Rag.RED:
+        dropped = previous is not None and RAG_ORDER[Rag.RED] - RAG_ORDER[previous] >= 2
+        reason = f"Dropped from Green to Red in {period}." if dropped else f"Reported Red in {period}."
+        causes.append(Cause(red_cause_key(project.key, period), "checkin_red", reason, words, period))
+    else:
+        cleared.append(red_cause_key(project.key, period))
+    if checkin.escalate_to_pmo:
+        reason = f"The team asked the PMO for help in {period} (now {checkin.overall_rag.value.capitalize()})."
+        causes.append(Cause(escalate_cause_key(project.key, period), "checkin_escalate", reason, words, period))
+    else:
+        cleared.append(escalate_cause_key(project.key, period))
+    return causes, cleared
+
+
+# --- reminders and misses ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overdue:
+    period_id: int
+    project_id: int
+    project_key: str
+    project_name: str
+    period: str
+    lead_user_ids: list[str]  # the lead and any deputies
+    sponsor_user_id: str | None
+
+
+def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[CheckinPeriod, Project]]:  # type: ignore[no-untyped-def]
+    answered = select(Checkin.id).where(
+        Checkin.project_id == CheckinPeriod.project_id, Checkin.period == CheckinPeriod.period
+    )
+    return list(
+        session.execute(
+            select(CheckinPeriod, Project)
+            .join(Project, Project.id == CheckinPeriod.project_id)
+            .where(
+                condition,
+                CheckinPeriod.prompted_at <= before,
+                CheckinPeriod.excused_reason.is_(None),
+                Project.status == ProjectStatus.ACTIVE,
+                ~answered.exists(),
+            )
+            .order_by(CheckinPeriod.id)
+        ).all()
+    )
+
+
+def _overdue(period: CheckinPeriod, project: Project) -> Overdue:
+    leads = [project.lead.slack_user_id] if project.lead else []
+    leads += [
+        member.person.slack_user_id
+        for member in project.members
+        if member.role is ProjectRole.DEPUTY and member.person.slack_user_id not in leads
+    ]
+    return Overdue(
+        period_id=period.id,
+        project_id=project.id,
+        project_key=project.key,
+        project_name=project.name,
+        period=period.period,
+        lead_user_ids=leads,
+        sponsor_user_id=project.sponsor.slack_user_id if project.sponsor else None,
+    )
+
+
+def _take(session: Session, period_id: int, column, now: datetime) -> bool:  # type: ignore[no-untyped-def]
+    """Set a once-only timestamp; only the instance whose UPDATE changes the row acts on it."""
+    result = session.execute(
+        update(CheckinPeriod).where(CheckinPeriod.id == period_id, column.is_(None)).values({column.key: now})
+    )
+    return result.rowcount == 1
+
+
+def take_due_reminders(session: Session, *, now: datetime, after: timedelta) -> list[Overdue]:
+    """Periods still unanswered `after` the prompt, marked reminded so no one reminds twice."""
+    rows = _unanswered(session, CheckinPeriod.reminded_at.is_(None), before=now - after)
+    return [
+        _overdue(period, project)
+        for period, project in rows
+        if _take(session, period.id, CheckinPeriod.reminded_at, now)
+    ]
+
+
+def take_due_misses(session: Session, *, now: datetime, after: timedelta) -> list[Overdue]:
+    """Periods still unanswered `after` the prompt, recorded as missed (once)."""
+    rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after)
+    return [
+        _overdue(period, project) for period, project in rows if _take(session, period.id, CheckinPeriod.missed_at, now)
+    ]
+
+
+def missed_cause(overdue: Overdue) -> Cause:
+    return Cause(
+        missed_cause_key(overdue.project_key, overdue.period),
+        "checkin_missed",
+        f"No check-in for {overdue.period}: the prompt and a reminder went unanswered.",
+        None,
+        overdue.period,
+    )
+
+
+def escalation_exists(session: Session, cause_key: str) -> bool:
+    return escalations.find(session, cause_key) is not None
+
+
+def cleared_cause(cause_key: str, overall: Rag) -> Cause:
+    """An amendment took away the reason for an alert: say so on the alert rather than delete it."""
+    return Cause(
+        cause_key,
+        "checkin_amended",
+        f"Amended: the team now reports {overall.value.capitalize()}, so this no longer applies.",
+    )

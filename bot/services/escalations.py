@@ -1,0 +1,126 @@
+"""Escalations: alerts to the PMO channel, one per cause, updated in place as things change.
+
+The PMO coaches, it does not play the ball: an escalation says who is accountable and why
+the PMO should look, and records which PMO member picked it up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import literal, select
+from sqlalchemy.orm import Session
+
+from bot.errors import NotAllowed, NotFound
+from bot.services import people
+from storage.models import Escalation, EscalationStatus, OutgoingMessage, Person, Project
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why the PMO should look. `key` names the cause so a repeat updates, never duplicates."""
+
+    key: str
+    kind: str
+    reason: str
+    evidence: str | None = None
+    period: str | None = None
+
+
+def alert_key(cause_key: str) -> str:
+    """The idempotency key of the escalation's message in the PMO channel."""
+    return f"escalation:{cause_key}"
+
+
+def unposted(session: Session) -> list[int]:
+    """Escalations whose alert was never claimed for sending (e.g. the process died in between)."""
+    claimed = select(OutgoingMessage.id).where(
+        OutgoingMessage.idempotency_key == literal("escalation:") + Escalation.cause_key
+    )
+    return list(session.scalars(select(Escalation.id).where(~claimed.exists()).order_by(Escalation.id)))
+
+
+def find(session: Session, cause_key: str) -> Escalation | None:
+    return session.scalar(select(Escalation).where(Escalation.cause_key == cause_key))
+
+
+def raise_or_update(session: Session, cause: Cause, *, project: Project | None, now: datetime) -> Escalation:
+    """The escalation for this cause, created the first time and refreshed after that."""
+    escalation = find(session, cause.key)
+    if escalation is None:
+        escalation = Escalation(
+            cause_key=cause.key,
+            kind=cause.kind,
+            project_id=project.id if project else None,
+            period=cause.period,
+            reason=cause.reason,
+            evidence=cause.evidence,
+            status=EscalationStatus.OPEN,
+            created_at=now,
+            updated_at=now,
+        )
+        # Callers make one instance the raiser (e.g. a conditional update of the period's
+        # state); should two still race, the unique cause_key fails the second transaction.
+        session.add(escalation)
+        session.flush()
+    if (escalation.reason, escalation.evidence) != (cause.reason, cause.evidence):
+        escalation.reason = cause.reason
+        escalation.evidence = cause.evidence
+        escalation.updated_at = now
+    return escalation
+
+
+def pick_up(
+    session: Session,
+    escalation_id: int,
+    slack_user_id: str,
+    status: EscalationStatus,
+    *,
+    is_pmo_admin: bool,
+    now: datetime,
+) -> Escalation:
+    """Record who in the PMO acknowledged the alert or offered coaching."""
+    if not is_pmo_admin:
+        raise NotAllowed("Only PMO admins can pick up escalations.")
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        raise NotFound("That escalation no longer exists.")
+    escalation.status = status
+    escalation.picked_up_by_id = people.get_or_create(session, slack_user_id, now=now).id
+    escalation.picked_up_at = now
+    escalation.updated_at = now
+    return escalation
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """An escalation as its PMO-channel message shows it: plain data for the builder."""
+
+    escalation_id: int
+    cause_key: str
+    project_key: str | None
+    project_name: str | None
+    sponsor_user_id: str | None
+    lead_user_id: str | None
+    reason: str
+    evidence: str | None
+    status: str
+    picked_up_by_user_id: str | None
+
+
+def alert_view(session: Session, escalation: Escalation) -> AlertView:
+    project = session.get(Project, escalation.project_id) if escalation.project_id else None
+    picked_up_by = session.get(Person, escalation.picked_up_by_id) if escalation.picked_up_by_id else None
+    return AlertView(
+        escalation_id=escalation.id,
+        cause_key=escalation.cause_key,
+        project_key=project.key if project else None,
+        project_name=project.name if project else None,
+        sponsor_user_id=project.sponsor.slack_user_id if project and project.sponsor else None,
+        lead_user_id=project.lead.slack_user_id if project and project.lead else None,
+        reason=escalation.reason,
+        evidence=escalation.evidence,
+        status=escalation.status.value,
+        picked_up_by_user_id=picked_up_by.slack_user_id if picked_up_by else None,
+    )

@@ -1,0 +1,245 @@
+"""Block Kit for the weekly check-in: the prompt, the form, the summary, the reminders."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from bot.services.checkins import benefit_field
+from handlers.blocks.common import Block, actions, button, clip, context, plain, section, user
+from handlers.ids import ActionId, CallbackId, CheckinBlock
+
+RAG_EMOJI = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
+RAG_OPTIONS = ("green", "amber", "red")
+
+
+def rag_label(rag: str | None) -> str:
+    return f"{RAG_EMOJI[rag]} {rag.capitalize()}" if rag else "no status yet"
+
+
+@dataclass(frozen=True)
+class FormTarget:
+    """What a check-in form is for; carried in the modal's private_metadata."""
+
+    project_key: str
+    period: str
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def loads(cls, text: str) -> FormTarget:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class BenefitQuestion:
+    benefit_id: int
+    name: str
+    unit: str
+    target: Decimal
+    target_date: date
+
+
+# --- the prompt ------------------------------------------------------------------------
+
+
+def prompt_text(project_key: str, period: str) -> str:
+    return f"{project_key}: weekly check-in for {period}"
+
+
+def prompt_blocks(
+    project_key: str, project_name: str, period: str, last_status: str | None, lead_user_id: str | None
+) -> list[Block]:
+    return [
+        section(
+            f":wave: *Weekly check-in for {project_key} · {project_name}*, {period}\n"
+            f"Last week: {rag_label(last_status)}. It takes a minute; the lead is {user(lead_user_id)}."
+        ),
+        actions(
+            button("Submit update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).dumps(), style="primary")
+        ),
+    ]
+
+
+def answered_prompt_blocks(
+    project_key: str, project_name: str, period: str, overall: str, submitted_by: str, revision: int
+) -> list[Block]:
+    amended = " (amended)" if revision > 1 else ""
+    return [
+        section(
+            f"*Weekly check-in for {project_key} · {project_name}*, {period}\n"
+            f"{rag_label(overall)}: submitted by {user(submitted_by)}{amended}. Summary in the thread."
+        ),
+        actions(button("Amend update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).dumps())),
+    ]
+
+
+# --- the form ----------------------------------------------------------------------------
+
+
+def _rag_select(block_id: str, label: str, *, optional: bool, initial: str | None) -> Block:
+    options = [{"text": plain(rag_label(rag), 75), "value": rag} for rag in RAG_OPTIONS]
+    element: dict[str, Any] = {"type": "static_select", "action_id": block_id, "options": options}
+    if initial:
+        element["initial_option"] = next(option for option in options if option["value"] == initial)
+    return {"type": "input", "block_id": block_id, "optional": optional, "label": plain(label), "element": element}
+
+
+def _text(block_id: str, label: str, *, multiline: bool = True, hint: str | None = None) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": True,
+        "label": plain(label),
+        "element": {"type": "plain_text_input", "action_id": block_id, "multiline": multiline, "max_length": 2000},
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def _number_text(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def checkin_modal(
+    target: FormTarget, project_name: str, last_status: str | None, benefits: list[BenefitQuestion], more: int
+) -> dict[str, Any]:
+    blocks: list[Block] = [
+        context(
+            f"*{target.project_key} · {clip(project_name, 150)}*, {target.period}. Last week: {rag_label(last_status)}"
+        ),
+        _rag_select(CheckinBlock.OVERALL, "Overall status", optional=False, initial=None),
+        _rag_select(CheckinBlock.SCHEDULE, "Schedule", optional=True, initial=None),
+        _rag_select(CheckinBlock.COST, "Cost", optional=True, initial=None),
+        _rag_select(CheckinBlock.SCOPE, "Scope", optional=True, initial=None),
+        _text(CheckinBlock.PROGRESS, "Progress since last time"),
+        _text(CheckinBlock.NEXT_STEPS, "Next steps"),
+        _text(CheckinBlock.RISKS, "Risks and issues"),
+        _text(CheckinBlock.HELP, "Help needed from the sponsor or PMO"),
+        {
+            "type": "input",
+            "block_id": CheckinBlock.ESCALATE,
+            "optional": True,
+            "label": plain("Escalation"),
+            "element": {
+                "type": "checkboxes",
+                "action_id": CheckinBlock.ESCALATE,
+                "options": [{"text": plain("Escalate to PMO", 75), "value": "escalate"}],
+            },
+        },
+        _text(
+            CheckinBlock.PATH_TO_GREEN,
+            "Path to green",
+            multiline=False,
+            hint="Needed for Amber or Red: what brings it back.",
+        ),
+        {
+            "type": "input",
+            "block_id": CheckinBlock.PATH_TO_GREEN_DATE,
+            "optional": True,
+            "label": plain("Green again by"),
+            "element": {"type": "datepicker", "action_id": CheckinBlock.PATH_TO_GREEN_DATE},
+        },
+    ]
+    for benefit in benefits:
+        blocks.append(
+            _text(
+                benefit_field(benefit.benefit_id),
+                clip(f"{benefit.name} ({benefit.unit})", 150),
+                multiline=False,
+                hint=f"Target {_number_text(benefit.target)} {benefit.unit} by {benefit.target_date}. "
+                "Leave blank if not measured this week.",
+            )
+        )
+    if more:
+        blocks.append(context(f"{more} more benefits: report them with `/pmo benefit report`."))
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.CHECKIN,
+        "private_metadata": target.dumps(),
+        "title": plain(clip(f"Check-in {target.period}", 24), 24),
+        "submit": plain("Submit", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+# --- after submitting ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryLines:
+    overall: str
+    schedule: str | None
+    cost: str | None
+    scope: str | None
+    progress: str | None
+    next_steps: str | None
+    risks_issues: str | None
+    help_needed: str | None
+    path_to_green: str | None
+    path_to_green_date: date | None
+    benefit_values: list[tuple[str, str]]  # (benefit name, "value unit")
+
+
+def summary_text(project_key: str, period: str, overall: str) -> str:
+    return f"{project_key} {period}: {overall.capitalize()}"
+
+
+def summary_blocks(lines: SummaryLines, submitted_by: str, revision: int) -> list[Block]:
+    aspects = " · ".join(
+        f"{name} {rag_label(rag)}"
+        for name, rag in (("Schedule", lines.schedule), ("Cost", lines.cost), ("Scope", lines.scope))
+        if rag
+    )
+    heading = "Amended update" if revision > 1 else "Update"
+    body = [f"*{heading}* from {user(submitted_by)}: {rag_label(lines.overall)}" + (f"\n{aspects}" if aspects else "")]
+    for label, text in (
+        ("Progress", lines.progress),
+        ("Next steps", lines.next_steps),
+        ("Risks and issues", lines.risks_issues),
+        ("Help needed", lines.help_needed),
+    ):
+        if text:
+            body.append(f"*{label}:* {text}")
+    if lines.path_to_green:
+        by = f" (by {lines.path_to_green_date})" if lines.path_to_green_date else ""
+        body.append(f"*Path to green:* {lines.path_to_green}{by}")
+    blocks = [section(clip(part, 3000)) for part in body]
+    if lines.benefit_values:
+        blocks.append(context("Benefits: " + "; ".join(f"{name} {value}" for name, value in lines.benefit_values)))
+    return blocks
+
+
+# --- reminders and sponsor notes ----------------------------------------------------------
+
+
+def reminder_dm(project_key: str, project_name: str, period: str) -> tuple[str, list[Block]]:
+    text = f"Reminder: {project_key} has no check-in for {period} yet."
+    return text, [
+        section(f":hourglass: *{project_key} · {project_name}* has no check-in for {period} yet. It takes a minute."),
+        actions(
+            button("Submit update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).dumps(), style="primary")
+        ),
+    ]
+
+
+def reminder_thread_note(period: str, lead_user_ids: list[str]) -> str:
+    who = ", ".join(user(lead) for lead in lead_user_ids) or "the team"
+    return f"Reminder: no update for {period} yet. {who}, the button above opens the form."
+
+
+def sponsor_red_dm(project_key: str, project_name: str, period: str, words: str | None) -> str:
+    said = f"\nThe team says: {words}" if words else ""
+    return (
+        f":red_circle: {project_key} · {project_name} reported *Red* for {period}. It needs a decision or help.{said}"
+    )
+
+
+def sponsor_help_dm(project_key: str, project_name: str, period: str, help_needed: str) -> str:
+    return f":raising_hand: The {project_key} · {project_name} team asks for your help ({period}):\n> {help_needed}"

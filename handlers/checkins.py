@@ -1,0 +1,406 @@
+"""Weekly check-ins in Slack: prompts, the form, reminders, misses and who hears about them."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.context import AppContext
+from bot.errors import UserError
+from bot.pacing import Pacer
+from bot.services import checkins, outbox, portfolio
+from bot.services.access import Actor
+from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
+from bot.services.escalations import Cause
+from bot.services.outbox import OutgoingRequest
+from handlers.blocks import checkins as blocks
+from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
+from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.delivery import ClaimedMessage, claim, deliver, post_or_update, send_once
+from handlers.escalations import escalate
+from handlers.ids import ActionId, CallbackId, CheckinBlock
+from storage.models import Checkin, Project, Rag
+from storage.session import unit_of_work
+
+log = logging.getLogger(__name__)
+
+# Slack's answers that mean the channel itself is gone for the bot; retrying cannot help.
+BROKEN_CHANNEL_ERRORS = frozenset({"is_archived", "not_in_channel", "channel_not_found"})
+FANOUT_WORKERS = 8
+
+
+def _post(channel: str, text: str, blocks_: list | None = None, **extra: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {"channel": channel, "text": text, **extra}
+    if blocks_ is not None:
+        payload["blocks"] = blocks_
+    return payload
+
+
+# --- scheduled work ------------------------------------------------------------------------
+
+
+def send_checkin_prompts(ctx: AppContext, now: datetime) -> None:
+    """Post every prompt due at `now`, paced under Slack's rate limit, each exactly once."""
+    with unit_of_work(ctx.session_factory) as session:
+        due = checkins.due_prompts(session, now=now, default_cadence=ctx.settings.default_cadence)
+    if not due:
+        return
+    pacer = Pacer(ctx.settings.slack_messages_per_second)
+    with ThreadPoolExecutor(max_workers=FANOUT_WORKERS, thread_name_prefix="prompts") as pool:
+        for prompt in due:
+            pool.submit(_send_prompt_logged, ctx, prompt, pacer, now)
+
+
+def _send_prompt_logged(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime) -> None:
+    try:
+        _send_prompt(ctx, prompt, pacer, now)
+    except Exception:
+        # One project's failure must not stop the others' prompts; the ledger has its state.
+        log.exception("check-in prompt for %s %s failed", prompt.project_key, prompt.period)
+
+
+def _send_prompt(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        if not checkins.claim_prompt(session, prompt, now=now):
+            return
+        project = session.get_one(Project, prompt.project_id)
+        last = checkins.last_status_before(session, project.id, prompt.period)
+        payload = _post(
+            prompt.channel_id,
+            blocks.prompt_text(project.key, prompt.period),
+            blocks.prompt_blocks(
+                project.key,
+                project.name,
+                prompt.period,
+                last.overall_rag.value if last else None,
+                project.lead.slack_user_id if project.lead else None,
+            ),
+        )
+        claimed = claim(
+            session,
+            OutgoingRequest(
+                checkins.prompt_key(project.id, prompt.period), "chat.postMessage", prompt.channel_id, payload
+            ),
+            now=now,
+        )
+    if claimed is None:
+        return
+    pacer.wait()
+    delivery = deliver(ctx, claimed, now=now)
+    if delivery.error in BROKEN_CHANNEL_ERRORS:
+        _channel_broke(ctx, prompt, delivery.error or "", now)
+
+
+def _channel_broke(ctx: AppContext, prompt: DuePrompt, error: str, now: datetime) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        portfolio.mark_link_broken(session, prompt.team_id, prompt.channel_id, error, now=now)
+        checkins.excuse_period(session, prompt.project_id, prompt.period, "broken_channel")
+    cause = Cause(
+        key=f"broken-channel:{prompt.team_id}:{prompt.channel_id}",
+        kind="broken_channel",
+        reason=(
+            f"The check-in prompt for {prompt.period} could not be posted in <#{prompt.channel_id}> ({error}), "
+            f"so {prompt.project_key} gets no prompts until a working channel is linked with "
+            f"`/pmo link {prompt.project_key}`."
+        ),
+        period=prompt.period,
+    )
+    escalate(ctx, cause, project_id=prompt.project_id, now=now)
+
+
+def send_checkin_reminders(ctx: AppContext, now: datetime) -> None:
+    """One DM per lead/deputy and one thread note, for periods unanswered after the reminder delay."""
+    after = timedelta(hours=ctx.settings.checkin_reminder_hours)
+    claimed: list[ClaimedMessage] = []
+    with unit_of_work(ctx.session_factory) as session:
+        for overdue in checkins.take_due_reminders(session, now=now, after=after):
+            claimed += _claim_reminders(session, overdue, now)
+    for message in claimed:
+        deliver(ctx, message, now=now)
+
+
+def _claim_reminders(session: Any, overdue: Overdue, now: datetime) -> list[ClaimedMessage]:
+    requests = []
+    text, dm_blocks = blocks.reminder_dm(overdue.project_key, overdue.project_name, overdue.period)
+    for lead in overdue.lead_user_ids:
+        key = f"checkin-reminder:{overdue.project_id}:{overdue.period}:{lead}"
+        requests.append(OutgoingRequest(key, "chat.postMessage", lead, _post(lead, text, dm_blocks)))
+    prompt = outbox.sent_message(session, checkins.prompt_key(overdue.project_id, overdue.period))
+    if prompt is not None:
+        channel, ts = prompt
+        note = blocks.reminder_thread_note(overdue.period, overdue.lead_user_ids)
+        key = f"checkin-reminder-note:{overdue.project_id}:{overdue.period}"
+        requests.append(OutgoingRequest(key, "chat.postMessage", channel, _post(channel, note, thread_ts=ts)))
+    return [message for request in requests if (message := claim(session, request, now=now)) is not None]
+
+
+def record_missed_checkins(ctx: AppContext, now: datetime) -> None:
+    """Periods still unanswered after the missed delay are recorded as missed and escalated."""
+    after = timedelta(hours=ctx.settings.checkin_missed_hours)
+    with unit_of_work(ctx.session_factory) as session:
+        missed = checkins.take_due_misses(session, now=now, after=after)
+    for overdue in missed:
+        escalate(ctx, checkins.missed_cause(overdue), project_id=overdue.project_id, now=now)
+
+
+# --- the form --------------------------------------------------------------------------------
+
+
+def _in_a_project_channel(client: WebClient, project: Project, user_id: str) -> bool:
+    for link in project.channel_links:
+        cursor = None
+        while True:
+            try:
+                page = client.conversations_members(channel=link.channel_id, cursor=cursor, limit=1000)
+            except SlackApiError:
+                break  # a channel the bot cannot read says nothing about membership
+            if user_id in page.get("members", []):
+                return True
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    return False
+
+
+def _require_can_update(ctx: AppContext, client: WebClient, project: Project, actor: Actor) -> None:
+    team_member = checkins.is_team_member(actor, project)
+    in_channel = not team_member and _in_a_project_channel(client, project, actor.slack_user_id)
+    checkins.require_can_update(project, actor, is_team_member_=team_member, in_project_channel=in_channel)
+
+
+def _actor(ctx: AppContext, user_id: str) -> Actor:
+    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+
+
+def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, user_id: str) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        project = portfolio.get_project(session, key)
+        _require_can_update(ctx, client, project, _actor(ctx, user_id))
+        period = period or checkins.current_period(
+            project, now=ctx.clock(), default_cadence=ctx.settings.default_cadence
+        )
+        last = checkins.last_status_before(session, project.id, period)
+        benefits = [b for b in project.benefits if b.is_active]
+        questions = [
+            BenefitQuestion(b.id, b.name, b.unit, b.target, b.target_date)
+            for b in benefits[: checkins.MAX_BENEFITS_IN_FORM]
+        ]
+        view = blocks.checkin_modal(
+            FormTarget(project.key, period),
+            project.name,
+            last.overall_rag.value if last else None,
+            questions,
+            more=max(0, len(benefits) - len(questions)),
+        )
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if len(request.args) != 1:
+        raise CHECKIN.usage_error("Which project? Give its key.")
+    _open_form(ctx, client, request.trigger_id, request.args[0], None, request.user_id)
+
+
+def _selected(values: dict, block_id: str) -> str | None:
+    element = values.get(block_id, {}).get(block_id, {})
+    option = element.get("selected_option")
+    return option.get("value") if option else None
+
+
+def _typed(values: dict, block_id: str) -> str | None:
+    value = values.get(block_id, {}).get(block_id, {}).get("value")
+    return value.strip() if value and value.strip() else None
+
+
+def _parse_form(values: dict) -> CheckinInput:
+    def rag(block_id: str) -> Rag | None:
+        chosen = _selected(values, block_id)
+        return Rag(chosen) if chosen else None
+
+    picked_date = values.get(CheckinBlock.PATH_TO_GREEN_DATE, {}).get(CheckinBlock.PATH_TO_GREEN_DATE, {})
+    escalate_choice = values.get(CheckinBlock.ESCALATE, {}).get(CheckinBlock.ESCALATE, {})
+    benefit_values = {
+        int(block_id.split(":", 1)[1]): (values[block_id][block_id].get("value") or "")
+        for block_id in values
+        if block_id.startswith("benefit:")
+    }
+    return CheckinInput(
+        overall=rag(CheckinBlock.OVERALL),
+        schedule=rag(CheckinBlock.SCHEDULE),
+        cost=rag(CheckinBlock.COST),
+        scope=rag(CheckinBlock.SCOPE),
+        progress=_typed(values, CheckinBlock.PROGRESS),
+        next_steps=_typed(values, CheckinBlock.NEXT_STEPS),
+        risks_issues=_typed(values, CheckinBlock.RISKS),
+        help_needed=_typed(values, CheckinBlock.HELP),
+        escalate_to_pmo=bool(escalate_choice.get("selected_options")),
+        path_to_green=_typed(values, CheckinBlock.PATH_TO_GREEN),
+        path_to_green_date=date.fromisoformat(picked_date["selected_date"])
+        if picked_date.get("selected_date")
+        else None,
+        benefit_values=benefit_values,
+    )
+
+
+def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str, now: datetime) -> None:
+    """What the team, the PMO and the sponsor see once a check-in is stored."""
+    with unit_of_work(ctx.session_factory) as session:
+        project = session.get_one(Project, submission.project_id)
+        checkin = session.get_one(Checkin, submission.checkin_id)
+        prompt = outbox.sent_message(session, checkins.prompt_key(project.id, submission.period))
+        primary = portfolio.primary_channel(project)
+        summary = _summary_lines(checkin, project)
+        name = project.name
+        help_needed = checkin.help_needed
+        words = checkin.path_to_green or checkin.help_needed
+        cleared = [key for key in submission.cleared_cause_keys if checkins.escalation_exists(session, key)]
+    if prompt is not None:
+        channel, ts = prompt
+        post_or_update(
+            ctx,
+            OutgoingRequest(
+                checkins.prompt_key(submission.project_id, submission.period),
+                "chat.postMessage",
+                channel,
+                _post(
+                    channel,
+                    blocks.prompt_text(submission.project_key, submission.period),
+                    blocks.answered_prompt_blocks(
+                        submission.project_key,
+                        name,
+                        submission.period,
+                        submission.overall.value,
+                        submitted_by,
+                        submission.revision,
+                    ),
+                ),
+            ),
+            now=now,
+        )
+    summary_channel = prompt[0] if prompt else (primary.channel_id if primary else None)
+    if summary_channel is not None:
+        thread = {"thread_ts": prompt[1]} if prompt else {}
+        send_once(
+            ctx,
+            OutgoingRequest(
+                f"checkin-summary:{submission.checkin_id}",
+                "chat.postMessage",
+                summary_channel,
+                _post(
+                    summary_channel,
+                    blocks.summary_text(submission.project_key, submission.period, submission.overall.value),
+                    blocks.summary_blocks(summary, submitted_by, submission.revision),
+                    **thread,
+                ),
+            ),
+            now=now,
+        )
+    for cause in submission.causes:
+        escalate(ctx, cause, project_id=submission.project_id, now=now)
+    for key in cleared:
+        escalate(
+            ctx,
+            checkins.cleared_cause(key, submission.overall),
+            project_id=submission.project_id,
+            now=now,
+        )
+    sponsor = submission.sponsor_user_id
+    if sponsor and submission.tell_sponsor_turned_red:
+        text = blocks.sponsor_red_dm(submission.project_key, name, submission.period, words)
+        send_once(
+            ctx,
+            OutgoingRequest(
+                f"sponsor-red:{submission.project_id}:{submission.period}",
+                "chat.postMessage",
+                sponsor,
+                _post(sponsor, text),
+            ),
+            now=now,
+        )
+    if sponsor and submission.tell_sponsor_help and help_needed:
+        text = blocks.sponsor_help_dm(submission.project_key, name, submission.period, help_needed)
+        send_once(
+            ctx,
+            OutgoingRequest(
+                f"sponsor-help:{submission.project_id}:{submission.period}",
+                "chat.postMessage",
+                sponsor,
+                _post(sponsor, text),
+            ),
+            now=now,
+        )
+
+
+def _summary_lines(checkin: Checkin, project: Project) -> SummaryLines:
+    units = {benefit.id: (benefit.name, benefit.unit) for benefit in project.benefits}
+    reported = [
+        (units[value.benefit_id][0], f"{value.value.normalize():f} {units[value.benefit_id][1]}")
+        for benefit in project.benefits
+        for value in benefit.values
+        if value.checkin_id == checkin.id
+    ]
+    return SummaryLines(
+        overall=checkin.overall_rag.value,
+        schedule=checkin.schedule_rag.value if checkin.schedule_rag else None,
+        cost=checkin.cost_rag.value if checkin.cost_rag else None,
+        scope=checkin.scope_rag.value if checkin.scope_rag else None,
+        progress=checkin.progress,
+        next_steps=checkin.next_steps,
+        risks_issues=checkin.risks_issues,
+        help_needed=checkin.help_needed,
+        path_to_green=checkin.path_to_green,
+        path_to_green_date=checkin.path_to_green_date,
+        benefit_values=reported,
+    )
+
+
+def register(app: App, ctx: AppContext) -> None:
+    @app.action(ActionId.SUBMIT_CHECKIN)
+    def submit_button(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        target = FormTarget.loads(action["value"])
+        try:
+            _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, body["user"]["id"])
+        except UserError as error:
+            if body.get("response_url"):
+                respond(text=str(error), response_type="ephemeral", replace_original=False)
+            else:
+                # A button in a DM reminder: answer in that DM.
+                client.chat_postMessage(channel=body["user"]["id"], text=str(error))
+
+    @app.view(CallbackId.CHECKIN)
+    def submit_form(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        user_id = body["user"]["id"]
+        target = FormTarget.loads(view["private_metadata"])
+        form = _parse_form(view["state"]["values"])
+        now = ctx.clock()
+        found = checkins.problems(form, today=now.date())
+        if found:
+            ack(response_action="errors", errors=found)
+            return
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                project = portfolio.get_project(session, target.project_key)
+                actor = _actor(ctx, user_id)
+                _require_can_update(ctx, client, project, actor)
+                submission = checkins.submit(session, project, actor, target.period, form, now=now)
+        except UserError as error:
+            ack(response_action="errors", errors={CheckinBlock.OVERALL: str(error)})
+            return
+        ack()
+        _after_submission(ctx, submission, user_id, now)
+
+
+CHECKIN = Subcommand(
+    name="checkin",
+    handler=checkin_command,
+    usages=(Usage("/pmo checkin KEY", "open this week's check-in form for a project, any time"),),
+)
+
+SUBCOMMANDS = (CHECKIN,)

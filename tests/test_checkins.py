@@ -1,0 +1,382 @@
+"""The weekly check-in cycle, driven through `tick` instants, signed requests and the fake Slack.
+
+NOW (conftest) is Monday 2026-11-23 09:00 UTC; the default cadence is Monday 09:30
+Europe/London, which is 09:30 UTC in November.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from handlers.checkins import send_checkin_prompts
+from handlers.jobs import run_due_work
+from storage.models import Checkin, Project, SkipDate
+from storage.session import unit_of_work
+from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID
+from tests.factories import LEAD, SPONSOR, STRANGER, add_project, load_project
+from tests.slack.blockkit import message_problems, view_problems
+from tests.slack.signed import checkboxes, datepicker, plain_input, static_select
+
+DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def crm(fake_slack, session_factory):
+    fake_slack.add_channel("C0CRM", "crm-team", members=(LEAD, "U0MEMBER"))
+    fake_slack.add_user(LEAD)
+    fake_slack.add_user(SPONSOR)
+    add_project(session_factory, channels=("C0CRM",))
+
+
+def tick(app_context, at: datetime) -> None:
+    run_due_work(app_context, at)
+
+
+def prompts(fake_slack, channel: str = "C0CRM") -> list[dict]:
+    return [message for message in fake_slack.messages_in(channel) if "weekly check-in" in message["text"]]
+
+
+def values(overall: str | None = "green", **fields) -> dict:
+    form = {
+        "overall": {
+            "overall": static_select(overall) if overall else {"type": "static_select", "selected_option": None}
+        },
+        "progress": {"progress": plain_input(fields.get("progress", "Data migrated"))},
+        "help": {"help": plain_input(fields.get("help"))},
+        "escalate": {"escalate": checkboxes(["escalate"] if fields.get("escalate") else [])},
+        "path_to_green": {"path_to_green": plain_input(fields.get("path"))},
+        "path_to_green_date": {"path_to_green_date": datepicker(fields.get("by"))},
+    }
+    for benefit_id, typed in fields.get("benefits", {}).items():
+        form[f"benefit:{benefit_id}"] = {f"benefit:{benefit_id}": plain_input(typed)}
+    return form
+
+
+def submit(slack, fake_slack, user_id: str = LEAD, period: str = "2026-W48", **fields):
+    return slack.view_submission(
+        "checkin.submit",
+        values(**fields),
+        user_id=user_id,
+        private_metadata=f'{{"project_key": "CRM-2", "period": "{period}"}}',
+    )
+
+
+def alerts(fake_slack) -> list[dict]:
+    return fake_slack.messages_in(PMO_CHANNEL)
+
+
+# --- prompts ------------------------------------------------------------------------------
+
+
+def test_the_prompt_arrives_at_the_cadence_instant_and_only_once(app_context, fake_slack, crm):
+    tick(app_context, DUE - timedelta(minutes=1))
+    assert prompts(fake_slack) == []
+
+    tick(app_context, DUE)
+    tick(app_context, DUE + timedelta(minutes=1))
+
+    [prompt] = prompts(fake_slack)
+    assert "2026-W48" in str(prompt["blocks"]) and "Submit update" in str(prompt["blocks"])
+    assert message_problems(prompt["blocks"]) == []
+
+
+def test_a_late_tick_sends_the_current_period_and_no_backlog(app_context, fake_slack, session_factory):
+    fake_slack.add_channel("C0OLD", "old-project")
+    add_project(session_factory, "OLD-1", "Old", channels=("C0OLD",), created_at=NOW - timedelta(days=30))
+
+    tick(app_context, datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc))  # Thursday: down since Monday
+
+    [prompt] = prompts(fake_slack, "C0OLD")
+    assert "2026-W48" in prompt["text"]
+
+
+def test_each_project_is_prompted_in_its_own_timezone(app_context, fake_slack, session_factory):
+    fake_slack.add_channel("C0NY", "ny-team")
+    add_project(session_factory, "NY-1", "New York office", channels=("C0NY",))
+    with unit_of_work(session_factory) as session:
+        project = session.query(Project).filter_by(key="NY-1").one()
+        project.timezone = "America/New_York"
+
+    tick(app_context, DUE)
+    assert prompts(fake_slack, "C0NY") == []
+
+    tick(app_context, datetime(2026, 11, 23, 14, 30, tzinfo=timezone.utc))  # 09:30 in New York
+    assert len(prompts(fake_slack, "C0NY")) == 1
+
+
+def test_the_week_the_clocks_change_the_prompt_keeps_local_time(app_context, fake_slack, session_factory):
+    fake_slack.add_channel("C0SPRING", "spring")
+    add_project(
+        session_factory, "SPR-1", "Spring", channels=("C0SPRING",), created_at=datetime(2027, 3, 1, tzinfo=timezone.utc)
+    )
+
+    tick(app_context, datetime(2027, 3, 22, 9, 30, tzinfo=timezone.utc))  # 09:30 GMT, the week before
+    tick(app_context, datetime(2027, 3, 29, 8, 29, tzinfo=timezone.utc))
+    assert [prompt["text"][-8:] for prompt in prompts(fake_slack, "C0SPRING")] == ["2027-W12"]
+
+    tick(app_context, datetime(2027, 3, 29, 8, 30, tzinfo=timezone.utc))  # 09:30 BST, the day after the change
+    assert [prompt["text"][-8:] for prompt in prompts(fake_slack, "C0SPRING")] == ["2027-W12", "2027-W13"]
+
+
+def test_skip_dates_and_paused_projects_get_no_prompt(app_context, fake_slack, session_factory, crm):
+    fake_slack.add_channel("C0PAUSED", "paused")
+    add_project(session_factory, "PAU-1", "Paused", channels=("C0PAUSED",))
+    with unit_of_work(session_factory) as session:
+        session.add(SkipDate(team_id=TEAM_ID, day=DUE.date(), note="Staff day"))
+        session.query(Project).filter_by(key="PAU-1").one().status = "paused"
+
+    tick(app_context, DUE)
+
+    assert prompts(fake_slack) == [] and prompts(fake_slack, "C0PAUSED") == []
+
+
+def test_two_instances_ticking_at_once_post_one_prompt_per_project(app_context, fake_slack, session_factory):
+    for number in range(10):
+        fake_slack.add_channel(f"C0P{number}", f"p{number}")
+        add_project(session_factory, f"P-{number}", f"Project {number}", channels=(f"C0P{number}",))
+
+    instances = [threading.Thread(target=send_checkin_prompts, args=(app_context, DUE)) for _ in range(2)]
+    for instance in instances:
+        instance.start()
+    for instance in instances:
+        instance.join()
+
+    assert [len(prompts(fake_slack, f"C0P{number}")) for number in range(10)] == [1] * 10
+
+
+def test_rate_limited_prompt_is_retried_and_posted_once(app_context, fake_slack, crm):
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=0)
+
+    tick(app_context, DUE)
+
+    assert len(prompts(fake_slack)) == 1
+    assert [call.status for call in fake_slack.calls_to("chat.postMessage")][:2] == [429, 200]
+
+
+def test_an_archived_channel_is_marked_broken_and_the_pmo_told_once(app_context, fake_slack, session_factory, crm):
+    fake_slack.add_channel("C0GONE", "gone", is_archived=True)
+    add_project(session_factory, "GONE-1", "Gone", channels=("C0GONE",))
+
+    tick(app_context, DUE)
+    tick(app_context, DUE + timedelta(days=7))
+
+    assert len(prompts(fake_slack)) == 2  # the other project is unaffected, week after week
+    [alert] = [alert for alert in alerts(fake_slack) if "GONE-1" in alert["text"]]
+    assert "is_archived" in str(alert["blocks"]) and "/pmo link GONE-1" in str(alert["blocks"])
+    assert load_project(session_factory, "GONE-1").channel_links[0].broken_reason == "is_archived"
+    assert len([c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == "C0GONE"]) == 1
+
+
+# --- the form -------------------------------------------------------------------------------
+
+
+def test_the_prompt_button_opens_the_form(app_context, slack, fake_slack, crm):
+    tick(app_context, DUE)
+    [prompt] = prompts(fake_slack)
+
+    slack.block_action("checkin.submit", user_id=LEAD, channel_id="C0CRM", message=prompt)
+
+    view = fake_slack.wait_for("views.open").args["view"]
+    assert view["callback_id"] == "checkin.submit" and view_problems(view) == []
+
+
+def test_pmo_checkin_opens_the_form_any_time(slack, fake_slack, crm):
+    slack.command("checkin crm-2", user_id=LEAD, channel_id="C0CRM")
+
+    assert "2026-W" in fake_slack.wait_for("views.open").args["view"]["private_metadata"]
+
+
+def test_submitting_updates_the_prompt_and_posts_a_summary_in_its_thread(
+    app_context, slack, fake_slack, crm, listeners
+):
+    tick(app_context, DUE)
+    [prompt] = prompts(fake_slack)
+
+    response = submit(slack, fake_slack, overall="green", progress="Cut over to the new CRM")
+    listeners.wait_idle()
+
+    assert response.status_code == 200 and response.text in ("", "null")
+    updated = fake_slack.ok_calls_to("chat.update")[-1].args
+    assert (
+        updated["ts"] == prompt["ts"] and f"<@{LEAD}>" in str(updated["blocks"]) and "Green" in str(updated["blocks"])
+    )
+    [summary] = [m for m in fake_slack.messages_in("C0CRM") if m.get("thread_ts") == prompt["ts"]]
+    assert "Cut over to the new CRM" in str(summary["blocks"])
+
+
+def test_a_second_submission_is_an_amendment_not_a_duplicate(
+    app_context, slack, fake_slack, crm, session_factory, listeners
+):
+    tick(app_context, DUE)
+    submit(slack, fake_slack, overall="green")
+    submit(slack, fake_slack, overall="amber", path="Recruit a tester", by="2026-12-18")
+    listeners.wait_idle()
+
+    with unit_of_work(session_factory) as session:
+        rows = session.query(Checkin).order_by(Checkin.revision).all()
+        assert [(row.revision, row.overall_rag.value) for row in rows] == [(1, "green"), (2, "amber")]
+    assert "(amended)" in str(fake_slack.ok_calls_to("chat.update")[-1].args["blocks"])
+
+
+def test_form_problems_are_shown_inline_and_nothing_is_stored(slack, fake_slack, crm, session_factory):
+    no_status = submit(slack, fake_slack, overall=None)
+    red_without_path = submit(slack, fake_slack, overall="red")
+
+    assert set(no_status.json()["errors"]) == {"overall"}
+    assert set(red_without_path.json()["errors"]) == {"path_to_green", "path_to_green_date"}
+    with unit_of_work(session_factory) as session:
+        assert session.query(Checkin).count() == 0
+
+
+def test_someone_outside_the_team_is_refused_and_a_channel_member_is_not(slack, fake_slack, crm, session_factory):
+    refused = submit(slack, fake_slack, user_id=STRANGER)
+    accepted = submit(slack, fake_slack, user_id="U0MEMBER")
+
+    assert "You can't update CRM-2" in refused.json()["errors"]["overall"]
+    assert accepted.status_code == 200 and "errors" not in accepted.text
+    with unit_of_work(session_factory) as session:
+        assert [row.submitted_by.slack_user_id for row in session.query(Checkin).all()] == ["U0MEMBER"]
+
+
+# --- reminders, misses and escalations -------------------------------------------------------
+
+
+def test_no_update_after_a_day_reminds_the_lead_once_without_at_here(app_context, fake_slack, crm):
+    tick(app_context, DUE)
+    tick(app_context, DUE + timedelta(hours=23))
+    assert fake_slack.messages_in(LEAD) == []
+
+    tick(app_context, DUE + timedelta(hours=24))
+    tick(app_context, DUE + timedelta(hours=25))
+
+    [dm] = fake_slack.messages_in(LEAD)
+    assert "Submit update" in str(dm["blocks"])
+    [note] = [m for m in fake_slack.messages_in("C0CRM") if m.get("thread_ts")]
+    assert "Reminder" in note["text"] and "@here" not in note["text"] and "@channel" not in note["text"]
+
+
+def test_an_answered_check_in_gets_no_reminder(app_context, slack, fake_slack, crm, listeners):
+    tick(app_context, DUE)
+    submit(slack, fake_slack, overall="green")
+    listeners.wait_idle()
+
+    tick(app_context, DUE + timedelta(hours=50))
+
+    assert fake_slack.messages_in(LEAD) == [] and alerts(fake_slack) == []
+
+
+def test_silence_for_two_days_is_a_missed_check_in_escalated_once(app_context, fake_slack, crm):
+    tick(app_context, DUE)
+
+    tick(app_context, DUE + timedelta(hours=48))
+    tick(app_context, DUE + timedelta(hours=49))
+
+    [alert] = alerts(fake_slack)
+    assert "No check-in for 2026-W48" in str(alert["blocks"])
+    assert "Acknowledge" in str(alert["blocks"]) and "Offer coaching" in str(alert["blocks"])
+    assert f"<@{SPONSOR}>" in str(alert["blocks"]) and f"<@{LEAD}>" in str(alert["blocks"])
+
+
+def test_acknowledging_an_alert_records_who_and_updates_it_in_place(app_context, slack, fake_slack, crm, listeners):
+    tick(app_context, DUE)
+    tick(app_context, DUE + timedelta(hours=48))
+    [alert] = alerts(fake_slack)
+
+    slack.block_action("escalation.acknowledge", user_id=STRANGER, channel_id=PMO_CHANNEL, message=alert)
+    assert "Only PMO admins" in fake_slack.wait_for_response()["text"]
+    slack.block_action("escalation.acknowledge", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL, message=alert)
+    listeners.wait_idle()
+
+    [updated] = [call.args for call in fake_slack.ok_calls_to("chat.update") if call.args["ts"] == alert["ts"]]
+    assert f"Acknowledged by <@{PMO_ADMIN}>" in str(updated["blocks"])
+    assert len(alerts(fake_slack)) == 1
+
+
+def test_red_alerts_the_pmo_and_tells_the_sponsor_and_an_amendment_updates_the_same_alert(
+    app_context, slack, fake_slack, crm, listeners
+):
+    tick(app_context, DUE)
+    submit(slack, fake_slack, overall="red", path="Board decision on budget", by="2027-01-15", help="Approve budget")
+    listeners.wait_idle()
+    [alert] = alerts(fake_slack)
+    assert "Reported Red" in str(alert["blocks"]) and "Approve budget" in str(alert["blocks"])
+    sponsor_dms = fake_slack.messages_in(SPONSOR)
+    assert any("reported *Red*" in m["text"] for m in sponsor_dms) and any(
+        "asks for your help" in m["text"] for m in sponsor_dms
+    )
+
+    submit(slack, fake_slack, overall="amber", path="Budget agreed", by="2027-01-15")
+    listeners.wait_idle()
+
+    assert len(alerts(fake_slack)) == 1
+    latest = [c.args for c in fake_slack.ok_calls_to("chat.update") if c.args["ts"] == alert["ts"]][-1]
+    assert "now reports Amber" in str(latest["blocks"])
+
+
+def test_green_to_red_is_called_a_drop_and_escalate_ticked_alerts_separately(
+    app_context, slack, fake_slack, crm, session_factory, listeners
+):
+    submit(slack, fake_slack, overall="green", period="2026-W47")
+    submit(slack, fake_slack, overall="red", path="Re-plan", by="2027-01-15", escalate=True)
+    listeners.wait_idle()
+
+    texts = [str(alert["blocks"]) for alert in alerts(fake_slack)]
+    assert len(texts) == 2
+    assert any("Dropped from Green to Red" in text for text in texts)
+    assert any("asked the PMO for help" in text for text in texts)
+
+
+def test_benefit_values_are_stored_with_the_check_in_and_must_be_numbers(
+    app_context, slack, fake_slack, crm, session_factory, listeners
+):
+    from datetime import date
+    from decimal import Decimal
+
+    from storage.models import Benefit
+
+    with unit_of_work(session_factory) as session:
+        project = session.query(Project).filter_by(key="CRM-2").one()
+        benefit = Benefit(
+            project_id=project.id,
+            name="Calls avoided",
+            measure="calls",
+            unit="calls/month",
+            baseline=Decimal(0),
+            target=Decimal(5000),
+            target_date=date(2027, 6, 30),
+            created_at=NOW,
+        )
+        session.add(benefit)
+        session.flush()
+        benefit_id = benefit.id
+
+    bad = submit(slack, fake_slack, overall="green", benefits={benefit_id: "lots"})
+    good = submit(slack, fake_slack, overall="green", benefits={benefit_id: "1,250"})
+    listeners.wait_idle()
+
+    assert "is not a number" in bad.json()["errors"][f"benefit:{benefit_id}"]
+    assert good.status_code == 200
+    with unit_of_work(session_factory) as session:
+        assert [value.value for value in session.get(Benefit, benefit_id).values] == [Decimal(1250)]
+
+
+def test_an_escalation_recorded_but_never_posted_is_posted_by_the_next_tick(
+    app_context, fake_slack, session_factory, crm
+):
+    from bot.services import escalations
+    from bot.services.escalations import Cause
+
+    with unit_of_work(session_factory) as session:  # as if the process died right after recording it
+        project = session.query(Project).filter_by(key="CRM-2").one()
+        escalations.raise_or_update(
+            session, Cause("checkin-red:CRM-2:2026-W48", "checkin_red", "Reported Red"), project=project, now=NOW
+        )
+
+    tick(app_context, NOW)
+    tick(app_context, NOW + timedelta(minutes=1))
+
+    [alert] = alerts(fake_slack)
+    assert "Reported Red" in str(alert["blocks"])
