@@ -144,7 +144,7 @@ def record_missed_checkins(ctx: AppContext, now: datetime) -> None:
     """Periods still unanswered after the missed delay are recorded as missed and escalated."""
     after = timedelta(hours=ctx.settings.checkin_missed_hours)
     with unit_of_work(ctx.session_factory) as session:
-        missed = checkins.take_due_misses(session, now=now, after=after)
+        missed = checkins.take_due_misses(session, now=now, after=after, tolerance=ctx.settings.benefit_tolerance)
     for overdue in missed:
         escalate(ctx, checkins.missed_cause(overdue), project_id=overdue.project_id, now=now)
 
@@ -389,7 +389,9 @@ def register(app: App, ctx: AppContext) -> None:
                 project = portfolio.get_project(session, target.project_key)
                 actor = _actor(ctx, user_id)
                 _require_can_update(ctx, client, project, actor)
-                submission = checkins.submit(session, project, actor, target.period, form, now=now)
+                submission = checkins.submit(
+                    session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
+                )
         except UserError as error:
             ack(response_action="errors", errors={CheckinBlock.OVERALL: str(error)})
             return

@@ -7,6 +7,7 @@ the one place that turns a user's mistake (a UserError) into an ephemeral reply.
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,15 @@ class Subcommand:
     def usage_error(self, problem: str) -> UsageError:
         forms = "\n".join(f"`{usage.syntax}`: {usage.summary}" for usage in self.usages)
         return UsageError(f"{problem}\nUsage:\n{forms}")
+
+
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def user_mention(word: str) -> str | None:
+    """The user ID in an escaped mention (`<@U123|lee>`), as Slack sends it with should_escape."""
+    match = USER_MENTION.match(word)
+    return match[1] if match else None
 
 
 def split_args(text: str) -> list[str]:

@@ -17,7 +17,7 @@ from handlers.blocks.projects import (
     project_record_blocks,
     project_record_text,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
 from storage.session import unit_of_work
 
@@ -44,6 +44,23 @@ def project_command(ctx: AppContext, request: CommandRequest, client: WebClient,
     if len(request.args) != 1:
         raise PROJECT.usage_error("Which project? Give its key, or `add`.")
     _show_project(ctx, request.args[0], respond)
+
+
+def deputy_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if len(request.args) != 2:
+        raise DEPUTY.usage_error("Give the project's key and the deputy, e.g. `/pmo deputy CRM-2 @sam`.")
+    key, who = request.args
+    deputy = None if who.lower() == "none" else user_mention(who)
+    if deputy is None and who.lower() != "none":
+        raise DEPUTY.usage_error(f"'{who}' is not a person: type @ and pick them from the list, or `none`.")
+    with unit_of_work(ctx.session_factory) as session:
+        project = portfolio.set_deputy(session, request.actor, key, deputy, now=ctx.clock())
+        text = (
+            f"<@{deputy}> is now {project.key}'s deputy lead and gets its check-in reminders too."
+            if deputy
+            else f"{project.key} has no deputy lead now."
+        )
+    respond(text=text)
 
 
 def _record(ctx: AppContext, key: str) -> portfolio.ProjectRecord:
@@ -146,4 +163,10 @@ STATUS = Subcommand(
     usages=(Usage("/pmo status KEY", "the same record, by its other name"),),
 )
 
-SUBCOMMANDS = (PROJECT, STATUS)
+DEPUTY = Subcommand(
+    name="deputy",
+    handler=deputy_command,
+    usages=(Usage("/pmo deputy KEY @person", "name the lead's deputy, who also gets reminders (`none` clears it)"),),
+)
+
+SUBCOMMANDS = (PROJECT, STATUS, DEPUTY)

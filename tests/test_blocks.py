@@ -19,6 +19,7 @@ def _huge_record() -> ProjectRecord:
         description="D" * 5000,
         sponsor_user_id="U0SPONSOR",
         lead_user_id=None,
+        deputy_user_id="U0DEPUTY",
         objective="O" * 200,
         programme="P" * 200,
         cadence="Mon 09:30 America/Argentina/ComodRivadavia",

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
 from handlers.checkins import send_checkin_prompts
 from handlers.jobs import run_due_work
-from storage.models import Checkin, Project, SkipDate
+from storage.models import Benefit, Checkin, Project, SkipDate
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID
-from tests.factories import LEAD, SPONSOR, STRANGER, add_project, load_project
+from tests.factories import LEAD, SPONSOR, STRANGER, add_benefit, add_project, load_project
 from tests.slack.blockkit import message_problems, view_problems
 from tests.slack.signed import checkboxes, datepicker, plain_input, static_select
 
@@ -332,26 +333,7 @@ def test_green_to_red_is_called_a_drop_and_escalate_ticked_alerts_separately(
 def test_benefit_values_are_stored_with_the_check_in_and_must_be_numbers(
     app_context, slack, fake_slack, crm, session_factory, listeners
 ):
-    from datetime import date
-    from decimal import Decimal
-
-    from storage.models import Benefit
-
-    with unit_of_work(session_factory) as session:
-        project = session.query(Project).filter_by(key="CRM-2").one()
-        benefit = Benefit(
-            project_id=project.id,
-            name="Calls avoided",
-            measure="calls",
-            unit="calls/month",
-            baseline=Decimal(0),
-            target=Decimal(5000),
-            target_date=date(2027, 6, 30),
-            created_at=NOW,
-        )
-        session.add(benefit)
-        session.flush()
-        benefit_id = benefit.id
+    benefit_id = add_benefit(session_factory)
 
     bad = submit(slack, fake_slack, overall="green", benefits={benefit_id: "lots"})
     good = submit(slack, fake_slack, overall="green", benefits={benefit_id: "1,250"})
@@ -361,6 +343,18 @@ def test_benefit_values_are_stored_with_the_check_in_and_must_be_numbers(
     assert good.status_code == 200
     with unit_of_work(session_factory) as session:
         assert [value.value for value in session.get(Benefit, benefit_id).values] == [Decimal(1250)]
+
+
+def test_pmo_alerts_name_the_benefits_that_are_off_trajectory(
+    app_context, slack, fake_slack, crm, session_factory, listeners
+):
+    benefit_id = add_benefit(session_factory, created_at=NOW - timedelta(days=180))  # halfway to target: 500 expected
+
+    submit(slack, fake_slack, overall="red", path="Re-plan", by="2027-01-15", benefits={benefit_id: "100"})
+    listeners.wait_idle()
+
+    [alert] = alerts(fake_slack)
+    assert "Benefits off trajectory: Calls avoided 100 calls/month" in str(alert["blocks"])
 
 
 def test_an_escalation_recorded_but_never_posted_is_posted_by_the_next_tick(
@@ -380,3 +374,24 @@ def test_an_escalation_recorded_but_never_posted_is_posted_by_the_next_tick(
 
     [alert] = alerts(fake_slack)
     assert "Reported Red" in str(alert["blocks"])
+
+
+def test_a_named_deputy_is_reminded_too(app_context, slack, fake_slack, crm, listeners):
+    slack.command("deputy CRM-2 <@U0DEPUTY|dee>", user_id=SPONSOR, channel_id="C0CRM")
+    assert "deputy lead" in fake_slack.wait_for_response()["text"]
+    fake_slack.add_user("U0DEPUTY")
+
+    tick(app_context, DUE)
+    tick(app_context, DUE + timedelta(hours=24))
+
+    assert len(fake_slack.messages_in(LEAD)) == 1 and len(fake_slack.messages_in("U0DEPUTY")) == 1
+    slack.command("project CRM-2", user_id=LEAD, channel_id="C0CRM")
+    assert "(deputy <@U0DEPUTY>)" in str(fake_slack.wait_for_response(lambda r: "blocks" in r)["blocks"])
+
+
+def test_only_the_accountable_may_name_a_deputy_and_it_must_be_a_person(slack, fake_slack, crm):
+    slack.command("deputy CRM-2 <@U0DEPUTY>", user_id=STRANGER, channel_id="C0CRM")
+    assert "Only PMO admins" in fake_slack.wait_for_response()["text"]
+
+    slack.command("deputy CRM-2 dee", user_id=LEAD, channel_id="C0CRM")
+    assert "is not a person" in fake_slack.wait_for_response(lambda r: "person" in r["text"])["text"]

@@ -7,7 +7,7 @@ tick (or a second instance) finds nothing left to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,12 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import escalations, people, portfolio, skip_dates
+from bot.services import benefits, escalations, people, portfolio, skip_dates
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from storage.models import (
-    Benefit,
     BenefitValue,
     ChannelLink,
     Checkin,
@@ -138,10 +137,6 @@ def current_period(project: Project, *, now: datetime, default_cadence: Cadence)
     return portfolio.effective_cadence(project, default_cadence).latest_due(now)[0]
 
 
-def active_benefits(project: Project) -> list[Benefit]:
-    return [benefit for benefit in project.benefits if benefit.is_active][:MAX_BENEFITS_IN_FORM]
-
-
 # --- submitting -------------------------------------------------------------------------
 
 
@@ -232,7 +227,14 @@ class Submission:
 
 
 def submit(
-    session: Session, project: Project, actor: Actor, period: str, checkin: CheckinInput, *, now: datetime
+    session: Session,
+    project: Project,
+    actor: Actor,
+    period: str,
+    checkin: CheckinInput,
+    *,
+    now: datetime,
+    tolerance: float,
 ) -> Submission:
     """Store a check-in (a later one in the same period is an amendment) and its benefit values."""
     if checkin.overall is None or problems(checkin, today=now.date()):
@@ -270,7 +272,8 @@ def submit(
 
     previous = last_status_before(session, project.id, period)
     previous_overall = previous.overall_rag if previous else None
-    causes, cleared = _escalation_causes(project, period, row, previous_overall)
+    benefits_note = off_trajectory_note(project, on=now.date(), tolerance=tolerance)
+    causes, cleared = _escalation_causes(project, period, row, previous_overall, benefits_note)
     return Submission(
         checkin_id=row.id,
         project_id=project.id,
@@ -340,12 +343,27 @@ def _team_words(checkin: Checkin) -> str:
     return "\n".join(f"{label}: {text}" for label, text in parts if text)
 
 
+def off_trajectory_note(project: Project, *, on: date, tolerance: float) -> str | None:
+    """The project's benefits that are behind plan, in a line for the PMO's alerts."""
+    behind = []
+    for benefit in project.benefits:
+        if not benefit.is_active:
+            continue
+        path = benefits.trajectory(benefit, on=on, tolerance=tolerance)
+        if path.is_off_track and path.latest is not None:
+            behind.append(
+                f"{benefit.name} {path.latest.normalize():f} {benefit.unit} "
+                f"(expected {path.expected.quantize(Decimal(1)):f} by now)"
+            )
+    return "Benefits off trajectory: " + "; ".join(behind) if behind else None
+
+
 def _escalation_causes(
-    project: Project, period: str, checkin: Checkin, previous: Rag | None
+    project: Project, period: str, checkin: Checkin, previous: Rag | None, benefits_note: str | None
 ) -> tuple[list[Cause], list[str]]:
     causes: list[Cause] = []
     cleared: list[str] = []
-    words = _team_words(checkin) or None
+    words = "\n".join(part for part in (_team_words(checkin), benefits_note) if part) or None
     if checkin.overall_rag is Rag.RED:
         dropped = previous is not None and RAG_ORDER[Rag.RED] - RAG_ORDER[previous] >= 2
         reason = f"Dropped from Green to Red in {period}." if dropped else f"Reported Red in {period}."
@@ -372,6 +390,7 @@ class Overdue:
     period: str
     lead_user_ids: list[str]  # the lead and any deputies
     sponsor_user_id: str | None
+    benefits_note: str | None = None
 
 
 def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[CheckinPeriod, Project]]:  # type: ignore[no-untyped-def]
@@ -430,11 +449,15 @@ def take_due_reminders(session: Session, *, now: datetime, after: timedelta) -> 
     ]
 
 
-def take_due_misses(session: Session, *, now: datetime, after: timedelta) -> list[Overdue]:
+def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolerance: float) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, recorded as missed (once)."""
     rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after)
     return [
-        _overdue(period, project) for period, project in rows if _take(session, period.id, CheckinPeriod.missed_at, now)
+        replace(
+            _overdue(period, project), benefits_note=off_trajectory_note(project, on=now.date(), tolerance=tolerance)
+        )
+        for period, project in rows
+        if _take(session, period.id, CheckinPeriod.missed_at, now)
     ]
 
 
@@ -443,7 +466,7 @@ def missed_cause(overdue: Overdue) -> Cause:
         missed_cause_key(overdue.project_key, overdue.period),
         "checkin_missed",
         f"No check-in for {overdue.period}: the prompt and a reminder went unanswered.",
-        None,
+        overdue.benefits_note,
         overdue.period,
     )
 

@@ -23,6 +23,8 @@ from storage.models import (
     Person,
     Programme,
     Project,
+    ProjectMember,
+    ProjectRole,
     ProjectService,
     ProjectStatus,
     Service,
@@ -216,6 +218,25 @@ def set_primary_channel(session: Session, project: Project, team_id: str, channe
     session.flush()
 
 
+def set_deputy(session: Session, actor: Actor, key: str, deputy_user_id: str | None, *, now: datetime) -> Project:
+    """Name the lead's deputy (who also gets check-in reminders), or clear it with None."""
+    project = get_project(session, key)
+    require_can_manage(actor, project, "name its deputy")
+    for member in list(project.members):
+        if member.role is ProjectRole.DEPUTY:
+            project.members.remove(member)
+    if deputy_user_id is not None:
+        deputy = people.get_or_create(session, deputy_user_id, now=now)
+        project.members.append(ProjectMember(person=deputy, role=ProjectRole.DEPUTY))
+    project.updated_at = now
+    session.flush()
+    return project
+
+
+def deputy_user_id(project: Project) -> str | None:
+    return next((m.person.slack_user_id for m in project.members if m.role is ProjectRole.DEPUTY), None)
+
+
 def mark_link_broken(session: Session, team_id: str, channel_id: str, reason: str, *, now: datetime) -> None:
     """Slack refused to post in the channel for good (archived, bot removed): stop using it."""
     link = find_link(session, team_id, channel_id)
@@ -277,6 +298,7 @@ class ProjectRecord:
     description: str | None
     sponsor_user_id: str | None
     lead_user_id: str | None
+    deputy_user_id: str | None
     objective: str | None
     programme: str | None
     cadence: str
@@ -321,6 +343,7 @@ def project_record(project: Project, *, default_cadence: Cadence, today: date, t
         description=project.description,
         sponsor_user_id=_user_id(project.sponsor),
         lead_user_id=_user_id(project.lead),
+        deputy_user_id=deputy_user_id(project),
         objective=project.objective.name if project.objective else None,
         programme=project.programme.name if project.programme else None,
         cadence=effective_cadence(project, default_cadence).describe(),

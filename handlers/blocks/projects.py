@@ -29,7 +29,8 @@ def project_record_blocks(record: ProjectRecord, *, shareable: bool) -> list[Blo
     summary = [
         f"*Status:* {record.status}",
         f"*Sponsor:* {user(record.sponsor_user_id)}",
-        f"*Lead:* {user(record.lead_user_id)}",
+        f"*Lead:* {user(record.lead_user_id)}"
+        + (f" (deputy {user(record.deputy_user_id)})" if record.deputy_user_id else ""),
         f"*Objective:* {record.objective or '_none_'}",
         f"*Programme:* {record.programme or '_none_'}",
         f"*Check-in:* {record.cadence}",
