@@ -364,7 +364,7 @@ def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.SUBMIT_CHECKIN)
     def submit_button(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        target = FormTarget.loads(action["value"])
+        target = FormTarget.from_json(action["value"])
         try:
             _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, body["user"]["id"])
         except UserError as error:
@@ -377,7 +377,7 @@ def register(app: App, ctx: AppContext) -> None:
     @app.view(CallbackId.CHECKIN)
     def submit_form(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user_id = body["user"]["id"]
-        target = FormTarget.loads(view["private_metadata"])
+        target = FormTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
         now = ctx.clock()
         found = checkins.problems(form, today=now.date())

@@ -3,8 +3,7 @@ in a project record. Pure: data in, blocks out."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from bot.services.benefits import MAX_MEASURE_LENGTH, MAX_NAME_LENGTH, MAX_UNIT_LENGTH
 from bot.services.portfolio import BenefitLine
 from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, context, plain, section, user
+from handlers.blocks.metadata import JsonState
 from handlers.ids import BenefitValueBlock, CallbackId, NewBenefitBlock
 
 MAX_SELECT_OPTIONS = 100
@@ -19,17 +19,10 @@ OPTION_TEXT_LIMIT = 75
 
 
 @dataclass(frozen=True)
-class NewBenefitMetadata:
+class NewBenefitMetadata(JsonState):
     """What the "new benefit" modal carries to its submission (private_metadata)."""
 
     project_key: str
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> NewBenefitMetadata:
-        return cls(**json.loads(text))
 
 
 @dataclass(frozen=True)

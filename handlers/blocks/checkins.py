@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from bot.services.checkins import benefit_field
 from handlers.blocks.common import Block, actions, button, clip, context, plain, section, user
+from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 
 RAG_EMOJI = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
@@ -21,18 +21,11 @@ def rag_label(rag: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class FormTarget:
-    """What a check-in form is for; carried in the modal's private_metadata."""
+class FormTarget(JsonState):
+    """What a check-in form is for; carried in the modal's private_metadata and the buttons."""
 
     project_key: str
     period: str
-
-    def dumps(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def loads(cls, text: str) -> FormTarget:
-        return cls(**json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -60,7 +53,7 @@ def prompt_blocks(
             f"Last week: {rag_label(last_status)}. It takes a minute; the lead is {user(lead_user_id)}."
         ),
         actions(
-            button("Submit update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).dumps(), style="primary")
+            button("Submit update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).to_json(), style="primary")
         ),
     ]
 
@@ -74,7 +67,7 @@ def answered_prompt_blocks(
             f"*Weekly check-in for {project_key} · {project_name}*, {period}\n"
             f"{rag_label(overall)}: submitted by {user(submitted_by)}{amended}. Summary in the thread."
         ),
-        actions(button("Amend update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).dumps())),
+        actions(button("Amend update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).to_json())),
     ]
 
 
@@ -161,7 +154,7 @@ def checkin_modal(
     return {
         "type": "modal",
         "callback_id": CallbackId.CHECKIN,
-        "private_metadata": target.dumps(),
+        "private_metadata": target.to_json(),
         "title": plain(clip(f"Check-in {target.period}", 24), 24),
         "submit": plain("Submit", 24),
         "close": plain("Cancel", 24),
@@ -224,7 +217,7 @@ def reminder_dm(project_key: str, project_name: str, period: str) -> tuple[str, 
     return text, [
         section(f":hourglass: *{project_key} · {project_name}* has no check-in for {period} yet. It takes a minute."),
         actions(
-            button("Submit update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).dumps(), style="primary")
+            button("Submit update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).to_json(), style="primary")
         ),
     ]
 
