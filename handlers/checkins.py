@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from bot.services.outbox import OutgoingRequest
 from handlers.blocks import checkins as blocks
 from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import ClaimedMessage, claim, deliver, post_or_update, send_once
+from handlers.delivery import ClaimedMessage, claim, deliver, fan_out, post_or_update, send_once
 from handlers.escalations import escalate
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 from storage.models import Checkin, Project, Rag
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 
 # Slack's answers that mean the channel itself is gone for the bot; retrying cannot help.
 BROKEN_CHANNEL_ERRORS = frozenset({"is_archived", "not_in_channel", "channel_not_found"})
-FANOUT_WORKERS = 8
 
 
 def _post(channel: str, text: str, blocks_: list | None = None, **extra: Any) -> dict[str, Any]:
@@ -49,20 +47,7 @@ def send_checkin_prompts(ctx: AppContext, now: datetime) -> None:
     """Post every prompt due at `now`, paced under Slack's rate limit, each exactly once."""
     with unit_of_work(ctx.session_factory) as session:
         due = checkins.due_prompts(session, now=now, default_cadence=ctx.settings.default_cadence)
-    if not due:
-        return
-    pacer = Pacer(ctx.settings.slack_messages_per_second)
-    with ThreadPoolExecutor(max_workers=FANOUT_WORKERS, thread_name_prefix="prompts") as pool:
-        for prompt in due:
-            pool.submit(_send_prompt_logged, ctx, prompt, pacer, now)
-
-
-def _send_prompt_logged(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime) -> None:
-    try:
-        _send_prompt(ctx, prompt, pacer, now)
-    except Exception:
-        # One project's failure must not stop the others' prompts; the ledger has its state.
-        log.exception("check-in prompt for %s %s failed", prompt.project_key, prompt.period)
+    fan_out(ctx, due, lambda prompt, pacer: _send_prompt(ctx, prompt, pacer, now))
 
 
 def _send_prompt(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime) -> None:

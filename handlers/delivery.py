@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
+from bot.pacing import Pacer
 from bot.services import outbox
 from bot.services.outbox import OutgoingRequest
 from storage.models import DeliveryStatus, OutgoingMessage
@@ -84,6 +88,31 @@ def post_or_update(ctx: AppContext, request: OutgoingRequest, *, now: datetime) 
 def _update_fields(payload: dict) -> dict:
     # chat.update takes the content fields of chat.postMessage, but not threading ones.
     return {name: value for name, value in payload.items() if name in ("text", "blocks", "attachments")}
+
+
+FANOUT_WORKERS = 8
+Item = TypeVar("Item")
+
+
+def fan_out(ctx: AppContext, items: Sequence[Item], send: Callable[[Item, Pacer], None]) -> None:
+    """Send one message (or a few) per item in parallel, paced under Slack's rate limit.
+
+    For bursts such as Monday's prompts or an incident's impact notices. `send` must
+    claim its messages in the ledger, so running a fan-out twice sends nothing twice;
+    one item's failure is logged and does not stop the others.
+    """
+    if not items:
+        return
+    pacer = Pacer(ctx.settings.slack_messages_per_second)
+
+    def send_logged(item: Item) -> None:
+        try:
+            send(item, pacer)
+        except Exception:
+            log.exception("fan-out send failed for %r", item)
+
+    with ThreadPoolExecutor(max_workers=FANOUT_WORKERS, thread_name_prefix="fan-out") as pool:
+        list(pool.map(send_logged, items))
 
 
 def retry_failed_messages(ctx: AppContext, now: datetime) -> None:
