@@ -12,7 +12,6 @@ from pathlib import Path
 import waitress
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.app import create_app, create_wsgi_app
@@ -21,8 +20,9 @@ from bot.context import AppContext
 from bot.scheduler import create_scheduler
 from bot.services.portfolio_csv import ImportRejected, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack_client import make_web_client
+from bot.slack_client import lookup_user_id_by_email, make_web_client
 from handlers.jobs import run_due_work
+from handlers.sync import run_sync
 from storage.session import (
     PendingMigrations,
     make_engine,
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("file", type=Path, metavar="FILE.csv")
     export = commands.add_parser("export", help="write the portfolio to a CSV file")
     export.add_argument("file", type=Path, metavar="FILE.csv")
+    commands.add_parser("sync", help="sync the portfolio from PORTFOLIO_SOURCE_URL now (all or nothing)")
     return parser
 
 
@@ -111,30 +112,34 @@ def _import(settings: Settings, file: Path) -> int:
     settings.require("SLACK_BOT_TOKEN")
     ctx = _context(settings, _open_database(settings))
     team_id = ctx.client.auth_test()["team_id"]
-
-    def resolve_email(email: str) -> str | None:
-        try:
-            return ctx.client.users_lookupByEmail(email=email)["user"]["id"]
-        except SlackApiError as error:
-            if error.response.get("error") == "users_not_found":
-                return None
-            raise
-
     try:
         with unit_of_work(ctx.session_factory) as session:
             summary = import_portfolio(
                 session,
                 file.read_text(encoding="utf-8-sig"),
-                resolve_email=resolve_email,
+                resolve_email=lambda email: lookup_user_id_by_email(ctx.client, email),
                 team_id=team_id,
                 now=system_clock(),
             )
     except ImportRejected as rejected:
         print(f"{file}: nothing imported; fix these rows and run the import again:", file=sys.stderr)
         for problem in rejected.problems:
-            print(f"  line {problem.line}: {problem.message}", file=sys.stderr)
+            print(f"  {problem}", file=sys.stderr)
         return 1
-    print(f"{file}: {len(summary.created)} created, {len(summary.updated)} updated, {len(summary.unchanged)} unchanged")
+    print(f"{file}: {summary.describe()}")
+    return 0
+
+
+def _sync(settings: Settings) -> int:
+    settings.require("SLACK_BOT_TOKEN", "PORTFOLIO_SOURCE_URL")
+    outcome = run_sync(_context(settings, _open_database(settings)), system_clock())
+    if outcome.error is not None:
+        print(f"sync failed, nothing changed: {outcome.error}", file=sys.stderr)
+        return 1
+    if outcome.summary is None:
+        print("sync: the source reports no change since the last sync")
+    else:
+        print(f"sync: {outcome.summary.describe()}")
     return 0
 
 
@@ -164,6 +169,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _import(settings, args.file)
     elif args.command == "export":
         _export(settings, args.file)
+    elif args.command == "sync":
+        return _sync(settings)
     return 0
 
 

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import UserError
 from bot.services.cadence import DAY_NAMES, Cadence, parse_time_of_day, parse_timezone, parse_weekday
+from bot.services.portfolio_csv import COLUMNS as PORTFOLIO_COLUMNS
 
 DEFAULT_SQLITE_URL = "sqlite:///pmo-bot.sqlite3"
 
@@ -57,6 +58,13 @@ class Settings(BaseSettings):
     # Messages per second the bot allows itself when it fans out (e.g. Monday's prompts),
     # kept under Slack's workspace limit so that 429s stay the exception.
     slack_messages_per_second: float = Field(default=20, gt=0, le=1000)
+    # Optional sync from an external portfolio system (see README "Portfolio sync").
+    portfolio_source_url: str | None = None
+    portfolio_source_token: SecretStr | None = None
+    portfolio_field_map: Annotated[dict[str, str], NoDecode] = {}
+    sync_time: str = "06:00"
+    # First wait before retrying a source that is down; it doubles per attempt (4 attempts).
+    sync_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
     port: int = Field(default=3000, ge=1, le=65535)
     scheduler_enabled: bool = True
     auto_migrate: bool = False
@@ -68,6 +76,33 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("portfolio_field_map", mode="before")
+    @classmethod
+    def _parse_field_map(cls, value: object) -> object:
+        """ "their_name=column,other=column": how the source's field names map onto ours."""
+        if not isinstance(value, str):
+            return value
+        pairs = [part.strip() for part in value.split(",") if part.strip()]
+        if any(pair.count("=") != 1 for pair in pairs):
+            raise ValueError("write it as source_field=column pairs separated by commas, e.g. code=key,title=name")
+        mapping = dict(tuple(side.strip() for side in pair.split("=")) for pair in pairs)
+        unknown = sorted(set(mapping.values()) - set(PORTFOLIO_COLUMNS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} is not a portfolio column ({', '.join(PORTFOLIO_COLUMNS)})")
+        return mapping
+
+    @field_validator("portfolio_source_url")
+    @classmethod
+    def _source_url_shape(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value or None
+
+    @field_validator("sync_time")
+    @classmethod
+    def _sync_time_of_day(cls, value: str) -> str:
+        return _as_value_error(parse_time_of_day, value)
 
     @field_validator("default_timezone")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -29,3 +30,13 @@ def make_web_client(settings: Settings) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
         ],
     )
+
+
+def lookup_user_id_by_email(client: WebClient, email: str) -> str | None:
+    """The Slack user with this email, or None when Slack knows no such user."""
+    try:
+        return client.users_lookupByEmail(email=email)["user"]["id"]
+    except SlackApiError as error:
+        if error.response.get("error") == "users_not_found":
+            return None
+        raise

@@ -510,3 +510,19 @@ class OutgoingMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SyncState(Base):
+    """Where a portfolio sync from an external system stands, per source URL."""
+
+    __tablename__ = "sync_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_url: Mapped[str] = mapped_column(String(1000), unique=True)
+    # The source's ETag, sent back as If-None-Match so an unchanged portfolio costs nothing.
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set when a failure streak starts, cleared by the next success: the PMO hears once per streak.
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -183,3 +183,8 @@ def _wait_until_listening(url: str, server: subprocess.Popen) -> httpx.Response:
 def test_socket_mode_needs_the_app_token(cli_env, capsys):
     assert run_cli("socket") == 2
     assert "SLACK_APP_TOKEN: not set" in capsys.readouterr().err
+
+
+def test_sync_needs_a_source_url(cli_env, capsys):
+    assert run_cli("sync") == 2
+    assert "PORTFOLIO_SOURCE_URL: not set" in capsys.readouterr().err

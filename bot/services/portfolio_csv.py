@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
@@ -57,13 +57,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RowProblem:
-    """What is wrong on one line and what to write instead; `str()` puts "line N: " in front."""
+    """What is wrong on one line and what to write instead; `str()` puts "line N: " in front.
+
+    `unit` names what `line` counts: spreadsheet lines, or projects in a synced JSON list.
+    """
 
     line: int
     message: str
+    unit: str = "line"
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"{self.unit} {self.line}: {self.message}"
 
 
 class ImportRejected(UserError):
@@ -84,6 +88,9 @@ class ImportSummary:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
 
 
 @dataclass(frozen=True)
@@ -184,10 +191,38 @@ def import_portfolio(
     Raises ImportRejected, with the session untouched, when any row is bad. Does not commit.
     """
     reader = _RowReader(session, resolve_email=resolve_email, team_id=team_id)
-    rows = reader.read(csv_text)
+    return _import_rows(session, reader, reader.read(csv_text), team_id=team_id, now=now)
+
+
+def import_records(
+    session: Session,
+    records: Sequence[Mapping[str, object]],
+    *,
+    resolve_email: Callable[[str], str | None],
+    team_id: str | None,
+    now: datetime,
+) -> ImportSummary:
+    """The same upsert as a spreadsheet import, from objects keyed by the column names.
+
+    For systems that send the portfolio as JSON: fields other than COLUMNS are ignored
+    (such systems carry many), a missing field is a blank cell, and problems are
+    numbered by the object's position in the list ("project 3: ...").
+    """
+    reader = _RowReader(session, resolve_email=resolve_email, team_id=team_id, unit="project")
+    rows = []
+    for number, record in enumerate(records, start=1):
+        cells = {column: "" if record.get(column) is None else str(record.get(column)).strip() for column in COLUMNS}
+        row = reader.read_cells(number, cells)
+        if row is not None:
+            rows.append(row)
+    return _import_rows(session, reader, rows, team_id=team_id, now=now)
+
+
+def _import_rows(
+    session: Session, reader: _RowReader, rows: list[PortfolioRow], *, team_id: str | None, now: datetime
+) -> ImportSummary:
     if reader.problems:
         raise ImportRejected(reader.problems)
-
     summary = ImportSummary()
     for row in rows:
         project = portfolio.find_project(session, row.key)
@@ -253,8 +288,16 @@ class _RowReader:
     with problems leaves the session as it was.
     """
 
-    def __init__(self, session: Session, *, resolve_email: Callable[[str], str | None], team_id: str | None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        resolve_email: Callable[[str], str | None],
+        team_id: str | None,
+        unit: str = "line",
+    ) -> None:
         self.problems: list[RowProblem] = []
+        self._unit = unit
         self.email_by_user_id: dict[str, str] = {}
         self._session = session
         self._team_id = team_id
@@ -316,13 +359,17 @@ class _RowReader:
             column: record[position].strip() if position < len(record) else ""
             for column, position in position_by_column.items()
         }
+        return self.read_cells(line, cells)
+
+    def read_cells(self, line: int, cells: Mapping[str, str]) -> PortfolioRow | None:
+        """One project from its cells by column name; None (and problems recorded) if any is bad."""
         problems_before = len(self.problems)
 
         def read(column: str, parse: Callable[[str, str], T]) -> T | None:
             try:
                 return parse(column, cells[column])
             except UserError as error:
-                self.problems.append(RowProblem(line, str(error)))
+                self.problems.append(RowProblem(line, str(error), self._unit))
                 return None
 
         key = read("key", _parse_key)
@@ -383,7 +430,9 @@ class _RowReader:
         first_line = self._line_by_key.setdefault(key, line)
         if first_line != line:
             self.problems.append(
-                RowProblem(line, f"key {key} is already on line {first_line}: give each project one row")
+                RowProblem(
+                    line, f"key {key} is already on {self._unit} {first_line}: give each project one row", self._unit
+                )
             )
 
     def _check_channel_is_free(self, line: int, key: str, channel_id: str) -> None:
@@ -392,8 +441,9 @@ class _RowReader:
             self.problems.append(
                 RowProblem(
                     line,
-                    f"channel {channel_id} is already on line {first_line}: "
+                    f"channel {channel_id} is already on {self._unit} {first_line}: "
                     "a channel is the primary channel of one project only",
+                    self._unit,
                 )
             )
         if self._team_id is None:
@@ -402,6 +452,7 @@ class _RowReader:
                     line,
                     f"channel {channel_id} cannot be linked: this import has no Slack workspace; "
                     "import within a workspace, or leave channel blank",
+                    self._unit,
                 )
             )
             return
@@ -412,6 +463,7 @@ class _RowReader:
                     line,
                     f"channel {channel_id} is linked to {link.project.key}: "
                     "run `/pmo unlink` in that channel first, or leave channel blank",
+                    self._unit,
                 )
             )
 
