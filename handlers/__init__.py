@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from handlers import benefits, cadence, channels, checkins, commands, escalations, projects
+from handlers import benefits, cadence, channels, checkins, commands, escalations, partners, projects
 
 SUBCOMMANDS = (
     *projects.SUBCOMMANDS,
@@ -13,6 +13,7 @@ SUBCOMMANDS = (
     *cadence.SUBCOMMANDS,
     *checkins.SUBCOMMANDS,
     *benefits.SUBCOMMANDS,
+    *partners.SUBCOMMANDS,
 )
 
 

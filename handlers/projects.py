@@ -9,7 +9,8 @@ from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.errors import Conflict, NotAllowed, UserError
-from bot.services import portfolio
+from bot.services import partners, portfolio
+from bot.services.partners import Audience
 from bot.services.portfolio import NewProject
 from handlers.blocks.projects import (
     new_project_modal,
@@ -19,18 +20,20 @@ from handlers.blocks.projects import (
 )
 from handlers.commands import CommandRequest, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
+from handlers.partners import channel_audience
 from storage.session import unit_of_work
 
 
-def _show_project(ctx: AppContext, key: str, respond: Respond) -> None:
-    record = _record(ctx, key)
+def _show_project(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    audience = channel_audience(client, request.channel_id, request.team_id)
+    record = _record(ctx, request.args[0], audience)
     respond(text=project_record_text(record), blocks=project_record_blocks(record, shareable=True))
 
 
 def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if len(request.args) != 1:
         raise STATUS.usage_error("Which project? Give its key.")
-    _show_project(ctx, request.args[0], respond)
+    _show_project(ctx, request, client, respond)
 
 
 def project_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -43,7 +46,7 @@ def project_command(ctx: AppContext, request: CommandRequest, client: WebClient,
         return
     if len(request.args) != 1:
         raise PROJECT.usage_error("Which project? Give its key, or `add`.")
-    _show_project(ctx, request.args[0], respond)
+    _show_project(ctx, request, client, respond)
 
 
 def deputy_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -63,9 +66,9 @@ def deputy_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     respond(text=text)
 
 
-def _record(ctx: AppContext, key: str) -> portfolio.ProjectRecord:
+def _record(ctx: AppContext, key: str, audience: Audience) -> portfolio.ProjectRecord:
     with unit_of_work(ctx.session_factory) as session:
-        project = portfolio.get_project(session, key)
+        project = partners.get_visible_project(session, key, audience)
         return portfolio.project_record(
             project,
             default_cadence=ctx.settings.default_cadence,
@@ -114,10 +117,13 @@ def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict
 
 def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.SHARE_PROJECT_RECORD)
-    def share_record(ack: Ack, action: dict, respond: Respond) -> None:
+    def share_record(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
+        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "D")
+        # Re-checked here: whoever can read the channel sees what is shared, not just the clicker.
+        audience = channel_audience(client, channel_id, body["team"]["id"])
         try:
-            record = _record(ctx, action["value"])
+            record = _record(ctx, action["value"], audience)
         except UserError as error:
             respond(text=str(error), replace_original=False)
             return

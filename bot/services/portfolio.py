@@ -54,10 +54,14 @@ def find_project(session: Session, key: str) -> Project | None:
 def get_project(session: Session, key: str) -> Project:
     project = find_project(session, key)
     if project is None:
-        raise NotFound(
-            f"No project has the key {key.strip().upper()}. Check the spelling, or create it with `/pmo project add`."
-        )
+        raise unknown_key(key)
     return project
+
+
+def unknown_key(key: str) -> NotFound:
+    return NotFound(
+        f"No project has the key {key.strip().upper()}. Check the spelling, or create it with `/pmo project add`."
+    )
 
 
 NamedRecord = TypeVar("NamedRecord", Objective, Programme)
