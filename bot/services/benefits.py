@@ -73,18 +73,35 @@ class Trajectory:
     is_off_track: bool
 
 
+@dataclass(frozen=True)
+class Plan:
+    """A benefit's planned line: `baseline` on `start`, rising (or falling) to `target` on `target_date`."""
+
+    baseline: Decimal
+    target: Decimal
+    start: date
+    target_date: date
+
+
 def planned_start(benefit: Benefit) -> date:
     return benefit.project.start_date or benefit.created_at.date()
 
 
+def plan_of(benefit: Benefit) -> Plan:
+    return Plan(benefit.baseline, benefit.target, planned_start(benefit), benefit.target_date)
+
+
+def planned_value(plan: Plan, on: date) -> Decimal:
+    if on >= plan.target_date:
+        return plan.target
+    if on <= plan.start:
+        return plan.baseline
+    share = Decimal((on - plan.start).days) / Decimal((plan.target_date - plan.start).days)
+    return plan.baseline + (plan.target - plan.baseline) * share
+
+
 def expected_value(benefit: Benefit, on: date) -> Decimal:
-    start, end = planned_start(benefit), benefit.target_date
-    if on >= end:
-        return benefit.target
-    if on <= start:
-        return benefit.baseline
-    share = Decimal((on - start).days) / Decimal((end - start).days)
-    return benefit.baseline + (benefit.target - benefit.baseline) * share
+    return planned_value(plan_of(benefit), on)
 
 
 def latest_value(benefit: Benefit, on: date) -> BenefitValue | None:
@@ -94,19 +111,32 @@ def latest_value(benefit: Benefit, on: date) -> BenefitValue | None:
 
 
 def trajectory(benefit: Benefit, *, on: date, tolerance: float) -> Trajectory:
-    expected = expected_value(benefit, on)
     latest = latest_value(benefit, on)
+    return assess(
+        plan_of(benefit),
+        latest.value if latest else None,
+        latest.measured_on if latest else None,
+        on=on,
+        tolerance=tolerance,
+    )
+
+
+def assess(
+    plan: Plan, latest: Decimal | None, latest_measured_on: date | None, *, on: date, tolerance: float
+) -> Trajectory:
+    """The trajectory rule on plain values, for callers that read plans and latest values in bulk."""
+    expected = planned_value(plan, on)
     if latest is None:
         return Trajectory(expected, None, None, behind_by=0.0, is_off_track=False)
-    distance = benefit.target - benefit.baseline
+    distance = plan.target - plan.baseline
     # A target below the baseline means lower is better, so "behind" is above the line.
-    shortfall = expected - latest.value if distance > 0 else latest.value - expected
+    shortfall = expected - latest if distance > 0 else latest - expected
     if distance == 0 or shortfall <= 0:
-        return Trajectory(expected, latest.value, latest.measured_on, behind_by=0.0, is_off_track=False)
+        return Trajectory(expected, latest, latest_measured_on, behind_by=0.0, is_off_track=False)
     return Trajectory(
         expected,
-        latest.value,
-        latest.measured_on,
+        latest,
+        latest_measured_on,
         behind_by=float(shortfall / abs(distance)),
         is_off_track=shortfall > abs(distance) * Decimal(str(tolerance)),
     )
