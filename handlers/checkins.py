@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import UserError
@@ -17,11 +17,10 @@ from bot.services import checkins, outbox, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from bot.services.escalations import Cause
-from bot.services.outbox import OutgoingRequest
 from handlers.blocks import checkins as blocks
 from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import ClaimedMessage, claim, deliver, fan_out, post_or_update, send_once
+from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
 from handlers.escalations import escalate
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 from storage.models import Checkin, Project, Rag
@@ -31,13 +30,6 @@ log = logging.getLogger(__name__)
 
 # Slack's answers that mean the channel itself is gone for the bot; retrying cannot help.
 BROKEN_CHANNEL_ERRORS = frozenset({"is_archived", "not_in_channel", "channel_not_found"})
-
-
-def _post(channel: str, text: str, blocks_: list | None = None, **extra: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {"channel": channel, "text": text, **extra}
-    if blocks_ is not None:
-        payload["blocks"] = blocks_
-    return payload
 
 
 # --- scheduled work ------------------------------------------------------------------------
@@ -56,24 +48,20 @@ def _send_prompt(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime
             return
         project = session.get_one(Project, prompt.project_id)
         last = checkins.last_status_before(session, project.id, prompt.period)
-        payload = _post(
+        prompt_blocks = blocks.prompt_blocks(
+            project.key,
+            project.name,
+            prompt.period,
+            last.overall_rag.value if last else None,
+            project.lead.slack_user_id if project.lead else None,
+        )
+        message = chat_message(
+            checkins.prompt_key(project.id, prompt.period),
             prompt.channel_id,
             blocks.prompt_text(project.key, prompt.period),
-            blocks.prompt_blocks(
-                project.key,
-                project.name,
-                prompt.period,
-                last.overall_rag.value if last else None,
-                project.lead.slack_user_id if project.lead else None,
-            ),
+            prompt_blocks,
         )
-        claimed = claim(
-            session,
-            OutgoingRequest(
-                checkins.prompt_key(project.id, prompt.period), "chat.postMessage", prompt.channel_id, payload
-            ),
-            now=now,
-        )
+        claimed = claim(session, message, now=now)
     if claimed is None:
         return
     pacer.wait()
@@ -110,18 +98,18 @@ def send_checkin_reminders(ctx: AppContext, now: datetime) -> None:
         deliver(ctx, message, now=now)
 
 
-def _claim_reminders(session: Any, overdue: Overdue, now: datetime) -> list[ClaimedMessage]:
+def _claim_reminders(session: Session, overdue: Overdue, now: datetime) -> list[ClaimedMessage]:
     requests = []
     text, dm_blocks = blocks.reminder_dm(overdue.project_key, overdue.project_name, overdue.period)
     for lead in overdue.lead_user_ids:
         key = f"checkin-reminder:{overdue.project_id}:{overdue.period}:{lead}"
-        requests.append(OutgoingRequest(key, "chat.postMessage", lead, _post(lead, text, dm_blocks)))
+        requests.append(chat_message(key, lead, text, dm_blocks))
     prompt = outbox.sent_message(session, checkins.prompt_key(overdue.project_id, overdue.period))
     if prompt is not None:
         channel, ts = prompt
         note = blocks.reminder_thread_note(overdue.period, overdue.lead_user_ids)
         key = f"checkin-reminder-note:{overdue.project_id}:{overdue.period}"
-        requests.append(OutgoingRequest(key, "chat.postMessage", channel, _post(channel, note, thread_ts=ts)))
+        requests.append(chat_message(key, channel, note, thread_ts=ts))
     return [message for request in requests if (message := claim(session, request, now=now)) is not None]
 
 
@@ -235,91 +223,43 @@ def _parse_form(values: dict) -> CheckinInput:
 
 def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str, now: datetime) -> None:
     """What the team, the PMO and the sponsor see once a check-in is stored."""
+    key, period = submission.project_key, submission.period
     with unit_of_work(ctx.session_factory) as session:
         project = session.get_one(Project, submission.project_id)
         checkin = session.get_one(Checkin, submission.checkin_id)
-        prompt = outbox.sent_message(session, checkins.prompt_key(project.id, submission.period))
+        prompt = outbox.sent_message(session, checkins.prompt_key(project.id, period))
         primary = portfolio.primary_channel(project)
         summary = _summary_lines(checkin, project)
         name = project.name
         help_needed = checkin.help_needed
         words = checkin.path_to_green or checkin.help_needed
-        cleared = [key for key in submission.cleared_cause_keys if checkins.escalation_exists(session, key)]
+        cleared = [cause for cause in submission.cleared_cause_keys if checkins.escalation_exists(session, cause)]
     if prompt is not None:
-        channel, ts = prompt
-        post_or_update(
-            ctx,
-            OutgoingRequest(
-                checkins.prompt_key(submission.project_id, submission.period),
-                "chat.postMessage",
-                channel,
-                _post(
-                    channel,
-                    blocks.prompt_text(submission.project_key, submission.period),
-                    blocks.answered_prompt_blocks(
-                        submission.project_key,
-                        name,
-                        submission.period,
-                        submission.overall.value,
-                        submitted_by,
-                        submission.revision,
-                    ),
-                ),
-            ),
-            now=now,
+        answered = blocks.answered_prompt_blocks(
+            key, name, period, submission.overall.value, submitted_by, submission.revision
         )
+        prompt_key = checkins.prompt_key(submission.project_id, period)
+        post_or_update(ctx, chat_message(prompt_key, prompt[0], blocks.prompt_text(key, period), answered), now=now)
     summary_channel = prompt[0] if prompt else (primary.channel_id if primary else None)
     if summary_channel is not None:
         thread = {"thread_ts": prompt[1]} if prompt else {}
-        send_once(
-            ctx,
-            OutgoingRequest(
-                f"checkin-summary:{submission.checkin_id}",
-                "chat.postMessage",
-                summary_channel,
-                _post(
-                    summary_channel,
-                    blocks.summary_text(submission.project_key, submission.period, submission.overall.value),
-                    blocks.summary_blocks(summary, submitted_by, submission.revision),
-                    **thread,
-                ),
-            ),
-            now=now,
+        text = blocks.summary_text(key, period, submission.overall.value)
+        summary_blocks = blocks.summary_blocks(summary, submitted_by, submission.revision)
+        message = chat_message(
+            f"checkin-summary:{submission.checkin_id}", summary_channel, text, summary_blocks, **thread
         )
+        send_once(ctx, message, now=now)
     for cause in submission.causes:
         escalate(ctx, cause, project_id=submission.project_id, now=now)
-    for key in cleared:
-        escalate(
-            ctx,
-            checkins.cleared_cause(key, submission.overall),
-            project_id=submission.project_id,
-            now=now,
-        )
+    for cause_key in cleared:
+        escalate(ctx, checkins.cleared_cause(cause_key, submission.overall), project_id=submission.project_id, now=now)
     sponsor = submission.sponsor_user_id
     if sponsor and submission.tell_sponsor_turned_red:
-        text = blocks.sponsor_red_dm(submission.project_key, name, submission.period, words)
-        send_once(
-            ctx,
-            OutgoingRequest(
-                f"sponsor-red:{submission.project_id}:{submission.period}",
-                "chat.postMessage",
-                sponsor,
-                _post(sponsor, text),
-            ),
-            now=now,
-        )
+        text = blocks.sponsor_red_dm(key, name, period, words)
+        send_once(ctx, chat_message(f"sponsor-red:{submission.project_id}:{period}", sponsor, text), now=now)
     if sponsor and submission.tell_sponsor_help and help_needed:
-        text = blocks.sponsor_help_dm(submission.project_key, name, submission.period, help_needed)
-        send_once(
-            ctx,
-            OutgoingRequest(
-                f"sponsor-help:{submission.project_id}:{submission.period}",
-                "chat.postMessage",
-                sponsor,
-                _post(sponsor, text),
-            ),
-            now=now,
-        )
+        text = blocks.sponsor_help_dm(key, name, period, help_needed)
+        send_once(ctx, chat_message(f"sponsor-help:{submission.project_id}:{period}", sponsor, text), now=now)
 
 
 def _summary_lines(checkin: Checkin, project: Project) -> SummaryLines:

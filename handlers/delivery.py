@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
@@ -27,6 +27,16 @@ class Delivery:
     status: DeliveryStatus
     message_ts: str | None = None
     error: str | None = None
+
+
+def chat_message(
+    idempotency_key: str, channel: str, text: str, blocks: list | None = None, **extra: Any
+) -> OutgoingRequest:
+    """A chat.postMessage for the ledger; `channel` may be a user ID, which Slack delivers as a DM."""
+    payload: dict[str, Any] = {"channel": channel, "text": text, **extra}
+    if blocks is not None:
+        payload["blocks"] = blocks
+    return OutgoingRequest(idempotency_key, "chat.postMessage", channel, payload)
 
 
 def send_once(ctx: AppContext, request: OutgoingRequest, *, now: datetime) -> Delivery | None:
