@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from slack_bolt import Ack, App, Respond
@@ -60,7 +61,9 @@ def publish_unposted_alerts(ctx: AppContext, now: datetime) -> None:
 
 
 def register(app: App, ctx: AppContext) -> None:
-    def pick_up(status: EscalationStatus):  # type: ignore[no-untyped-def]
+    def pick_up(status: EscalationStatus) -> Callable[..., None]:
+        """A button listener recording that a PMO admin picked the alert up with this status."""
+
         def listener(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
             ack()
             user_id = body["user"]["id"]
