@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     # Messages per second the bot allows itself when it fans out (e.g. Monday's prompts),
     # kept under Slack's workspace limit so that 429s stay the exception.
     slack_messages_per_second: float = Field(default=20, gt=0, le=1000)
+    # The weekly "possible overlap" note to the PMO: its day and local time (in
+    # DEFAULT_TIMEZONE), and how alike two projects' names and descriptions must be
+    # (the share of their distinct words they have in common) to be suggested.
+    overlap_day: str = "mon"
+    overlap_time: str = "09:00"
+    overlap_threshold: float = Field(default=0.35, gt=0, le=1)
     # Optional sync from an external portfolio system (see README "Portfolio sync").
     portfolio_source_url: str | None = None
     portfolio_source_token: SecretStr | None = None
@@ -109,12 +115,12 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         return _as_value_error(parse_timezone, value)
 
-    @field_validator("default_checkin_day")
+    @field_validator("default_checkin_day", "overlap_day")
     @classmethod
     def _known_day(cls, value: str) -> str:
         return DAY_NAMES[_as_value_error(parse_weekday, value)]
 
-    @field_validator("default_checkin_time")
+    @field_validator("default_checkin_time", "overlap_time")
     @classmethod
     def _time_of_day(cls, value: str) -> str:
         return _as_value_error(parse_time_of_day, value)
@@ -156,6 +162,10 @@ class Settings(BaseSettings):
     @property
     def default_cadence(self) -> Cadence:
         return Cadence(parse_weekday(self.default_checkin_day), self.default_checkin_time, self.default_timezone)
+
+    @property
+    def overlap_cadence(self) -> Cadence:
+        return Cadence(parse_weekday(self.overlap_day), self.overlap_time, self.default_timezone)
 
     @property
     def bot_token(self) -> str:
