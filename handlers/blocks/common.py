@@ -79,6 +79,11 @@ def bulleted(lines: list[str], *, limit: int = SECTION_TEXT_LIMIT, more: str = "
     return "\n".join(shown)
 
 
+def escaped(text: str) -> str:
+    """People's own words in mrkdwn: as typed, so `<!here>` or `<@U123>` in a note pings nobody."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def user(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_not set_"
 
