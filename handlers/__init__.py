@@ -5,10 +5,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from handlers import benefits, cadence, channels, checkins, commands, escalations, partners, projects
+from handlers import benefits, cadence, channels, checkins, commands, escalations, partners, projects, status
 
 SUBCOMMANDS = (
     *projects.SUBCOMMANDS,
+    *status.SUBCOMMANDS,
     *channels.SUBCOMMANDS,
     *cadence.SUBCOMMANDS,
     *checkins.SUBCOMMANDS,
@@ -24,3 +25,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     checkins.register(app, ctx)
     escalations.register(app, ctx)
     benefits.register(app, ctx)
+    status.register(app, ctx)

@@ -9,6 +9,11 @@ from bot.services import checkins
 
 class ActionId(enum.StrEnum):
     SHARE_PROJECT_RECORD = "project_record.share"
+    SHOW_PROJECT_STATUS = "project_status.show"
+    SHARE_PROJECT_STATUS = "project_status.share"
+    STATUS_PREVIOUS_PAGE = "status_table.previous"
+    STATUS_NEXT_PAGE = "status_table.next"
+    SHARE_STATUS_TABLE = "status_table.share"
     ESCALATION_ACKNOWLEDGE = "escalation.acknowledge"
     ESCALATION_COACHING = "escalation.coaching"
     SUBMIT_CHECKIN = "checkin.submit"

@@ -1,4 +1,4 @@
-"""`/pmo project KEY`, `/pmo status KEY`, `/pmo project add`, and sharing a record in channel."""
+"""`/pmo project KEY`, `/pmo project add`, and sharing a record in channel."""
 
 from __future__ import annotations
 
@@ -28,12 +28,6 @@ def _show_project(ctx: AppContext, request: CommandRequest, client: WebClient, r
     audience = channel_audience(client, request.channel_id, request.team_id)
     record = _record(ctx, request.args[0], audience)
     respond(text=project_record_text(record), blocks=project_record_blocks(record, shareable=True))
-
-
-def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
-    if len(request.args) != 1:
-        raise STATUS.usage_error("Which project? Give its key.")
-    _show_project(ctx, request, client, respond)
 
 
 def project_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -163,16 +157,10 @@ PROJECT = Subcommand(
     ),
 )
 
-STATUS = Subcommand(
-    name="status",
-    handler=status_command,
-    usages=(Usage("/pmo status KEY", "the same record, by its other name"),),
-)
-
 DEPUTY = Subcommand(
     name="deputy",
     handler=deputy_command,
     usages=(Usage("/pmo deputy KEY @person", "name the lead's deputy, who also gets reminders (`none` clears it)"),),
 )
 
-SUBCOMMANDS = (PROJECT, STATUS, DEPUTY)
+SUBCOMMANDS = (PROJECT, DEPUTY)

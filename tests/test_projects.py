@@ -1,4 +1,4 @@
-"""`/pmo project`, `/pmo status`, sharing a record, and the "new project" modal."""
+"""`/pmo project`, sharing a record, and the "new project" modal."""
 
 from __future__ import annotations
 
@@ -25,14 +25,6 @@ def test_project_record_is_ephemeral_with_its_people_channels_and_objective(slac
     assert "<#C0CRM> (primary)" in shown and "Better services online" in shown
     assert "Share in channel" in shown
     assert message_problems(reply["blocks"]) == []
-
-
-def test_status_is_the_same_record(slack, fake_slack, session_factory):
-    add_project(session_factory)
-
-    slack.command("status CRM-2", user_id=SPONSOR, channel_id="C0PMO")
-
-    assert "CRM-2 · Customer records" in _all_text(fake_slack.wait_for_response())
 
 
 def test_share_button_posts_the_record_in_channel_without_the_button(slack, fake_slack, session_factory):

@@ -1,0 +1,227 @@
+"""Block Kit for `/pmo status` (the table, a page at a time) and `/pmo status KEY`. Pure: data in, blocks out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.services.status import (
+    ActionLine,
+    IncidentLine,
+    Narrative,
+    PeriodStatus,
+    ProjectOverview,
+    StatusRow,
+    Trend,
+)
+from handlers.blocks.benefits import benefit_line_text
+from handlers.blocks.checkins import RAG_EMOJI, rag_label
+from handlers.blocks.common import (
+    Block,
+    actions,
+    bulleted,
+    button,
+    clip,
+    context,
+    divider,
+    escaped,
+    header,
+    mrkdwn,
+    section,
+    user,
+)
+from handlers.blocks.metadata import JsonState
+from handlers.ids import ActionId
+from storage.models import Rag
+
+# 20 rows + header, legend, divider and buttons stay far under a message's 50 blocks.
+PAGE_SIZE = 20
+NO_STATUS = ":white_circle:"
+MISSED = ":x:"
+TREND_ARROWS = {Trend.BETTER: ":arrow_upper_right:", Trend.SAME: ":arrow_right:", Trend.WORSE: ":arrow_lower_right:"}
+MAX_NAME_IN_ROW = 80
+MAX_NARRATIVE_PART = 1500  # of the 2,000 a check-in answer may have: the overview stays readable
+MAX_TITLE_IN_LIST = 150
+
+
+@dataclass(frozen=True)
+class StatusPage(JsonState):
+    """Which page of the table a Next / Previous / Share button is about (0 is the first)."""
+
+    page: int
+
+
+def page_count(rows: int) -> int:
+    return max(1, -(-rows // PAGE_SIZE))
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def age(since: datetime, now: datetime) -> str:
+    """How long ago, in the largest unit that stays short: "5h", "3d", "6w"."""
+    hours = max(0, int((now - since).total_seconds() // 3600))
+    if hours < 24:
+        return f"{hours}h" if hours else "<1h"
+    days = hours // 24
+    return f"{days}d" if days < 14 else f"{days // 7}w"
+
+
+def status_marker(rag: Rag | None, trend: Trend | None) -> str:
+    return (RAG_EMOJI[rag] if rag else NO_STATUS) + (TREND_ARROWS[trend] if trend else "")
+
+
+def row_text(row: StatusRow, now: datetime) -> str:
+    """One project in a table: status and trend, key and name, then the measures."""
+    checked_in = f"checked in {age(row.last_checkin_at, now)} ago" if row.last_checkin_at else "no check-in yet"
+    measures = [
+        checked_in,
+        plural(row.overdue_actions, "overdue action"),
+        plural(row.benefits_off_trajectory, "benefit") + " off trajectory",
+        plural(row.open_incidents, "open incident"),
+    ]
+    return (
+        f"{status_marker(row.rag, row.trend)} *{row.key}* · {escaped(clip(row.name, MAX_NAME_IN_ROW))}\n"
+        + " · ".join(measures)
+    )
+
+
+def _row_block(row: StatusRow, now: datetime, *, with_details: bool) -> Block:
+    block = section(row_text(row, now))
+    if with_details:
+        block["accessory"] = button("Details", ActionId.SHOW_PROJECT_STATUS, row.key)
+    return block
+
+
+def rag_counts(rows: list[StatusRow]) -> str:
+    counts = Counter(row.rag for row in rows)
+    parts = [f"{counts[rag]} {rag.value.capitalize()}" for rag in (Rag.RED, Rag.AMBER, Rag.GREEN)]
+    return ", ".join([*parts, f"{counts[None]} without a status"])
+
+
+ORDER_NOTE = (
+    "Worst first: Red, Amber, Green, then no status; within each, getting worse first, "
+    "then most overdue actions, benefits off trajectory and incidents, then the oldest check-in. "
+    ":arrow_upper_right: :arrow_right: :arrow_lower_right: compare with the previous period."
+)
+
+
+def status_table_text(title: str, rows: list[StatusRow], page: int) -> str:
+    page = min(max(page, 0), page_count(len(rows)) - 1)
+    return f"{title}: {plural(len(rows), 'project')} ({rag_counts(rows)}), page {page + 1} of {page_count(len(rows))}"
+
+
+def status_table_blocks(title: str, rows: list[StatusRow], page: int, *, now: datetime, shareable: bool) -> list[Block]:
+    """One page of the table. The private copy has Details, paging and Share; the shared copy none."""
+    pages = page_count(len(rows))
+    page = min(max(page, 0), pages - 1)
+    shown = rows[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    blocks: list[Block] = [
+        header(title),
+        context(f"{plural(len(rows), 'project')}: {rag_counts(rows)}. Page {page + 1} of {pages}. {ORDER_NOTE}"),
+        *(_row_block(row, now, with_details=shareable) for row in shown),
+    ]
+    if shareable:
+        buttons = []
+        if page > 0:
+            buttons.append(button("Previous", ActionId.STATUS_PREVIOUS_PAGE, StatusPage(page - 1).to_json()))
+        if page < pages - 1:
+            buttons.append(button("Next", ActionId.STATUS_NEXT_PAGE, StatusPage(page + 1).to_json()))
+        buttons.append(button("Share in channel", ActionId.SHARE_STATUS_TABLE, StatusPage(page).to_json()))
+        blocks += [divider(), actions(*buttons)]
+    return blocks
+
+
+# --- one project ------------------------------------------------------------------------------
+
+
+def _history_block(history: list[PeriodStatus]) -> Block:
+    # One element per period keeps each label under its colour; 8 periods fit a context's 10 elements.
+    cells = [
+        mrkdwn(f"{RAG_EMOJI[cell.rag] if cell.rag else (MISSED if cell.missed else NO_STATUS)} {cell.period[5:]}")
+        for cell in history
+    ]
+    return {"type": "context", "elements": cells}
+
+
+def _narrative_blocks(narrative: Narrative, now: datetime) -> list[Block]:
+    aspects = " · ".join(
+        f"{name} {rag_label(rag)}"
+        for name, rag in (("Schedule", narrative.schedule), ("Cost", narrative.cost), ("Scope", narrative.scope))
+        if rag
+    )
+    amended = ", amended" if narrative.revision > 1 else ""
+    heading = (
+        f"*Latest update*, {narrative.period}: {rag_label(narrative.overall)}"
+        f" (from {user(narrative.submitted_by_user_id)}, {age(narrative.submitted_at, now)} ago{amended})"
+        + (f"\n{aspects}" if aspects else "")
+    )
+    parts = [
+        ("Progress", narrative.progress),
+        ("Next steps", narrative.next_steps),
+        ("Risks and issues", narrative.risks_issues),
+        ("Help needed", narrative.help_needed),
+    ]
+    if narrative.path_to_green:
+        by = f" (Green by {narrative.path_to_green_date})" if narrative.path_to_green_date else ""
+        parts.append(("Path to green", narrative.path_to_green + by))
+    return [section(heading)] + [
+        section(f"*{label}*\n{escaped(clip(text, MAX_NARRATIVE_PART))}") for label, text in parts if text
+    ]
+
+
+def _action_text(line: ActionLine) -> str:
+    overdue = " :warning: *overdue*" if line.is_overdue else ""
+    return f"{escaped(clip(line.title, MAX_TITLE_IN_LIST))} · {user(line.owner_user_id)} · due {line.due_date}{overdue}"
+
+
+def _incident_text(line: IncidentLine) -> str:
+    summary = escaped(clip(line.summary, MAX_TITLE_IN_LIST))
+    return f"*{line.key}* {line.severity}: {summary} (since {line.declared_at:%Y-%m-%d})"
+
+
+def project_status_text(overview: ProjectOverview) -> str:
+    latest = overview.narrative.overall if overview.narrative else None
+    return f"{overview.key} · {overview.name}: {rag_label(latest)}"
+
+
+def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable: bool) -> list[Block]:
+    """What `/pmo status KEY` shows; the share button only on the private copy."""
+    people = f"Sponsor {user(overview.sponsor_user_id)} · Lead {user(overview.lead_user_id)}"
+    state = "" if overview.state == "active" else f" · {overview.state.capitalize()}"
+    blocks: list[Block] = [
+        header(f"{overview.key} · {overview.name}"),
+        context(people + state),
+        section(f"*Last {plural(len(overview.history), 'period')}* (:x: missed, {NO_STATUS} no update)"),
+        _history_block(overview.history),
+    ]
+    if overview.narrative:
+        blocks += _narrative_blocks(overview.narrative, now)
+    else:
+        blocks.append(section(f"*Latest update*: none yet. `/pmo checkin {overview.key}` opens the form."))
+
+    benefits = [benefit_line_text(line) for line in overview.benefits]
+    blocks.append(section("*Benefits*\n" + (bulleted(benefits) if benefits else "_none_")))
+
+    more_actions = overview.open_actions - len(overview.actions)
+    action_lines = [_action_text(line) for line in overview.actions]
+    if more_actions:
+        action_lines.append(f"…and {more_actions} more")
+    blocks.append(
+        section(
+            f"*Open actions* ({overview.open_actions}, {overview.overdue_actions} overdue)\n"
+            + (bulleted(action_lines) if action_lines else "_none_")
+        )
+    )
+
+    more_incidents = overview.open_incidents - len(overview.incidents)
+    incident_lines = [_incident_text(line) for line in overview.incidents]
+    if more_incidents:
+        incident_lines.append(f"…and {more_incidents} more")
+    blocks.append(section("*Incidents affecting it*\n" + (bulleted(incident_lines) if incident_lines else "_none_")))
+
+    if shareable:
+        blocks += [divider(), actions(button("Share in channel", ActionId.SHARE_PROJECT_STATUS, overview.key))]
+    return blocks

@@ -1,0 +1,183 @@
+"""`/pmo status`: the table of my projects (the whole portfolio for PMO admins), a page at a
+time, and `/pmo status KEY`: one project's health. Replies are private, with a button to
+share them in the channel.
+
+In a Slack Connect channel both show only projects shared with every partner in it, as
+`/pmo project` does; a shared copy is checked again against the channel it goes to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.context import AppContext
+from bot.errors import NotFound, UserError
+from bot.services import partners, status
+from bot.services.access import Actor
+from bot.services.partners import Audience
+from bot.services.status import ProjectOverview, StatusRow
+from handlers.blocks.status import (
+    StatusPage,
+    project_status_blocks,
+    project_status_text,
+    status_table_blocks,
+    status_table_text,
+)
+from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.ids import ActionId
+from handlers.partners import channel_audience
+from storage.session import unit_of_work
+
+
+@dataclass(frozen=True)
+class StatusTable:
+    title: str
+    rows: list[StatusRow]
+
+
+def _table(ctx: AppContext, actor: Actor, audience: Audience) -> StatusTable:
+    """The viewer's table, or a NotFound that says what to type instead when it would be empty."""
+    scope = status.table_scope(actor) & partners.visible_condition(audience)
+    with unit_of_work(ctx.session_factory) as session:
+        rows = status.status_table(
+            session, scope, today=ctx.workspace_today(), tolerance=ctx.settings.benefit_tolerance
+        )
+        led = [] if rows or actor.is_pmo_admin else status.led_project_keys(session, actor.slack_user_id)
+    if rows:
+        return StatusTable("Portfolio status" if actor.is_pmo_admin else "Projects you sponsor", rows)
+    if not audience.is_internal:
+        raise NotFound(
+            "This channel is shared with partner organisations, and none of the projects you can see here "
+            "is shared with all of them. Run `/pmo status` in one of your own channels."
+        )
+    if actor.is_pmo_admin:
+        raise NotFound("The portfolio has no open projects yet. Add one with `/pmo project add`.")
+    example = f"`/pmo status {led[0]}` (you lead it)" if led else "`/pmo status CRM-2`"
+    raise NotFound(
+        "You don't sponsor any open project, so there is no table to show you. "
+        f"For any one project, type `/pmo status KEY`, e.g. {example}. "
+        "The bot's Home tab shows the projects you lead, your actions and your check-ins."
+    )
+
+
+def _overview(ctx: AppContext, key: str, audience: Audience) -> ProjectOverview:
+    with unit_of_work(ctx.session_factory) as session:
+        project = partners.get_visible_project(session, key, audience)
+        return status.project_overview(
+            session,
+            project,
+            today=ctx.workspace_today(),
+            now=ctx.clock(),
+            default_cadence=ctx.settings.default_cadence,
+            tolerance=ctx.settings.benefit_tolerance,
+        )
+
+
+def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if len(request.args) > 1:
+        raise STATUS.usage_error("Give one project key, or none for the table of your projects.")
+    audience = channel_audience(client, request.channel_id, request.team_id)
+    if request.args:
+        overview = _overview(ctx, request.args[0], audience)
+        respond(
+            text=project_status_text(overview),
+            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=True),
+        )
+        return
+    table = _table(ctx, request.actor, audience)
+    respond(
+        text=status_table_text(table.title, table.rows, 0),
+        blocks=status_table_blocks(table.title, table.rows, 0, now=ctx.clock(), shareable=True),
+    )
+
+
+def _clicked_in(body: dict) -> str:
+    """The channel of the message whose button was clicked ("D": a DM, seen by its reader only)."""
+    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "D")
+
+
+def register(app: App, ctx: AppContext) -> None:
+    def actor_of(body: dict) -> Actor:
+        user_id = body["user"]["id"]
+        return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+
+    def audience_of(body: dict, client: WebClient) -> Audience:
+        return channel_audience(client, _clicked_in(body), body["team"]["id"])
+
+    def turn_page(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        page = StatusPage.from_json(action["value"]).page
+        try:
+            table = _table(ctx, actor_of(body), audience_of(body, client))
+        except UserError as error:
+            respond(text=str(error), replace_original=True)
+            return
+        respond(
+            text=status_table_text(table.title, table.rows, page),
+            blocks=status_table_blocks(table.title, table.rows, page, now=ctx.clock(), shareable=True),
+            replace_original=True,
+        )
+
+    app.action(ActionId.STATUS_PREVIOUS_PAGE)(turn_page)
+    app.action(ActionId.STATUS_NEXT_PAGE)(turn_page)
+
+    @app.action(ActionId.SHARE_STATUS_TABLE)
+    def share_table(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        page = StatusPage.from_json(action["value"]).page
+        try:
+            # Re-read and re-checked: whoever can read the channel sees what is shared, not just the clicker.
+            table = _table(ctx, actor_of(body), audience_of(body, client))
+        except UserError as error:
+            respond(text=str(error), replace_original=False)
+            return
+        respond(
+            text=status_table_text(table.title, table.rows, page),
+            blocks=status_table_blocks(table.title, table.rows, page, now=ctx.clock(), shareable=False),
+            response_type="in_channel",
+            replace_original=False,
+        )
+
+    @app.action(ActionId.SHOW_PROJECT_STATUS)
+    def show_project(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            overview = _overview(ctx, action["value"], audience_of(body, client))
+        except UserError as error:
+            respond(text=str(error), replace_original=False)
+            return
+        respond(
+            text=project_status_text(overview),
+            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=True),
+            replace_original=False,
+        )
+
+    @app.action(ActionId.SHARE_PROJECT_STATUS)
+    def share_project(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            overview = _overview(ctx, action["value"], audience_of(body, client))
+        except UserError as error:
+            respond(text=str(error), replace_original=False)
+            return
+        respond(
+            text=project_status_text(overview),
+            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=False),
+            response_type="in_channel",
+            replace_original=False,
+        )
+
+
+STATUS = Subcommand(
+    name="status",
+    handler=status_command,
+    usages=(
+        Usage("/pmo status", "the projects you sponsor (PMO: the whole portfolio), worst first, with trends"),
+        Usage("/pmo status KEY", "one project: its last 8 weeks, the team's latest words, benefits, actions"),
+    ),
+)
+
+SUBCOMMANDS = (STATUS,)
