@@ -11,6 +11,7 @@ from bot.context import AppContext
 from handlers.checkins import record_missed_checkins, send_checkin_prompts, send_checkin_reminders
 from handlers.delivery import retry_failed_messages
 from handlers.escalations import publish_unposted_alerts
+from handlers.overlaps import post_overlap_note
 from handlers.sync import sync_portfolio_daily
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ JOBS: tuple[Job, ...] = (
     record_missed_checkins,
     publish_unposted_alerts,
     sync_portfolio_daily,
+    post_overlap_note,
     retry_failed_messages,
 )
 
