@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from handlers import benefits, cadence, channels, checkins, commands, escalations, partners, projects, status
+from handlers import benefits, cadence, channels, checkins, commands, escalations, home, partners, projects, status
 
 SUBCOMMANDS = (
     *projects.SUBCOMMANDS,
@@ -26,3 +26,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     escalations.register(app, ctx)
     benefits.register(app, ctx)
     status.register(app, ctx)
+    home.register(app, ctx)

@@ -22,6 +22,7 @@ from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
 from handlers.escalations import escalate
+from handlers.home import refresh_home
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 from storage.models import Checkin, Project, Rag
 from storage.session import unit_of_work
@@ -233,6 +234,13 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
         name = project.name
         help_needed = checkin.help_needed
         words = checkin.path_to_green or checkin.help_needed
+        # Their Home tabs show the project's status and its pending check-in.
+        home_readers = (
+            submitted_by,
+            submission.sponsor_user_id,
+            project.lead.slack_user_id if project.lead else None,
+            portfolio.deputy_user_id(project),
+        )
         cleared = [cause for cause in submission.cleared_cause_keys if checkins.escalation_exists(session, cause)]
     if prompt is not None:
         answered = blocks.answered_prompt_blocks(
@@ -260,6 +268,7 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
     if sponsor and submission.tell_sponsor_help and help_needed:
         text = blocks.sponsor_help_dm(key, name, period, help_needed)
         send_once(ctx, chat_message(f"sponsor-help:{submission.project_id}:{period}", sponsor, text), now=now)
+    refresh_home(ctx, home_readers, now)
 
 
 def _summary_lines(checkin: Checkin, project: Project) -> SummaryLines:

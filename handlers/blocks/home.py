@@ -1,0 +1,71 @@
+"""Block Kit for the App Home tab: my projects, the check-ins waiting for me, my actions. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.services.status import MyAction, PendingCheckin, PersonalView
+from handlers.blocks.checkins import FormTarget
+from handlers.blocks.common import Block, bulleted, button, clip, context, divider, escaped, header, section
+from handlers.blocks.status import plural, row_text
+from handlers.ids import ActionId
+
+# With 3 headers, 2 dividers, the footer and a line for each overflow, the tab stays
+# under Slack's 100 blocks for any number of projects, check-ins and actions.
+MAX_HOME_PROJECTS = 40
+MAX_HOME_PENDING = 20
+MAX_TITLE_IN_LIST = 150
+
+
+def _pending_block(pending: PendingCheckin) -> Block:
+    block = section(
+        f":hourglass: *{pending.project_key}* · {escaped(clip(pending.project_name, 80))}: "
+        f"no check-in for {pending.period} yet"
+    )
+    target = FormTarget(pending.project_key, pending.period).to_json()
+    block["accessory"] = button("Submit update", ActionId.SUBMIT_CHECKIN, target, style="primary")
+    return block
+
+
+def _action_text(action: MyAction) -> str:
+    overdue = " :warning: *overdue*" if action.is_overdue else ""
+    return f"*{action.project_key}* {escaped(clip(action.title, MAX_TITLE_IN_LIST))} · due {action.due_date}{overdue}"
+
+
+def home_view(view: PersonalView, *, now: datetime) -> dict[str, Any]:
+    blocks: list[Block] = [header("Your projects")]
+    if view.projects:
+        blocks += [section(row_text(row, now)) for row in view.projects[:MAX_HOME_PROJECTS]]
+        if len(view.projects) > MAX_HOME_PROJECTS:
+            more = len(view.projects) - MAX_HOME_PROJECTS
+            blocks.append(context(f"…and {more} more, healthier ones. `/pmo status KEY` shows any one of them."))
+    else:
+        blocks.append(section("_You don't sponsor or lead any project. `/pmo status KEY` shows any project._"))
+
+    blocks += [divider(), header("Check-ins waiting for you")]
+    if view.pending_checkins:
+        blocks += [_pending_block(pending) for pending in view.pending_checkins[:MAX_HOME_PENDING]]
+        if len(view.pending_checkins) > MAX_HOME_PENDING:
+            more = len(view.pending_checkins) - MAX_HOME_PENDING
+            blocks.append(context(f"…and {more} more: `/pmo checkin KEY` opens any project's form."))
+    else:
+        blocks.append(section("_None: every project you lead has its update in._"))
+
+    blocks += [divider(), header("Your actions")]
+    lines = [_action_text(action) for action in view.actions]
+    if view.open_actions > len(lines):
+        lines.append(f"…and {view.open_actions - len(lines)} more")
+    overdue = f", {view.overdue_actions} overdue" if view.overdue_actions else ""
+    summary = plural(view.open_actions, "open action") + overdue
+    blocks.append(section(f"{summary}\n{bulleted(lines)}" if lines else "_No open actions._"))
+
+    # Slack renders the date in each reader's own timezone; the fallback is UTC.
+    stamp = int(now.timestamp())
+    blocks.append(
+        context(
+            f"Updated <!date^{stamp}^{{date_short_pretty}} at {{time}}|{now:%Y-%m-%d %H:%M} UTC>. "
+            "`/pmo status` lists the projects you sponsor, worst first."
+        )
+    )
+    return {"type": "home", "blocks": blocks}
