@@ -5,7 +5,19 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
-from handlers import benefits, cadence, channels, checkins, commands, escalations, home, partners, projects, status
+from handlers import (
+    benefits,
+    cadence,
+    channels,
+    checkins,
+    commands,
+    escalations,
+    home,
+    overlaps,
+    partners,
+    projects,
+    status,
+)
 
 SUBCOMMANDS = (
     *projects.SUBCOMMANDS,
@@ -27,3 +39,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     benefits.register(app, ctx)
     status.register(app, ctx)
     home.register(app, ctx)
+    overlaps.register(app, ctx)

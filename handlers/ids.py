@@ -17,6 +17,9 @@ class ActionId(enum.StrEnum):
     ESCALATION_ACKNOWLEDGE = "escalation.acknowledge"
     ESCALATION_COACHING = "escalation.coaching"
     SUBMIT_CHECKIN = "checkin.submit"
+    OVERLAP_SAME_EFFORT = "overlap.same_effort"
+    OVERLAP_DIFFERENT = "overlap.different"
+    OVERLAP_COMBINE = "overlap.combine"
 
 
 class CallbackId(enum.StrEnum):
