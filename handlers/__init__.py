@@ -10,6 +10,7 @@ from handlers import (
     cadence,
     channels,
     checkins,
+    closure,
     commands,
     escalations,
     home,
@@ -27,6 +28,7 @@ SUBCOMMANDS = (
     *checkins.SUBCOMMANDS,
     *benefits.SUBCOMMANDS,
     *partners.SUBCOMMANDS,
+    *closure.SUBCOMMANDS,
 )
 
 
@@ -40,3 +42,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     status.register(app, ctx)
     home.register(app, ctx)
     overlaps.register(app, ctx)
+    closure.register(app, ctx)

@@ -27,6 +27,7 @@ class CallbackId(enum.StrEnum):
     NEW_BENEFIT = "benefit.new"
     REPORT_BENEFIT_VALUE = "benefit.report"
     CHECKIN = "checkin.submit"
+    CLOSE_PROJECT = "project.close"
 
 
 class NewProjectBlock(enum.StrEnum):
@@ -79,3 +80,13 @@ class BenefitValueBlock(enum.StrEnum):
     BENEFIT = "benefit"
     VALUE = "value"
     MEASURED_ON = "measured_on"
+
+
+class ClosureBlock(enum.StrEnum):
+    """Block ids of the closure modal; each input's action_id is its block id."""
+
+    OUTCOME = "outcome"
+    SUMMARY = "summary"
+    BENEFITS = "benefits"
+    REPEAT = "repeat"
+    AVOID = "avoid"
