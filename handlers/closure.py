@@ -19,6 +19,7 @@ from handlers.blocks.closure import ClosureTarget
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import chat_message, send_once
 from handlers.ids import CallbackId, ClosureBlock
+from handlers.partners import channel_audience
 from storage.session import unit_of_work
 
 # The domain names fields after ClosureInput's attributes; the form names its blocks.
@@ -49,8 +50,9 @@ def close_command(ctx: AppContext, request: CommandRequest, client: WebClient, r
 def lessons_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if not request.args:
         raise LESSONS.usage_error("What should the lessons be about? Give one or more words.")
+    audience = channel_audience(client, request.channel_id, request.team_id)
     with unit_of_work(ctx.session_factory) as session:
-        search = closure.find_lessons(session, request.args)
+        search = closure.find_lessons(session, request.args, audience=audience)
     respond(text=blocks.lessons_text(search), blocks=blocks.lessons_blocks(search))
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.services import closure
+from bot.services import closure, partners
 from bot.services.access import Actor
 from bot.services.closure import Closure, ClosureInput, FoundLesson, LessonSearch, lesson_lines
 from bot.services.portfolio import BenefitLine
@@ -16,12 +16,13 @@ from handlers.blocks.closure import closure_modal, closure_note_blocks, lessons_
 from handlers.jobs import run_due_work
 from storage.models import Decision, Lesson, Project, ProjectStatus
 from storage.session import unit_of_work
-from tests.conftest import NOW, PMO_ADMIN
+from tests.conftest import NOW, PMO_ADMIN, TEAM_ID
 from tests.factories import LEAD, SPONSOR, STRANGER, add_benefit, add_project
 from tests.slack.blockkit import message_problems, view_problems
 from tests.slack.signed import plain_input, static_select
 
 CALLBACK_ID = "project.close"
+PARTNER = "T0PARTNER"
 
 
 @pytest.fixture
@@ -189,6 +190,20 @@ def test_a_project_key_finds_all_its_lessons_and_no_match_says_how_lessons_get_t
 
     slack.command("lessons 100%", user_id=STRANGER, channel_id="C0ANY")
     assert "/pmo close KEY" in str(fake_slack.wait_for_response(lambda r: "100%" in r["text"])["blocks"])
+
+
+def test_a_channel_shared_with_a_partner_sees_only_the_lessons_of_projects_shared_with_it(
+    slack, fake_slack, session_factory, closed_projects
+):
+    fake_slack.add_channel("C0JOINT", "joint-delivery", is_ext_shared=True, connected_team_ids=(TEAM_ID, PARTNER))
+    with unit_of_work(session_factory) as session:
+        partners.share(session, Actor(PMO_ADMIN, is_pmo_admin=True), "HR-1", PARTNER, now=NOW)
+
+    slack.command("lessons supplier", user_id=STRANGER, channel_id="C0JOINT")
+
+    reply = fake_slack.wait_for_response()
+    assert "1 lesson match" in reply["text"] and "HR-1" in str(reply["blocks"])
+    assert "CRM-2" not in str(reply["blocks"])
 
 
 def test_many_matches_are_capped_and_counted(session, session_factory):

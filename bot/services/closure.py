@@ -16,8 +16,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
-from bot.services import people, portfolio
+from bot.services import partners, people, portfolio
 from bot.services.access import Actor, require_can_manage
+from bot.services.partners import INTERNAL, Audience
 from storage.models import Decision, Lesson, Project, ProjectStatus
 
 # The outcomes offered, as stored in Decision.outcome, with how people read them.
@@ -151,16 +152,20 @@ class LessonSearch:
     lessons: list[FoundLesson]
 
 
-def find_lessons(session: Session, words: list[str], *, limit: int = MAX_LESSON_RESULTS) -> LessonSearch:
+def find_lessons(
+    session: Session, words: list[str], *, audience: Audience = INTERNAL, limit: int = MAX_LESSON_RESULTS
+) -> LessonSearch:
     """Lessons from across the portfolio in which every word appears (any case), newest first.
 
     A word may match the lesson itself or its project's key or name, so `CRM-2` finds all
-    of CRM-2's lessons and `CRM-2 supplier` those of them about suppliers.
+    of CRM-2's lessons and `CRM-2 supplier` those of them about suppliers. A channel shared
+    with partner organisations sees only the lessons of projects shared with them.
     """
     words = [word for word in (word.strip() for word in words) if word]
     if not words:
         raise UserError("Give at least one word to look for, e.g. `/pmo lessons supplier contract`.")
     matches_all = and_(
+        partners.visible_condition(audience),
         *(
             or_(
                 Lesson.text.icontains(word, autoescape=True),
@@ -168,7 +173,7 @@ def find_lessons(session: Session, words: list[str], *, limit: int = MAX_LESSON_
                 Project.name.icontains(word, autoescape=True),
             )
             for word in words
-        )
+        ),
     )
     total = session.scalar(
         select(func.count(Lesson.id)).join(Project, Project.id == Lesson.project_id).where(matches_all)
