@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     overlap_day: str = "mon"
     overlap_time: str = "09:00"
     overlap_threshold: float = Field(default=0.35, gt=0, le=1)
+    # The weekly PMO digest (in PMO_CHANNEL_ID) at this day and local time (DEFAULT_TIMEZONE),
+    # and the monthly governance pack at the same time on the month's first working day, in
+    # PACK_CHANNEL_ID (PMO_CHANNEL_ID when unset). DIGEST_ENABLED=false stops both.
+    digest_enabled: bool = True
+    digest_day: str = "mon"
+    digest_time: str = "09:00"
+    pack_channel_id: str | None = None
     # Optional sync from an external portfolio system (see README "Portfolio sync").
     portfolio_source_url: str | None = None
     portfolio_source_token: SecretStr | None = None
@@ -115,12 +122,12 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         return _as_value_error(parse_timezone, value)
 
-    @field_validator("default_checkin_day", "overlap_day")
+    @field_validator("default_checkin_day", "overlap_day", "digest_day")
     @classmethod
     def _known_day(cls, value: str) -> str:
         return DAY_NAMES[_as_value_error(parse_weekday, value)]
 
-    @field_validator("default_checkin_time", "overlap_time")
+    @field_validator("default_checkin_time", "overlap_time", "digest_time")
     @classmethod
     def _time_of_day(cls, value: str) -> str:
         return _as_value_error(parse_time_of_day, value)
@@ -143,7 +150,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
 
-    @field_validator("pmo_channel_id")
+    @field_validator("pmo_channel_id", "pack_channel_id")
     @classmethod
     def _channel_id_shape(cls, value: str | None) -> str | None:
         if value and value[:1] not in ("C", "G"):
@@ -166,6 +173,14 @@ class Settings(BaseSettings):
     @property
     def overlap_cadence(self) -> Cadence:
         return Cadence(parse_weekday(self.overlap_day), self.overlap_time, self.default_timezone)
+
+    @property
+    def digest_cadence(self) -> Cadence:
+        return Cadence(parse_weekday(self.digest_day), self.digest_time, self.default_timezone)
+
+    @property
+    def pack_channel(self) -> str | None:
+        return self.pack_channel_id or self.pmo_channel_id
 
     @property
     def bot_token(self) -> str:

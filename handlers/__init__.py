@@ -12,6 +12,7 @@ from handlers import (
     checkins,
     closure,
     commands,
+    digest,
     escalations,
     home,
     overlaps,
@@ -29,6 +30,7 @@ SUBCOMMANDS = (
     *benefits.SUBCOMMANDS,
     *partners.SUBCOMMANDS,
     *closure.SUBCOMMANDS,
+    *digest.SUBCOMMANDS,
 )
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from bot.context import AppContext
 from handlers.checkins import record_missed_checkins, send_checkin_prompts, send_checkin_reminders
 from handlers.delivery import retry_failed_messages
+from handlers.digest import send_governance_pack, send_weekly_digest
 from handlers.escalations import publish_unposted_alerts
 from handlers.overlaps import post_overlap_note
 from handlers.sync import sync_portfolio_daily
@@ -27,6 +28,8 @@ JOBS: tuple[Job, ...] = (
     publish_unposted_alerts,
     sync_portfolio_daily,
     post_overlap_note,
+    send_weekly_digest,
+    send_governance_pack,
     retry_failed_messages,
 )
 

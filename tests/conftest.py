@@ -100,6 +100,9 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
         database_url=database_url,
         pmo_channel_id=PMO_CHANNEL,
         pmo_admin_ids=PMO_ADMIN,
+        # The weekly digest and monthly pack would land in the PMO channel of every test that
+        # ticks on a Monday morning; tests/test_digest.py switches them on.
+        digest_enabled=False,
     )
 
 

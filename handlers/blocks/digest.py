@@ -1,0 +1,279 @@
+"""Block Kit for the weekly PMO digest and the monthly governance pack. Pure: data in, blocks out.
+
+Every line names its project: linked to the PMO alert about it when there is one (the
+handler resolves permalinks for `alerts_to_link`), otherwise with the `/pmo status KEY`
+that shows the record. Long lists end in "…and N more" so a large portfolio stays within
+Slack's limits (50 blocks, 3,000 characters a section).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from bot.services.digest import (
+    Digest,
+    EscalationLine,
+    GovernancePack,
+    IncidentLine,
+    ObjectiveProgress,
+    RagChange,
+    RagCounts,
+    RuleFinding,
+)
+from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
+from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, clip, context, divider, escaped, header, section, user
+from storage.models import Rag
+
+# Lines shown per list; the rest are counted. Also bounds the permalinks fetched per digest.
+MAX_LINES = 8
+NAME_LIMIT = 80
+DETAIL_LIMIT = 300
+RAG_EMOJI = {Rag.GREEN: ":large_green_circle:", Rag.AMBER: ":large_orange_circle:", Rag.RED: ":red_circle:"}
+NO_STATUS_EMOJI = ":white_circle:"
+NONE = "_None._"
+
+Line = TypeVar("Line")
+
+
+def _listed(title: str, lines: list[str], *, summary: str = "") -> str:
+    """A bold title, how many, a summary, and up to MAX_LINES bullets within one section;
+    the rest are counted."""
+    heading = (f"*{title}* ({len(lines)})" if lines else f"*{title}*") + summary
+    if not lines:
+        return f"{heading}\n{NONE}"
+    shown: list[str] = []
+    used = len(heading)
+    for index, line in enumerate(lines):
+        left_after = len(lines) - index - 1
+        reserve = len(f"\n…and {left_after} more") if left_after else 0
+        entry = f"\n• {line}"
+        if index == MAX_LINES or used + len(entry) + reserve > SECTION_TEXT_LIMIT:
+            shown.append(f"\n…and {len(lines) - index} more")
+            break
+        shown.append(entry)
+        used += len(entry)
+    return heading + "".join(shown)
+
+
+def _project(key: str, name: str, link: str | None) -> str:
+    """The project, linked to its alert when there is one, else with the command that shows it."""
+    label = f"{key} · {escaped(clip(name, NAME_LIMIT))}"
+    return f"<{link}|{label}>" if link else f"*{label}* (`/pmo status {key}`)"
+
+
+def _words(text: str) -> str:
+    return escaped(clip(" ".join(text.split()), DETAIL_LIMIT))
+
+
+def _rag(rag: Rag) -> str:
+    return f"{RAG_EMOJI[rag]} {rag.value.capitalize()}"
+
+
+def _change(now: int, before: int) -> str:
+    difference = now - before
+    return "no change" if difference == 0 else f"{difference:+d}"
+
+
+def _counts_line(counts: RagCounts, before: RagCounts | None = None) -> str:
+    parts = []
+    for rag in (Rag.GREEN, Rag.AMBER, Rag.RED):
+        part = f"{_rag(rag)} *{counts.of(rag)}*"
+        if before is not None:
+            part += f" ({_change(counts.of(rag), before.of(rag))})"
+        parts.append(part)
+    parts.append(f"{NO_STATUS_EMOJI} No status *{counts.no_status}*")
+    return "   ".join(parts)
+
+
+# --- the digest -------------------------------------------------------------------------
+
+
+def _shown(lines: list[Line]) -> list[Line]:
+    return lines[:MAX_LINES]
+
+
+def alerts_to_link(digest: Digest) -> list[str]:
+    """Cause keys of the alerts the digest's shown lines would link to."""
+    keys = [change.alert_cause_key for change in _shown(digest.turned_worse)]
+    keys += [missed.alert_cause_key for missed in _shown(digest.missed)]
+    keys += [incident.alert_cause_key for incident in _shown(digest.incidents)]
+    keys += [escalation.cause_key for escalation in _shown(digest.unacknowledged)]
+    return [key for key in dict.fromkeys(keys) if key]
+
+
+def _turned_worse(changes: list[RagChange], links: Mapping[str, str]) -> list[str]:
+    return [
+        f"{_project(c.project_key, c.project_name, links.get(c.alert_cause_key or ''))}: "
+        f"{_rag(c.before)} → {_rag(c.after)} ({c.period})"
+        for c in changes
+    ]
+
+
+def _incident(incident: IncidentLine, links: Mapping[str, str]) -> str:
+    label = f"{incident.key} · {incident.severity}"
+    link = links.get(incident.alert_cause_key or "")
+    subject = f"<{link}|{label}>" if link else f"*{label}*"
+    affected = ", ".join(
+        f"`{project.project_key}` "
+        + (f"+{project.expected_delay_days} days" if project.expected_delay_days is not None else "not assessed yet")
+        for project in incident.affected
+    )
+    return (
+        f"{subject} {_words(incident.summary)} (since {incident.declared_at:%d %b}): {affected}; "
+        f"delay so far {incident.total_delay_days} days"
+    )
+
+
+def _escalation(escalation: EscalationLine, links: Mapping[str, str]) -> str:
+    link = links.get(escalation.cause_key)
+    subject = (
+        f"{escalation.project_key} · {escaped(clip(escalation.project_name or '', NAME_LIMIT))}"
+        if escalation.project_key
+        else "Portfolio"
+    )
+    subject = f"<{link}|{subject}>" if link else f"*{subject}*"
+    if not link and escalation.project_key:
+        subject += f" (`/pmo status {escalation.project_key}`)"
+    return f"{subject}: {_words(escalation.reason)} (raised {escalation.raised_at:%d %b})"
+
+
+def _findings(findings: list[RuleFinding]) -> list[str]:
+    return [f"{_project(f.project_key, f.project_name, None)}: {_words(' '.join(f.evidence))}" for f in findings]
+
+
+def _rate(rate: ComplianceRate, name: str) -> str:
+    percent = f"{rate.rate:.0%}" if rate.rate is not None else "n/a"
+    text = f"{name} {percent} ({rate.answered} of {rate.owed})"
+    if rate.excused:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(rate.excused.items()))
+        text += f"; not counted: {reasons}"
+    return text
+
+
+def _judged(rates: Iterable[ComplianceRate]) -> list[ComplianceRate]:
+    return [rate for rate in rates if rate.owed]
+
+
+def _compliance_sections(report: ComplianceReport) -> list[Block]:
+    programmes = [_rate(rate, escaped(clip(rate.name, NAME_LIMIT))) for rate in _judged(report.by_programme)]
+    sponsors = [
+        _rate(rate, rate.name if rate.name == NO_SPONSOR else user(rate.name)) for rate in _judged(report.by_sponsor)
+    ]
+    projects = [
+        _rate(rate, f"*{rate.name}* (`/pmo status {rate.name}`)")
+        for rate in _judged(report.by_project)
+        if rate.answered < rate.owed
+    ]
+    return [
+        section(
+            f"*Fair compliance* since {report.since:%d %b %Y}: check-ins answered of those owed. Periods are not "
+            "counted when an incident took the team, a skip date fell on them, or the lead was away."
+        ),
+        section(_listed("By programme, lowest first", programmes)),
+        section(_listed("By sponsor, lowest first", sponsors)),
+        section(_listed("Projects that missed any, lowest first", projects)),
+    ]
+
+
+def _local_time(instant: datetime) -> str:
+    """Slack shows the instant in each reader's own timezone; the fallback is UTC."""
+    return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} {{time}}|{instant:%d %b %Y %H:%M} UTC>"
+
+
+def digest_text(digest: Digest) -> str:
+    counts = digest.counts
+    return (
+        f"PMO digest {digest.period}: {counts.green} Green, {counts.amber} Amber, {counts.red} Red; "
+        f"{len(digest.turned_worse)} turned worse, {len(digest.missed)} missed check-ins, "
+        f"{len(digest.overdue)} overdue actions, {len(digest.unacknowledged)} escalations not acknowledged."
+    )
+
+
+def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    """The digest; `links` maps alert cause keys to the alerts' permalinks."""
+    bands = " · ".join(f"{band.label}: {band.count}" for band in digest.overdue_bands)
+    overdue = [
+        f"{_project(a.project_key, a.project_name, None)}: “{_words(a.title)}” ({user(a.owner_user_id)}), "
+        f"{a.days_overdue} days overdue"
+        for a in digest.overdue
+    ]
+    off_track = [
+        f"{_project(b.project_key, b.project_name, None)}: {_words(b.benefit_name)} {b.latest.normalize():f} "
+        f"{_words(b.unit)}, plan {b.expected.quantize(Decimal(1)):f} by now"
+        for b in digest.off_track
+    ]
+    missed = [
+        f"{_project(m.project_key, m.project_name, links.get(m.alert_cause_key))}: {m.period}" for m in digest.missed
+    ]
+    return [
+        header(f"PMO digest · {digest.period}"),
+        section(f"*Portfolio status*, change since last week\n{_counts_line(digest.counts, digest.counts_week_ago)}"),
+        section(_listed("Turned worse", _turned_worse(digest.turned_worse, links))),
+        section(_listed("Missed check-ins", missed)),
+        section(_listed("Overdue actions", overdue, summary=f", by days overdue: {bands}" if overdue else "")),
+        section(_listed("Benefits off trajectory", off_track)),
+        section(_listed("Open incidents and the delay they cause", [_incident(i, links) for i in digest.incidents])),
+        section(_listed("Escalations not yet acknowledged", [_escalation(e, links) for e in digest.unacknowledged])),
+        divider(),
+        header("Governance rules"),
+        section(_listed("Watermelons: Green outside, red inside", _findings(digest.watermelons))),
+        section(_listed("Stuck", _findings(digest.stuck))),
+        *_compliance_sections(digest.compliance),
+        context(f"As of {_local_time(digest.generated_at)}. `/pmo digest` shows the current one, any time."),
+    ]
+
+
+# --- the governance pack ----------------------------------------------------------------
+
+
+def _share(share: float | None) -> str:
+    return f"{share:.0%}" if share is not None else "n/a"
+
+
+def _objective(progress: ObjectiveProgress) -> str:
+    name = escaped(clip(progress.objective, NAME_LIMIT))
+    if not progress.measured:
+        return f"*{name}*: {progress.benefits} benefits, none measured yet"
+    return (
+        f"*{name}*: realised {_share(progress.realised_share)} of target, plan {_share(progress.planned_share)} "
+        f"by now ({progress.measured} of {progress.benefits} benefits measured, {progress.off_track} off trajectory)"
+    )
+
+
+def _health_summary(pack: GovernancePack) -> str:
+    reports = [week.green + week.amber + week.red for week in pack.weeks]
+    first, last = pack.weeks[0], pack.weeks[-1]
+    total = sum(reports)
+    red_share = sum(week.red for week in pack.weeks) / total if total else None
+    return (
+        f"*Portfolio health*, {first.period} to {last.period}: {total} check-ins, {_share(red_share)} of them Red, "
+        f"{sum(week.missed for week in pack.weeks)} missed. Now: {_counts_line(pack.counts)}"
+    )
+
+
+def pack_text(pack: GovernancePack) -> str:
+    return f"Governance pack for {pack.title}: portfolio health, benefits against plan, decisions needed."
+
+
+def pack_blocks(pack: GovernancePack) -> list[Block]:
+    decisions = [
+        f"{_project(d.project_key, d.project_name, None)}, sponsor {user(d.sponsor_user_id)}: "
+        f"“{_words(d.help_needed)}”"
+        + (f" Path to green: {_words(d.path_to_green)}" if d.path_to_green else "")
+        + (f" by {d.path_to_green_date.isoformat()}" if d.path_to_green_date else "")
+        for d in pack.decisions
+    ]
+    return [
+        header(f"Governance pack · {pack.title}"),
+        section(_health_summary(pack)),
+        section(_listed("Benefits realised against plan, by objective", [_objective(o) for o in pack.objectives])),
+        section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
+        context("Charts follow: the RAG mix per week, and benefits realised against plan by objective."),
+    ]
+
+
+def pack_charts_comment(pack: GovernancePack) -> str:
+    return f"Governance pack · {pack.title}: charts"

@@ -1,0 +1,130 @@
+"""The governance pack's charts as PNG bytes. Pure: data in, image out.
+
+Drawn on matplotlib `Figure` objects, never pyplot: a Figure renders through the Agg canvas
+when saved as PNG, so no display is needed and no global state is shared between the
+scheduler's threads. matplotlib is imported when a chart is drawn: it takes most of a
+second to load, and only the monthly pack needs it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.services.digest import ObjectiveProgress, WeekMix
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+RAG_SERIES = (("Green", "#2a9d8f"), ("Amber", "#f4a261"), ("Red", "#e63946"), ("No update", "#adb5bd"))
+PLANNED_COLOUR = "#adb5bd"
+REALISED_COLOUR = "#264653"
+# More objectives than this would make bars too thin to read; the board sees those
+# furthest behind plan, and the chart's title says how many were left out.
+MAX_OBJECTIVES = 25
+LABEL_LIMIT = 40
+ALT_TEXT_LIMIT = 1000  # files.getUploadURLExternal refuses longer alt text
+DPI = 100
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
+
+
+def rag_mix_png(weeks: Sequence[WeekMix]) -> bytes:
+    """Stacked bars: per week, how many projects reported Green, Amber, Red, or did not answer."""
+    figure = _figure(9, 4.5)
+    axes = figure.add_subplot()
+    labels = [week.period.replace("-", "\n") for week in weeks]
+    series = {
+        "Green": [week.green for week in weeks],
+        "Amber": [week.amber for week in weeks],
+        "Red": [week.red for week in weeks],
+        "No update": [week.missed for week in weeks],
+    }
+    bottom = [0] * len(weeks)
+    for name, colour in RAG_SERIES:
+        axes.bar(labels, series[name], bottom=bottom, color=colour, label=name, width=0.7)
+        bottom = [below + value for below, value in zip(bottom, series[name], strict=True)]
+    axes.set_title("Portfolio health: check-ins by status, per week")
+    axes.set_ylabel("projects")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.tick_params(axis="x", labelsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _png(figure)
+
+
+def rag_mix_alt_text(weeks: Sequence[WeekMix]) -> str:
+    lines = [f"{w.period}: {w.green} Green, {w.amber} Amber, {w.red} Red, {w.missed} no update" for w in weeks]
+    return _alt_text("Stacked bar chart of projects by check-in status per week. ", lines)
+
+
+def _behind_plan_first(objectives: Sequence[ObjectiveProgress]) -> list[ObjectiveProgress]:
+    measured = [o for o in objectives if o.planned_share is not None and o.realised_share is not None]
+    return sorted(measured, key=lambda o: (o.realised_share or 0.0) - (o.planned_share or 0.0))[:MAX_OBJECTIVES]
+
+
+def benefits_png(objectives: Sequence[ObjectiveProgress]) -> bytes:
+    """Per objective, paired bars: where its measured benefits should be by now, and where they are,
+    as a share of the distance from baseline to target."""
+    shown = _behind_plan_first(objectives)
+    figure = _figure(9, 1.5 + 0.45 * max(len(shown), 1))
+    axes = figure.add_subplot()
+    left_out = sum(1 for o in objectives if o.measured) - len(shown)
+    title = "Benefits realised against plan, by objective (% of target)"
+    axes.set_title(title + (f"\n{len(shown)} furthest behind plan shown; {left_out} more" if left_out else ""))
+    axes.spines[["top", "right"]].set_visible(False)
+    if not shown:
+        axes.text(0.5, 0.5, "No benefit has been measured yet.", ha="center", va="center", transform=axes.transAxes)
+        axes.set_axis_off()
+        return _png(figure)
+    # Furthest behind plan at the top.
+    rows = list(range(len(shown)))[::-1]
+    height = 0.38
+    axes.barh(
+        [row + height / 2 for row in rows],
+        [100 * (o.planned_share or 0.0) for o in shown],
+        height=height,
+        color=PLANNED_COLOUR,
+        label="Plan by now",
+    )
+    axes.barh(
+        [row - height / 2 for row in rows],
+        [100 * (o.realised_share or 0.0) for o in shown],
+        height=height,
+        color=REALISED_COLOUR,
+        label="Realised",
+    )
+    axes.set_yticks(rows, [_label(o.objective) for o in shown], fontsize=8)
+    axes.axvline(100, color="#6c757d", linewidth=0.8, linestyle="--")
+    axes.set_xlabel("% of the way from baseline to target (100% = target reached)")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return _png(figure)
+
+
+def benefits_alt_text(objectives: Sequence[ObjectiveProgress]) -> str:
+    lines = [
+        f"{o.objective}: realised {o.realised_share:.0%}, plan {o.planned_share:.0%}"
+        for o in _behind_plan_first(objectives)
+        if o.realised_share is not None and o.planned_share is not None
+    ]
+    return _alt_text("Bar chart per objective of benefits realised against plan. ", lines or ["nothing measured yet"])
+
+
+def _alt_text(opening: str, lines: list[str]) -> str:
+    text = opening + "; ".join(lines)
+    return text if len(text) <= ALT_TEXT_LIMIT else text[: ALT_TEXT_LIMIT - 1] + "…"

@@ -1,0 +1,201 @@
+"""The weekly PMO digest, the monthly governance pack with its charts, and `/pmo digest`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import httpx
+from slack_bolt import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.context import AppContext
+from bot.errors import NotAllowed
+from bot.services import digest, escalations, outbox
+from bot.services.digest import GovernancePack
+from bot.services.outbox import OutgoingRequest
+from handlers import charts
+from handlers.blocks import digest as blocks
+from handlers.blocks.common import Block
+from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.delivery import claim, deliver, send_once
+from storage.session import unit_of_work
+
+log = logging.getLogger(__name__)
+
+# Completing the upload is what shares the charts in the channel, so it is the step the
+# ledger guards: the uploads before it are invisible and harmless to repeat. Slack takes it
+# as JSON, so the ledger's retry can send it again with the same file IDs.
+SHARE_FILES_METHOD = "files.completeUploadExternal"
+UPLOAD_TIMEOUT_SECONDS = 30
+
+
+# --- the digest -------------------------------------------------------------------------
+
+
+def _alert_links(ctx: AppContext, client: WebClient, cause_keys: list[str]) -> dict[str, str]:
+    """Permalinks of the PMO alerts posted for these causes; an alert not posted gets none."""
+    with unit_of_work(ctx.session_factory) as session:
+        posted = {key: outbox.sent_message(session, escalations.alert_key(key)) for key in cause_keys}
+    links = {}
+    for cause_key, message in posted.items():
+        if message is None:
+            continue
+        channel_id, ts = message
+        try:
+            links[cause_key] = client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"]
+        except SlackApiError as exc:
+            # The line still names the project and how to see it; the link is a convenience.
+            log.info("no permalink for alert %s: %s", cause_key, exc.response.get("error"))
+    return links
+
+
+def _digest_message(ctx: AppContext, client: WebClient, now: datetime) -> tuple[str, list[Block]]:
+    settings = ctx.settings
+    with unit_of_work(ctx.session_factory) as session:
+        current = digest.build_digest(
+            session,
+            now=now,
+            timezone=settings.default_timezone,
+            tolerance=settings.benefit_tolerance,
+            default_cadence=settings.default_cadence,
+            answer_window=timedelta(hours=settings.checkin_missed_hours),
+        )
+    links = _alert_links(ctx, client, blocks.alerts_to_link(current))
+    return blocks.digest_text(current), blocks.digest_blocks(current, links)
+
+
+def send_weekly_digest(ctx: AppContext, now: datetime) -> None:
+    """Scheduled work: the week's digest in the PMO channel, once, at DIGEST_DAY DIGEST_TIME
+    (or the first tick after it, within a day: never a backlog)."""
+    settings = ctx.settings
+    channel_id = settings.pmo_channel_id
+    period = digest.digest_due_period(now, settings.digest_cadence)
+    if not settings.digest_enabled or channel_id is None or period is None:
+        return
+    key = digest.digest_key(period)
+    with unit_of_work(ctx.session_factory) as session:
+        # Checked first so that, once the digest is out, ticks skip building it all week.
+        if outbox.find(session, key) is not None:
+            return
+    text, digest_blocks = _digest_message(ctx, ctx.client, now)
+    payload = {"channel": channel_id, "text": text, "blocks": digest_blocks}
+    send_once(ctx, OutgoingRequest(key, "chat.postMessage", channel_id, payload), now=now)
+
+
+def digest_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if request.args:
+        raise DIGEST.usage_error("`/pmo digest` takes no more words.")
+    if not request.actor.is_pmo_admin:
+        raise NotAllowed(
+            "Only PMO admins can see the digest: it covers the whole portfolio. "
+            "For one project, `/pmo status KEY` shows its record."
+        )
+    text, digest_blocks = _digest_message(ctx, client, ctx.clock())
+    respond(text=text, blocks=digest_blocks)
+
+
+# --- the governance pack ----------------------------------------------------------------
+
+
+def send_governance_pack(ctx: AppContext, now: datetime) -> None:
+    """Scheduled work: the month's pack, once, from its first working day at DIGEST_TIME
+    (within a week; a tick after downtime sends it late).
+
+    The message and the charts are sent under keys of their own, so each is sent once and
+    one failing does not hold back or repeat the other; charts that could not be uploaded
+    are tried again at the next tick.
+    """
+    settings = ctx.settings
+    channel_id = settings.pack_channel
+    if not settings.digest_enabled or channel_id is None:
+        return
+    month = digest.month_of(digest.local_today(now, settings.default_timezone))
+    message_key, charts_key = digest.pack_key(month), digest.pack_charts_key(month)
+    with unit_of_work(ctx.session_factory) as session:
+        unsent = [key for key in (message_key, charts_key) if outbox.find(session, key) is None]
+        if not unsent:
+            return
+        due = digest.pack_due_month(
+            session, now=now, time_of_day=settings.digest_time, timezone=settings.default_timezone
+        )
+        if due != month:
+            return
+        pack = digest.build_pack(
+            session,
+            now=now,
+            timezone=settings.default_timezone,
+            tolerance=settings.benefit_tolerance,
+            default_cadence=settings.default_cadence,
+        )
+    if message_key in unsent:
+        payload = {"channel": channel_id, "text": blocks.pack_text(pack), "blocks": blocks.pack_blocks(pack)}
+        send_once(ctx, OutgoingRequest(message_key, "chat.postMessage", channel_id, payload), now=now)
+    if charts_key in unsent:
+        _share_charts(ctx, pack, channel_id, charts_key, now)
+
+
+def _upload(ctx: AppContext, filename: str, content: bytes, alt_text: str) -> str:
+    """Upload one file to Slack without sharing it anywhere yet; returns its file ID."""
+    ticket = ctx.client.files_getUploadURLExternal(filename=filename, length=len(content), alt_txt=alt_text)
+    response = httpx.post(ticket["upload_url"], content=content, timeout=UPLOAD_TIMEOUT_SECONDS)
+    response.raise_for_status()
+    return str(ticket["file_id"])
+
+
+def _share_charts(ctx: AppContext, pack: GovernancePack, channel_id: str, key: str, now: datetime) -> None:
+    drawn = [
+        (
+            f"portfolio-health-{pack.month}.png",
+            "Portfolio health: RAG mix per week",
+            charts.rag_mix_png(pack.weeks),
+            charts.rag_mix_alt_text(pack.weeks),
+        ),
+        (
+            f"benefits-{pack.month}.png",
+            "Benefits realised against plan, by objective",
+            charts.benefits_png(pack.objectives),
+            charts.benefits_alt_text(pack.objectives),
+        ),
+    ]
+    request = OutgoingRequest(
+        key,
+        SHARE_FILES_METHOD,
+        channel_id,
+        {"channel_id": channel_id, "initial_comment": blocks.pack_charts_comment(pack), "files": []},
+    )
+    try:
+        files = [{"id": _upload(ctx, name, png, alt), "title": title} for name, title, png, alt in drawn]
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+        if error in outbox.PERMANENT_ERRORS:
+            # e.g. missing_scope: retrying every minute all month would not help; the ledger
+            # records why, and no later tick tries this month's charts again.
+            _give_up(ctx, request, error, now)
+        log.warning("governance pack charts for %s not uploaded: %s", pack.month, error)
+        return
+    except (SlackClientError, httpx.HTTPError, OSError) as exc:
+        log.warning("governance pack charts for %s not uploaded (tried again next tick): %r", pack.month, exc)
+        return
+    request = OutgoingRequest(key, SHARE_FILES_METHOD, channel_id, {**request.payload, "files": files})
+    with unit_of_work(ctx.session_factory) as session:
+        claimed = claim(session, request, now=now)
+    if claimed is not None:
+        deliver(ctx, claimed, now=now)
+
+
+def _give_up(ctx: AppContext, request: OutgoingRequest, error: str, now: datetime) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        row = outbox.claim(session, request, now=now)
+        if row is not None:
+            outbox.record_failure(row, error, now=now)
+
+
+DIGEST = Subcommand(
+    name="digest",
+    handler=digest_command,
+    usages=(Usage("/pmo digest", "this week's PMO digest, shown only to you (PMO admins)"),),
+)
+
+SUBCOMMANDS = (DIGEST,)
