@@ -281,6 +281,15 @@ def test_silence_for_two_days_is_a_missed_check_in_escalated_once(app_context, f
     assert f"<@{SPONSOR}>" in str(alert["blocks"]) and f"<@{LEAD}>" in str(alert["blocks"])
 
 
+def test_a_period_that_fell_due_more_than_a_week_ago_is_no_longer_chased(app_context, fake_slack, crm):
+    tick(app_context, DUE)
+
+    tick(app_context, DUE + timedelta(days=9))  # the bot was down from Monday until Wednesday of the next week
+
+    assert fake_slack.messages_in(LEAD) == [] and alerts(fake_slack) == []
+    assert [prompt["text"][-8:] for prompt in prompts(fake_slack)] == ["2026-W48", "2026-W49"]
+
+
 def test_acknowledging_an_alert_records_who_and_updates_it_in_place(app_context, slack, fake_slack, crm, listeners):
     tick(app_context, DUE)
     tick(app_context, DUE + timedelta(hours=48))

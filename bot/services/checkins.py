@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import benefits, escalations, people, portfolio, skip_dates
+from bot.services import benefits, escalations, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
@@ -29,11 +29,16 @@ from storage.models import (
     ProjectRole,
     ProjectStatus,
     Rag,
+    SkipDate,
 )
 
 RAG_ORDER = {Rag.GREEN: 0, Rag.AMBER: 1, Rag.RED: 2}
 # Slack modals hold 100 blocks; the fixed questions take about 15.
 MAX_BENEFITS_IN_FORM = 80
+# A reminder or a miss that fell due more than this long ago (the bot was down) is let
+# go, as prompts are: by then the next period's prompt has taken its place. Bounding the
+# search also keeps each tick from re-reading every answered period in the history.
+CHASE_WINDOW = timedelta(days=7)
 
 
 def prompt_key(project_id: int, period: str) -> str:
@@ -54,38 +59,59 @@ class DuePrompt:
     team_id: str
 
 
-def _prompted_projects(session: Session, periods_by_project: dict[int, str]) -> set[int]:
-    if not periods_by_project:
-        return set()
-    rows = session.execute(
-        select(CheckinPeriod.project_id, CheckinPeriod.period).where(CheckinPeriod.project_id.in_(periods_by_project))
-    )
-    return {project_id for project_id, period in rows if periods_by_project.get(project_id) == period}
-
-
 def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) -> list[DuePrompt]:
     """Prompts whose cadence instant has come and that no tick has claimed yet.
 
     Only the latest cadence instant counts, so a tick after downtime sends this period's
     prompt and never a backlog. A project created after that instant waits for the next.
+
+    Every tick asks, so the work follows what is due rather than the portfolio's size:
+    projects share a handful of cadences (day, time, timezone), each cadence's latest
+    instant is worked out once, and the database returns only the projects whose period
+    for it has not been opened yet.
     """
-    projects = session.execute(
-        select(Project, ChannelLink)
-        .join(ChannelLink, (ChannelLink.project_id == Project.id) & ChannelLink.is_primary)
-        .where(Project.status == ProjectStatus.ACTIVE, ChannelLink.broken_at.is_(None))
+    weekday = func.coalesce(Project.checkin_day, default_cadence.weekday)
+    time_of_day = func.coalesce(Project.checkin_time, default_cadence.time_of_day)
+    zone = func.coalesce(Project.timezone, default_cadence.timezone)
+    primary = (ChannelLink.project_id == Project.id) & ChannelLink.is_primary
+    promptable = (
+        Project.status == ProjectStatus.ACTIVE,
+        ChannelLink.broken_at.is_(None),
+    )
+    cadences = session.execute(
+        select(weekday, time_of_day, zone).join(ChannelLink, primary).where(*promptable).distinct()
     ).all()
-    candidates: dict[int, tuple[Project, ChannelLink, str, date, datetime]] = {}
-    for project, link in projects:
-        period, local_day, due_at = portfolio.effective_cadence(project, default_cadence).latest_due(now)
-        if due_at >= project.created_at:
-            candidates[project.id] = (project, link, period, local_day, due_at)
-    already = _prompted_projects(session, {project_id: c[2] for project_id, c in candidates.items()})
-    due = []
-    for project_id, (project, link, period, local_day, due_at) in sorted(candidates.items()):
-        if project_id in already or skip_dates.is_skip_date(session, link.team_id, local_day):
-            continue
-        due.append(DuePrompt(project_id, project.key, period, due_at, link.channel_id, link.team_id))
-    return due
+    found: list[tuple[DuePrompt, date]] = []
+    for day, at, timezone_name in cadences:
+        period, local_day, due_at = Cadence(day, at, timezone_name).latest_due(now)
+        opened = select(CheckinPeriod.id).where(CheckinPeriod.project_id == Project.id, CheckinPeriod.period == period)
+        rows = session.execute(
+            select(Project.id, Project.key, ChannelLink.channel_id, ChannelLink.team_id)
+            .join(ChannelLink, primary)
+            .where(
+                *promptable,
+                weekday == day,
+                time_of_day == at,
+                zone == timezone_name,
+                Project.created_at <= due_at,
+                ~opened.exists(),
+            )
+        )
+        found += [
+            (DuePrompt(project_id, key, period, due_at, channel_id, team_id), local_day)
+            for project_id, key, channel_id, team_id in rows
+        ]
+    if not found:
+        return []
+    skipped = set(
+        session.execute(
+            select(SkipDate.team_id, SkipDate.day).where(SkipDate.day.in_({local_day for _, local_day in found}))
+        ).all()
+    )
+    return sorted(
+        (prompt for prompt, local_day in found if (prompt.team_id, local_day) not in skipped),
+        key=lambda prompt: prompt.project_id,
+    )
 
 
 def claim_prompt(session: Session, prompt: DuePrompt, *, now: datetime) -> bool:
@@ -404,6 +430,7 @@ def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[
             .where(
                 condition,
                 CheckinPeriod.prompted_at <= before,
+                CheckinPeriod.prompted_at > before - CHASE_WINDOW,
                 CheckinPeriod.excused_reason.is_(None),
                 Project.status == ProjectStatus.ACTIVE,
                 ~answered.exists(),
