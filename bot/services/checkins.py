@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import benefits, escalations, people, portfolio
+from bot.services import benefits, escalations, incidents, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
@@ -77,6 +77,8 @@ def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) ->
     promptable = (
         Project.status == ProjectStatus.ACTIVE,
         ChannelLink.broken_at.is_(None),
+        # A team restoring a live service is left alone; resolving excuses the periods it missed.
+        Project.id.not_in(incidents.paused_project_ids()),
     )
     cadences = session.execute(
         select(weekday, time_of_day, zone).join(ChannelLink, primary).where(*promptable).distinct()
@@ -433,6 +435,7 @@ def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[
                 CheckinPeriod.prompted_at > before - CHASE_WINDOW,
                 CheckinPeriod.excused_reason.is_(None),
                 Project.status == ProjectStatus.ACTIVE,
+                Project.id.not_in(incidents.paused_project_ids()),
                 ~answered.exists(),
             )
             .order_by(CheckinPeriod.id)

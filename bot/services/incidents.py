@@ -1,0 +1,769 @@
+"""Live-service incidents: declaring one, the projects it affects, the pause, impacts, resolving.
+
+Run and Change share the same people (domain.md, idea 4). When a service has an incident,
+every active project related to it (depends on it, changes it, shares its people) gets an
+`IncidentImpact`. The project is *paused* while, for some open incident, its impact has
+`pauses_project` set and `not_affected` clear: no check-in prompts, reminders or misses,
+and its actions do not age on the nudge ladder. "We're not affected" clears the pause for
+that project. Resolving keeps `pauses_project` as the record that the project was paused
+from `declared_at` to `resolved_at`; check-in periods that fell in that window are excused
+(`CheckinPeriod.excused_reason = "incident"`), so prompts resume at the next cadence
+instead of arriving late.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from bot.errors import Conflict, NotAllowed, NotFound, UserError
+from bot.services import live_services, people, portfolio
+from bot.services.access import Actor, can_manage
+from bot.services.cadence import Cadence
+from bot.services.escalations import Cause
+from bot.services.partners import INTERNAL, Audience, is_visible
+from storage.models import (
+    Action,
+    ActionEvent,
+    ActionStatus,
+    Checkin,
+    CheckinPeriod,
+    Incident,
+    IncidentImpact,
+    IncidentService,
+    IncidentSeverity,
+    IncidentStatus,
+    OutgoingMessage,
+    Person,
+    Project,
+    ProjectRole,
+    ProjectService,
+    ProjectStatus,
+    Service,
+)
+
+KEY_PREFIX = "INC-"
+EXCUSED_REASON = "incident"
+SHIFTED_EVENT = "shifted"
+MAX_SUMMARY_LENGTH = 2000
+MAX_DELAY_DAYS = 365
+RECENT = timedelta(days=14)
+# How long after resolving the tick still makes sure every re-plan message went out.
+REPLAN_GRACE = timedelta(days=1)
+
+
+class ExternalSource(enum.StrEnum):
+    WEBHOOK = "webhook"
+    PAGERDUTY = "pagerduty"
+
+
+class UnknownService(UserError):
+    """A monitoring tool named a service the portfolio does not have."""
+
+
+# --- idempotency keys of the messages an incident sends ----------------------------------
+
+
+NOTICE = "incident-notice"
+REPLAN = "incident-replan"
+SPONSOR_DM = "incident-sponsor"
+
+
+def message_key(kind: str, incident_id: int, recipient: int | str) -> str:
+    """The key of an incident's message of this kind (NOTICE, REPLAN, SPONSOR_DM) to one project or sponsor."""
+    return f"{kind}:{incident_id}:{recipient}"
+
+
+def summary_key(incident_id: int) -> str:
+    return f"incident-summary:{incident_id}"
+
+
+def update_key(incident_id: int, update_id: str, project_id: int | None) -> str:
+    """One update's copy in a project's thread (or, with no project, in the PMO summary's)."""
+    return f"incident-update:{incident_id}:{update_id}:{project_id if project_id is not None else 'pmo'}"
+
+
+def shift_note_key(incident_id: int, project_id: int) -> str:
+    """The thread note saying a project's actions were shifted; claiming it makes the shift once-only."""
+    return f"incident-shift:{incident_id}:{project_id}"
+
+
+def claimed_suffixes(session: Session, key_prefix: str) -> set[str]:
+    """What follows `key_prefix` in the ledger's keys: which of a fan-out's messages are already claimed."""
+    keys = session.scalars(
+        select(OutgoingMessage.idempotency_key).where(OutgoingMessage.idempotency_key.like(key_prefix + "%"))
+    )
+    return {key.removeprefix(key_prefix) for key in keys}
+
+
+# --- finding incidents ---------------------------------------------------------------------
+
+
+def find_incident(session: Session, key: str) -> Incident | None:
+    return session.scalar(select(Incident).where(Incident.key == key.strip().upper()))
+
+
+def get_incident(session: Session, key: str) -> Incident:
+    incident = find_incident(session, key)
+    if incident is None:
+        raise NotFound(f"No incident has the key {key.strip().upper()}. `/pmo incidents` lists them.")
+    return incident
+
+
+def find_external(session: Session, source: ExternalSource, external_id: str) -> Incident | None:
+    return session.scalar(
+        select(Incident).where(Incident.external_source == source.value, Incident.external_id == external_id)
+    )
+
+
+def parse_severity(text: str) -> IncidentSeverity:
+    try:
+        return IncidentSeverity(text.strip().upper())
+    except ValueError:
+        raise UserError(f"'{text}' is not a severity: use SEV1, SEV2 or SEV3.") from None
+
+
+# --- declaring -----------------------------------------------------------------------------
+
+
+class ChangeKind(enum.StrEnum):
+    DECLARED = "declared"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """What a declaration or resolution did; `is_new` is False for a repeat that changed nothing."""
+
+    incident_id: int
+    key: str
+    kind: ChangeKind
+    is_new: bool
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    service_ids: tuple[int, ...]
+    severity: IncidentSeverity
+    summary: str
+    declared_by_user_id: str | None = None
+    external_source: ExternalSource | None = None
+    external_id: str | None = None
+
+
+def affected_project_ids(session: Session, service_ids: Iterable[int]) -> list[int]:
+    """Active projects that depend on, change or share people with any of these services."""
+    return list(
+        session.scalars(
+            select(ProjectService.project_id)
+            .join(Project, Project.id == ProjectService.project_id)
+            .where(ProjectService.service_id.in_(list(service_ids)), Project.status == ProjectStatus.ACTIVE)
+            .distinct()
+            .order_by(ProjectService.project_id)
+        )
+    )
+
+
+def declare(session: Session, new: NewIncident, *, now: datetime) -> IncidentChange:
+    """Record the incident and an impact (a pause) for every affected project.
+
+    A monitoring tool's retry (same source and external id) finds the incident it already
+    declared and changes nothing.
+    """
+    if new.external_source is not None and new.external_id is not None:
+        existing = find_external(session, new.external_source, new.external_id)
+        if existing is not None:
+            return IncidentChange(existing.id, existing.key, ChangeKind.DECLARED, is_new=False)
+    summary = new.summary.strip()
+    if not summary:
+        raise UserError("Say in a line what is wrong, e.g. 'Card payments failing'.")
+    if len(summary) > MAX_SUMMARY_LENGTH:
+        raise UserError(f"The summary is {len(summary)} characters long; keep it to {MAX_SUMMARY_LENGTH}.")
+    services = list(session.scalars(select(Service).where(Service.id.in_(new.service_ids)).order_by(Service.key)))
+    if not services:
+        raise UserError("Choose the service (or services) that are down.")
+    incident = Incident(
+        # The key is INC-<id>, known only once the row exists; this placeholder is unique meanwhile.
+        key=f"new-{uuid.uuid4().hex[:24]}",
+        summary=summary,
+        severity=new.severity,
+        status=IncidentStatus.OPEN,
+        external_source=new.external_source.value if new.external_source else None,
+        external_id=new.external_id,
+        declared_by_id=people.get_or_create(session, new.declared_by_user_id, now=now).id
+        if new.declared_by_user_id
+        else None,
+        declared_at=now,
+        service_links=[IncidentService(service_id=service.id) for service in services],
+    )
+    session.add(incident)
+    try:
+        session.flush()
+    except IntegrityError:
+        # The same external incident arrived twice at once; the other request declared it.
+        session.rollback()
+        if new.external_source is None or new.external_id is None:
+            raise
+        existing = find_external(session, new.external_source, new.external_id)
+        if existing is None:
+            raise
+        return IncidentChange(existing.id, existing.key, ChangeKind.DECLARED, is_new=False)
+    incident.key = f"{KEY_PREFIX}{incident.id}"
+    affected = affected_project_ids(session, (service.id for service in services))
+    if affected:
+        # One statement for a thousand projects: the notices wait on this transaction.
+        session.execute(
+            insert(IncidentImpact),
+            [{"incident_id": incident.id, "project_id": project_id, "created_at": now} for project_id in affected],
+        )
+    session.flush()
+    return IncidentChange(incident.id, incident.key, ChangeKind.DECLARED, is_new=True)
+
+
+def declare_from_monitoring(
+    session: Session,
+    source: ExternalSource,
+    external_id: str,
+    service_ref: str,
+    severity: IncidentSeverity,
+    summary: str,
+    *,
+    now: datetime,
+) -> IncidentChange:
+    """A declaration from a monitoring tool, which names the service by key or name."""
+    existing = find_external(session, source, external_id)
+    if existing is not None:
+        return IncidentChange(existing.id, existing.key, ChangeKind.DECLARED, is_new=False)
+    service = live_services.find_service(session, service_ref)
+    if service is None:
+        raise UnknownService(f"no service has the key or name '{service_ref}'")
+    new = NewIncident((service.id,), severity, summary, external_source=source, external_id=external_id)
+    return declare(session, new, now=now)
+
+
+# --- the pause -----------------------------------------------------------------------------
+
+
+def paused_project_ids() -> Select[tuple[int]]:
+    """A subquery of the projects paused right now, for `Project.id.not_in(...)`."""
+    return (
+        select(IncidentImpact.project_id)
+        .join(Incident, Incident.id == IncidentImpact.incident_id)
+        .where(
+            Incident.status == IncidentStatus.OPEN,
+            IncidentImpact.pauses_project.is_(True),
+            IncidentImpact.not_affected.is_(False),
+        )
+    )
+
+
+# --- what the team records ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImpactInput:
+    expected_delay_days: int | None
+    milestones_at_risk: str | None = None
+    people_diverted: str | None = None
+    contingency_plan: str | None = None
+    asks_for_priority: bool = False
+
+
+def parse_delay_days(text: str) -> int:
+    value = text.strip().lower().removesuffix("days").removesuffix("day").strip()
+    if not value.isdigit() or int(value) > MAX_DELAY_DAYS:
+        raise UserError(f"'{text.strip()}' is not a number of days: type a whole number from 0 to {MAX_DELAY_DAYS}.")
+    return int(value)
+
+
+def can_speak_for(actor: Actor, project: Project) -> bool:
+    """The lead (or deputy), the sponsor and the PMO speak for a project about an incident."""
+    if can_manage(actor, project):
+        return True
+    return any(
+        member.role is ProjectRole.DEPUTY and member.person.slack_user_id == actor.slack_user_id
+        for member in project.members
+    )
+
+
+def _require_can_speak_for(actor: Actor, project: Project, doing: str) -> None:
+    if not can_speak_for(actor, project):
+        raise NotAllowed(
+            f"Only {project.key}'s lead, deputy or sponsor (or the PMO) can {doing}. "
+            "Ask the lead; they have the buttons too."
+        )
+
+
+def _impact(session: Session, incident_key: str, project_key: str) -> tuple[Incident, IncidentImpact]:
+    incident = get_incident(session, incident_key)
+    project = portfolio.get_project(session, project_key)
+    impact = session.scalar(
+        select(IncidentImpact).where(IncidentImpact.incident_id == incident.id, IncidentImpact.project_id == project.id)
+    )
+    if impact is None:
+        raise NotFound(f"{incident.key} does not affect {project.key}, so there is no impact to record.")
+    return incident, impact
+
+
+@dataclass(frozen=True)
+class ImpactChange:
+    incident_id: int
+    incident_key: str
+    project_id: int
+    project_key: str
+    asks_for_priority: bool
+    # The team had asked for priority and no longer does: the PMO's alert says so.
+    withdrew_priority: bool
+
+
+def check_can_record(session: Session, actor: Actor, incident_key: str, project_key: str) -> ImpactInput | None:
+    """Refuse before the form opens; returns what was recorded before, to fill the form with."""
+    _incident, impact = _impact(session, incident_key, project_key)
+    _require_can_speak_for(actor, impact.project, "record the incident's impact")
+    if impact.recorded_at is None or impact.not_affected:
+        return None
+    return ImpactInput(
+        impact.expected_delay_days,
+        impact.milestones_at_risk,
+        impact.people_diverted,
+        impact.contingency_plan,
+        impact.asks_for_priority,
+    )
+
+
+def record_impact(
+    session: Session, actor: Actor, incident_key: str, project_key: str, given: ImpactInput, *, now: datetime
+) -> ImpactChange:
+    incident, impact = _impact(session, incident_key, project_key)
+    _require_can_speak_for(actor, impact.project, "record the incident's impact")
+    had_asked = impact.asks_for_priority
+    impact.expected_delay_days = given.expected_delay_days
+    impact.milestones_at_risk = given.milestones_at_risk
+    impact.people_diverted = given.people_diverted
+    impact.contingency_plan = given.contingency_plan
+    impact.asks_for_priority = given.asks_for_priority
+    impact.not_affected = False
+    # A team that said "not affected" and then records an impact is affected after all.
+    impact.pauses_project = impact.pauses_project or incident.status is IncidentStatus.OPEN
+    impact.recorded_by_id = people.get_or_create(session, actor.slack_user_id, now=now).id
+    impact.recorded_at = now
+    session.flush()
+    return ImpactChange(
+        incident.id,
+        incident.key,
+        impact.project_id,
+        impact.project.key,
+        given.asks_for_priority,
+        withdrew_priority=had_asked and not given.asks_for_priority,
+    )
+
+
+def mark_not_affected(
+    session: Session, actor: Actor, incident_key: str, project_key: str, *, now: datetime
+) -> ImpactChange:
+    """The team is not pulled onto the incident: its prompts and nudges carry on."""
+    incident, impact = _impact(session, incident_key, project_key)
+    _require_can_speak_for(actor, impact.project, "say whether it is affected")
+    had_asked = impact.asks_for_priority
+    impact.not_affected = True
+    impact.pauses_project = False
+    impact.asks_for_priority = False
+    impact.recorded_by_id = people.get_or_create(session, actor.slack_user_id, now=now).id
+    impact.recorded_at = now
+    session.flush()
+    return ImpactChange(
+        incident.id, incident.key, impact.project_id, impact.project.key, False, withdrew_priority=had_asked
+    )
+
+
+def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
+    """The PMO alert a team's ask for priority raises, or the note that it was withdrawn; None otherwise."""
+    key = f"incident-priority:{change.incident_key}:{change.project_key}"
+    if change.withdrew_priority:
+        return Cause(
+            key,
+            "incident_priority_withdrawn",
+            f"Withdrawn: {change.project_key}'s team no longer asks for priority during {change.incident_key}.",
+        )
+    if not change.asks_for_priority:
+        return None
+    impact = session.scalars(
+        select(IncidentImpact).where(
+            IncidentImpact.incident_id == change.incident_id, IncidentImpact.project_id == change.project_id
+        )
+    ).one()
+    incident = impact.incident
+    services = ", ".join(link.service.name for link in incident.service_links)
+    delay = f"{impact.expected_delay_days} days" if impact.expected_delay_days is not None else "an unknown delay"
+    evidence = "\n".join(
+        f"{label}: {text}"
+        for label, text in (
+            ("Milestones at risk", impact.milestones_at_risk),
+            ("People diverted", impact.people_diverted),
+            ("Contingency plan", impact.contingency_plan),
+        )
+        if text
+    )
+    return Cause(
+        key,
+        "incident_priority",
+        f"{change.project_key}'s team asks for priority during {incident.key} ({incident.severity.value} on "
+        f"{services}): they expect {delay} of delay and think senior management would put the project first.",
+        evidence or None,
+    )
+
+
+# --- resolving -----------------------------------------------------------------------------
+
+
+def resolve(session: Session, key: str, *, now: datetime, default_cadence: Cadence) -> IncidentChange:
+    """Resolve by key; an unknown or already-resolved incident is refused and nothing changes."""
+    incident = get_incident(session, key)
+    if incident.status is IncidentStatus.RESOLVED:
+        assert incident.resolved_at is not None
+        raise Conflict(
+            f"{incident.key} was already resolved at {incident.resolved_at:%Y-%m-%d %H:%M} UTC. Nothing changed."
+        )
+    _resolve(session, incident, now=now, default_cadence=default_cadence)
+    return IncidentChange(incident.id, incident.key, ChangeKind.RESOLVED, is_new=True)
+
+
+def resolve_from_monitoring(
+    session: Session, source: ExternalSource, external_id: str, *, now: datetime, default_cadence: Cadence
+) -> IncidentChange:
+    """A monitoring tool's resolve; a repeat is answered with the incident and changes nothing."""
+    incident = find_external(session, source, external_id)
+    if incident is None:
+        raise NotFound(f"no incident was declared with the id '{external_id}'")
+    if incident.status is IncidentStatus.RESOLVED:
+        return IncidentChange(incident.id, incident.key, ChangeKind.RESOLVED, is_new=False)
+    _resolve(session, incident, now=now, default_cadence=default_cadence)
+    return IncidentChange(incident.id, incident.key, ChangeKind.RESOLVED, is_new=True)
+
+
+def _resolve(session: Session, incident: Incident, *, now: datetime, default_cadence: Cadence) -> None:
+    incident.status = IncidentStatus.RESOLVED
+    incident.resolved_at = now
+    _excuse_periods_in_pause(session, incident, default_cadence)
+    session.flush()
+
+
+def _excuse_periods_in_pause(session: Session, incident: Incident, default_cadence: Cadence) -> None:
+    """The check-in weeks the incident interrupted owe no check-in: no reminder, no miss, no late prompt."""
+    assert incident.resolved_at is not None
+    paused = [impact.project for impact in incident.impacts if impact.pauses_project and not impact.not_affected]
+    if not paused:
+        return
+    paused_ids = (
+        select(IncidentImpact.project_id)
+        .where(IncidentImpact.incident_id == incident.id, IncidentImpact.pauses_project.is_(True))
+        .where(IncidentImpact.not_affected.is_(False))
+    )
+    answered = select(Checkin.id).where(
+        Checkin.project_id == CheckinPeriod.project_id, Checkin.period == CheckinPeriod.period
+    )
+    # Periods prompted before the pause and still open when it ended.
+    session.execute(
+        update(CheckinPeriod)
+        .where(
+            CheckinPeriod.project_id.in_(paused_ids),
+            CheckinPeriod.missed_at.is_(None),
+            CheckinPeriod.excused_reason.is_(None),
+            ~answered.exists(),
+        )
+        .values(excused_reason=EXCUSED_REASON),
+        execution_options={"synchronize_session": False},
+    )
+    # Cadence instants that fell inside the pause were never prompted; recording them as
+    # excused keeps the tick from sending the latest one late.
+    inside: list[tuple[int, str, datetime]] = []
+    for project in paused:
+        cadence = portfolio.effective_cadence(project, default_cadence)
+        period, _day, due_at = cadence.latest_due(incident.resolved_at)
+        while due_at >= incident.declared_at and due_at >= project.created_at:
+            inside.append((project.id, period, due_at))
+            period, _day, due_at = cadence.latest_due(due_at - timedelta(seconds=1))
+    if not inside:
+        return
+    rows = session.execute(
+        select(CheckinPeriod.project_id, CheckinPeriod.period).where(
+            CheckinPeriod.project_id.in_(paused_ids),
+            CheckinPeriod.period.in_({period for _project_id, period, _due_at in inside}),
+        )
+    )
+    existing = {(project_id, period) for project_id, period in rows}
+    for project_id, period, due_at in inside:
+        if (project_id, period) not in existing:
+            session.add(
+                CheckinPeriod(project_id=project_id, period=period, due_at=due_at, excused_reason=EXCUSED_REASON)
+            )
+
+
+def days_to_shift(duration: timedelta) -> int:
+    """An incident's duration in whole days, rounded up (at least one): how far open actions move."""
+    return max(1, math.ceil(duration / timedelta(days=1)))
+
+
+# --- re-planning -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shift:
+    incident_id: int
+    incident_key: str
+    project_id: int
+    project_key: str
+    days: int
+    actions_moved: int
+
+
+def shift_open_actions(session: Session, actor: Actor, incident_key: str, project_key: str, *, now: datetime) -> Shift:
+    """Move the project's open actions' due dates later by the incident's duration, once per incident."""
+    incident, impact = _impact(session, incident_key, project_key)
+    project = impact.project
+    _require_can_speak_for(actor, project, "shift its actions")
+    if incident.status is IncidentStatus.OPEN:
+        raise Conflict(f"{incident.key} is still open: shift the actions once the service is back.")
+    shifted_before = session.scalars(
+        select(ActionEvent)
+        .join(Action, Action.id == ActionEvent.action_id)
+        .where(Action.project_id == project.id, ActionEvent.kind == SHIFTED_EVENT)
+    )
+    if any(event.detail.get("incident") == incident.key for event in shifted_before):
+        raise Conflict(f"{project.key}'s open actions were already shifted for {incident.key}. Nothing changed.")
+    assert incident.resolved_at is not None
+    days = days_to_shift(incident.resolved_at - incident.declared_at)
+    actor_id = people.get_or_create(session, actor.slack_user_id, now=now).id
+    actions = list(
+        session.scalars(
+            select(Action)
+            .where(Action.project_id == project.id, Action.status == ActionStatus.OPEN)
+            .order_by(Action.id)
+        )
+    )
+    for action in actions:
+        before = action.due_date
+        action.due_date = before + timedelta(days=days)
+        action.events.append(
+            ActionEvent(
+                kind=SHIFTED_EVENT,
+                actor_id=actor_id,
+                detail={
+                    "incident": incident.key,
+                    "days": days,
+                    "from": before.isoformat(),
+                    "to": action.due_date.isoformat(),
+                },
+                created_at=now,
+            )
+        )
+    session.flush()
+    return Shift(incident.id, incident.key, project.id, project.key, days, len(actions))
+
+
+# --- what people see ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImpactLine:
+    project_id: int
+    project_key: str
+    project_name: str
+    sponsor_user_id: str | None
+    lead_user_id: str | None
+    not_affected: bool
+    recorded_by_user_id: str | None
+    expected_delay_days: int | None
+    milestones_at_risk: str | None
+    people_diverted: str | None
+    contingency_plan: str | None
+    asks_for_priority: bool
+
+    @property
+    def is_recorded(self) -> bool:
+        return self.recorded_by_user_id is not None
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident and its impacts as messages show them: plain data for the builders."""
+
+    incident_id: int
+    key: str
+    severity: str
+    summary: str
+    service_names: tuple[str, ...]
+    is_open: bool
+    declared_at: datetime
+    resolved_at: datetime | None
+    declared_by_user_id: str | None
+    external_source: str | None
+    impacts: tuple[ImpactLine, ...]
+
+    @property
+    def affected(self) -> list[ImpactLine]:
+        return [line for line in self.impacts if not line.not_affected]
+
+    @property
+    def total_delay_days(self) -> int:
+        return sum(line.expected_delay_days or 0 for line in self.affected)
+
+    @property
+    def priority_asks(self) -> list[ImpactLine]:
+        return [line for line in self.affected if line.asks_for_priority]
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.resolved_at - self.declared_at if self.resolved_at else None
+
+
+def _slack_ids(session: Session, person_ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {person_id for person_id in person_ids if person_id is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Person.id, Person.slack_user_id).where(Person.id.in_(wanted)))
+    return {person_id: slack_user_id for person_id, slack_user_id in rows}
+
+
+def incident_view(session: Session, incident_id: int, *, audience: Audience = INTERNAL) -> IncidentView:
+    """The incident with its impacts on the projects this audience may see."""
+    projects = selectinload(Incident.impacts).selectinload(IncidentImpact.project)
+    incident = session.scalars(
+        select(Incident)
+        .where(Incident.id == incident_id)
+        .options(
+            selectinload(Incident.service_links).selectinload(IncidentService.service),
+            projects.selectinload(Project.sponsor),
+            projects.selectinload(Project.lead),
+        )
+    ).one()
+    impacts = [impact for impact in incident.impacts if is_visible(session, impact.project, audience)]
+    slack_ids = _slack_ids(session, [incident.declared_by_id, *(impact.recorded_by_id for impact in impacts)])
+    return IncidentView(
+        incident_id=incident.id,
+        key=incident.key,
+        severity=incident.severity.value,
+        summary=incident.summary,
+        service_names=tuple(link.service.name for link in incident.service_links),
+        is_open=incident.status is IncidentStatus.OPEN,
+        declared_at=incident.declared_at,
+        resolved_at=incident.resolved_at,
+        declared_by_user_id=slack_ids.get(incident.declared_by_id) if incident.declared_by_id else None,
+        external_source=incident.external_source,
+        impacts=tuple(
+            ImpactLine(
+                project_id=impact.project_id,
+                project_key=impact.project.key,
+                project_name=impact.project.name,
+                sponsor_user_id=impact.project.sponsor.slack_user_id if impact.project.sponsor else None,
+                lead_user_id=impact.project.lead.slack_user_id if impact.project.lead else None,
+                not_affected=impact.not_affected,
+                recorded_by_user_id=slack_ids.get(impact.recorded_by_id) if impact.recorded_by_id else None,
+                expected_delay_days=impact.expected_delay_days,
+                milestones_at_risk=impact.milestones_at_risk,
+                people_diverted=impact.people_diverted,
+                contingency_plan=impact.contingency_plan,
+                asks_for_priority=impact.asks_for_priority,
+            )
+            for impact in sorted(impacts, key=lambda impact: impact.project.key)
+        ),
+    )
+
+
+def sponsor_user_ids(session: Session, incident_id: int) -> set[str]:
+    """The sponsors of the projects an incident affects: each gets one DM about it."""
+    return set(
+        session.scalars(
+            select(Person.slack_user_id)
+            .join(Project, Project.sponsor_id == Person.id)
+            .join(IncidentImpact, IncidentImpact.project_id == Project.id)
+            .where(IncidentImpact.incident_id == incident_id)
+        )
+    )
+
+
+def impacts_by_sponsor(view: IncidentView) -> dict[str, list[ImpactLine]]:
+    """Each sponsor's affected projects, for one DM per sponsor per incident."""
+    by_sponsor: dict[str, list[ImpactLine]] = {}
+    for line in view.impacts:
+        if line.sponsor_user_id:
+            by_sponsor.setdefault(line.sponsor_user_id, []).append(line)
+    return by_sponsor
+
+
+def open_and_recent(
+    session: Session, *, now: datetime, audience: Audience = INTERNAL, limit: int = 10
+) -> list[IncidentView]:
+    """Open incidents, then those resolved in the last two weeks; newest first, `limit` of each."""
+    open_ids = session.scalars(
+        select(Incident.id)
+        .where(Incident.status == IncidentStatus.OPEN)
+        .order_by(Incident.declared_at.desc())
+        .limit(limit)
+    )
+    recent_ids = session.scalars(
+        select(Incident.id)
+        .where(Incident.status == IncidentStatus.RESOLVED, Incident.resolved_at >= now - RECENT)
+        .order_by(Incident.resolved_at.desc())
+        .limit(limit)
+    )
+    views = [incident_view(session, incident_id, audience=audience) for incident_id in [*open_ids, *recent_ids]]
+    # A partner sees an incident only through the projects shared with it.
+    return [view for view in views if audience.is_internal or view.impacts]
+
+
+@dataclass(frozen=True)
+class ChannelTarget:
+    """Where a project hears about an incident: its primary channel, if it works."""
+
+    project_id: int
+    project_key: str
+    team_id: str
+    channel_id: str
+
+
+def channel_targets(session: Session, incident_id: int) -> list[ChannelTarget]:
+    """The affected projects' working primary channels."""
+    impacts = session.scalars(
+        select(IncidentImpact)
+        .where(IncidentImpact.incident_id == incident_id)
+        .options(selectinload(IncidentImpact.project).selectinload(Project.channel_links))
+        .order_by(IncidentImpact.project_id)
+    )
+    targets = []
+    for impact in impacts:
+        link = portfolio.primary_channel(impact.project)
+        if link is not None and link.broken_at is None:
+            targets.append(ChannelTarget(impact.project_id, impact.project.key, link.team_id, link.channel_id))
+    return targets
+
+
+def not_affected_project_ids(session: Session, incident_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            select(IncidentImpact.project_id).where(
+                IncidentImpact.incident_id == incident_id, IncidentImpact.not_affected.is_(True)
+            )
+        )
+    )
+
+
+def to_announce(session: Session, *, now: datetime) -> tuple[list[int], list[int]]:
+    """(open incidents, incidents resolved lately): the tick makes sure their messages all went out."""
+    open_ids = list(session.scalars(select(Incident.id).where(Incident.status == IncidentStatus.OPEN)))
+    resolved_ids = list(
+        session.scalars(
+            select(Incident.id).where(
+                Incident.status == IncidentStatus.RESOLVED, Incident.resolved_at >= now - REPLAN_GRACE
+            )
+        )
+    )
+    return open_ids, resolved_ids
