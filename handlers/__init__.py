@@ -15,9 +15,11 @@ from handlers import (
     digest,
     escalations,
     home,
+    incidents,
     overlaps,
     partners,
     projects,
+    services,
     status,
 )
 
@@ -31,6 +33,8 @@ SUBCOMMANDS = (
     *partners.SUBCOMMANDS,
     *closure.SUBCOMMANDS,
     *digest.SUBCOMMANDS,
+    *services.SUBCOMMANDS,
+    *incidents.SUBCOMMANDS,
 )
 
 
@@ -45,3 +49,5 @@ def register_all(app: App, ctx: AppContext) -> None:
     home.register(app, ctx)
     overlaps.register(app, ctx)
     closure.register(app, ctx)
+    services.register(app, ctx)
+    incidents.register(app, ctx)

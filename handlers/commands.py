@@ -33,6 +33,8 @@ class CommandRequest:
     trigger_id: str
     args: list[str]
     actor: Actor
+    # The words after the subcommand as typed: free text (an incident update) keeps its quotes.
+    rest: str = ""
 
 
 class UsageError(UserError):
@@ -76,6 +78,12 @@ def split_args(text: str) -> list[str]:
         return text.split()
 
 
+def words_after_first(text: str) -> str:
+    """The text after its first word, exactly as typed."""
+    parts = text.strip().split(maxsplit=1)
+    return parts[1] if len(parts) == 2 else ""
+
+
 def register(app: App, ctx: AppContext, subcommands: Sequence[Subcommand]) -> None:
     by_name = {sub.name: sub for sub in subcommands}
 
@@ -98,6 +106,7 @@ def register(app: App, ctx: AppContext, subcommands: Sequence[Subcommand]) -> No
             channel_id=command["channel_id"],
             trigger_id=command.get("trigger_id", ""),
             args=args[1:],
+            rest=words_after_first(command.get("text", "")),
             actor=Actor(command["user_id"], ctx.settings.is_pmo_admin(command["user_id"])),
         )
         try:

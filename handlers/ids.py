@@ -16,6 +16,10 @@ class ActionId(enum.StrEnum):
     SHARE_STATUS_TABLE = "status_table.share"
     ESCALATION_ACKNOWLEDGE = "escalation.acknowledge"
     ESCALATION_COACHING = "escalation.coaching"
+    INCIDENT_RECORD_IMPACT = "incident.record_impact"
+    INCIDENT_NOT_AFFECTED = "incident.not_affected"
+    INCIDENT_RESOLVE = "incident.resolve"
+    INCIDENT_SHIFT_ACTIONS = "incident.shift_actions"
     SUBMIT_CHECKIN = "checkin.submit"
     OVERLAP_SAME_EFFORT = "overlap.same_effort"
     OVERLAP_DIFFERENT = "overlap.different"
@@ -27,6 +31,9 @@ class CallbackId(enum.StrEnum):
     NEW_BENEFIT = "benefit.new"
     REPORT_BENEFIT_VALUE = "benefit.report"
     CHECKIN = "checkin.submit"
+    NEW_SERVICE = "service.new"
+    NEW_INCIDENT = "incident.new"
+    INCIDENT_IMPACT = "incident.impact"
     CLOSE_PROJECT = "project.close"
 
 
@@ -90,3 +97,30 @@ class ClosureBlock(enum.StrEnum):
     BENEFITS = "benefits"
     REPEAT = "repeat"
     AVOID = "avoid"
+
+
+class NewServiceBlock(enum.StrEnum):
+    """Block ids of the "new service" modal; each input's action_id is its block id."""
+
+    KEY = "key"
+    NAME = "name"
+    OWNING_TEAM = "owning_team"
+    USERGROUP = "usergroup"
+
+
+class NewIncidentBlock(enum.StrEnum):
+    """Block ids of the "declare an incident" modal; each input's action_id is its block id."""
+
+    SERVICES = "services"
+    SEVERITY = "severity"
+    SUMMARY = "summary"
+
+
+class ImpactBlock(enum.StrEnum):
+    """Block ids of the "record impact" modal; each input's action_id is its block id."""
+
+    DELAY = "delay"
+    MILESTONES = "milestones"
+    PEOPLE = "people"
+    CONTINGENCY = "contingency"
+    PRIORITY = "priority"

@@ -1,0 +1,506 @@
+"""Incidents in Slack: declaring, impact notices, recording impact, updates, resolving, re-planning.
+
+Service delivery takes priority: every affected project channel gets one impact notice,
+each sponsor one DM, and the PMO one summary kept up to date in place. Every message goes
+through the idempotency ledger, so a webhook retry, a second instance or the tick's safety
+net never posts twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from bot.context import AppContext
+from bot.errors import Conflict, UserError
+from bot.pacing import Pacer
+from bot.services import checkins, incidents, live_services, outbox, portfolio
+from bot.services.access import Actor
+from bot.services.escalations import Cause
+from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, IncidentView, NewIncident
+from bot.services.outbox import OutgoingRequest
+from handlers.blocks import incidents as blocks
+from handlers.blocks.incidents import ImpactTarget
+from handlers.checkins import BROKEN_CHANNEL_ERRORS
+from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.delivery import chat_message, claim, deliver, fan_out, post_or_update
+from handlers.escalations import escalate
+from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
+from handlers.partners import channel_audience
+from storage.models import Project
+from storage.session import unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+# --- sending, paced and once ---------------------------------------------------------------
+
+
+def _send_paced(
+    ctx: AppContext, request: OutgoingRequest, target: ChannelTarget | None, pacer: Pacer, now: datetime, what: str
+) -> None:
+    """Claim, wait for a send slot, send; a channel Slack refuses for good is handled as check-ins do."""
+    with unit_of_work(ctx.session_factory) as session:
+        claimed = claim(session, request, now=now)
+    if claimed is None:
+        return
+    pacer.wait()
+    delivery = deliver(ctx, claimed, now=now)
+    if target is not None and delivery.error in BROKEN_CHANNEL_ERRORS:
+        _channel_broke(ctx, target, delivery.error or "", what, now)
+
+
+def _channel_broke(ctx: AppContext, target: ChannelTarget, error: str, what: str, now: datetime) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        portfolio.mark_link_broken(session, target.team_id, target.channel_id, error, now=now)
+    cause = Cause(
+        # The check-in prompt's key: one alert per broken channel, whichever message found it.
+        key=f"broken-channel:{target.team_id}:{target.channel_id}",
+        kind="broken_channel",
+        reason=(
+            f"The {what} could not be posted in <#{target.channel_id}> ({error}), so {target.project_key} gets no "
+            f"prompts or incident notices until a working channel is linked with `/pmo link {target.project_key}`."
+        ),
+    )
+    escalate(ctx, cause, project_id=target.project_id, now=now)
+
+
+def _unsent_channels(session: Session, kind: str, incident_id: int) -> list[ChannelTarget]:
+    """Affected channels whose message of this kind (NOTICE, REPLAN) is not in the ledger yet."""
+    claimed = incidents.claimed_suffixes(session, incidents.message_key(kind, incident_id, ""))
+    return [
+        target for target in incidents.channel_targets(session, incident_id) if str(target.project_id) not in claimed
+    ]
+
+
+def _unsent_sponsors(session: Session, incident_id: int) -> set[str]:
+    claimed = incidents.claimed_suffixes(session, incidents.message_key(incidents.SPONSOR_DM, incident_id, ""))
+    return incidents.sponsor_user_ids(session, incident_id) - claimed
+
+
+# --- what a declaration and a resolution send -----------------------------------------------
+
+
+def announce(ctx: AppContext, change: IncidentChange, now: datetime) -> None:
+    """Everything a declaration or resolution sends; safe to repeat (the ledger skips what went out)."""
+    if change.kind is ChangeKind.DECLARED:
+        announce_declared(ctx, change.incident_id, now)
+    else:
+        announce_resolved(ctx, change.incident_id, now)
+
+
+def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
+    """The PMO summary, one impact notice per affected channel, one DM per sponsor."""
+    with unit_of_work(ctx.session_factory) as session:
+        view = incidents.incident_view(session, incident_id)
+        channels = _unsent_channels(session, incidents.NOTICE, incident_id)
+        sponsors = _unsent_sponsors(session, incident_id)
+    _publish_summary(ctx, view, now)
+    lines = {line.project_id: line for line in view.impacts}
+    notices = [
+        (
+            chat_message(
+                incidents.message_key(incidents.NOTICE, incident_id, target.project_id),
+                target.channel_id,
+                blocks.notice_text(view, lines[target.project_id]),
+                blocks.notice_blocks(view, lines[target.project_id]),
+            ),
+            target,
+        )
+        for target in channels
+    ]
+    what = f"impact notice for {view.key}"
+    fan_out(ctx, notices, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
+    dms = []
+    for sponsor, sponsored in incidents.impacts_by_sponsor(view).items():
+        if sponsor in sponsors:
+            text, dm_blocks = blocks.sponsor_dm(view, sponsored)
+            key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
+            dms.append(chat_message(key, sponsor, text, dm_blocks))
+    fan_out(ctx, dms, lambda request, pacer: _send_paced(ctx, request, None, pacer, now, "sponsor DM"))
+
+
+def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
+    """The PMO summary's final state, and a re-plan message in each channel that was affected."""
+    with unit_of_work(ctx.session_factory) as session:
+        view = incidents.incident_view(session, incident_id)
+        not_affected = {line.project_id for line in view.impacts if line.not_affected}
+        channels = [
+            target
+            for target in _unsent_channels(session, incidents.REPLAN, incident_id)
+            if target.project_id not in not_affected
+        ]
+        default_cadence = ctx.settings.default_cadence
+        periods = {
+            target.project_id: checkins.current_period(
+                session.get_one(Project, target.project_id), now=now, default_cadence=default_cadence
+            )
+            for target in channels
+        }
+    _publish_summary(ctx, view, now)
+    assert view.duration is not None
+    shift_days = incidents.days_to_shift(view.duration)
+    lines = {line.project_id: line for line in view.impacts}
+    replans = [
+        (
+            chat_message(
+                incidents.message_key(incidents.REPLAN, incident_id, target.project_id),
+                target.channel_id,
+                blocks.replan_text(view, lines[target.project_id]),
+                blocks.replan_blocks(
+                    view, lines[target.project_id], period=periods[target.project_id], shift_days=shift_days
+                ),
+            ),
+            target,
+        )
+        for target in channels
+    ]
+    what = f"re-plan message for {view.key}"
+    fan_out(ctx, replans, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
+
+
+def publish_summary(ctx: AppContext, incident_id: int, now: datetime) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        view = incidents.incident_view(session, incident_id)
+    _publish_summary(ctx, view, now)
+
+
+def _publish_summary(ctx: AppContext, view: IncidentView, now: datetime) -> None:
+    """The PMO channel's one message about the incident, posted once and then updated in place."""
+    channel_id = ctx.settings.pmo_channel_id
+    if channel_id is None:
+        log.warning("PMO_CHANNEL_ID is not set, so the summary of %s is not posted", view.key)
+        return
+    request = chat_message(
+        incidents.summary_key(view.incident_id), channel_id, blocks.summary_text(view), blocks.summary_blocks(view)
+    )
+    post_or_update(ctx, request, now=now)
+
+
+def send_pending_incident_messages(ctx: AppContext, now: datetime) -> None:
+    """Scheduled safety net: what a declaration or resolution should have sent and did not (a crash,
+    a restart mid-fan-out) goes out now."""
+    with unit_of_work(ctx.session_factory) as session:
+        open_ids, resolved_ids = incidents.to_announce(session, now=now)
+        declared = [
+            incident_id
+            for incident_id in open_ids
+            if outbox.find(session, incidents.summary_key(incident_id)) is None
+            or _unsent_channels(session, incidents.NOTICE, incident_id)
+            or _unsent_sponsors(session, incident_id)
+        ]
+        resolved = [
+            incident_id
+            for incident_id in resolved_ids
+            if set(target.project_id for target in _unsent_channels(session, incidents.REPLAN, incident_id))
+            - incidents.not_affected_project_ids(session, incident_id)
+        ]
+    for incident_id in declared:
+        announce_declared(ctx, incident_id, now)
+    for incident_id in resolved:
+        announce_resolved(ctx, incident_id, now)
+
+
+# --- after a team records its impact ------------------------------------------------------------
+
+
+def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: datetime) -> None:
+    """The notice shows what the team said, the PMO summary and the sponsor's DM count it, and a
+    priority ask escalates."""
+    with unit_of_work(ctx.session_factory) as session:
+        view = incidents.incident_view(session, change.incident_id)
+        cause = incidents.priority_cause(session, change)
+        notice = outbox.find(session, incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id))
+        notice_channel = notice.channel_id if notice is not None else None
+    [line] = [line for line in view.impacts if line.project_id == change.project_id]
+    if notice_channel is not None:
+        key = incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id)
+        notice_text, notice_blocks = blocks.notice_text(view, line), blocks.notice_blocks(view, line)
+        post_or_update(ctx, chat_message(key, notice_channel, notice_text, notice_blocks), now=now)
+    _publish_summary(ctx, view, now)
+    if line.sponsor_user_id:
+        text, dm_blocks = blocks.sponsor_dm(view, incidents.impacts_by_sponsor(view)[line.sponsor_user_id])
+        key = incidents.message_key(incidents.SPONSOR_DM, change.incident_id, line.sponsor_user_id)
+        post_or_update(ctx, chat_message(key, line.sponsor_user_id, text, dm_blocks), now=now)
+    if cause is not None:
+        escalate(ctx, cause, project_id=change.project_id, now=now)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def incident_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    action = request.args[0].lower() if request.args else None
+    if action is None:
+        with unit_of_work(ctx.session_factory) as session:
+            services = [(service.key, service.name) for service in live_services.all_services(session)]
+        if not services:
+            raise UserError("There are no services yet to declare an incident on: add one with `/pmo service add`.")
+        client.views_open(trigger_id=request.trigger_id, view=blocks.declare_modal(services))
+    elif action == "update":
+        _post_update(ctx, request, respond)
+    elif action == "resolve":
+        if len(request.args) != 2:
+            raise INCIDENT.usage_error("Which incident? Give its key, e.g. `/pmo incident resolve INC-7`.")
+        respond(text=_resolve(ctx, request.args[1]))
+    else:
+        raise INCIDENT.usage_error(f"I don't know `/pmo incident {request.args[0]}`.")
+
+
+def _resolve(ctx: AppContext, key: str) -> str:
+    now = ctx.clock()
+    with unit_of_work(ctx.session_factory) as session:
+        change = incidents.resolve(session, key, now=now, default_cadence=ctx.settings.default_cadence)
+    announce_resolved(ctx, change.incident_id, now)
+    return (
+        f"{change.key} is resolved. Each affected project channel is asked to re-plan, and the PMO summary is updated."
+    )
+
+
+def _post_update(ctx: AppContext, request: CommandRequest, respond: Respond) -> None:
+    parts = request.rest.split(maxsplit=2)
+    if len(parts) < 3:
+        raise INCIDENT.usage_error(
+            "Give the incident's key and the update, e.g. `/pmo incident update INC-7 Fix deployed`."
+        )
+    _update, key, words = parts
+    now = ctx.clock()
+    # The command's trigger is unique to this invocation: the update's messages are keyed on it.
+    update_id = hashlib.sha256(request.trigger_id.encode()).hexdigest()[:16]
+    with unit_of_work(ctx.session_factory) as session:
+        incident = incidents.get_incident(session, key)
+        view = incidents.incident_view(session, incident.id)
+        targets = {target.channel_id: target for target in incidents.channel_targets(session, incident.id)}
+        threads = [
+            (line.project_id, sent)
+            for line in view.affected
+            if (
+                sent := outbox.sent_message(
+                    session, incidents.message_key(incidents.NOTICE, incident.id, line.project_id)
+                )
+            )
+        ]
+        summary = outbox.sent_message(session, incidents.summary_key(incident.id))
+    text = blocks.update_text(view, words, request.user_id)
+    requests: list[tuple[OutgoingRequest, ChannelTarget | None]] = [
+        (
+            chat_message(incidents.update_key(incident.id, update_id, project_id), channel, text, thread_ts=ts),
+            targets.get(channel),
+        )
+        for project_id, (channel, ts) in threads
+    ]
+    if summary is not None:
+        channel, ts = summary
+        requests.append(
+            (chat_message(incidents.update_key(incident.id, update_id, None), channel, text, thread_ts=ts), None)
+        )
+    what = f"update on {view.key}"
+    fan_out(ctx, requests, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
+    respond(text=f"Posted in the thread of {len(threads)} project channels' notices about {view.key}.")
+
+
+def incidents_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if request.args:
+        raise INCIDENTS.usage_error("`/pmo incidents` takes no more words.")
+    audience = channel_audience(client, request.channel_id, request.team_id)
+    with unit_of_work(ctx.session_factory) as session:
+        views = incidents.open_and_recent(session, now=ctx.clock(), audience=audience)
+    respond(text=blocks.incidents_text(views), blocks=blocks.incidents_blocks(views))
+
+
+# --- reading the forms --------------------------------------------------------------------------
+
+
+def _element(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return values.get(block_id, {}).get(block_id, {})
+
+
+def _typed(values: dict[str, Any], block_id: str) -> str | None:
+    value = _element(values, block_id).get("value")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _read_declaration(
+    ctx: AppContext, values: dict[str, Any], user_id: str
+) -> tuple[NewIncident | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    keys = [option["value"] for option in _element(values, NewIncidentBlock.SERVICES).get("selected_options") or []]
+    severity_option = _element(values, NewIncidentBlock.SEVERITY).get("selected_option")
+    summary = _typed(values, NewIncidentBlock.SUMMARY)
+    if not keys:
+        errors[NewIncidentBlock.SERVICES] = "Choose the service (or services) that are down."
+    if severity_option is None:
+        errors[NewIncidentBlock.SEVERITY] = "Choose a severity."
+    if summary is None:
+        errors[NewIncidentBlock.SUMMARY] = "Say in a line what is wrong."
+    if errors or severity_option is None or summary is None:
+        return None, errors
+    with unit_of_work(ctx.session_factory) as session:
+        try:
+            service_ids = tuple(service.id for service in live_services.get_services(session, keys))
+        except UserError as error:  # a service removed while the form was open
+            return None, {NewIncidentBlock.SERVICES: str(error)}
+    severity = incidents.parse_severity(severity_option["value"])
+    return NewIncident(service_ids, severity, summary, declared_by_user_id=user_id), {}
+
+
+def _read_impact(values: dict[str, Any]) -> tuple[ImpactInput | None, dict[str, str]]:
+    delay_text = _typed(values, ImpactBlock.DELAY)
+    try:
+        delay = incidents.parse_delay_days(delay_text or "")
+    except UserError as error:
+        return None, {ImpactBlock.DELAY: str(error)}
+    return (
+        ImpactInput(
+            expected_delay_days=delay,
+            milestones_at_risk=_typed(values, ImpactBlock.MILESTONES),
+            people_diverted=_typed(values, ImpactBlock.PEOPLE),
+            contingency_plan=_typed(values, ImpactBlock.CONTINGENCY),
+            asks_for_priority=bool(_element(values, ImpactBlock.PRIORITY).get("selected_options")),
+        ),
+        {},
+    )
+
+
+def _actor(ctx: AppContext, user_id: str) -> Actor:
+    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+
+
+def _tell(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+# --- listeners ------------------------------------------------------------------------------------
+
+
+def register(app: App, ctx: AppContext) -> None:
+    @app.view(CallbackId.NEW_INCIDENT)
+    def declare_from_modal(ack: Ack, body: dict, view: dict) -> None:
+        new, errors = _read_declaration(ctx, view["state"]["values"], body["user"]["id"])
+        if new is None:
+            ack(response_action="errors", errors=errors)
+            return
+        now = ctx.clock()
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                change = incidents.declare(session, new, now=now)
+                declared = incidents.incident_view(session, change.incident_id)
+        except UserError as error:
+            ack(response_action="errors", errors={NewIncidentBlock.SUMMARY: str(error)})
+            return
+        ack(response_action="update", view=blocks.declared_modal(declared))
+        announce_declared(ctx, change.incident_id, now)
+
+    @app.action(ActionId.INCIDENT_RECORD_IMPACT)
+    def open_impact_form(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        target = ImpactTarget.from_json(action["value"])
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                previous = incidents.check_can_record(
+                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key
+                )
+                incident = incidents.get_incident(session, target.incident_key)
+                view = incidents.incident_view(session, incident.id)
+        except UserError as error:
+            _tell(respond, str(error))
+            return
+        [line] = [line for line in view.impacts if line.project_key == target.project_key]
+        form = blocks.impact_modal(target, blocks.headline(view), line.project_name, previous)
+        client.views_open(trigger_id=body["trigger_id"], view=form)
+
+    @app.view(CallbackId.INCIDENT_IMPACT)
+    def record_impact(ack: Ack, body: dict, view: dict) -> None:
+        target = ImpactTarget.from_json(view["private_metadata"])
+        given, errors = _read_impact(view["state"]["values"])
+        if given is None:
+            ack(response_action="errors", errors=errors)
+            return
+        now = ctx.clock()
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                change = incidents.record_impact(
+                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, given, now=now
+                )
+        except UserError as error:
+            ack(response_action="errors", errors={ImpactBlock.DELAY: str(error)})
+            return
+        ack()
+        _after_impact_change(ctx, change, now)
+
+    @app.action(ActionId.INCIDENT_NOT_AFFECTED)
+    def not_affected(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        target = ImpactTarget.from_json(action["value"])
+        now = ctx.clock()
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                change = incidents.mark_not_affected(
+                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, now=now
+                )
+        except UserError as error:
+            _tell(respond, str(error))
+            return
+        _after_impact_change(ctx, change, now)
+
+    @app.action(ActionId.INCIDENT_RESOLVE)
+    def resolve_button(ack: Ack, action: dict, respond: Respond) -> None:
+        ack()
+        try:
+            _tell(respond, _resolve(ctx, action["value"]))
+        except UserError as error:
+            _tell(respond, str(error))
+
+    @app.action(ActionId.INCIDENT_SHIFT_ACTIONS)
+    def shift_actions(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        target = ImpactTarget.from_json(action["value"])
+        user_id = body["user"]["id"]
+        now = ctx.clock()
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                shift = incidents.shift_open_actions(
+                    session, _actor(ctx, user_id), target.incident_key, target.project_key, now=now
+                )
+                if shift.actions_moved == 0:
+                    _tell(respond, f"{shift.project_key} has no open actions, so nothing moved.")
+                    return
+                note = chat_message(
+                    incidents.shift_note_key(shift.incident_id, shift.project_id),
+                    body["channel"]["id"],
+                    blocks.shift_note(shift, user_id),
+                    thread_ts=body["message"]["ts"],
+                )
+                # The note's ledger row is the lock: of two clicks at once, the second finds it and
+                # rolls its shift back.
+                claimed = claim(session, note, now=now)
+                if claimed is None:
+                    raise Conflict(f"{shift.project_key}'s open actions were already shifted for {shift.incident_key}.")
+        except UserError as error:
+            _tell(respond, str(error))
+            return
+        deliver(ctx, claimed, now=now)
+
+
+INCIDENT = Subcommand(
+    name="incident",
+    handler=incident_command,
+    usages=(
+        Usage("/pmo incident", "declare a live-service incident (anyone): service, severity, what is wrong"),
+        Usage("/pmo incident update INC-7 text", "post an update in every affected project's notice thread"),
+        Usage("/pmo incident resolve INC-7", "resolve it: affected projects are asked to re-plan"),
+    ),
+)
+INCIDENTS = Subcommand(
+    name="incidents",
+    handler=incidents_command,
+    usages=(Usage("/pmo incidents", "open and recent incidents, with the projects they affect"),),
+)
+
+SUBCOMMANDS = (INCIDENT, INCIDENTS)
