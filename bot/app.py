@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
@@ -12,6 +12,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 import handlers
 from bot.context import AppContext
+from bot.webhooks import IncidentWebhooks
+from handlers.incidents import announce as announce_incident
 from storage.session import database_is_reachable
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,23 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
     return app
 
 
-def create_wsgi_app(app: App, ctx: AppContext) -> WsgiApp:
-    """`/slack/events` for Slack, `GET /healthz` for load balancers and orchestrators."""
+def create_wsgi_app(app: App, ctx: AppContext, *, background: Executor | None = None) -> WsgiApp:
+    """`/slack/events` for Slack, the incident webhooks, `GET /healthz` for load balancers and orchestrators.
+
+    `background` runs what a webhook triggers after it is answered; tests pass one they can wait on.
+    """
     slack = SlackRequestHandler(app, path=SLACK_EVENTS_PATH)
+    webhooks = IncidentWebhooks(
+        ctx.settings,
+        ctx.session_factory,
+        ctx.clock,
+        lambda change: announce_incident(ctx, change, ctx.clock()),
+        background or ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook"),
+    )
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if webhooks.handles(environ.get("PATH_INFO")):
+            return webhooks(environ, start_response)
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             healthy = database_is_reachable(ctx.session_factory)
             body = b"ok\n" if healthy else b"database unreachable\n"

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     sync_time: str = "06:00"
     # First wait before retrying a source that is down; it doubles per attempt (4 attempts).
     sync_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Inbound incident webhooks (README "Incident webhooks"). An endpoint whose secret is
+    # unset answers 404. PagerDuty generates its own secret; without one set here, the
+    # PagerDuty endpoint uses INCIDENT_WEBHOOK_SECRET.
+    incident_webhook_secret: SecretStr | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
     port: int = Field(default=3000, ge=1, le=65535)
     scheduler_enabled: bool = True
     auto_migrate: bool = False

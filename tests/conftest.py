@@ -151,7 +151,8 @@ def listeners() -> Iterator[ListenerExecutor]:
 def app_url(app_context: AppContext, listeners: ListenerExecutor) -> Iterator[str]:
     """The real WSGI app (Bolt inside) served by waitress on a free port."""
     app = create_app(app_context, listener_executor=listeners)
-    server = waitress.create_server(create_wsgi_app(app, app_context), host="127.0.0.1", port=0, threads=4)
+    wsgi_app = create_wsgi_app(app, app_context, background=listeners)
+    server = waitress.create_server(wsgi_app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
