@@ -9,17 +9,20 @@ import httpx
 from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import ColumnElement
 
 from bot.context import AppContext
 from bot.errors import NotAllowed
-from bot.services import digest, escalations, outbox
+from bot.services import digest, escalations, outbox, partners
 from bot.services.digest import GovernancePack
+from bot.services.governance import EVERY_PROJECT
 from bot.services.outbox import OutgoingRequest
 from handlers import charts
 from handlers.blocks import digest as blocks
 from handlers.blocks.common import Block
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import claim, deliver, send_once
+from handlers.partners import channel_audience
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,9 @@ def _alert_links(ctx: AppContext, client: WebClient, cause_keys: list[str]) -> d
     return links
 
 
-def _digest_message(ctx: AppContext, client: WebClient, now: datetime) -> tuple[str, list[Block]]:
+def _digest_message(
+    ctx: AppContext, client: WebClient, now: datetime, scope: ColumnElement[bool] = EVERY_PROJECT
+) -> tuple[str, list[Block]]:
     settings = ctx.settings
     with unit_of_work(ctx.session_factory) as session:
         current = digest.build_digest(
@@ -61,6 +66,7 @@ def _digest_message(ctx: AppContext, client: WebClient, now: datetime) -> tuple[
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
             answer_window=timedelta(hours=settings.checkin_missed_hours),
+            scope=scope,
         )
     links = _alert_links(ctx, client, blocks.alerts_to_link(current))
     return blocks.digest_text(current), blocks.digest_blocks(current, links)
@@ -92,7 +98,10 @@ def digest_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
             "Only PMO admins can see the digest: it covers the whole portfolio. "
             "For one project, `/pmo status KEY` shows its record."
         )
-    text, digest_blocks = _digest_message(ctx, client, ctx.clock())
+    # In a Slack Connect channel, only the projects shared with every partner in it.
+    audience = channel_audience(client, request.channel_id, request.team_id)
+    scope = EVERY_PROJECT if audience.is_internal else partners.visible_condition(audience)
+    text, digest_blocks = _digest_message(ctx, client, ctx.clock(), scope)
     respond(text=text, blocks=digest_blocks)
 
 

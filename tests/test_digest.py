@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from bot.context import AppContext
-from bot.services import benefits, checkins, digest
+from bot.services import benefits, checkins, digest, partners
 from bot.services.access import Actor
 from bot.services.digest import (
     AffectedProject,
@@ -260,6 +260,21 @@ def test_pmo_digest_shows_the_current_digest_to_a_pmo_admin_only_to_them(slack, 
     assert "Amber for 4 consecutive periods" in str(reply["blocks"])
     assert message_problems(reply["blocks"]) == []
     assert digests(fake_slack) == []  # shown, not posted
+
+
+def test_pmo_digest_in_a_slack_connect_channel_shows_only_projects_shared_with_its_partner(
+    slack, fake_slack, session_factory, history
+):
+    fake_slack.add_channel("C0JOINT", "joint-delivery", is_ext_shared=True, connected_team_ids=(TEAM_ID, "T0PARTNER"))
+    with unit_of_work(session_factory) as session:
+        partners.share(session, Actor(PMO_ADMIN, True), "CRM-2", "T0PARTNER", now=NOW)
+
+    slack.command("digest", user_id=PMO_ADMIN, channel_id="C0JOINT")
+
+    shown = str(fake_slack.wait_for_response()["blocks"])
+    assert "CRM-2 · Customer records" in shown and ":red_circle: Red *1* (+1)" in shown
+    assert not any(key in shown for key in ("HR-1", "WEB-3", "OPS-4", "FIN-5", "Operations hub"))
+    assert "`HR-1`" not in shown and "delay so far 5 days" in shown  # INC-7 shows only CRM-2's delay
 
 
 def test_pmo_digest_is_refused_to_others_with_a_reason(slack, fake_slack, history):

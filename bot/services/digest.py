@@ -15,13 +15,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, selectinload
 
 from bot.services import benefits, checkins, governance
 from bot.services.cadence import Cadence, period_of, previous_period
 from bot.services.checkins import RAG_ORDER
-from bot.services.governance import CheckinFact, ComplianceReport, Finding, ProjectInfo
+from bot.services.governance import EVERY_PROJECT, CheckinFact, ComplianceReport, Finding, ProjectInfo
 from storage.models import (
     Benefit,
     Checkin,
@@ -107,9 +107,11 @@ class _Portfolio:
         return governance.status_as_of(self.history.get(project_id, []), instant)
 
 
-def _portfolio(session: Session, *, now: datetime, default_cadence: Cadence) -> _Portfolio:
+def _portfolio(
+    session: Session, *, now: datetime, default_cadence: Cadence, scope: ColumnElement[bool] = EVERY_PROJECT
+) -> _Portfolio:
     return _Portfolio(
-        governance.active_projects(session, default_cadence=default_cadence),
+        governance.active_projects(session, default_cadence=default_cadence, scope=scope),
         governance.checkin_history(session, since_period=governance.history_start(now)),
     )
 
@@ -234,18 +236,19 @@ def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -
 def _age_bands(overdue: Iterable[governance.OverdueAction]) -> list[AgeBand]:
     days = [action.days_overdue for action in overdue]
     return [
-        AgeBand(label, sum(1 for d in days if low <= d and (high is None or d <= high)))
+        AgeBand(label, sum(1 for late in days if low <= late and (high is None or late <= high)))
         for low, high, label in AGE_BANDS
     ]
 
 
-def _open_incidents(session: Session) -> list[IncidentLine]:
+def _open_incidents(session: Session, scope: ColumnElement[bool]) -> list[IncidentLine]:
     incidents = session.scalars(
         select(Incident)
         .where(Incident.status == IncidentStatus.OPEN)
         .options(selectinload(Incident.impacts).joinedload(IncidentImpact.project))
         .order_by(Incident.declared_at, Incident.id)
     ).all()
+    in_scope = set(session.scalars(select(Project.id).where(scope)))
     alerts = _incident_alerts(session, [incident.id for incident in incidents])
     lines = [
         IncidentLine(
@@ -256,7 +259,7 @@ def _open_incidents(session: Session) -> list[IncidentLine]:
             affected=[
                 AffectedProject(impact.project.key, impact.expected_delay_days)
                 for impact in incident.impacts
-                if not impact.not_affected
+                if not impact.not_affected and impact.project_id in in_scope
             ],
             alert_cause_key=alerts.get(incident.id),
         )
@@ -279,11 +282,13 @@ def _incident_alerts(session: Session, incident_ids: list[int]) -> dict[int, str
     return found
 
 
-def _unacknowledged(session: Session) -> list[EscalationLine]:
+def _unacknowledged(session: Session, scope: ColumnElement[bool]) -> list[EscalationLine]:
+    """Open escalations of projects in `scope`; portfolio-wide ones (no project) only for the
+    whole portfolio, since a narrower scope cannot vouch for them."""
     rows = session.execute(
         select(Escalation.cause_key, Project.key, Project.name, Escalation.reason, Escalation.created_at)
         .outerjoin(Project, Project.id == Escalation.project_id)
-        .where(Escalation.status == EscalationStatus.OPEN)
+        .where(Escalation.status == EscalationStatus.OPEN, scope)
         .order_by(Escalation.created_at, Escalation.id)
     )
     return [EscalationLine(*row) for row in rows]
@@ -304,20 +309,32 @@ def build_digest(
     tolerance: float,
     default_cadence: Cadence,
     answer_window: timedelta,
+    scope: ColumnElement[bool] = EVERY_PROJECT,
 ) -> Digest:
     """The digest as of `now`; `timezone` is the workspace's, for today's date and the week.
 
-    `answer_window` is how long a team has to answer a prompt (CHECKIN_MISSED_HOURS).
+    `answer_window` is how long a team has to answer a prompt (CHECKIN_MISSED_HOURS);
+    `scope` narrows the projects (a Slack Connect channel sees only those shared with it).
     """
     today = local_today(now, timezone)
     week_ago = now - timedelta(weeks=1)
-    portfolio = _portfolio(session, now=now, default_cadence=default_cadence)
+    portfolio = _portfolio(session, now=now, default_cadence=default_cadence, scope=scope)
     projects = portfolio.projects
-    statuses = {project_id: governance.statuses_as_of(facts, now) for project_id, facts in portfolio.history.items()}
+    statuses = {
+        project_id: governance.statuses_as_of(facts, now)
+        for project_id, facts in portfolio.history.items()
+        if project_id in projects
+    }
     latest = {project_id: known[-1] if known else None for project_id, known in statuses.items()}
-    overdue = governance.overdue_actions(session, today=today)
-    off_track = governance.off_track_benefits(session, today=today, tolerance=tolerance)
-    misses = governance.missed_periods(session, due_since=now - governance.WATERMELON_MISSED_LOOKBACK)
+    overdue = [a for a in governance.overdue_actions(session, today=today) if a.project_id in projects]
+    off_track = [
+        b for b in governance.off_track_benefits(session, today=today, tolerance=tolerance) if b.project_id in projects
+    ]
+    misses = [
+        miss
+        for miss in governance.missed_periods(session, due_since=now - governance.WATERMELON_MISSED_LOOKBACK)
+        if miss.project_id in projects
+    ]
     return Digest(
         period=period_of(today),
         generated_at=now,
@@ -350,8 +367,8 @@ def build_digest(
             OffTrackLine(projects[b.project_id].key, projects[b.project_id].name, b.name, b.unit, b.latest, b.expected)
             for b in off_track
         ],
-        incidents=_open_incidents(session),
-        unacknowledged=_unacknowledged(session),
+        incidents=_open_incidents(session, scope),
+        unacknowledged=_unacknowledged(session, scope),
         watermelons=_findings(projects, governance.watermelons(projects, latest, overdue, off_track, misses, now=now)),
         stuck=_findings(projects, governance.stuck(projects, statuses)),
         compliance=governance.fair_compliance(session, projects, now=now, answer_window=answer_window),
@@ -476,12 +493,7 @@ def _objective_progress(session: Session, *, today: date, tolerance: float) -> l
     """Per objective, over the active benefits of projects not paused: benefits keep being
     realised after a project closes."""
     grouped: dict[str, list[Benefit]] = defaultdict(list)
-    for benefit in session.scalars(
-        select(Benefit)
-        .join(Project, Project.id == Benefit.project_id)
-        .where(Benefit.is_active, Project.status != ProjectStatus.PAUSED)
-        .options(selectinload(Benefit.values), joinedload(Benefit.project).joinedload(Project.objective))
-    ):
+    for benefit in governance.benefits_with_latest_value(session, Project.status != ProjectStatus.PAUSED, on=today):
         objective = benefit.project.objective
         grouped[objective.name if objective else NO_OBJECTIVE].append(benefit)
     progress = []

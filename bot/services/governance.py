@@ -23,8 +23,9 @@ from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.services import benefits
 from bot.services.cadence import Cadence, period_of
@@ -32,6 +33,7 @@ from storage.models import (
     Action,
     ActionStatus,
     Benefit,
+    BenefitValue,
     Checkin,
     CheckinPeriod,
     Incident,
@@ -55,6 +57,8 @@ SLIPS_FOR_STUCK = 2
 HISTORY_WEEKS = 26
 COMPLIANCE_WEEKS = 13
 
+# A condition on Project that every project meets: the whole portfolio, for the PMO.
+EVERY_PROJECT: ColumnElement[bool] = true()
 NO_PROGRAMME = "(no programme)"
 NO_SPONSOR = "(no sponsor)"
 # Why a period is not owed, besides the reason the check-in cycle itself recorded.
@@ -79,8 +83,10 @@ class ProjectInfo:
     lead_away_until: date | None
 
 
-def active_projects(session: Session, *, default_cadence: Cadence) -> dict[int, ProjectInfo]:
-    """Active projects by id, in key order."""
+def active_projects(
+    session: Session, *, default_cadence: Cadence, scope: ColumnElement[bool] = EVERY_PROJECT
+) -> dict[int, ProjectInfo]:
+    """Active projects by id, in key order; `scope` narrows them (e.g. to what a partner may see)."""
     sponsor, lead = aliased(Person), aliased(Person)
     rows = session.execute(
         select(
@@ -97,7 +103,7 @@ def active_projects(session: Session, *, default_cadence: Cadence) -> dict[int, 
         .outerjoin(Programme, Programme.id == Project.programme_id)
         .outerjoin(sponsor, sponsor.id == Project.sponsor_id)
         .outerjoin(lead, lead.id == Project.lead_id)
-        .where(Project.status == ProjectStatus.ACTIVE)
+        .where(Project.status == ProjectStatus.ACTIVE, scope)
         .order_by(Project.key)
     )
     return {
@@ -116,7 +122,7 @@ def active_projects(session: Session, *, default_cadence: Cadence) -> dict[int, 
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per check-in of the last half year
 class CheckinFact:
     checkin_id: int
     project_id: int
@@ -201,16 +207,52 @@ class OffTrackBenefit:
     expected: Decimal
 
 
+def benefits_with_latest_value(session: Session, *project_conditions: ColumnElement[bool], on: date) -> list[Benefit]:
+    """Active benefits of the projects meeting `project_conditions`, in project key order, each
+    loaded with only its latest value measured by `on`.
+
+    That one value is all `benefits.trajectory(benefit, on=on, ...)` reads, and it spares
+    loading a year of values per benefit across the portfolio. The benefits' `values` are
+    therefore partial: read them, never change them.
+    """
+    ranked = (
+        select(
+            BenefitValue.id,
+            func.row_number()
+            .over(
+                partition_by=BenefitValue.benefit_id,
+                order_by=(BenefitValue.measured_on.desc(), BenefitValue.reported_at.desc(), BenefitValue.id.desc()),
+            )
+            .label("recency"),
+        )
+        .where(BenefitValue.measured_on <= on)
+        .subquery()
+    )
+    latest = {
+        value.benefit_id: value
+        for value in session.scalars(
+            select(BenefitValue).join(ranked, ranked.c.id == BenefitValue.id).where(ranked.c.recency == 1)
+        )
+    }
+    found = list(
+        session.scalars(
+            select(Benefit)
+            .join(Project, Project.id == Benefit.project_id)
+            .where(Benefit.is_active, *project_conditions)
+            .options(joinedload(Benefit.project).joinedload(Project.objective))
+            .order_by(Project.key, Benefit.id)
+        )
+    )
+    for benefit in found:
+        # Set as if loaded, before anything reads the collection (which would load all values).
+        set_committed_value(benefit, "values", [latest[benefit.id]] if benefit.id in latest else [])
+    return found
+
+
 def off_track_benefits(session: Session, *, today: date, tolerance: float) -> list[OffTrackBenefit]:
     """Active benefits of active projects whose latest value trails the plan (benefits.trajectory)."""
     found = []
-    for benefit in session.scalars(
-        select(Benefit)
-        .join(Project, Project.id == Benefit.project_id)
-        .where(Project.status == ProjectStatus.ACTIVE, Benefit.is_active)
-        .options(selectinload(Benefit.values), joinedload(Benefit.project))
-        .order_by(Project.key, Benefit.id)
-    ):
+    for benefit in benefits_with_latest_value(session, Project.status == ProjectStatus.ACTIVE, on=today):
         path = benefits.trajectory(benefit, on=today, tolerance=tolerance)
         if path.is_off_track and path.latest is not None:
             found.append(OffTrackBenefit(benefit.project_id, benefit.name, benefit.unit, path.latest, path.expected))
