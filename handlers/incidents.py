@@ -101,7 +101,7 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
         view = incidents.incident_view(session, incident_id)
         channels = _unsent_channels(session, incidents.NOTICE, incident_id)
         sponsors = _unsent_sponsors(session, incident_id)
-    _publish_summary(ctx, view, now)
+    publish_summary(ctx, view, now)
     lines = {line.project_id: line for line in view.impacts}
     notices = [
         (
@@ -143,7 +143,7 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
             )
             for target in channels
         }
-    _publish_summary(ctx, view, now)
+    publish_summary(ctx, view, now)
     assert view.duration is not None
     shift_days = incidents.days_to_shift(view.duration)
     lines = {line.project_id: line for line in view.impacts}
@@ -165,13 +165,7 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
     fan_out(ctx, replans, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
 
 
-def publish_summary(ctx: AppContext, incident_id: int, now: datetime) -> None:
-    with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, incident_id)
-    _publish_summary(ctx, view, now)
-
-
-def _publish_summary(ctx: AppContext, view: IncidentView, now: datetime) -> None:
+def publish_summary(ctx: AppContext, view: IncidentView, now: datetime) -> None:
     """The PMO channel's one message about the incident, posted once and then updated in place."""
     channel_id = ctx.settings.pmo_channel_id
     if channel_id is None:
@@ -223,7 +217,7 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
         key = incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id)
         notice_text, notice_blocks = blocks.notice_text(view, line), blocks.notice_blocks(view, line)
         post_or_update(ctx, chat_message(key, notice_channel, notice_text, notice_blocks), now=now)
-    _publish_summary(ctx, view, now)
+    publish_summary(ctx, view, now)
     if line.sponsor_user_id:
         text, dm_blocks = blocks.sponsor_dm(view, incidents.impacts_by_sponsor(view)[line.sponsor_user_id])
         key = incidents.message_key(incidents.SPONSOR_DM, change.incident_id, line.sponsor_user_id)

@@ -555,6 +555,28 @@ def test_a_week_prompted_before_the_incident_is_excused_when_it_ends(
     assert reasons == ["None", "incident", "incident"]  # CRM-2 and HR-1; WEB-1's week runs its course
 
 
+def test_what_a_crash_left_unsent_goes_out_with_the_next_tick(
+    app_context, settings, fake_slack, session_factory, field
+):
+    with unit_of_work(session_factory) as session:  # declared, then the process died before announcing
+        pay = live_services.find_service(session, "PAY")
+        key = incidents.declare(session, NewIncident((pay.id,), IncidentSeverity.SEV2, "Slow"), now=NOW).key
+
+    tick(app_context, NOW + timedelta(minutes=1))
+    tick(app_context, NOW + timedelta(minutes=2))
+
+    assert len(notices(fake_slack, "C0CRM")) == 1 and len(notices(fake_slack, "C0HR")) == 1
+    assert len(fake_slack.messages_in(SPONSOR)) == 1
+    assert len([m for m in fake_slack.messages_in(PMO_CHANNEL) if m["text"].startswith("SEV2 on Payments")]) == 1
+
+    with unit_of_work(session_factory) as session:  # resolved, and again nothing was announced
+        incidents.resolve(session, key, now=NOW + timedelta(hours=1), default_cadence=settings.default_cadence)
+    tick(app_context, NOW + timedelta(hours=1, minutes=1))
+    tick(app_context, NOW + timedelta(hours=1, minutes=2))
+
+    assert len(replans(fake_slack, "C0CRM")) == 1 and len(replans(fake_slack, "C0HR")) == 1
+
+
 # --- listing ------------------------------------------------------------------------------------------
 
 
