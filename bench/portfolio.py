@@ -63,6 +63,7 @@ class Portfolio:
     projects: int
     actions: int
     people: list[str]  # Slack user ids: the PMO admin, sponsors, leads (who also own the actions)
+    channel_ids: list[str]  # each project's primary channel
     late_project_ids: list[int]  # their W48 prompt is still to come (see `seed`)
 
 
@@ -130,7 +131,7 @@ def seed(
             [
                 {
                     "team_id": TEAM_ID,
-                    "channel_id": f"C{project_id:07d}",
+                    "channel_id": f"C{project_id:07d}",  # as Portfolio.channel_ids lists them
                     "project_id": project_id,
                     "is_primary": True,
                     "created_at": CREATED,
@@ -143,7 +144,8 @@ def seed(
         _seed_benefits(session, list(rows_by_id), rng)
         _seed_incidents(session, list(rows_by_id), rng)
         session.commit()
-    return Portfolio(projects, projects * actions_per_project, people, late_ids)
+    channel_ids = [f"C{project_id:07d}" for project_id in rows_by_id]
+    return Portfolio(projects, projects * actions_per_project, people, channel_ids, late_ids)
 
 
 def _cadence(row: dict[str, Any]) -> Cadence:

@@ -76,8 +76,8 @@ def main() -> None:
             fake.add_channel("C0PMO", "pmo")
             for user_id in portfolio.people:
                 fake.add_user(user_id)
-            for project_id in portfolio.late_project_ids:
-                fake.add_channel(f"C{project_id:07d}", f"project-{project_id}")
+            for channel_id in portfolio.channel_ids:
+                fake.add_channel(channel_id, f"project-{channel_id}")
             settings = load_settings(
                 _env_file=None,
                 slack_bot_token=fake.bot_token,
