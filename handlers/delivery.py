@@ -135,11 +135,13 @@ def retry_failed_messages(ctx: AppContext, now: datetime) -> None:
 
 def _attempt(ctx: AppContext, row_id: int, method: str, payload: dict, *, now: datetime) -> Delivery:
     message_ts: str | None = None
+    channel_id: str | None = None
     error: str | None = None
     try:
         # The ledger carries chat.* messages, which Slack accepts as JSON bodies.
         response = ctx.client.api_call(method, json=payload)
         message_ts = response.get("ts")
+        channel_id = response.get("channel")
     except SlackApiError as exc:
         error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
     except (SlackClientError, OSError) as exc:
@@ -148,7 +150,7 @@ def _attempt(ctx: AppContext, row_id: int, method: str, payload: dict, *, now: d
     with unit_of_work(ctx.session_factory) as session:
         row = session.get_one(OutgoingMessage, row_id)
         if error is None:
-            outbox.record_sent(row, message_ts=message_ts, now=now)
+            outbox.record_sent(row, message_ts=message_ts, channel_id=channel_id, now=now)
         else:
             outbox.record_failure(row, error, now=now)
             log.warning(

@@ -85,6 +85,17 @@ def find(session: Session, idempotency_key: str) -> OutgoingMessage | None:
     return session.scalar(select(OutgoingMessage).where(OutgoingMessage.idempotency_key == idempotency_key))
 
 
+def claimed_keys(session: Session, idempotency_keys: list[str], *, batch: int = 500) -> set[str]:
+    """Which of these keys the ledger already holds, asked in batches of bound parameters."""
+    found: set[str] = set()
+    for start in range(0, len(idempotency_keys), batch):
+        chunk = idempotency_keys[start : start + batch]
+        found.update(
+            session.scalars(select(OutgoingMessage.idempotency_key).where(OutgoingMessage.idempotency_key.in_(chunk)))
+        )
+    return found
+
+
 def sent_message(session: Session, idempotency_key: str) -> tuple[str, str] | None:
     """(channel, ts) of a message the ledger sent, for threading replies and updating it."""
     row = find(session, idempotency_key)
@@ -93,8 +104,12 @@ def sent_message(session: Session, idempotency_key: str) -> tuple[str, str] | No
     return row.channel_id, row.message_ts
 
 
-def record_sent(row: OutgoingMessage, *, message_ts: str | None, now: datetime) -> None:
+def record_sent(row: OutgoingMessage, *, message_ts: str | None, now: datetime, channel_id: str | None = None) -> None:
+    """`channel_id` is where Slack says it posted: a DM sent to a user ID lands in a D... channel,
+    and that is the channel chat.update and thread replies need."""
     row.status = DeliveryStatus.SENT
+    if channel_id:
+        row.channel_id = channel_id
     row.attempts += 1
     row.message_ts = message_ts
     row.sent_at = now
