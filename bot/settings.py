@@ -7,13 +7,16 @@ report into one plain line per bad value so an operator never sees a traceback.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import time
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import UserError
 from bot.services.cadence import DAY_NAMES, Cadence, parse_time_of_day, parse_timezone, parse_weekday
+from bot.services.nudges import LADDER_EXAMPLE, Ladder, PassTime, parse_ladder
 from bot.services.portfolio_csv import COLUMNS as PORTFOLIO_COLUMNS
 
 DEFAULT_SQLITE_URL = "sqlite:///pmo-bot.sqlite3"
@@ -52,6 +55,14 @@ class Settings(BaseSettings):
     default_checkin_time: str = "09:30"
     checkin_reminder_hours: float = Field(default=24, gt=0)
     checkin_missed_hours: float = Field(default=48, gt=0)
+    # The nudge ladder for overdue actions (README "Nudges and the ladder"): DAY:WHO steps in
+    # working days overdue; then the owner again every NUDGE_REPEAT_DAYS (0: never); the PMO at
+    # NUDGE_SPONSOR_OWNED_PMO_DAY instead when the owner is the sponsor (0: at the ladder's own
+    # PMO step). Each person is reached at NUDGE_TIME in their own timezone.
+    nudge_ladder: str = LADDER_EXAMPLE
+    nudge_repeat_days: int = Field(default=5, ge=0, le=250)
+    nudge_sponsor_owned_pmo_day: int = Field(default=5, ge=0, le=250)
+    nudge_time: str = "09:30"
     # A benefit is off trajectory when it is behind the straight line by more than this
     # fraction of the distance from baseline to target.
     benefit_tolerance: float = Field(default=0.10, ge=0, le=1)
@@ -94,6 +105,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("nudge_ladder")
+    @classmethod
+    def _ladder_steps(cls, value: str) -> str:
+        _as_value_error(parse_ladder, value)
+        return value
+
+    @field_validator("nudge_time")
+    @classmethod
+    def _nudge_time_of_day(cls, value: str) -> str:
+        return _as_value_error(parse_time_of_day, value)
 
     @field_validator("portfolio_field_map", mode="before")
     @classmethod
@@ -174,6 +196,18 @@ class Settings(BaseSettings):
     @property
     def default_cadence(self) -> Cadence:
         return Cadence(parse_weekday(self.default_checkin_day), self.default_checkin_time, self.default_timezone)
+
+    @property
+    def ladder(self) -> Ladder:
+        return Ladder(
+            parse_ladder(self.nudge_ladder),
+            repeat_owner_every=self.nudge_repeat_days,
+            sponsor_owned_pmo_day=self.nudge_sponsor_owned_pmo_day or None,
+        )
+
+    @property
+    def nudge_pass(self) -> PassTime:
+        return PassTime(time.fromisoformat(self.nudge_time), ZoneInfo(self.default_timezone))
 
     @property
     def overlap_cadence(self) -> Cadence:

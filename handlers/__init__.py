@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.context import AppContext
 from handlers import (
+    actions,
     benefits,
     cadence,
     channels,
@@ -16,6 +17,7 @@ from handlers import (
     escalations,
     home,
     incidents,
+    nudges,
     overlaps,
     partners,
     projects,
@@ -29,6 +31,8 @@ SUBCOMMANDS = (
     *channels.SUBCOMMANDS,
     *cadence.SUBCOMMANDS,
     *checkins.SUBCOMMANDS,
+    *actions.SUBCOMMANDS,
+    *nudges.SUBCOMMANDS,
     *benefits.SUBCOMMANDS,
     *partners.SUBCOMMANDS,
     *closure.SUBCOMMANDS,
@@ -43,6 +47,7 @@ def register_all(app: App, ctx: AppContext) -> None:
     projects.register(app, ctx)
     channels.register(app, ctx)
     checkins.register(app, ctx)
+    actions.register(app, ctx)
     escalations.register(app, ctx)
     benefits.register(app, ctx)
     status.register(app, ctx)

@@ -18,6 +18,7 @@ from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from bot.services.escalations import Cause
 from handlers.blocks import checkins as blocks
+from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
@@ -234,6 +235,7 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
         name = project.name
         help_needed = checkin.help_needed
         words = checkin.path_to_green or checkin.help_needed
+        help_action = HelpActionTarget(key, checkin.id) if help_needed and project.sponsor else None
         # Their Home tabs show the project's status and its pending check-in.
         home_readers = (
             submitted_by,
@@ -252,7 +254,7 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
     if summary_channel is not None:
         thread = {"thread_ts": prompt[1]} if prompt else {}
         text = blocks.summary_text(key, period, submission.overall.value)
-        summary_blocks = blocks.summary_blocks(summary, submitted_by, submission.revision)
+        summary_blocks = blocks.summary_blocks(summary, submitted_by, submission.revision, help_action=help_action)
         message = chat_message(
             f"checkin-summary:{submission.checkin_id}", summary_channel, text, summary_blocks, **thread
         )

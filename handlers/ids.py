@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from bot.services import checkins
+from bot.services import actions, checkins
 
 
 class ActionId(enum.StrEnum):
@@ -24,6 +24,11 @@ class ActionId(enum.StrEnum):
     OVERLAP_SAME_EFFORT = "overlap.same_effort"
     OVERLAP_DIFFERENT = "overlap.different"
     OVERLAP_COMBINE = "overlap.combine"
+    ACTION_DONE = "action.done"
+    ACTION_SNOOZE = "action.snooze"
+    ACTION_REASSIGN = "action.reassign"
+    ACTION_ADD_NOTE = "action.add_note"
+    ACTION_FROM_HELP = "action.from_help"
 
 
 class CallbackId(enum.StrEnum):
@@ -35,6 +40,9 @@ class CallbackId(enum.StrEnum):
     NEW_INCIDENT = "incident.new"
     INCIDENT_IMPACT = "incident.impact"
     CLOSE_PROJECT = "project.close"
+    NEW_ACTION = "action.new"
+    ACTION_NOTE = "action.note"
+    ACTION_FROM_MESSAGE = "action.from_message"  # the "Make this an action" message shortcut
 
 
 class NewProjectBlock(enum.StrEnum):
@@ -124,3 +132,22 @@ class ImpactBlock(enum.StrEnum):
     PEOPLE = "people"
     CONTINGENCY = "contingency"
     PRIORITY = "priority"
+
+
+class NewActionBlock(enum.StrEnum):
+    """Block ids of the new-action form; each input's action_id is its block id.
+
+    They are the domain's field names, so its problems map onto the form as they are.
+    """
+
+    PROJECT = actions.PROJECT
+    TITLE = actions.TITLE
+    OWNER = actions.OWNER
+    DUE = actions.DUE
+    NOTES = actions.NOTES
+
+
+class ActionNoteBlock(enum.StrEnum):
+    """Block ids of the "add a note" form; each input's action_id is its block id."""
+
+    NOTE = actions.NOTES

@@ -13,6 +13,7 @@ from handlers.delivery import retry_failed_messages
 from handlers.digest import send_governance_pack, send_weekly_digest
 from handlers.escalations import publish_unposted_alerts
 from handlers.incidents import send_pending_incident_messages
+from handlers.nudges import send_nudges
 from handlers.overlaps import post_overlap_note
 from handlers.sync import sync_portfolio_daily
 
@@ -26,6 +27,7 @@ JOBS: tuple[Job, ...] = (
     send_checkin_prompts,
     send_checkin_reminders,
     record_missed_checkins,
+    send_nudges,
     publish_unposted_alerts,
     send_pending_incident_messages,
     sync_portfolio_daily,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services import benefits, portfolio
+from bot.services import actions, benefits, portfolio
 from bot.services.access import Actor
+from bot.services.actions import NewAction
 from bot.services.benefits import NewBenefit
 from bot.services.portfolio import NewProject
 from storage.models import Project
@@ -19,6 +20,8 @@ SPONSOR = "U0SPONSOR"
 LEAD = "U0LEAD"
 STRANGER = "U0STRANGER"
 BENEFIT_OWNER = "U0OWNER"
+ACTION_OWNER = "U0DOER"
+TODAY = NOW.date()  # a Monday
 
 
 def add_project(
@@ -72,3 +75,20 @@ def add_benefit(
         )
         actor = Actor(PMO_ADMIN, is_pmo_admin=True)
         return benefits.create_benefit(session, actor, key, new, now=created_at, today=created_at.date()).id
+
+
+def add_action(
+    session_factory: sessionmaker[Session],
+    title: str = "Agree the data-sharing protocol",
+    *,
+    key: str = "CRM-2",
+    owner: str = ACTION_OWNER,
+    due: date = TODAY,
+    created_by: str = LEAD,
+    created_at: datetime = NOW - timedelta(days=7),
+) -> int:
+    """Records an action as `created_by` would have on `created_at` (no DM is sent); returns its id."""
+    with unit_of_work(session_factory) as session:
+        new = NewAction(key, title, owner, due)
+        actor = Actor(created_by, is_pmo_admin=False)
+        return actions.create_action(session, actor, new, today=created_at.date(), now=created_at).id

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.services.checkins import benefit_field
+from handlers.blocks.actions import HelpActionTarget, help_action_button
 from handlers.blocks.common import Block, actions, button, clip, context, plain, section, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, CallbackId, CheckinBlock
@@ -184,7 +185,11 @@ def summary_text(project_key: str, period: str, overall: str) -> str:
     return f"{project_key} {period}: {overall.capitalize()}"
 
 
-def summary_blocks(lines: SummaryLines, submitted_by: str, revision: int) -> list[Block]:
+def summary_blocks(
+    lines: SummaryLines, submitted_by: str, revision: int, *, help_action: HelpActionTarget | None = None
+) -> list[Block]:
+    """The summary in the prompt's thread; with `help_action`, a button that makes the help asked for
+    into an action for the sponsor."""
     aspects = " · ".join(
         f"{name} {rag_label(rag)}"
         for name, rag in (("Schedule", lines.schedule), ("Cost", lines.cost), ("Scope", lines.scope))
@@ -206,6 +211,8 @@ def summary_blocks(lines: SummaryLines, submitted_by: str, revision: int) -> lis
     blocks = [section(clip(part, 3000)) for part in body]
     if lines.benefit_values:
         blocks.append(context("Benefits: " + "; ".join(f"{name} {value}" for name, value in lines.benefit_values)))
+    if help_action is not None:
+        blocks.append(help_action_button(help_action))
     return blocks
 
 

@@ -112,6 +112,7 @@ class SignedRequests:
         view: dict[str, Any] | None = None,
         response_url: bool | None = None,
         selected_option: str | None = None,
+        selected_user: str | None = None,
         signature: str | None = None,
         timestamp: int | None = None,
     ) -> httpx.Response:
@@ -119,7 +120,8 @@ class SignedRequests:
 
         The element must be in the message or view: its type, block_id and (for buttons)
         value are taken from it unless given. `selected_option` is the chosen option's
-        value for selects, overflow menus and radio buttons. `response_url` defaults to
+        value for selects, overflow menus and radio buttons; `selected_user` the person
+        picked in a users_select. `response_url` defaults to
         what Slack does: one for actions in messages, none for actions in views.
         """
         if message is not None and view is not None:
@@ -160,6 +162,10 @@ class SignedRequests:
             raise ValueError(f"value is for buttons; a {element['type']} sends selected_option")
         if selected_option is not None:
             action["selected_option"] = _chosen_option(element, selected_option)
+        if selected_user is not None:
+            if element["type"] != "users_select":
+                raise ValueError(f"a {element['type']} has no selected_user")
+            action["selected_user"] = selected_user
         payload = self._block_kit_interaction("block_actions", user_id) | where | {"actions": [action]}
         if response_url is None:
             response_url = message is not None

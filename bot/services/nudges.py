@@ -1,0 +1,523 @@
+"""The nudge ladder: when an overdue action's owner, its sponsor and the PMO hear about it.
+
+An action's age is counted in working days after its due date. A day counts when it is a
+weekday, not one of the workspace's skip dates, not a day the project was paused by a live
+incident, and not a day the owner was away; so the clock stops for all of those. Ages are
+counted on calendar dates, and each recipient's own timezone only decides when their
+"today" starts and when, that day, the nudge pass reaches them.
+
+A ladder step is reached on the day that brings the age to the step's number, so each step
+happens once however often the pass runs. The PMO's alert is the exception: it is raised at
+the PMO step and refreshed as the action ages (the caller compares the alert's wording).
+"""
+
+from __future__ import annotations
+
+import enum
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, or_, select, true, update
+from sqlalchemy.orm import Session, aliased
+
+from bot.errors import UserError
+from bot.services import people
+from storage.models import (
+    Action,
+    ActionStatus,
+    Incident,
+    IncidentImpact,
+    IncidentStatus,
+    Person,
+    Project,
+    ProjectStatus,
+    SkipDate,
+)
+
+WORKING_WEEKDAYS = range(5)  # Monday to Friday
+PASS_WINDOW = timedelta(hours=2)  # how long after NUDGE_TIME a tick still nudges for the day
+# The furthest ahead of UTC any timezone's calendar runs (UTC+14, Kiribati).
+MAX_UTC_OFFSET = timedelta(hours=14)
+
+DateRange = tuple[date, date]  # first and last day, both included
+
+
+# --- the ladder ------------------------------------------------------------------------
+
+
+class Recipient(enum.StrEnum):
+    OWNER = "owner"
+    SPONSOR = "sponsor"
+    PMO = "pmo"
+
+
+@dataclass(frozen=True)
+class Step:
+    day: int  # working days overdue
+    recipients: frozenset[Recipient]
+
+
+LADDER_EXAMPLE = "1:owner,3:owner+sponsor,7:pmo"
+
+
+def parse_ladder(text: str) -> tuple[Step, ...]:
+    """Steps written DAY:WHO[+WHO], comma-separated, e.g. "1:owner,3:owner+sponsor,7:pmo"."""
+    steps: list[Step] = []
+    for part in (part.strip() for part in text.split(",")):
+        day_text, colon, names = part.partition(":")
+        if not colon or not day_text.strip().isdigit() or int(day_text) < 1:
+            raise UserError(f"'{part}' is not a step: write DAY:WHO with DAY a number of working days, e.g. 3:owner")
+        recipients = set()
+        for name in (name.strip().lower() for name in names.split("+")):
+            if name not in {recipient.value for recipient in Recipient}:
+                raise UserError(f"'{name}' in '{part}' is not someone to tell: use owner, sponsor or pmo")
+            recipients.add(Recipient(name))
+        steps.append(Step(int(day_text), frozenset(recipients)))
+    days = [step.day for step in steps]
+    if days != sorted(set(days)):
+        raise UserError(f"give the steps in order of day, each day once, e.g. {LADDER_EXAMPLE}")
+    if sum(Recipient.PMO in step.recipients for step in steps) > 1:
+        raise UserError("name pmo in one step only: the PMO gets one alert per action, updated as it ages")
+    return tuple(steps)
+
+
+@dataclass(frozen=True)
+class Ladder:
+    steps: tuple[Step, ...]
+    # After the owner's last step, the owner again every this many working days (0: never).
+    repeat_owner_every: int = 0
+    # When the owner is the project's sponsor there is nobody above them to tell but the PMO,
+    # so the PMO hears sooner (None: at the ladder's own PMO step).
+    sponsor_owned_pmo_day: int | None = None
+
+    def _days(self, recipient: Recipient) -> list[int]:
+        return [step.day for step in self.steps if recipient in step.recipients]
+
+    @cached_property
+    def _owner_days(self) -> frozenset[int]:
+        return frozenset(self._days(Recipient.OWNER))
+
+    @cached_property
+    def _sponsor_days(self) -> frozenset[int]:
+        return frozenset(self._days(Recipient.SPONSOR))
+
+    def tells_owner(self, age: int) -> bool:
+        if age in self._owner_days:
+            return True
+        if not self._owner_days or not self.repeat_owner_every:
+            return False
+        since_last = age - max(self._owner_days)
+        return since_last > 0 and since_last % self.repeat_owner_every == 0
+
+    def tells_sponsor(self, age: int, *, owner_is_sponsor: bool) -> bool:
+        return not owner_is_sponsor and age in self._sponsor_days
+
+    def pmo_day(self, *, owner_is_sponsor: bool) -> int | None:
+        if owner_is_sponsor and self.sponsor_owned_pmo_day:
+            return self.sponsor_owned_pmo_day
+        return next(iter(self._days(Recipient.PMO)), None)
+
+
+# --- working days ----------------------------------------------------------------------
+
+
+def _weekdays(first: date, last: date) -> int:
+    """How many of the days from `first` to `last` (both included) are Monday to Friday."""
+    if last < first:
+        return 0
+    full_weeks, extra = divmod((last - first).days + 1, 7)
+    return full_weeks * 5 + sum((first.weekday() + offset) % 7 in WORKING_WEEKDAYS for offset in range(extra))
+
+
+class WorkingCalendar:
+    """Monday to Friday, minus the workspace's skip dates."""
+
+    def __init__(self, skip_dates: Iterable[date] = ()) -> None:
+        self.skip_dates = frozenset(skip_dates)
+        # Skip dates that fall on weekdays, sorted, to count those in a range by bisection.
+        self._weekday_skips = sorted(day for day in self.skip_dates if day.weekday() in WORKING_WEEKDAYS)
+        # Many actions share a due date, so a tick asks for the same few ranges over and over.
+        self._counted: dict[tuple[date, date], int] = {}
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() in WORKING_WEEKDAYS and day not in self.skip_dates
+
+    def working_days(self, first: date, last: date) -> int:
+        """How many working days there are from `first` to `last`, both included."""
+        if last < first:
+            return 0
+        counted = self._counted.get((first, last))
+        if counted is None:
+            skipped = bisect_right(self._weekday_skips, last) - bisect_left(self._weekday_skips, first)
+            counted = self._counted[(first, last)] = _weekdays(first, last) - skipped
+        return counted
+
+    def on_or_after(self, day: date) -> date:
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def add(self, start: date, count: int) -> date:
+        """The `count`-th working day after `start` (`start` itself never counts)."""
+        day = start
+        for _ in range(count):
+            day = self.on_or_after(day + timedelta(days=1))
+        return day
+
+
+def _merged(ranges: Iterable[DateRange]) -> tuple[DateRange, ...]:
+    merged: list[DateRange] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
+
+
+@dataclass(frozen=True)
+class ActionClock:
+    """An action's overdue clock: its due date and the days that do not count."""
+
+    due: date
+    calendar: WorkingCalendar
+    stopped: tuple[DateRange, ...] = ()  # incident pauses of its project, its owner's time away
+
+    @classmethod
+    def of(cls, due: date, calendar: WorkingCalendar, stopped: Iterable[DateRange]) -> ActionClock:
+        return cls(due, calendar, _merged(stopped))
+
+    def counts(self, day: date) -> bool:
+        return (
+            day > self.due
+            and self.calendar.is_working_day(day)
+            and not any(first <= day <= last for first, last in self.stopped)
+        )
+
+    def age(self, on: date) -> int:
+        """Working days overdue on `on` (that day included); 0 until the first one counts."""
+        first = self.due + timedelta(days=1)
+        stopped = sum(
+            self.calendar.working_days(max(start, first), min(end, on)) for start, end in self.stopped
+        )  # the ranges are merged, so no day is taken off twice
+        return self.calendar.working_days(first, on) - stopped
+
+
+def calendar_between(session: Session, first: date, last: date) -> WorkingCalendar:
+    # pmo-bot serves one workspace (one bot token), so every skip list row is that workspace's.
+    return WorkingCalendar(session.scalars(select(SkipDate.day).where(SkipDate.day >= first, SkipDate.day <= last)))
+
+
+# An impact pauses its project while it says so and the team has not said "not affected".
+_PAUSES = (IncidentImpact.pauses_project.is_(True), IncidentImpact.not_affected.is_(False))
+
+
+def _paused_now() -> Select[tuple[int]]:
+    return (
+        select(IncidentImpact.project_id)
+        .join(Incident, Incident.id == IncidentImpact.incident_id)
+        .where(Incident.status == IncidentStatus.OPEN, *_PAUSES)
+    )
+
+
+def project_ids_paused_by_incidents(session: Session) -> set[int]:
+    """Projects whose team is diverted by an incident that is still open."""
+    return set(session.scalars(_paused_now()))
+
+
+def incident_pauses(session: Session, *, zone: ZoneInfo) -> dict[int, list[DateRange]]:
+    """Per project, the days an incident paused it: from the impact's start to the incident's resolution.
+
+    Both end days count as paused, in the workspace's calendar; an open incident pauses every
+    day from its start on. Pausing impacts are few, so they are read whole.
+    """
+    pauses: dict[int, list[DateRange]] = defaultdict(list)
+    rows = session.execute(
+        select(IncidentImpact.project_id, IncidentImpact.created_at, Incident.resolved_at)
+        .join(Incident, Incident.id == IncidentImpact.incident_id)
+        .where(*_PAUSES)
+    )
+    for project_id, started, resolved in rows:
+        last = resolved.astimezone(zone).date() if resolved else date.max
+        pauses[project_id].append((started.astimezone(zone).date(), last))
+    return pauses
+
+
+def away_range(away_from: date | None, away_until: date | None) -> DateRange | None:
+    return (away_from, away_until) if away_from is not None and away_until is not None else None
+
+
+def is_away(person: Person, day: date) -> bool:
+    away = away_range(person.away_from, person.away_until)
+    return away is not None and away[0] <= day <= away[1]
+
+
+def clocks(
+    session: Session, actions: list[tuple[Action, Project]], *, until: date, zone: ZoneInfo
+) -> dict[int, ActionClock]:
+    """The overdue clock of each action, with the skip dates and pauses up to `until` loaded at once."""
+    if not actions:
+        return {}
+    calendar = calendar_between(session, min(action.due_date for action, _ in actions), until)
+    pauses = incident_pauses(session, zone=zone)
+    result = {}
+    for action, project in actions:
+        away = away_range(action.owner.away_from, action.owner.away_until)
+        stopped = [*pauses.get(project.id, []), *([away] if away else [])]
+        result[action.id] = ActionClock.of(action.due_date, calendar, stopped)
+    return result
+
+
+# --- away ------------------------------------------------------------------------------
+
+
+def set_away(session: Session, user_id: str, first: date, last: date, *, today: date, now: datetime) -> Person:
+    """Record that someone is away: no nudges reach them and their actions stop ageing."""
+    if first < today:
+        raise UserError(f"{first.isoformat()} is in the past: give the first day you are away, today or later.")
+    if last < first:
+        raise UserError(f"{last.isoformat()} is before {first.isoformat()}: give the first day away, then the last.")
+    person = people.get_or_create(session, user_id, now=now)
+    person.away_from, person.away_until = first, last
+    return person
+
+
+def come_back(session: Session, user_id: str, *, today: date, now: datetime) -> bool:
+    """End or cancel time away; False when none was recorded.
+
+    The days already spent away stay recorded (away until yesterday), so the actions that
+    stopped ageing while their owner was away do not jump up the ladder on the return.
+    """
+    person = people.get_or_create(session, user_id, now=now)
+    away = away_range(person.away_from, person.away_until)
+    if away is None or away[1] < today:
+        return False
+    if away[0] < today:
+        person.away_until = today - timedelta(days=1)
+    else:
+        person.away_from = person.away_until = None
+    return True
+
+
+# --- what the pass sends ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueNudge:
+    action_id: int
+    age: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One recipient's DM for one of their days: every action that reached a step that day."""
+
+    user_id: str
+    local_day: date
+    items: tuple[DueNudge, ...]
+
+
+@dataclass(frozen=True)
+class NudgePlan:
+    owner_digests: list[Digest]
+    sponsor_digests: list[Digest]
+    # Actions at or past their PMO step on the PMO's day, with their age then.
+    pmo_alerts: list[DueNudge]
+    pmo_day: date | None
+    # Owners and sponsors whose timezone the bot has not learnt from Slack yet: the plan
+    # took them to be in the default one, so learn these and plan again.
+    unknown_timezones: list[str]
+
+
+@dataclass(frozen=True)
+class PassTime:
+    """When the daily pass reaches people: from a local time of day, in each one's own
+    timezone, for PASS_WINDOW.
+
+    The window lets a tick that runs late (a restart at 09:30) still nudge that day, while
+    every other tick of the day skips the person without reading their actions. A scheduler
+    down for the whole window skips that day's DMs; the ladder carries on the next working
+    day, and the PMO's alert, raised at or past its step, is never skipped.
+    """
+
+    time_of_day: time
+    default_zone: ZoneInfo
+    window: timedelta = PASS_WINDOW
+
+    def today_if_due(self, now: datetime, timezone_name: str | None) -> date | None:
+        """The recipient's local date while the pass is open there, else None."""
+        zone = ZoneInfo(timezone_name) if timezone_name else self.default_zone
+        local = now.astimezone(zone)
+        # The window opened today, or opened yesterday and runs past midnight.
+        for day in (local.date(), local.date() - timedelta(days=1)):
+            opens = datetime.combine(day, self.time_of_day, tzinfo=zone)
+            if opens <= local < opens + self.window:
+                return day
+        return None
+
+    def days_if_due(self, now: datetime) -> Callable[[str | None], date | None]:
+        """`today_if_due` at `now`, worked out once per timezone."""
+        days: dict[str | None, date | None] = {}
+
+        def day_in(timezone_name: str | None) -> date | None:
+            if timezone_name not in days:
+                days[timezone_name] = self.today_if_due(now, timezone_name)
+            return days[timezone_name]
+
+        return day_in
+
+
+@dataclass(frozen=True)
+class _Someone:
+    """What the pass needs of an owner or a sponsor: no ORM objects, so a tick stays cheap."""
+
+    person_id: int
+    user_id: str
+    timezone: str | None
+    away: DateRange | None
+
+    def is_away(self, day: date) -> bool:
+        return self.away is not None and self.away[0] <= day <= self.away[1]
+
+
+@dataclass(frozen=True)
+class _Overdue:
+    action_id: int
+    due: date
+    project_id: int
+    owner: _Someone
+    sponsor: _Someone | None
+
+
+_PERSON_COLUMNS = ("id", "slack_user_id", "timezone", "away_from", "away_until")
+
+
+def _someone(columns: Sequence[Any]) -> _Someone:
+    person_id, user_id, timezone_name, away_from, away_until = columns
+    return _Someone(person_id, user_id, timezone_name, away_range(away_from, away_until))
+
+
+def _overdue(session: Session, *, before: date, zones: set[str] | None) -> list[_Overdue]:
+    """Open actions of active projects due before `before`, except those of projects paused right now.
+
+    With `zones`, only those whose owner or sponsor is in one of these timezones.
+    """
+    owner, sponsor = aliased(Person), aliased(Person)
+    in_zones = or_(owner.timezone.in_(zones), sponsor.timezone.in_(zones)) if zones is not None else true()
+    # Through the connection: plain rows, without the ORM's per-row work, as a tick reads them all.
+    rows = session.connection().execute(
+        select(
+            Action.id,
+            Action.due_date,
+            Project.id,
+            *(getattr(owner, name) for name in _PERSON_COLUMNS),
+            *(getattr(sponsor, name) for name in _PERSON_COLUMNS),
+        )
+        .join(Project, Project.id == Action.project_id)
+        .join(owner, owner.id == Action.owner_id)
+        .outerjoin(sponsor, sponsor.id == Project.sponsor_id)
+        .where(
+            Action.status == ActionStatus.OPEN,
+            Project.status == ProjectStatus.ACTIVE,
+            Action.due_date < before,
+            # Paused right now: they age no further today, whoever's "today" it is.
+            Project.id.not_in(_paused_now()),
+            in_zones,
+        )
+    )
+    found = []
+    for row in rows:
+        project_sponsor = _someone(row[8:13]) if row[8] is not None else None  # a project may have none
+        found.append(_Overdue(row[0], row[1], row[2], _someone(row[3:8]), project_sponsor))
+    return found
+
+
+def _zones_in_window(session: Session, local_day: Callable[[str | None], date | None]) -> set[str] | None:
+    """The timezones whose pass is open now; None for all of them (the PMO's own is open)."""
+    if local_day(None) is not None:
+        return None
+    known = session.scalars(select(Person.timezone).where(Person.timezone.is_not(None)).distinct())
+    return {name for name in known if local_day(name) is not None}
+
+
+def latest_local_day(now: datetime) -> date:
+    """The latest date it is anywhere on Earth at `now`: no one's "today" is later."""
+    return (now.astimezone(timezone.utc) + MAX_UTC_OFFSET).date()
+
+
+def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime) -> NudgePlan:
+    """Who hears about which overdue actions at `now`, before the ledger drops what was sent.
+
+    Outside every pass window this reads nothing but the people's timezones. Inside one it
+    reads plain columns and counts working days arithmetically, so its cost grows with the
+    overdue actions of the people it reaches, not with the portfolio.
+    """
+    horizon = latest_local_day(now)
+    local_day = pass_time.days_if_due(now)
+    zones = _zones_in_window(session, local_day)
+    overdue = _overdue(session, before=horizon, zones=zones) if zones != set() else []
+    if not overdue:
+        return NudgePlan([], [], [], None, [])
+    calendar = calendar_between(session, min(item.due for item in overdue), horizon)
+    pauses = incident_pauses(session, zone=pass_time.default_zone)
+    owner_items: dict[tuple[str, date], list[DueNudge]] = defaultdict(list)
+    sponsor_items: dict[tuple[str, date], list[DueNudge]] = defaultdict(list)
+    pmo_day = local_day(None)
+    pmo_alerts: list[DueNudge] = []
+    unknown_timezones: set[str] = set()
+    for item in overdue:
+        owner, sponsor = item.owner, item.sponsor
+        clock = ActionClock.of(item.due, calendar, [*pauses.get(item.project_id, []), *filter(None, [owner.away])])
+        owner_is_sponsor = sponsor is not None and sponsor.person_id == owner.person_id
+        unknown_timezones |= {who.user_id for who in (owner, sponsor) if who is not None and who.timezone is None}
+        owner_day = local_day(owner.timezone)
+        if owner_day is not None and clock.counts(owner_day) and ladder.tells_owner(age := clock.age(owner_day)):
+            owner_items[(owner.user_id, owner_day)].append(DueNudge(item.action_id, age))
+        if sponsor is not None and not owner_is_sponsor:
+            sponsor_day = local_day(sponsor.timezone)
+            if (
+                sponsor_day is not None
+                and not sponsor.is_away(sponsor_day)
+                and clock.counts(sponsor_day)
+                and ladder.tells_sponsor(age := clock.age(sponsor_day), owner_is_sponsor=False)
+            ):
+                sponsor_items[(sponsor.user_id, sponsor_day)].append(DueNudge(item.action_id, age))
+        step = ladder.pmo_day(owner_is_sponsor=owner_is_sponsor)
+        if (
+            step is not None
+            and pmo_day is not None
+            and calendar.is_working_day(pmo_day)
+            and (age := clock.age(pmo_day)) >= step
+        ):
+            pmo_alerts.append(DueNudge(item.action_id, age))
+    return NudgePlan(
+        owner_digests=[Digest(user, day, tuple(items)) for (user, day), items in owner_items.items()],
+        sponsor_digests=[Digest(user, day, tuple(items)) for (user, day), items in sponsor_items.items()],
+        pmo_alerts=pmo_alerts,
+        pmo_day=pmo_day,
+        unknown_timezones=sorted(unknown_timezones),
+    )
+
+
+def remember_timezone(session: Session, user_id: str, timezone_name: str, *, now: datetime) -> None:
+    people.get_or_create(session, user_id, now=now).timezone = timezone_name
+
+
+def mark_unreachable(session: Session, user_id: str, *, now: datetime) -> bool:
+    """Record that Slack refuses DMs to this person; True only for the one caller that recorded it.
+
+    The conditional UPDATE makes one instance (and one tick) the one that tells the PMO.
+    """
+    people.get_or_create(session, user_id, now=now)
+    result = session.execute(
+        update(Person)
+        .where(Person.slack_user_id == user_id, Person.unreachable_since.is_(None))
+        .values(unreachable_since=now)
+    )
+    return result.rowcount == 1

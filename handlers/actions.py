@@ -1,0 +1,534 @@
+"""Actions in Slack: `/pmo action`, `/pmo actions`, the "Make this an action" shortcut, the
+check-in's help button, and the Done / Snooze / Reassign / Add note controls on every card."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.context import AppContext
+from bot.errors import Conflict, UserError
+from bot.services import actions, escalations, nudges, outbox, portfolio
+from bot.services.access import Actor
+from bot.services.actions import InvalidAction, NewAction
+from bot.services.cadence import parse_timezone
+from bot.services.outbox import OutgoingRequest
+from handlers.blocks.actions import (
+    ASSIGNED,
+    DM,
+    MY_ACTIONS,
+    ActionDm,
+    ActionRef,
+    HelpActionTarget,
+    NewActionMetadata,
+    action_added_modal,
+    action_added_text,
+    action_list,
+    assignment_dm,
+    help_action_made,
+    new_action_modal,
+    note_added_modal,
+    note_modal,
+    overdue_digest,
+)
+from handlers.commands import CommandRequest, Subcommand, Usage, user_mention
+from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, post_or_update
+from handlers.escalations import escalate, publish_alert
+from handlers.home import refresh_home
+from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
+from storage.models import Action, ProjectStatus
+from storage.session import unit_of_work
+
+# Slack's answers to a DM that mean the person is gone, not that Slack is having a bad day.
+UNREACHABLE_ERRORS = frozenset({"user_not_found", "account_inactive"})
+# "KEY @owner DATE" and then the title, as typed (apostrophes and quotes kept).
+_TITLE_AFTER = re.compile(r"^\s*(?:\S+\s+){3}(.+)$", re.DOTALL)
+
+
+def _actor(ctx: AppContext, user_id: str) -> Actor:
+    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+
+
+def _zone(ctx: AppContext) -> ZoneInfo:
+    return ZoneInfo(ctx.settings.default_timezone)
+
+
+def timezone_of(user: dict[str, Any], default_timezone: str) -> str:
+    """The timezone users.info gives for someone, or the default when it gives none we know."""
+    try:
+        return parse_timezone(user.get("tz") or default_timezone)
+    except UserError:
+        return default_timezone
+
+
+def check_owner(client: WebClient, user_id: str, default_timezone: str) -> str:
+    """Ask Slack whether someone can own an action; their timezone (or the default) if so."""
+    try:
+        user = client.users_info(user=user_id)["user"]
+    except SlackApiError as error:
+        if error.response.get("error") != "user_not_found":
+            raise
+        raise InvalidAction(
+            {actions.OWNER: f"<@{user_id}> is not in this workspace. Type @ and pick the owner from the list."}
+        ) from None
+    if user.get("deleted"):
+        raise InvalidAction(
+            {actions.OWNER: f"<@{user_id}>'s account is deactivated. Choose someone who is still here."}
+        )
+    if user.get("is_bot"):
+        raise InvalidAction({actions.OWNER: f"<@{user_id}> is a bot; an action needs a person to own it."})
+    return timezone_of(user, default_timezone)
+
+
+# --- DMs about actions -----------------------------------------------------------------------
+
+
+def assigned_key(action_id: int) -> str:
+    return f"action-assigned:{action_id}"
+
+
+def reassigned_key(action_id: int, owner_user_id: str, event_id: int) -> str:
+    return f"action-reassigned:{action_id}:{owner_user_id}:{event_id}"
+
+
+def help_action_key(checkin_id: int) -> str:
+    """One action per check-in's help request: the claim of its DM is what refuses a second."""
+    return f"action-from-checkin:{checkin_id}"
+
+
+def _dm_message(session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str) -> OutgoingRequest:
+    lines = actions.action_lines(
+        session, actions.actions_by_id(session, dm.action_ids), as_of=date.fromisoformat(dm.as_of), zone=_zone(ctx)
+    )
+    if dm.kind == ASSIGNED:
+        text, blocks = assignment_dm(lines[0], dm, key=key, recipient=recipient)
+    else:
+        text, blocks = overdue_digest(lines, key=key, recipient=recipient)
+    # The metadata says what the DM lists, so a click on it can redraw it from the records.
+    return chat_message(key, recipient, text, blocks, metadata=dm.metadata())
+
+
+def claim_action_dm(
+    session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str, now: datetime
+) -> ClaimedMessage | None:
+    """Claim a DM listing actions, in the caller's transaction; None when already claimed."""
+    return claim(session, _dm_message(session, ctx, dm, key=key, recipient=recipient), now=now)
+
+
+def redraw_action_dm(ctx: AppContext, key: str, *, now: datetime) -> None:
+    """Bring a DM about actions up to date (done, snoozed, reassigned) in place."""
+    with unit_of_work(ctx.session_factory) as session:
+        row = outbox.find(session, key)
+        if row is None:
+            return
+        dm = ActionDm.from_metadata(row.payload["metadata"])
+        message = _dm_message(session, ctx, dm, key=key, recipient=str(row.payload["channel"]))
+    post_or_update(ctx, message, now=now)
+
+
+def deliver_dm(ctx: AppContext, claimed: ClaimedMessage, *, now: datetime) -> None:
+    """Send a claimed DM; a person Slack says is gone is recorded and the PMO told, once."""
+    delivery = deliver(ctx, claimed, now=now)
+    if delivery.error in UNREACHABLE_ERRORS:
+        person_unreachable(ctx, claimed.request.channel_id, delivery.error or "", now=now)
+
+
+def person_unreachable(ctx: AppContext, user_id: str, error: str, *, now: datetime) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        if not nudges.mark_unreachable(session, user_id, now=now):
+            return
+        lines = actions.action_lines(
+            session, actions.open_actions_owned_by(session, user_id), as_of=ctx.workspace_today(), zone=_zone(ctx)
+        )
+    escalate(ctx, actions.unreachable_cause(user_id, error, lines), project_id=None, now=now)
+
+
+# --- creating ---------------------------------------------------------------------------------
+
+
+def _create(
+    ctx: AppContext, actor: Actor, new: NewAction, *, now: datetime
+) -> tuple[actions.ActionLine, ClaimedMessage | None]:
+    """Store the action and claim the owner's DM in one transaction; the caller delivers it."""
+    timezone = check_owner(ctx.client, new.owner_user_id, ctx.settings.default_timezone)
+    today = ctx.workspace_today()
+    with unit_of_work(ctx.session_factory) as session:
+        action = actions.create_action(session, actor, new, today=today, now=now)
+        nudges.remember_timezone(session, new.owner_user_id, timezone, now=now)
+        key = assigned_key(action.id)
+        dm = ActionDm(ASSIGNED, today.isoformat(), [action.id], assigned_by=actor.slack_user_id)
+        claimed = claim_action_dm(session, ctx, dm, key=key, recipient=new.owner_user_id, now=now)
+        line = _line(session, ctx, action)
+    return line, claimed
+
+
+def _tell_owner(ctx: AppContext, claimed: ClaimedMessage | None, *, now: datetime) -> None:
+    """The new owner's DM, and their Home tab, which lists their actions."""
+    if claimed is None:
+        return
+    deliver_dm(ctx, claimed, now=now)
+    refresh_home(ctx, (claimed.request.channel_id,), now)
+
+
+def _line(session: Session, ctx: AppContext, action: Action) -> actions.ActionLine:
+    rows = actions.actions_by_id(session, [action.id])
+    return actions.action_lines(session, rows, as_of=ctx.workspace_today(), zone=_zone(ctx))[0]
+
+
+def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        # Refused before the form opens, so nobody fills in a form for a project that takes no actions.
+        project = actions.check_project(session, key)
+        heading = f"{project.key} · {project.name}"
+        metadata = NewActionMetadata(project_key=project.key)
+    client.views_open(trigger_id=trigger_id, view=new_action_modal(metadata, project_heading=heading))
+
+
+def action_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if not request.args:
+        raise ACTION.usage_error("Which project is the action for? Give its key.")
+    if len(request.args) == 1:
+        _open_form(ctx, client, request.trigger_id, request.args[0])
+        return
+    if len(request.args) < 4:
+        raise ACTION.usage_error("Give the owner, the due date and what has to be done, or just the key for a form.")
+    key, who, when = request.args[:3]
+    owner = user_mention(who)
+    if owner is None:
+        raise ACTION.usage_error(f"'{who}' is not a person: type @ and pick the owner from the list.")
+    due = actions.parse_due(when, today=ctx.workspace_today())
+    typed = _TITLE_AFTER.match(request.rest)
+    title = typed[1] if typed else " ".join(request.args[3:])
+    now = ctx.clock()
+    line, claimed = _create(ctx, request.actor, NewAction(key, title, owner, due), now=now)
+    respond(text=action_added_text(line))
+    _tell_owner(ctx, claimed, now=now)
+
+
+def _permalink(client: WebClient, channel_id: str, message_ts: str) -> str | None:
+    try:
+        return str(client.chat_getPermalink(channel=channel_id, message_ts=message_ts)["permalink"])
+    except SlackApiError:
+        return None  # a message the bot cannot see (e.g. a DM between people) gets no link back
+
+
+@dataclass(frozen=True)
+class _NewActionForm:
+    """What the new-action form holds when submitted; blanks are empty strings or None."""
+
+    project_key: str
+    title: str
+    owner: str | None
+    due: str | None
+    notes: str | None
+
+    @classmethod
+    def read(cls, values: dict[str, Any]) -> _NewActionForm:
+        def element(block_id: str) -> dict[str, Any]:
+            return values.get(block_id, {}).get(block_id, {})
+
+        def text(block_id: str) -> str:
+            return (element(block_id).get("value") or "").strip()
+
+        return cls(
+            project_key=text(NewActionBlock.PROJECT),
+            title=text(NewActionBlock.TITLE),
+            owner=element(NewActionBlock.OWNER).get("selected_user"),
+            due=element(NewActionBlock.DUE).get("selected_date"),
+            notes=text(NewActionBlock.NOTES) or None,
+        )
+
+
+def _submit_form(ctx: AppContext, body: dict[str, Any], view: dict[str, Any], ack: Ack) -> ClaimedMessage | None:
+    metadata = NewActionMetadata.from_json(view["private_metadata"])
+    form = _NewActionForm.read(view["state"]["values"])
+    present = set(view["state"]["values"])
+    # Problems about the project land on the title when the form has no project box.
+    block_for = {field: field if field in present else NewActionBlock.TITLE for field in NewActionBlock}
+    project_key = metadata.project_key or form.project_key
+    missing = {
+        block: message
+        for block, value, message in (
+            (NewActionBlock.PROJECT, project_key, "Give the project's key, e.g. CRM-2."),
+            (NewActionBlock.TITLE, form.title, "Say what has to be done."),
+            (NewActionBlock.OWNER, form.owner, "Choose who owns it."),
+            (NewActionBlock.DUE, form.due, "Choose when it is due."),
+        )
+        if not value
+    }
+    if missing or form.owner is None or form.due is None:
+        ack(response_action="errors", errors={block_for[block]: message for block, message in missing.items()})
+        return None
+    source_link = (
+        _permalink(ctx.client, metadata.channel_id, metadata.message_ts)
+        if metadata.channel_id and metadata.message_ts
+        else None
+    )
+    new = NewAction(
+        project_key, form.title, form.owner, date.fromisoformat(form.due), notes=form.notes, source_link=source_link
+    )
+    try:
+        line, claimed = _create(ctx, _actor(ctx, body["user"]["id"]), new, now=ctx.clock())
+    except InvalidAction as error:
+        ack(
+            response_action="errors",
+            errors={block_for.get(field, NewActionBlock.TITLE): text for field, text in error.problems.items()},
+        )
+        return None
+    ack(response_action="update", view=action_added_modal(line))
+    return claimed
+
+
+# --- lists and their controls ----------------------------------------------------------------------
+
+
+def _list_message(ctx: AppContext, user_id: str, key: str) -> tuple[str, list[dict[str, Any]]]:
+    today = ctx.workspace_today()
+    with unit_of_work(ctx.session_factory) as session:
+        if key == MY_ACTIONS:
+            rows, project = actions.open_actions_owned_by(session, user_id), None
+        else:
+            found, rows = actions.open_actions_of_project(session, key)
+            project = (found.key, found.name)
+        lines = actions.action_lines(session, rows, as_of=today, zone=_zone(ctx))
+    return action_list(lines, project=project)
+
+
+def actions_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if len(request.args) > 1:
+        raise ACTIONS.usage_error("Give at most one project key.")
+    text, blocks = _list_message(ctx, request.user_id, request.args[0] if request.args else MY_ACTIONS)
+    respond(text=text, blocks=blocks)
+
+
+Change = Callable[[Session, Actor, int, datetime], Action]
+
+
+def _after_change(ctx: AppContext, ref: ActionRef, user_id: str, respond: Respond, *, now: datetime) -> None:
+    """Redraw what the click came from: an ephemeral list through its response_url, a DM in place."""
+    if ref.shown_in == DM:
+        redraw_action_dm(ctx, ref.key, now=now)
+    else:
+        text, blocks = _list_message(ctx, user_id, ref.key)
+        respond(text=text, blocks=blocks, replace_original=True)
+
+
+def _settle_alert(ctx: AppContext, action_id: int, actor_user_id: str, *, now: datetime) -> None:
+    """Done or snoozed: an existing PMO alert about the action says so, in place."""
+    with unit_of_work(ctx.session_factory) as session:
+        if escalations.find(session, actions.overdue_cause_key(action_id)) is None:
+            return
+        action = actions.get_action(session, action_id)
+        cause = actions.settled_cause(_line(session, ctx, action), actor_user_id=actor_user_id)
+        project_id = action.project_id
+    escalate(ctx, cause, project_id=project_id, now=now)
+
+
+def _change(ctx: AppContext, body: dict[str, Any], ref: ActionRef, respond: Respond, change: Change) -> bool:
+    """Apply a change for the person who clicked and redraw the card; False (and why, to them) if refused."""
+    user_id = body["user"]["id"]
+    now = ctx.clock()
+    try:
+        with unit_of_work(ctx.session_factory) as session:
+            owner_before = actions.get_action(session, ref.action_id).owner.slack_user_id
+            owner_after = change(session, _actor(ctx, user_id), ref.action_id, now).owner.slack_user_id
+    except UserError as error:
+        respond(text=str(error), response_type="ephemeral", replace_original=False)
+        return False
+    _after_change(ctx, ref, user_id, respond, now=now)
+    refresh_home(ctx, (owner_before, owner_after), now)
+    return True
+
+
+def register(app: App, ctx: AppContext) -> None:
+    @app.action(ActionId.ACTION_DONE)
+    def done(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        ref = ActionRef.from_json(action["block_id"])
+
+        def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
+            return actions.complete(session, actor, action_id, now=now)
+
+        if _change(ctx, body, ref, respond, change):
+            _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
+
+    @app.action(ActionId.ACTION_SNOOZE)
+    def snooze(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        ref = ActionRef.from_json(action["block_id"])
+        days = int(action["selected_option"]["value"])
+        today = ctx.workspace_today()
+
+        def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
+            return actions.snooze(session, actor, action_id, days, today=today, now=now)
+
+        if _change(ctx, body, ref, respond, change):
+            _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
+
+    @app.action(ActionId.ACTION_REASSIGN)
+    def reassign(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        ref = ActionRef.from_json(action["block_id"])
+        new_owner = action["selected_user"]
+        try:
+            timezone = check_owner(ctx.client, new_owner, ctx.settings.default_timezone)
+        except UserError as error:
+            respond(text=str(error), response_type="ephemeral", replace_original=False)
+            return
+        claimed: list[ClaimedMessage] = []
+
+        def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
+            moved = actions.reassign(session, actor, action_id, new_owner, now=now)
+            nudges.remember_timezone(session, new_owner, timezone, now=now)
+            today = ctx.workspace_today()
+            dm = ActionDm(ASSIGNED, today.isoformat(), [action_id], assigned_by=actor.slack_user_id)
+            key = reassigned_key(action_id, new_owner, moved.events[-1].id)
+            told = claim_action_dm(session, ctx, dm, key=key, recipient=new_owner, now=now)
+            claimed.extend([told] if told else [])
+            return moved
+
+        if _change(ctx, body, ref, respond, change):
+            now = ctx.clock()
+            for message in claimed:
+                deliver_dm(ctx, message, now=now)
+            _refresh_alert_owner(ctx, ref.action_id, now=now)
+
+    @app.action(ActionId.ACTION_ADD_NOTE)
+    def add_note(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        ref = ActionRef.from_json(action["block_id"])
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                title = actions.get_action(session, ref.action_id).title
+        except UserError as error:
+            respond(text=str(error), response_type="ephemeral", replace_original=False)
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
+
+    @app.view(CallbackId.ACTION_NOTE)
+    def submit_note(ack: Ack, body: dict, view: dict) -> None:
+        ref = ActionRef.from_json(view["private_metadata"])
+        note = view["state"]["values"].get(ActionNoteBlock.NOTE, {}).get(ActionNoteBlock.NOTE, {}).get("value") or ""
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                action = actions.add_note(
+                    session, _actor(ctx, body["user"]["id"]), ref.action_id, note, now=ctx.clock()
+                )
+                title = action.title
+        except UserError as error:
+            ack(response_action="errors", errors={ActionNoteBlock.NOTE: str(error)})
+            return
+        ack(response_action="update", view=note_added_modal(title))
+
+    @app.view(CallbackId.NEW_ACTION)
+    def submit_new_action(ack: Ack, body: dict, view: dict) -> None:
+        _tell_owner(ctx, _submit_form(ctx, body, view, ack), now=ctx.clock())
+
+    @app.shortcut(CallbackId.ACTION_FROM_MESSAGE)
+    def from_message(ack: Ack, shortcut: dict, client: WebClient) -> None:
+        ack()
+        channel_id = shortcut["channel"]["id"]
+        message = shortcut["message"]
+        with unit_of_work(ctx.session_factory) as session:
+            project = portfolio.project_for_channel(session, shortcut["team"]["id"], channel_id)
+            suggested = project.key if project is not None and project.status is not ProjectStatus.CLOSED else None
+        metadata = NewActionMetadata(channel_id=channel_id, message_ts=message["ts"])
+        view = new_action_modal(
+            metadata,
+            project_heading=None,
+            suggested_key=suggested,
+            title=message.get("text", ""),
+            from_channel=channel_id,
+        )
+        client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+
+    @app.action(ActionId.ACTION_FROM_HELP)
+    def from_help(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        target = HelpActionTarget.from_json(action["value"])
+        try:
+            _make_help_action(ctx, client, body, target)
+        except UserError as error:
+            respond(text=str(error), response_type="ephemeral", replace_original=False)
+
+
+def _refresh_alert_owner(ctx: AppContext, action_id: int, *, now: datetime) -> None:
+    """A reassigned action's PMO alert names the new owner straight away."""
+    with unit_of_work(ctx.session_factory) as session:
+        if escalations.find(session, actions.overdue_cause_key(action_id)) is None:
+            return
+        line = _line(session, ctx, actions.get_action(session, action_id))
+        escalation_id = actions.raise_overdue_alert(session, line, now=now) if line.is_overdue else None
+    if escalation_id is not None:
+        publish_alert(ctx, escalation_id, now=now)
+
+
+def _make_help_action(ctx: AppContext, client: WebClient, body: dict[str, Any], target: HelpActionTarget) -> None:
+    user_id = body["user"]["id"]
+    channel_id, message = body["channel"]["id"], body["message"]
+    now, today = ctx.clock(), ctx.workspace_today()
+    with unit_of_work(ctx.session_factory) as session:
+        project = portfolio.get_project(session, target.project_key)
+        sponsor = project.sponsor.slack_user_id if project.sponsor else None
+    timezone = check_owner(client, sponsor, ctx.settings.default_timezone) if sponsor else None
+    source_link = _permalink(client, channel_id, message["ts"])
+    with unit_of_work(ctx.session_factory) as session:
+        created = actions.create_help_action(
+            session, _actor(ctx, user_id), target.checkin_id, source_link=source_link, today=today, now=now
+        )
+        owner = created.owner.slack_user_id
+        if timezone:
+            nudges.remember_timezone(session, owner, timezone, now=now)
+        dm = ActionDm(ASSIGNED, today.isoformat(), [created.id], assigned_by=user_id)
+        claimed = claim_action_dm(session, ctx, dm, key=help_action_key(target.checkin_id), recipient=owner, now=now)
+        if claimed is None:
+            raise Conflict(
+                "This help request is already an action. `/pmo actions " + target.project_key + "` lists it."
+            )
+        line = _line(session, ctx, created)
+    # The summary keeps its words; the button gives way to who made it into what.
+    blocks = [
+        block
+        for block in message.get("blocks", [])
+        if not any(element.get("action_id") == ActionId.ACTION_FROM_HELP for element in block.get("elements", []))
+    ]
+    client.chat_update(
+        channel=channel_id,
+        ts=message["ts"],
+        text=message.get("text", ""),
+        blocks=[*blocks, help_action_made(line, made_by=user_id)],
+    )
+    _tell_owner(ctx, claimed, now=now)
+
+
+ACTION = Subcommand(
+    name="action",
+    handler=action_command,
+    usages=(
+        Usage(
+            "/pmo action KEY @owner DATE title",
+            "record an action and tell its owner; DATE is YYYY-MM-DD, today, tomorrow, a weekday (fri) or +3d",
+        ),
+        Usage("/pmo action KEY", "the same, in a form"),
+    ),
+)
+
+ACTIONS = Subcommand(
+    name="actions",
+    handler=actions_command,
+    usages=(
+        Usage("/pmo actions", "your open actions, most overdue first, with Done, Snooze, Reassign and Add note"),
+        Usage("/pmo actions KEY", "a project's open actions"),
+    ),
+)
+
+SUBCOMMANDS = (ACTION, ACTIONS)

@@ -1,0 +1,177 @@
+"""The daily nudge pass (part of `tick`) and `/pmo away` / `/pmo back`.
+
+Each owner gets at most one DM a day, at NUDGE_TIME in their own timezone, listing every
+action of theirs that reached a ladder step that day; each sponsor likewise; the PMO gets
+one alert per action, refreshed as it ages. The ledger keys carry the recipient's local
+date, so re-running a tick, or two instances ticking at once, sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+
+from bot.context import AppContext
+from bot.errors import UserError
+from bot.pacing import Pacer
+from bot.services import actions, nudges, outbox
+from bot.services.nudges import Digest
+from handlers.actions import claim_action_dm, deliver_dm, timezone_of
+from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
+from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.delivery import chat_message, claim, fan_out
+from handlers.escalations import publish_alert
+from storage.session import unit_of_work
+
+
+def owner_digest_key(user_id: str, local_day: date) -> str:
+    return f"nudge:{user_id}:{local_day.isoformat()}"
+
+
+def sponsor_digest_key(user_id: str, local_day: date) -> str:
+    return f"nudge-sponsor:{user_id}:{local_day.isoformat()}"
+
+
+def send_nudges(ctx: AppContext, now: datetime) -> None:
+    """Scheduled work: the owners', sponsors' and PMO's share of the ladder that is due at `now`."""
+    plan = _plan(ctx, now)
+    if plan.unknown_timezones:
+        _learn_timezones(ctx, plan.unknown_timezones, now)
+        plan = _plan(ctx, now)
+    owner_digests = _not_yet_sent(ctx, plan.owner_digests, owner_digest_key)
+    sponsor_digests = _not_yet_sent(ctx, plan.sponsor_digests, sponsor_digest_key)
+    fan_out(ctx, owner_digests, lambda digest, pacer: _send_owner_digest(ctx, digest, pacer, now))
+    fan_out(ctx, sponsor_digests, lambda digest, pacer: _send_sponsor_digest(ctx, digest, pacer, now))
+    if plan.pmo_day is not None and plan.pmo_alerts:
+        _refresh_pmo_alerts(ctx, [due.action_id for due in plan.pmo_alerts], plan.pmo_day, now)
+
+
+def _plan(ctx: AppContext, now: datetime) -> nudges.NudgePlan:
+    with unit_of_work(ctx.session_factory) as session:
+        return nudges.plan(session, now=now, ladder=ctx.settings.ladder, pass_time=ctx.settings.nudge_pass)
+
+
+def _not_yet_sent(ctx: AppContext, digests: list[Digest], key_of: Callable[[str, date], str]) -> list[Digest]:
+    """The digests whose DM is not in the ledger yet: after a person's first tick of the day, the
+    others find theirs there, and skipping them here keeps those ticks cheap."""
+    with unit_of_work(ctx.session_factory) as session:
+        claimed = outbox.claimed_keys(session, [key_of(digest.user_id, digest.local_day) for digest in digests])
+    return [digest for digest in digests if key_of(digest.user_id, digest.local_day) not in claimed]
+
+
+def _learn_timezones(ctx: AppContext, user_ids: list[str], now: datetime) -> None:
+    """Ask Slack, once each, the timezone of owners and sponsors the pass must reach."""
+    for user_id in user_ids:
+        try:
+            user = ctx.client.users_info(user=user_id)["user"]
+        except SlackApiError:
+            # Slack cannot describe them (e.g. user_not_found): the workspace's timezone is
+            # remembered instead, so the tick does not ask again every minute.
+            user = {}
+        with unit_of_work(ctx.session_factory) as session:
+            nudges.remember_timezone(session, user_id, timezone_of(user, ctx.settings.default_timezone), now=now)
+
+
+def _send_owner_digest(ctx: AppContext, digest: Digest, pacer: Pacer, now: datetime) -> None:
+    key = owner_digest_key(digest.user_id, digest.local_day)
+    with unit_of_work(ctx.session_factory) as session:
+        if outbox.find(session, key) is not None:
+            return  # today's DM already went (or is going) out
+        dm = ActionDm(OVERDUE, digest.local_day.isoformat(), [item.action_id for item in digest.items])
+        claimed = claim_action_dm(session, ctx, dm, key=key, recipient=digest.user_id, now=now)
+    if claimed is not None:
+        pacer.wait()
+        deliver_dm(ctx, claimed, now=now)
+
+
+def _send_sponsor_digest(ctx: AppContext, digest: Digest, pacer: Pacer, now: datetime) -> None:
+    key = sponsor_digest_key(digest.user_id, digest.local_day)
+    with unit_of_work(ctx.session_factory) as session:
+        if outbox.find(session, key) is not None:
+            return
+        rows = actions.actions_by_id(session, [item.action_id for item in digest.items])
+        lines = actions.action_lines(
+            session, rows, as_of=digest.local_day, zone=ZoneInfo(ctx.settings.default_timezone)
+        )
+        text, blocks = sponsor_digest(lines)
+        claimed = claim(session, chat_message(key, digest.user_id, text, blocks), now=now)
+    if claimed is not None:
+        pacer.wait()
+        deliver_dm(ctx, claimed, now=now)
+
+
+def _refresh_pmo_alerts(ctx: AppContext, action_ids: list[int], pmo_day: date, now: datetime) -> None:
+    """Raise each alert the day its action reaches the PMO step, and refresh it once a day after."""
+    start_of_day = datetime.combine(pmo_day, time(), tzinfo=ZoneInfo(ctx.settings.default_timezone))
+    with unit_of_work(ctx.session_factory) as session:
+        refreshed = actions.overdue_alerts_updated_since(session, start_of_day)
+    stale = [action_id for action_id in action_ids if action_id not in refreshed]
+    fan_out(ctx, stale, lambda action_id, pacer: _refresh_pmo_alert(ctx, action_id, pmo_day, pacer, now))
+
+
+def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, pacer: Pacer, now: datetime) -> None:
+    zone = ZoneInfo(ctx.settings.default_timezone)
+    try:
+        with unit_of_work(ctx.session_factory) as session:
+            [line] = actions.action_lines(
+                session, actions.actions_by_id(session, [action_id]), as_of=pmo_day, zone=zone
+            )
+            escalation_id = actions.raise_overdue_alert(session, line, now=now)
+    except IntegrityError:
+        return  # another instance raised this alert at the same moment, and posts it
+    if escalation_id is not None:
+        pacer.wait()
+        publish_alert(ctx, escalation_id, now=now)
+
+
+# --- away and back ----------------------------------------------------------------------------
+
+
+def away_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    today = ctx.workspace_today()
+    words = request.args
+    if len(words) != 2:
+        raise AWAY.usage_error("Give the first and the last day you are away, or `until` and the last day.")
+    try:
+        first = today if words[0].lower() == "until" else actions.parse_due(words[0], today=today)
+        last = actions.parse_due(words[1], today=today)
+    except UserError as error:
+        raise AWAY.usage_error(str(error)) from None
+    with unit_of_work(ctx.session_factory) as session:
+        nudges.set_away(session, request.user_id, first, last, today=today, now=ctx.clock())
+    respond(text=away_text(first, last))
+
+
+def back_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if request.args:
+        raise BACK.usage_error("`/pmo back` takes no more words.")
+    with unit_of_work(ctx.session_factory) as session:
+        was_away = nudges.come_back(session, request.user_id, today=ctx.workspace_today(), now=ctx.clock())
+    respond(text=back_text(was_away))
+
+
+AWAY = Subcommand(
+    name="away",
+    handler=away_command,
+    usages=(
+        Usage(
+            "/pmo away YYYY-MM-DD YYYY-MM-DD",
+            "you are away those days (first and last): no nudges, and your actions stop ageing",
+        ),
+        Usage("/pmo away until YYYY-MM-DD", "you are away from today until that day"),
+    ),
+)
+
+BACK = Subcommand(
+    name="back",
+    handler=back_command,
+    usages=(Usage("/pmo back", "you are back early (or not going after all): nudges resume"),),
+)
+
+SUBCOMMANDS = (AWAY, BACK)
