@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
-from bot.services import outbox, overlaps
+from bot.services import job_runs, outbox, overlaps
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import overlaps as blocks
 from handlers.blocks.overlaps import OverlapChoice
@@ -25,14 +25,16 @@ def post_overlap_note(ctx: AppContext, now: datetime) -> None:
         return
     period, _day, _instant = ctx.settings.overlap_cadence.latest_due(now)
     key = overlaps.note_key(period)
+    quiet_week = f"overlap-check:{period}"
     with unit_of_work(ctx.session_factory) as session:
-        # Checked first so that, once the note is out, ticks skip the comparison all week.
-        if outbox.find(session, key) is not None:
+        # Checked first so that, once the week's comparison is done, ticks skip it all week.
+        if outbox.find(session, key) is not None or job_runs.is_done(session, quiet_week):
             return
         found = overlaps.undecided_overlaps(session, threshold=ctx.settings.overlap_threshold)
     if not found:
-        # A quiet week posts nothing, and later ticks look again: a pair that appears
-        # mid-week (a project added, a benefit recorded) is reported that week.
+        # A quiet week posts nothing; pairs that appear later are in next week's note.
+        with unit_of_work(ctx.session_factory) as session:
+            job_runs.mark_done(session, quiet_week, now=now)
         return
     send_once(
         ctx,

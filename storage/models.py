@@ -526,3 +526,18 @@ class SyncState(Base):
     # Set when a failure streak starts, cleared by the next success: the PMO hears once per streak.
     failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class JobRun(Base):
+    """A scheduled job that finished its work for a period without sending anything.
+
+    Jobs that send a message find "done" in the outgoing-message ledger; a job whose
+    period can end quietly (a week with no possible overlaps) records it here, so later
+    ticks do not redo the work.
+    """
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(255), unique=True)  # e.g. "overlap-check:2026-W48"
+    completed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -345,6 +345,8 @@ def test_the_lead_records_impact_and_a_priority_ask_escalates(app_context, slack
     )
     [alert] = pmo_messages(fake_slack, "Escalation: CRM-2")
     assert "asks for priority" in str(alert["blocks"]) and "Test with stubs meanwhile" in str(alert["blocks"])
+    [dm] = fake_slack.messages_in(SPONSOR)  # the sponsor's one DM now shows the impact too
+    assert "*CRM-2* · Customer records: 3 days' delay expected" in str(dm["blocks"])
 
     submit("2", priority=False)  # the team thinks again: the alert says so, no second alert
     listeners.wait_idle()

@@ -262,6 +262,19 @@ def test_a_quiet_week_posts_nothing(app_context, fake_slack, session_factory):
     assert notes(fake_slack) == []
 
 
+def test_a_quiet_week_is_compared_once_and_later_pairs_wait_for_next_week(app_context, fake_slack, session_factory):
+    add_project(session_factory, "CRM-2", "Customer records")
+    run_due_work(app_context, NOW)  # the week's comparison: nothing alike
+
+    add_project(session_factory, "CRM-5", "Customer records migration")
+    run_due_work(app_context, NOW + timedelta(hours=2))
+    assert notes(fake_slack) == []  # every tick this week skips the comparison
+
+    run_due_work(app_context, NOW + timedelta(days=7))
+    [note] = notes(fake_slack)
+    assert "2026-W49" in note["text"]
+
+
 def test_a_pmo_verdict_updates_the_note_in_place_and_the_pair_never_comes_back(
     app_context, slack, fake_slack, session_factory, portfolio_with_overlaps, listeners
 ):

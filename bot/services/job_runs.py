@@ -1,0 +1,26 @@
+"""Recording that a scheduled job's work for a period is done when it ended without a message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import JobRun
+
+
+def is_done(session: Session, run_key: str) -> bool:
+    return session.scalar(select(JobRun.id).where(JobRun.run_key == run_key)) is not None
+
+
+def mark_done(session: Session, run_key: str, *, now: datetime) -> None:
+    """Call in a transaction of its own: a second instance marking the same key is not an error."""
+    if is_done(session, run_key):
+        return
+    session.add(JobRun(run_key=run_key, completed_at=now))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
