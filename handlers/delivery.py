@@ -138,7 +138,7 @@ def _attempt(ctx: AppContext, row_id: int, method: str, payload: dict, *, now: d
     channel_id: str | None = None
     error: str | None = None
     try:
-        # The ledger carries chat.* messages, which Slack accepts as JSON bodies.
+        # The ledger carries methods that take JSON bodies (chat.*, files.completeUploadExternal).
         response = ctx.client.api_call(method, json=payload)
         message_ts = response.get("ts")
         channel_id = response.get("channel")
