@@ -141,9 +141,7 @@ def register(app: App, ctx: AppContext) -> None:
             replace_original=False,
         )
 
-    @app.action(ActionId.SHOW_PROJECT_STATUS)
-    def show_project(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
-        ack()
+    def respond_with_overview(body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool) -> None:
         try:
             overview = _overview(ctx, action["value"], audience_of(body, client))
         except UserError as error:
@@ -151,24 +149,20 @@ def register(app: App, ctx: AppContext) -> None:
             return
         respond(
             text=project_status_text(overview),
-            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=True),
+            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=not shared),
+            response_type="in_channel" if shared else "ephemeral",
             replace_original=False,
         )
+
+    @app.action(ActionId.SHOW_PROJECT_STATUS)
+    def show_project(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        respond_with_overview(body, action, client, respond, shared=False)
 
     @app.action(ActionId.SHARE_PROJECT_STATUS)
     def share_project(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        try:
-            overview = _overview(ctx, action["value"], audience_of(body, client))
-        except UserError as error:
-            respond(text=str(error), replace_original=False)
-            return
-        respond(
-            text=project_status_text(overview),
-            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=False),
-            response_type="in_channel",
-            replace_original=False,
-        )
+        respond_with_overview(body, action, client, respond, shared=True)
 
 
 STATUS = Subcommand(
