@@ -75,6 +75,22 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+class MovableClock:
+    """The app's clock for interactive requests, pinned to an instant tests move between steps."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    """Starts at NOW; a test file opts in by building its app_context with it."""
+    return MovableClock(NOW)
+
+
 # --- the running app, over real HTTP, against the fake Slack ---------------------------
 
 SIGNING_SECRET = "test-signing-secret"

@@ -6,8 +6,8 @@ The app's clock is NOW (conftest): Monday 2026-11-23 09:00 UTC, 09:00 in Europe/
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 
 import pytest
 
@@ -36,21 +36,6 @@ from tests.slack.signed import datepicker, plain_input, static_select
 TODAY = NOW.date()  # Monday
 OWNER = ACTION_OWNER
 NEW_OWNER = "U0NEWOWNER"
-
-
-@dataclass
-class Clock:
-    """The app's clock, moved by the tests."""
-
-    at: datetime
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
 
 
 @pytest.fixture
@@ -208,9 +193,10 @@ def test_pmo_action_records_it_and_the_owner_gets_a_dm_with_its_controls(
     assert [event.kind for event in action.events] == ["created"]
     [dm] = fake_slack.messages_in(OWNER)
     assert f"<@{LEAD}> assigned you an action on CRM-2" in dm["text"]
-    assert [
-        element["text"]["text"] for element in dm["blocks"][-1]["elements"] if element["type"] == "button"
-    ] == ["Done", "Add note"]
+    assert [element["text"]["text"] for element in dm["blocks"][-1]["elements"] if element["type"] == "button"] == [
+        "Done",
+        "Add note",
+    ]
     assert message_problems(dm["blocks"]) == []
     with unit_of_work(session_factory) as session:
         assert session.query(Person).filter_by(slack_user_id=OWNER).one().timezone == "Europe/London"

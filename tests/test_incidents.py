@@ -49,21 +49,6 @@ ADMIN = Actor(PMO_ADMIN, is_pmo_admin=True)
 YESTERDAY = NOW - timedelta(days=1)
 
 
-class MovableClock:
-    """The app's clock for interactive requests; tests move it between steps."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock(NOW)
-
-
 @pytest.fixture
 def app_context(settings, session_factory, clock) -> AppContext:
     return AppContext(settings=settings, session_factory=session_factory, client=make_web_client(settings), clock=clock)
@@ -278,7 +263,7 @@ def test_while_open_paused_projects_get_no_prompts_but_others_do(app_context, sl
 
 def test_while_open_no_reminders_and_no_missed_check_ins(app_context, slack, fake_slack, clock, field, listeners):
     tick(app_context, DUE)  # everyone is prompted; then PAY goes down
-    clock.now = DUE + timedelta(hours=1)
+    clock.at = DUE + timedelta(hours=1)
     declare(slack, listeners)
 
     tick(app_context, DUE + timedelta(hours=24))
@@ -410,7 +395,7 @@ def test_resolving_asks_each_affected_channel_to_re_plan(
 ):
     declare(slack, listeners)
     key = latest_key(session_factory)
-    clock.now = NOW + timedelta(hours=5, minutes=20)
+    clock.at = NOW + timedelta(hours=5, minutes=20)
 
     reply = last_reply(slack, fake_slack, f"incident resolve {key.lower()}")
     listeners.wait_idle()
@@ -448,7 +433,7 @@ def test_submit_a_check_in_now_opens_this_weeks_form(
     app_context, slack, fake_slack, clock, session_factory, field, listeners
 ):
     declare(slack, listeners)
-    clock.now = NOW + timedelta(hours=2)
+    clock.at = NOW + timedelta(hours=2)
     last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
     listeners.wait_idle()
     [replan] = replans(fake_slack, "C0CRM")
@@ -477,7 +462,7 @@ def test_shifting_open_actions_moves_them_once_by_the_incidents_length(
                 )
             )
     declare(slack, listeners)
-    clock.now = NOW + timedelta(hours=30)  # a day and a quarter: two days
+    clock.at = NOW + timedelta(hours=30)  # a day and a quarter: two days
     last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
     listeners.wait_idle()
     [replan] = replans(fake_slack, "C0CRM")
@@ -509,7 +494,7 @@ def test_declare_pause_impact_priority_resolve_replan_resume(
     tick(app_context, DUE)
     assert prompts(fake_slack, "C0CRM") == [] and len(prompts(fake_slack, "C0WEB")) == 1
 
-    clock.now = NOW + timedelta(hours=2)
+    clock.at = NOW + timedelta(hours=2)
     key = latest_key(session_factory)
     slack.view_submission(
         "incident.impact",
@@ -520,7 +505,7 @@ def test_declare_pause_impact_priority_resolve_replan_resume(
     listeners.wait_idle()
     assert len(pmo_messages(fake_slack, "Escalation: CRM-2")) == 1
 
-    clock.now = NOW + timedelta(hours=4)
+    clock.at = NOW + timedelta(hours=4)
     last_reply(slack, fake_slack, f"incident resolve {key}")
     listeners.wait_idle()
     assert len(replans(fake_slack, "C0CRM")) == 1
@@ -542,9 +527,9 @@ def test_a_week_prompted_before_the_incident_is_excused_when_it_ends(
     app_context, slack, fake_slack, clock, session_factory, field, listeners
 ):
     tick(app_context, DUE)
-    clock.now = DUE + timedelta(hours=1)
+    clock.at = DUE + timedelta(hours=1)
     declare(slack, listeners)
-    clock.now = DUE + timedelta(hours=50)
+    clock.at = DUE + timedelta(hours=50)
     last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
     listeners.wait_idle()
 

@@ -7,7 +7,7 @@ actions below are due on that Monday: Tuesday is their first working day overdue
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -123,19 +123,6 @@ def test_projects_paused_by_an_open_incident(session_factory):
 
 
 # --- scenarios through tick ------------------------------------------------------------------------
-
-
-@dataclass
-class Clock:
-    at: datetime
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
 
 
 @pytest.fixture
