@@ -63,7 +63,7 @@ from storage.models import (  # noqa: E402
     ProjectStatus,
     Rag,
 )
-from storage.session import make_engine, make_session_factory, upgrade_to_head  # noqa: E402
+from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
 from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 DIGEST_AT = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # Monday 09:00 Europe/London
@@ -298,10 +298,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         database_url = args.database_url or f"sqlite:///{scratch}/digest.sqlite3"
         engine = make_engine(database_url)
-        Base.metadata.drop_all(engine)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        upgrade_to_head(engine)
+        rebuild_schema(engine)
         session_factory = make_session_factory(engine)
         started = time.perf_counter()
         counts = seed(session_factory, args.projects)

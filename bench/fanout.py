@@ -29,9 +29,8 @@ from bot.context import AppContext  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers.checkins import send_checkin_prompts  # noqa: E402
-from storage.base import Base  # noqa: E402
 from storage.models import ChannelLink, Project, ProjectStatus  # noqa: E402
-from storage.session import make_engine, make_session_factory, upgrade_to_head  # noqa: E402
+from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
 from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 CREATED = datetime(2026, 11, 16, tzinfo=timezone.utc)
@@ -87,10 +86,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         database_url = args.database_url or f"sqlite:///{scratch}/fanout.sqlite3"
         engine = make_engine(database_url)
-        Base.metadata.drop_all(engine)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        upgrade_to_head(engine)
+        rebuild_schema(engine)
         session_factory = make_session_factory(engine)
         seed(session_factory, args.projects)
 

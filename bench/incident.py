@@ -34,7 +34,6 @@ from bot.services.incidents import NewIncident  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers.incidents import announce  # noqa: E402
-from storage.base import Base  # noqa: E402
 from storage.models import (  # noqa: E402
     ChannelLink,
     IncidentSeverity,
@@ -45,7 +44,7 @@ from storage.models import (  # noqa: E402
     Service,
     ServiceRelation,
 )
-from storage.session import make_engine, make_session_factory, unit_of_work, upgrade_to_head  # noqa: E402
+from storage.session import make_engine, make_session_factory, rebuild_schema, unit_of_work  # noqa: E402
 from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 CREATED = datetime(2026, 11, 16, tzinfo=timezone.utc)
@@ -125,10 +124,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         database_url = args.database_url or f"sqlite:///{scratch}/incident.sqlite3"
         engine = make_engine(database_url)
-        Base.metadata.drop_all(engine)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        upgrade_to_head(engine)
+        rebuild_schema(engine)
         session_factory = make_session_factory(engine)
         service_id = seed(session_factory, args.projects)
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.cadence import Cadence, period_of
@@ -41,7 +41,6 @@ from storage.models import (
     ProjectStatus,
     Rag,
 )
-from storage.session import upgrade_to_head
 
 TEAM_ID = "T0BENCH"
 PMO_ADMIN = "U0PMOADMIN"
@@ -65,13 +64,6 @@ class Portfolio:
     people: list[str]  # Slack user ids: the PMO admin, sponsors, leads (who also own the actions)
     channel_ids: list[str]  # each project's primary channel
     late_project_ids: list[int]  # their W48 prompt is still to come (see `seed`)
-
-
-def reset_schema(engine: Engine) -> None:
-    Base.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade_to_head(engine)
 
 
 def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:

@@ -33,12 +33,12 @@ import waitress  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from waitress import wasyncore  # noqa: E402
 
-from bench.portfolio import PMO_ADMIN, TEAM_ID, reset_schema, seed  # noqa: E402
+from bench.portfolio import PMO_ADMIN, TEAM_ID, seed  # noqa: E402
 from bot.app import create_app, create_wsgi_app  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
-from storage.session import make_engine, make_session_factory  # noqa: E402
+from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
 from tests.slack.blockkit import message_problems  # noqa: E402
 from tests.slack.fake_slack import FakeSlack  # noqa: E402
 from tests.slack.signed import SignedRequests  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> None:
         database_url = args.database_url or f"sqlite:///{scratch}/status.sqlite3"
         settings_url = load_settings(_env_file=None, database_url=database_url).database_url
         engine = make_engine(settings_url)
-        reset_schema(engine)
+        rebuild_schema(engine)
         session_factory = make_session_factory(engine)
         started = time.perf_counter()
         portfolio = seed(session_factory, projects=args.projects, actions_per_project=args.actions_per_project)

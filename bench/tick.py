@@ -34,13 +34,13 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from sqlalchemy import delete, text  # noqa: E402
 
-from bench.portfolio import TEAM_ID, WEEKS, reset_schema, seed  # noqa: E402
+from bench.portfolio import TEAM_ID, WEEKS, seed  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers.jobs import JOBS, run_due_work  # noqa: E402
 from storage.models import CheckinPeriod, OutgoingMessage  # noqa: E402
-from storage.session import make_engine, make_session_factory  # noqa: E402
+from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
 from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 NOTHING_DUE = datetime(2026, 11, 25, 11, 59, tzinfo=timezone.utc)  # Wednesday of 2026-W48
@@ -65,7 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         database_url = args.database_url or f"sqlite:///{scratch}/tick.sqlite3"
         engine = make_engine(load_settings(_env_file=None, database_url=database_url).database_url)
-        reset_schema(engine)
+        rebuild_schema(engine)
         session_factory = make_session_factory(engine)
         portfolio = seed(session_factory, projects=args.projects, late=args.due)
         if engine.dialect.name == "postgresql":

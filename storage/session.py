@@ -17,6 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import models  # noqa: F401  (every table on Base.metadata, for rebuild_schema)
+from storage.base import Base
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 SessionFactory = Callable[[], Session]
@@ -91,6 +94,17 @@ def schema_state(engine: Engine) -> SchemaState:
 
 def upgrade_to_head(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
+
+
+def rebuild_schema(engine: Engine) -> None:
+    """Drop every table, and Alembic's record of them, then migrate from scratch.
+
+    For test and benchmark databases only: it destroys whatever the database holds.
+    """
+    Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade_to_head(engine)
 
 
 class PendingMigrations(Exception):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import waitress
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from waitress import wasyncore
 
@@ -24,19 +24,12 @@ from bot.context import AppContext
 from bot.settings import Settings, load_settings
 from bot.slack_client import make_web_client
 from storage.base import Base
-from storage.session import make_engine, make_session_factory, upgrade_to_head
+from storage.session import make_engine, make_session_factory, rebuild_schema
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.signed import SignedRequests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
-
-
-def _reset_database(engine: Engine) -> None:
-    """Drop everything, including a previous run's alembic_version, so the migrations run from scratch."""
-    Base.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +43,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
-    _reset_database(engine)
-    upgrade_to_head(engine)
+    rebuild_schema(engine)
     yield engine
     engine.dispose()
 
