@@ -73,15 +73,20 @@ def _channel_broke(ctx: AppContext, target: ChannelTarget, error: str, what: str
 
 def _unsent_channels(session: Session, kind: str, incident_id: int) -> list[ChannelTarget]:
     """Affected channels whose message of this kind (NOTICE, REPLAN) is not in the ledger yet."""
-    claimed = incidents.claimed_suffixes(session, incidents.message_key(kind, incident_id, ""))
-    return [
-        target for target in incidents.channel_targets(session, incident_id) if str(target.project_id) not in claimed
-    ]
+    targets = incidents.channel_targets(session, incident_id)
+    keys = {target.project_id: incidents.message_key(kind, incident_id, target.project_id) for target in targets}
+    # Asked by exact key, so the ledger's unique index answers (a prefix LIKE would scan it).
+    claimed = outbox.claimed_keys(session, list(keys.values()))
+    return [target for target in targets if keys[target.project_id] not in claimed]
 
 
 def _unsent_sponsors(session: Session, incident_id: int) -> set[str]:
-    claimed = incidents.claimed_suffixes(session, incidents.message_key(incidents.SPONSOR_DM, incident_id, ""))
-    return incidents.sponsor_user_ids(session, incident_id) - claimed
+    keys = {
+        sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
+        for sponsor in incidents.sponsor_user_ids(session, incident_id)
+    }
+    claimed = outbox.claimed_keys(session, list(keys.values()))
+    return {sponsor for sponsor, key in keys.items() if key not in claimed}
 
 
 # --- what a declaration and a resolution send -----------------------------------------------

@@ -41,7 +41,6 @@ from storage.models import (
     IncidentService,
     IncidentSeverity,
     IncidentStatus,
-    OutgoingMessage,
     Person,
     Project,
     ProjectRole,
@@ -94,14 +93,6 @@ def update_key(incident_id: int, update_id: str, project_id: int | None) -> str:
 def shift_note_key(incident_id: int, project_id: int) -> str:
     """The thread note saying a project's actions were shifted; claiming it makes the shift once-only."""
     return f"incident-shift:{incident_id}:{project_id}"
-
-
-def claimed_suffixes(session: Session, key_prefix: str) -> set[str]:
-    """What follows `key_prefix` in the ledger's keys: which of a fan-out's messages are already claimed."""
-    keys = session.scalars(
-        select(OutgoingMessage.idempotency_key).where(OutgoingMessage.idempotency_key.like(key_prefix + "%"))
-    )
-    return {key.removeprefix(key_prefix) for key in keys}
 
 
 # --- finding incidents ---------------------------------------------------------------------
