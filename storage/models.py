@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     SmallInteger,
@@ -212,7 +213,7 @@ class ChannelLink(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str] = mapped_column(String(32))
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -276,7 +277,7 @@ class BenefitValue(Base):
     __tablename__ = "benefit_values"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    benefit_id: Mapped[int] = mapped_column(ForeignKey("benefits.id", ondelete="CASCADE"))
+    benefit_id: Mapped[int] = mapped_column(ForeignKey("benefits.id", ondelete="CASCADE"), index=True)
     value: Mapped[Decimal] = mapped_column(Numeric(18, 4))
     measured_on: Mapped[date] = mapped_column(Date)
     period: Mapped[str | None] = mapped_column(String(10))  # ISO week, e.g. "2026-W48"
@@ -296,7 +297,8 @@ class CheckinPeriod(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(10))
-    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Reminders and misses only chase periods that fell due recently.
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     # When the prompt was claimed for sending; the message itself (channel, ts) is in the
     # outgoing-message ledger under the prompt's idempotency key.
     prompted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -335,6 +337,11 @@ class Checkin(Base):
 
 class Action(Base):
     __tablename__ = "actions"
+    # "My open actions", "the project's open actions" and the nudge pass read by these.
+    __table_args__ = (
+        Index("ix_actions_owner_id_status", "owner_id", "status"),
+        Index("ix_actions_project_id_status", "project_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -410,7 +417,7 @@ class IncidentImpact(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     # While true the project's prompts and nudges are paused and its overdue clocks stop.
     pauses_project: Mapped[bool] = mapped_column(Boolean, default=True)
     not_affected: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -442,7 +449,7 @@ class Escalation(Base):
     reason: Mapped[str] = mapped_column(Text)
     evidence: Mapped[str | None] = mapped_column(Text)
     status: Mapped[EscalationStatus] = mapped_column(
-        _enum(EscalationStatus, "escalation_status"), default=EscalationStatus.OPEN
+        _enum(EscalationStatus, "escalation_status"), default=EscalationStatus.OPEN, index=True
     )
     picked_up_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     picked_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -497,6 +504,8 @@ class OutgoingMessage(Base):
     """
 
     __tablename__ = "outgoing_messages"
+    # The retry job asks for failed messages whose retry time has come, every tick.
+    __table_args__ = (Index("ix_outgoing_messages_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
