@@ -21,7 +21,7 @@ from bot.context import AppContext
 from bot.errors import UserError
 from bot.pacing import Pacer
 from bot.services import actions, nudges, outbox
-from bot.services.nudges import Digest
+from bot.services.nudges import DailyNudge
 from handlers.actions import claim_action_dm, deliver_dm, timezone_of
 from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
 from handlers.commands import CommandRequest, Subcommand, Usage
@@ -57,7 +57,7 @@ def _plan(ctx: AppContext, now: datetime) -> nudges.NudgePlan:
         return nudges.plan(session, now=now, ladder=ctx.settings.ladder, pass_time=ctx.settings.nudge_pass)
 
 
-def _not_yet_sent(ctx: AppContext, digests: list[Digest], key_of: Callable[[str, date], str]) -> list[Digest]:
+def _not_yet_sent(ctx: AppContext, digests: list[DailyNudge], key_of: Callable[[str, date], str]) -> list[DailyNudge]:
     """The digests whose DM is not in the ledger yet: after a person's first tick of the day, the
     others find theirs there, and skipping them here keeps those ticks cheap."""
     with unit_of_work(ctx.session_factory) as session:
@@ -78,7 +78,7 @@ def _learn_timezones(ctx: AppContext, user_ids: list[str], now: datetime) -> Non
             nudges.remember_timezone(session, user_id, timezone_of(user, ctx.settings.default_timezone), now=now)
 
 
-def _send_owner_digest(ctx: AppContext, digest: Digest, pacer: Pacer, now: datetime) -> None:
+def _send_owner_digest(ctx: AppContext, digest: DailyNudge, pacer: Pacer, now: datetime) -> None:
     key = owner_digest_key(digest.user_id, digest.local_day)
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
@@ -90,7 +90,7 @@ def _send_owner_digest(ctx: AppContext, digest: Digest, pacer: Pacer, now: datet
         deliver_dm(ctx, claimed, now=now)
 
 
-def _send_sponsor_digest(ctx: AppContext, digest: Digest, pacer: Pacer, now: datetime) -> None:
+def _send_sponsor_digest(ctx: AppContext, digest: DailyNudge, pacer: Pacer, now: datetime) -> None:
     key = sponsor_digest_key(digest.user_id, digest.local_day)
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:

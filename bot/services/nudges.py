@@ -315,7 +315,7 @@ class DueNudge:
 
 
 @dataclass(frozen=True)
-class Digest:
+class DailyNudge:
     """One recipient's DM for one of their days: every action that reached a step that day."""
 
     user_id: str
@@ -325,8 +325,8 @@ class Digest:
 
 @dataclass(frozen=True)
 class NudgePlan:
-    owner_digests: list[Digest]
-    sponsor_digests: list[Digest]
+    owner_digests: list[DailyNudge]
+    sponsor_digests: list[DailyNudge]
     # Actions at or past their PMO step on the PMO's day, with their age then.
     pmo_alerts: list[DueNudge]
     pmo_day: date | None
@@ -497,8 +497,8 @@ def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime
         ):
             pmo_alerts.append(DueNudge(item.action_id, age))
     return NudgePlan(
-        owner_digests=[Digest(user, day, tuple(items)) for (user, day), items in owner_items.items()],
-        sponsor_digests=[Digest(user, day, tuple(items)) for (user, day), items in sponsor_items.items()],
+        owner_digests=[DailyNudge(user, day, tuple(items)) for (user, day), items in owner_items.items()],
+        sponsor_digests=[DailyNudge(user, day, tuple(items)) for (user, day), items in sponsor_items.items()],
         pmo_alerts=pmo_alerts,
         pmo_day=pmo_day,
         unknown_timezones=sorted(unknown_timezones),
