@@ -107,19 +107,28 @@ def register(app: App, ctx: AppContext) -> None:
     def audience_of(body: dict, client: WebClient) -> Audience:
         return channel_audience(client, _clicked_in(body), body["team"]["id"])
 
-    def turn_page(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
-        ack()
+    def respond_with_table(body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool) -> None:
+        """A page of the table: in place of the private copy, or posted for the channel.
+
+        Re-read and re-checked each time: whoever can read the channel sees what is shared,
+        not just the clicker.
+        """
         page = StatusPage.from_json(action["value"]).page
         try:
             table = _table(ctx, actor_of(body), audience_of(body, client))
         except UserError as error:
-            respond(text=str(error), replace_original=True)
+            respond(text=str(error), replace_original=not shared)
             return
         respond(
             text=status_table_text(table.title, table.rows, page),
-            blocks=status_table_blocks(table.title, table.rows, page, now=ctx.clock(), shareable=True),
-            replace_original=True,
+            blocks=status_table_blocks(table.title, table.rows, page, now=ctx.clock(), shareable=not shared),
+            response_type="in_channel" if shared else "ephemeral",
+            replace_original=not shared,
         )
+
+    def turn_page(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        respond_with_table(body, action, client, respond, shared=False)
 
     app.action(ActionId.STATUS_PREVIOUS_PAGE)(turn_page)
     app.action(ActionId.STATUS_NEXT_PAGE)(turn_page)
@@ -127,19 +136,7 @@ def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.SHARE_STATUS_TABLE)
     def share_table(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        page = StatusPage.from_json(action["value"]).page
-        try:
-            # Re-read and re-checked: whoever can read the channel sees what is shared, not just the clicker.
-            table = _table(ctx, actor_of(body), audience_of(body, client))
-        except UserError as error:
-            respond(text=str(error), replace_original=False)
-            return
-        respond(
-            text=status_table_text(table.title, table.rows, page),
-            blocks=status_table_blocks(table.title, table.rows, page, now=ctx.clock(), shareable=False),
-            response_type="in_channel",
-            replace_original=False,
-        )
+        respond_with_table(body, action, client, respond, shared=True)
 
     def respond_with_overview(body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool) -> None:
         try:
