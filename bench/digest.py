@@ -35,6 +35,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bot.context import AppContext  # noqa: E402
+from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.services import digest  # noqa: E402
 from bot.services.cadence import period_of  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
@@ -64,7 +65,6 @@ from storage.models import (  # noqa: E402
     Rag,
 )
 from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
-from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 DIGEST_AT = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # Monday 09:00 Europe/London
 PACK_AT = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # Tuesday: December's first working day

@@ -26,12 +26,12 @@ sys.path.insert(0, str(REPO_ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from bot.context import AppContext  # noqa: E402
+from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers.checkins import send_checkin_prompts  # noqa: E402
 from storage.models import ChannelLink, Project, ProjectStatus  # noqa: E402
 from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
-from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 CREATED = datetime(2026, 11, 16, tzinfo=timezone.utc)
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # Monday 09:30 Europe/London

@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from sqlalchemy import insert, select  # noqa: E402
 
 from bot.context import AppContext  # noqa: E402
+from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.services import incidents  # noqa: E402
 from bot.services.incidents import NewIncident  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
@@ -45,7 +46,6 @@ from storage.models import (  # noqa: E402
     ServiceRelation,
 )
 from storage.session import make_engine, make_session_factory, rebuild_schema, unit_of_work  # noqa: E402
-from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 CREATED = datetime(2026, 11, 16, tzinfo=timezone.utc)
 DECLARED = datetime(2026, 11, 23, 11, 0, tzinfo=timezone.utc)

@@ -36,12 +36,12 @@ from waitress import wasyncore  # noqa: E402
 from bench.portfolio import PMO_ADMIN, TEAM_ID, seed  # noqa: E402
 from bot.app import create_app, create_wsgi_app  # noqa: E402
 from bot.context import AppContext  # noqa: E402
+from bot.demo.blockkit import message_problems  # noqa: E402
+from bot.demo.fake_slack import FakeSlack  # noqa: E402
+from bot.demo.signed import SignedRequests  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
-from tests.slack.blockkit import message_problems  # noqa: E402
-from tests.slack.fake_slack import FakeSlack  # noqa: E402
-from tests.slack.signed import SignedRequests  # noqa: E402
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # Wednesday of 2026-W48
 SIGNING_SECRET = "bench"

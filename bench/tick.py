@@ -36,12 +36,12 @@ from sqlalchemy import delete, text  # noqa: E402
 
 from bench.portfolio import TEAM_ID, WEEKS, seed  # noqa: E402
 from bot.context import AppContext  # noqa: E402
+from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers.jobs import JOBS, run_due_work  # noqa: E402
 from storage.models import CheckinPeriod, OutgoingMessage  # noqa: E402
 from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
-from tests.slack.fake_slack import FakeSlack  # noqa: E402
 
 NOTHING_DUE = datetime(2026, 11, 25, 11, 59, tzinfo=timezone.utc)  # Wednesday of 2026-W48
 PROMPTS_DUE = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)  # the late projects' cadence instant

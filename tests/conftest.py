@@ -21,12 +21,12 @@ from waitress import wasyncore
 
 from bot.app import create_app, create_wsgi_app
 from bot.context import AppContext
+from bot.demo.fake_slack import FakeSlack
+from bot.demo.signed import SignedRequests
 from bot.settings import Settings, load_settings
 from bot.slack_client import make_web_client
 from storage.base import Base
 from storage.session import make_engine, make_session_factory, rebuild_schema
-from tests.slack.fake_slack import FakeSlack
-from tests.slack.signed import SignedRequests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.demo.blockkit import message_problems, view_problems
+from bot.demo.signed import datepicker, plain_input, static_select
 from bot.services import actions
 from bot.services.actions import ActionLine
 from bot.services.escalations import Cause
@@ -30,8 +32,6 @@ from storage.models import Action, ActionStatus, Person, Project, ProjectStatus
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, add_action, add_project
-from tests.slack.blockkit import message_problems, view_problems
-from tests.slack.signed import datepicker, plain_input, static_select
 
 TODAY = NOW.date()  # Monday
 OWNER = ACTION_OWNER

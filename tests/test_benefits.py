@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.context import AppContext
+from bot.demo.blockkit import message_problems, view_problems
+from bot.demo.signed import datepicker, plain_input, static_select
 from bot.services.benefits import trajectory
 from bot.services.portfolio import BenefitLine
 from bot.slack_client import make_web_client
@@ -23,8 +25,6 @@ from handlers.blocks.benefits import (
 from storage.models import Benefit, BenefitValue, Person, Project
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import BENEFIT_OWNER, SPONSOR, STRANGER, add_benefit, add_project
-from tests.slack.blockkit import message_problems, view_problems
-from tests.slack.signed import datepicker, plain_input, static_select
 
 TODAY = NOW.date()
 

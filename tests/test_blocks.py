@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.demo.blockkit import message_problems, view_problems
 from bot.services.portfolio import BenefitLine, ChannelLine, ProjectRecord
 from handlers import SUBCOMMANDS
 from handlers.blocks.help import help_blocks
 from handlers.blocks.projects import new_project_modal, project_created_modal, project_record_blocks
-from tests.slack.blockkit import message_problems, view_problems
 
 
 def _huge_record() -> ProjectRecord:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from bot.context import AppContext
+from bot.demo.blockkit import message_problems
 from bot.services import project_cadence, skip_dates
 from bot.services.access import Actor
 from bot.services.cadence import Cadence, period_of, previous_period
@@ -15,7 +16,6 @@ from handlers.blocks.cadence import skip_dates_message
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, TEAM_ID
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project, load_project
-from tests.slack.blockkit import message_problems
 
 LONDON_MONDAY = Cadence(0, "09:30", "Europe/London")
 

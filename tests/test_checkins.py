@@ -12,14 +12,14 @@ from decimal import Decimal
 
 import pytest
 
+from bot.demo.blockkit import message_problems, view_problems
+from bot.demo.signed import checkboxes, datepicker, plain_input, static_select
 from handlers.checkins import send_checkin_prompts
 from handlers.jobs import run_due_work
 from storage.models import Benefit, Checkin, Project, SkipDate
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID
 from tests.factories import LEAD, SPONSOR, STRANGER, add_benefit, add_project, load_project
-from tests.slack.blockkit import message_problems, view_problems
-from tests.slack.signed import checkboxes, datepicker, plain_input, static_select
 
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 

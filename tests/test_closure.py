@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from bot.demo.blockkit import message_problems, view_problems
+from bot.demo.signed import plain_input, static_select
 from bot.services import closure, partners
 from bot.services.access import Actor
 from bot.services.closure import Closure, ClosureInput, FoundLesson, LessonSearch, lesson_lines
@@ -18,8 +20,6 @@ from storage.models import Decision, Lesson, Project, ProjectStatus
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, TEAM_ID
 from tests.factories import LEAD, SPONSOR, STRANGER, add_benefit, add_project
-from tests.slack.blockkit import message_problems, view_problems
-from tests.slack.signed import plain_input, static_select
 
 CALLBACK_ID = "project.close"
 PARTNER = "T0PARTNER"

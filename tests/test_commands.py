@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.demo.blockkit import message_problems
 from handlers import SUBCOMMANDS
 from tests.conftest import PMO_ADMIN
 from tests.factories import STRANGER, add_project, linked_channels
-from tests.slack.blockkit import message_problems
 
 
 def test_help_lists_every_subcommand(slack, fake_slack):

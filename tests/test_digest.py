@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from bot.context import AppContext
+from bot.demo.blockkit import message_problems
 from bot.services import benefits, checkins, digest, partners
 from bot.services.access import Actor
 from bot.services.digest import (
@@ -43,7 +44,6 @@ from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID
 from tests.factories import LEAD, SPONSOR, add_benefit, add_project
 from tests.portfolio_history import action, checkin, incident, prompted, raise_escalation
-from tests.slack.blockkit import message_problems
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIRST_OF_DECEMBER = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # a Tuesday, 09:00 in London

@@ -21,9 +21,9 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from tests.slack import blockkit
-from tests.slack.fake_slack import FakeSlack
-from tests.slack.signed import SignedRequests, plain_input, slack_signature, static_select
+from bot.demo import blockkit
+from bot.demo.fake_slack import FakeSlack
+from bot.demo.signed import SignedRequests, plain_input, slack_signature, static_select
 
 SCOPES = [
     "channels:join",

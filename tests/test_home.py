@@ -12,14 +12,14 @@ from datetime import timedelta
 import pytest
 
 from bot.context import AppContext
+from bot.demo.blockkit import view_problems
+from bot.demo.signed import plain_input, static_select
 from bot.services.status import MyAction, PendingCheckin, PersonalView, StatusRow
 from handlers.blocks.home import home_view
 from handlers.home import refresh_home
 from storage.models import Rag
 from tests.conftest import NOW
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project
-from tests.slack.blockkit import view_problems
-from tests.slack.signed import plain_input, static_select
 from tests.test_status import AT, OTHER_SPONSOR, TODAY, add_action, add_checkin, shown_text
 
 

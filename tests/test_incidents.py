@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from bot.context import AppContext
+from bot.demo.blockkit import message_problems, view_problems
+from bot.demo.signed import checkboxes, plain_input, static_select
 from bot.services import incidents, live_services
 from bot.services.access import Actor
 from bot.services.incidents import ExternalSource, ImpactChange, NewIncident
@@ -36,8 +38,6 @@ from storage.models import (
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project, load_project
-from tests.slack.blockkit import message_problems, view_problems
-from tests.slack.signed import checkboxes, plain_input, static_select
 
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 NEXT_DUE = DUE + timedelta(days=7)

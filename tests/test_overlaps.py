@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.demo.blockkit import message_problems
 from bot.services import overlaps, portfolio
 from bot.services.overlaps import ProjectProfile, Verdict, find_overlaps, pair_key, similarity, words
 from handlers.blocks.overlaps import MAX_PAIRS_IN_NOTE, OverlapChoice, note_blocks, with_verdicts
@@ -20,7 +21,6 @@ from storage.models import Decision, Project
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
 from tests.factories import STRANGER, add_benefit, add_project
-from tests.slack.blockkit import message_problems
 
 LABELLED_PAIRS = Path(__file__).parent / "data" / "overlap_pairs.csv"
 DEFAULT_THRESHOLD = 0.35

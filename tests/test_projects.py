@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.demo.blockkit import message_problems, view_problems
+from bot.demo.signed import plain_input
 from tests.conftest import PMO_ADMIN
 from tests.factories import SPONSOR, STRANGER, add_project, load_project
-from tests.slack.blockkit import message_problems, view_problems
-from tests.slack.signed import plain_input
 
 
 def _all_text(reply: dict) -> str:

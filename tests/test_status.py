@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from bot.context import AppContext
+from bot.demo.blockkit import message_problems
 from bot.services import benefits, checkins, partners, people, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput
@@ -44,7 +45,6 @@ from storage.models import (
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import LEAD, SPONSOR, STRANGER, add_benefit, add_project, load_project
-from tests.slack.blockkit import message_problems
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 TODAY = AT.date()

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from bot.app import create_app, create_wsgi_app
 from bot.context import AppContext
+from bot.demo.signed import slack_signature
 from bot.services import live_services
 from bot.services.access import Actor
 from bot.services.live_services import NewService
@@ -23,7 +24,6 @@ from storage.models import Incident, IncidentSeverity, IncidentStatus, OutgoingM
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
 from tests.factories import LEAD, add_project
-from tests.slack.signed import slack_signature
 
 WEBHOOK_SECRET = "test-incident-webhook-secret"
 PAGERDUTY_SECRET = "test-pagerduty-secret"
