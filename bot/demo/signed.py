@@ -113,6 +113,8 @@ class SignedRequests:
         response_url: bool | None = None,
         selected_option: str | None = None,
         selected_user: str | None = None,
+        selected: dict[str, Any] | None = None,
+        ephemeral: bool = False,
         signature: str | None = None,
         timestamp: int | None = None,
     ) -> httpx.Response:
@@ -121,8 +123,11 @@ class SignedRequests:
         The element must be in the message or view: its type, block_id and (for buttons)
         value are taken from it unless given. `selected_option` is the chosen option's
         value for selects, overflow menus and radio buttons; `selected_user` the person
-        picked in a users_select. `response_url` defaults to
-        what Slack does: one for actions in messages, none for actions in views.
+        picked in a users_select; `selected` any other choice as Slack names it in the
+        action (`selected_date`, `selected_options`, `selected_conversation`).
+        `ephemeral` marks a message only the user sees: Slack then sends no `message`.
+        `response_url` defaults to what Slack does: one for actions in messages, none for
+        actions in views.
         """
         if message is not None and view is not None:
             raise ValueError("give message or view, not both")
@@ -135,12 +140,13 @@ class SignedRequests:
                     "type": "message",
                     "message_ts": message["ts"],
                     "channel_id": channel_id,
-                    "is_ephemeral": False,
+                    "is_ephemeral": ephemeral,
                 },
                 "channel": {"id": channel_id},
-                "message": message,
                 "state": {"values": {}},
             }
+            if not ephemeral:
+                where["message"] = message
         elif view is not None:
             blocks = view.get("blocks") or []
             where = {"container": {"type": "view", "view_id": view["id"]}, "view": view}
@@ -166,6 +172,8 @@ class SignedRequests:
             if element["type"] != "users_select":
                 raise ValueError(f"a {element['type']} has no selected_user")
             action["selected_user"] = selected_user
+        if selected is not None:
+            action.update(selected)
         payload = self._block_kit_interaction("block_actions", user_id) | where | {"actions": [action]}
         if response_url is None:
             response_url = message is not None
