@@ -1,10 +1,12 @@
-"""`pmo-bot`: serve, socket, tick, db upgrade, import, export."""
+"""`pmo-bot`: serve, socket, tick, db upgrade, import, export, sync, demo."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write the portfolio to a CSV file")
     export.add_argument("file", type=Path, metavar="FILE.csv")
     commands.add_parser("sync", help="sync the portfolio from PORTFOLIO_SOURCE_URL now (all or nothing)")
+    demo = commands.add_parser(
+        "demo", help="try the bot without Slack: a local workspace in the browser with a sample portfolio"
+    )
+    demo.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default: 3000)")
+    demo.add_argument(
+        "--db", type=Path, default=None, metavar="FILE", help="SQLite file for the demo (default: a fresh one)"
+    )
     return parser
 
 
@@ -152,6 +161,22 @@ def _export(settings: Settings, file: Path) -> None:
     print(f"{file}: {text.count(chr(10)) - 1} projects written")
 
 
+def _demo(settings: Settings, port: int, db: Path | None) -> int:
+    # Imported here: the demo's fake Slack and page are not needed to serve the real Slack.
+    from bot.demo.server import BANNER, demo_refusal, running_demo
+
+    refusal = demo_refusal(settings, db_given=db is not None)
+    if refusal:
+        print(f"pmo-bot demo: {refusal}", file=sys.stderr)
+        return 2
+    if db is None:
+        db = Path(tempfile.mkdtemp(prefix="pmo-bot-demo-")) / "demo.sqlite3"
+    with running_demo(f"sqlite:///{db.resolve()}", port=port) as demo:
+        print(f"{BANNER}.\nOpen {demo.url}/ in your browser (database: {db}). Ctrl+C stops the demo.", flush=True)
+        threading.Event().wait()
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
@@ -171,6 +196,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         _export(settings, args.file)
     elif args.command == "sync":
         return _sync(settings)
+    elif args.command == "demo":
+        return _demo(settings, args.port, args.db)
     return 0
 
 

@@ -1,7 +1,7 @@
 """The demo's sample council portfolio, built through the domain services as people would have.
 
 Ten projects over three programmes and two objectives, four live services, benefits with a
-few months of measurements, some actions (two of them overdue), three weeks of check-in
+few months of measurements, some actions (one overdue, one due on the first day), three weeks of check-in
 history and one open incident. The Slack side (people, channels) is `populate_workspace`.
 """
 
@@ -230,7 +230,7 @@ def _seed_checkins(session: Session, start: datetime) -> None:
 def _seed_actions(session: Session, start: datetime) -> None:
     created = start - timedelta(days=14)
     planned = (
-        ("CRM-2", "Agree the data-sharing protocol with adult social care", LEAD_ONE, -3),
+        ("CRM-2", "Agree the data-sharing protocol with adult social care", LEAD_ONE, 0),
         ("PAY-1", "Get the card provider contract signed", SPONSOR_DIGITAL, -1),
         ("HOU-4", "Book user testing with tenants", LEAD_TWO, 4),
         ("HR-7", "Confirm the payroll parallel run dates", LEAD_TWO, 9),

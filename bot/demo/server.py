@@ -387,3 +387,25 @@ def running_demo(database_url: str, *, port: int = 0, start: datetime | None = N
             server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
             thread.join(timeout=5)
             engine.dispose()
+
+
+def demo_refusal(settings: Settings, *, db_given: bool) -> str | None:
+    """Why the demo will not start in this environment, or None.
+
+    The demo never uses the environment's token or database, but a real token or a
+    PostgreSQL URL says this is a production shell: there the demo's database must be named.
+    """
+    if db_given:
+        return None
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    if token.startswith("xox") and "fake" not in token:
+        return (
+            "SLACK_BOT_TOKEN looks like a real Slack token. The demo never uses it, but to be safe it starts here "
+            "only with its own database named: pmo-bot demo --db demo.sqlite3"
+        )
+    if settings.database_url.startswith("postgresql"):
+        return (
+            "DATABASE_URL points at PostgreSQL. The demo never writes there, but to be safe it starts here only "
+            "with its own database named: pmo-bot demo --db demo.sqlite3"
+        )
+    return None

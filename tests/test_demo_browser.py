@@ -1,0 +1,189 @@
+"""`pmo-bot demo` in a real browser: headless Chromium clicks through what a newcomer would try.
+
+The demo runs the real bot on the test database against the demo workspace; the browser
+only sees the page. Skips, saying why, where Chromium or its driver is not installed
+(`apt-get install chromium chromium-driver`; .ci/run installs them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.demo import seed
+from bot.demo.server import RunningDemo, running_demo
+from bot.services import portfolio
+from bot.services.portfolio import NewProject
+from storage.session import unit_of_work
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+START = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # a Monday, 09:30 in London (GMT)
+WAIT_SECONDS = 30  # a shared, loaded machine
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
+
+
+def _chromium() -> tuple[str, str] | None:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (binary, driver) if binary and driver else None
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    found = _chromium()
+    if found is None:
+        pytest.skip("no headless browser here: install Debian's chromium and chromium-driver to run the demo tests")
+    binary, driver_path = found
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    with tempfile.TemporaryDirectory(prefix="pmo-bot-chromium-") as profile:
+        options.add_argument(f"--user-data-dir={profile}")
+        try:
+            driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
+        except WebDriverException as error:
+            pytest.skip(f"Chromium is installed but would not start: {error.msg}")
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+@pytest.fixture
+def demo(engine: Engine, database_url: str) -> Iterator[RunningDemo]:
+    with running_demo(database_url, start=START) as running:
+        yield running
+
+
+def _wait(browser: webdriver.Chrome, condition, message: str):  # type: ignore[no-untyped-def]
+    return WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.2).until(condition, message)
+
+
+def _message_containing(browser: webdriver.Chrome, text: str, where: str = "#messages") -> WebElement:
+    def find(driver: webdriver.Chrome) -> WebElement | bool:
+        for message in driver.find_elements(By.CSS_SELECTOR, f"{where} .message"):
+            if text in message.text:
+                return message
+        return False
+
+    return _wait(browser, find, f"no message containing {text!r} in {where}")
+
+
+def _be(browser: webdriver.Chrome, person: seed.DemoPerson) -> None:
+    Select(browser.find_element(By.ID, "who")).select_by_value(person.user_id)
+
+
+def _open_channel(browser: webdriver.Chrome, channel_id: str) -> None:
+    browser.find_element(By.CSS_SELECTOR, f'#channels a[data-channel="{channel_id}"]').click()
+
+
+def _modal(browser: webdriver.Chrome) -> WebElement:
+    return _wait(browser, expected_conditions.visibility_of_element_located((By.ID, "modal")), "no modal opened")
+
+
+def _field(modal: WebElement, block_id: str) -> WebElement:
+    return modal.find_element(By.CSS_SELECTOR, f'[data-block-id="{block_id}"] [data-action-id]')
+
+
+def test_a_lead_submits_a_checkin_from_the_prompt_and_sees_it_answered(demo: RunningDemo, browser) -> None:
+    browser.get(demo.url)
+    _be(browser, seed.LEAD_ONE)
+    _open_channel(browser, "C0CRM2")
+    prompt = _message_containing(browser, "Weekly check-in for CRM-2")
+    prompt.find_element(By.CSS_SELECTOR, '[data-action-id="checkin.submit"]').click()
+
+    modal = _modal(browser)
+    Select(_field(modal, "overall")).select_by_value("amber")
+    browser.find_element(By.ID, "modal-submit").click()
+    # The bot refuses Amber without a path to green, and the form says so where Slack would.
+    error = _wait(
+        browser,
+        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, '[data-block-id="path_to_green"] .error')),
+        "no inline error under the path to green",
+    )
+    assert "path to green" in error.text
+
+    modal = _modal(browser)
+    assert Select(_field(modal, "overall")).first_selected_option.get_attribute("value") == "amber"  # kept
+    _field(modal, "path_to_green").send_keys("Supplier fixes the interface by Friday")
+    browser.execute_script("arguments[0].value = '2026-12-18'", _field(modal, "path_to_green_date"))
+    browser.find_element(By.ID, "modal-submit").click()
+    _wait(browser, expected_conditions.invisibility_of_element_located((By.ID, "modal")), "the form did not close")
+
+    answered = _message_containing(browser, "submitted by")
+    assert "Weekly check-in for CRM-2" in answered.text and "Amber: submitted by @Lee Turner" in answered.text
+    _wait(
+        browser,
+        lambda driver: _message_containing(driver, "submitted by").find_elements(By.CSS_SELECTOR, "[data-open-thread]"),
+        "the summary did not arrive in the prompt's thread",
+    )[0].click()
+    summary = _message_containing(browser, "Supplier fixes the interface by Friday", where="#thread")
+    assert "Amber" in summary.text
+
+
+def test_a_sponsor_runs_pmo_status_and_turns_the_page(demo: RunningDemo, browser) -> None:
+    # Enough projects for a second page (20 to a page) beside the demo's own five for Sam.
+    with unit_of_work(demo.demo.ctx.session_factory) as session:
+        for number in range(1, 17):
+            portfolio.create_project(
+                session,
+                NewProject(
+                    key=f"EXTRA-{number}", name=f"Extra project {number}", sponsor_user_id=seed.SPONSOR_DIGITAL.user_id
+                ),
+                now=START,
+            )
+    browser.get(demo.url)
+    _be(browser, seed.SPONSOR_DIGITAL)
+    _open_channel(browser, "C0PMO")
+    composer = browser.find_element(By.ID, "composer")
+    composer.send_keys("/pmo status", Keys.ENTER)
+
+    table = _message_containing(browser, "Projects you sponsor")
+    assert "Only visible to you" in table.text and "Page 1 of 2" in table.text
+    table.find_element(By.CSS_SELECTOR, '[data-action-id="status_table.next"]').click()
+    second = _message_containing(browser, "Page 2 of 2")
+    assert "Only visible to you" in second.text
+    assert len(browser.find_elements(By.XPATH, "//*[contains(@class,'message')][contains(., 'Page 1 of 2')]")) == 0
+
+
+def test_the_next_working_day_brings_a_nudge_dm_for_an_overdue_action(demo: RunningDemo, browser) -> None:
+    browser.get(demo.url)
+    _be(browser, seed.LEAD_ONE)
+    browser.find_element(By.CSS_SELECTOR, '#apps a[data-channel="app"]').click()
+    browser.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="messages"]').click()
+    assert "Mon 23 Nov 2026, 09:30" in browser.find_element(By.ID, "now").text
+    _wait(browser, expected_conditions.visibility_of_element_located((By.ID, "messages")), "no DM shown")
+    assert "Agree the data-sharing protocol" not in browser.find_element(By.ID, "messages").text  # due today
+
+    browser.find_element(By.CSS_SELECTOR, '[data-step="workday"]').click()
+
+    _wait(
+        browser,
+        expected_conditions.text_to_be_present_in_element((By.ID, "now"), "Tue 24 Nov 2026, 09:30"),
+        "the clock did not move to the next working day",
+    )
+    nudge = _message_containing(browser, "Agree the data-sharing protocol")
+    assert "overdue" in nudge.text.lower()
