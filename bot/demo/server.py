@@ -15,6 +15,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -373,7 +374,10 @@ def running_demo(database_url: str, *, port: int = 0, start: datetime | None = N
             settings=settings, session_factory=session_factory, client=make_web_client(settings), clock=clock
         )
         demo = Demo(slack=slack, ctx=ctx, clock=clock)
-        bot = create_wsgi_app(create_app(ctx), ctx)
+        # Listeners and webhook follow-ups run here, so stopping the demo waits for them
+        # before the fake Slack they call goes away.
+        background = ThreadPoolExecutor(max_workers=8, thread_name_prefix="demo-listener")
+        bot = create_wsgi_app(create_app(ctx, listener_executor=background), ctx, background=background)
         server = waitress.create_server(demo.wsgi(bot), host=HOST, port=port, threads=8, ident="pmo-bot-demo")
         url = f"http://{HOST}:{server.effective_port}"
         demo.requests = DemoRequests(f"{url}/slack/events", signing_secret, slack, team_id=seed.TEAM_ID)
@@ -386,6 +390,7 @@ def running_demo(database_url: str, *, port: int = 0, start: datetime | None = N
             server.task_dispatcher.shutdown()
             server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
             thread.join(timeout=5)
+            background.shutdown(wait=True)
             engine.dispose()
 
 
