@@ -187,3 +187,54 @@ def test_the_next_working_day_brings_a_nudge_dm_for_an_overdue_action(demo: Runn
     )
     nudge = _message_containing(browser, "Agree the data-sharing protocol")
     assert "overdue" in nudge.text.lower()
+
+
+def test_the_home_tab_lists_the_check_ins_waiting_and_opens_the_form(demo: RunningDemo, browser) -> None:
+    browser.get(demo.url)
+    _be(browser, seed.LEAD_ONE)
+    browser.find_element(By.CSS_SELECTOR, '#apps a[data-channel="app"]').click()
+
+    home = _wait(
+        browser,
+        lambda driver: (tab := driver.find_element(By.ID, "home")).is_displayed() and "CRM-2" in tab.text and tab,
+        "the Home tab did not show Lee's projects",
+    )
+    home.find_element(By.CSS_SELECTOR, '[data-action-id="checkin.submit"]').click()
+
+    modal = _modal(browser)
+    assert modal.text.startswith("Check-in 2026-W48") and _field(modal, "overall").tag_name == "select"
+
+
+def test_what_the_page_cannot_draw_is_shown_as_unsupported_never_dropped(demo: RunningDemo, browser) -> None:
+    demo.demo.ctx.client.chat_postMessage(
+        channel=seed.PMO_CHANNEL,
+        text="A message with blocks the page does not draw",
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Before* the unknown block"}},
+            {
+                "type": "video",
+                "title": {"type": "plain_text", "text": "Walkthrough"},
+                "video_url": "https://example.org/video.mp4",
+                "thumbnail_url": "https://example.org/video.png",
+                "alt_text": "a walkthrough",
+            },
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "workflow_button",
+                        "action_id": "run_workflow",
+                        "text": {"type": "plain_text", "text": "Run"},
+                        "workflow": {"trigger": {"url": "https://slack.com/shortcuts/Ft0/abc"}},
+                    }
+                ],
+            },
+        ],
+    )
+    browser.get(demo.url)
+    _be(browser, seed.PMO_ADMIN)
+    _open_channel(browser, seed.PMO_CHANNEL)
+
+    message = _message_containing(browser, "Before the unknown block")
+    assert "Unsupported block: video" in message.text and "Unsupported element: workflow_button" in message.text
+    assert message.find_element(By.TAG_NAME, "b").text == "Before"
