@@ -171,6 +171,8 @@ def _demo(settings: Settings, port: int, db: Path | None) -> int:
         return 2
     if db is None:
         db = Path(tempfile.mkdtemp(prefix="pmo-bot-demo-")) / "demo.sqlite3"
+    # Every fake Web API call is an HTTP request; at INFO they would drown the demo's own lines.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
     with running_demo(f"sqlite:///{db.resolve()}", port=port) as demo:
         print(f"{BANNER}.\nOpen {demo.url}/ in your browser (database: {db}). Ctrl+C stops the demo.", flush=True)
         threading.Event().wait()

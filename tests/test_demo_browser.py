@@ -7,22 +7,23 @@ only sees the page. Skips, saying why, where Chromium or its driver is not insta
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from bot.demo import seed
+from bot.demo.browser import MISSING, find_chromium, start_chromium
 from bot.demo.server import RunningDemo, running_demo
 from bot.services import portfolio
 from bot.services.portfolio import NewProject
 from storage.session import unit_of_work
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
@@ -31,41 +32,14 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 START = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # a Monday, 09:30 in London (GMT)
 WAIT_SECONDS = 30  # a shared, loaded machine
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1000",
-)
-
-
-def _chromium() -> tuple[str, str] | None:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    return (binary, driver) if binary and driver else None
 
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    found = _chromium()
-    if found is None:
-        pytest.skip("no headless browser here: install Debian's chromium and chromium-driver to run the demo tests")
-    binary, driver_path = found
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
+    if find_chromium() is None:
+        pytest.skip(f"{MISSING} to run the demo's browser tests")
     with tempfile.TemporaryDirectory(prefix="pmo-bot-chromium-") as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        try:
-            driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
-        except WebDriverException as error:
-            pytest.skip(f"Chromium is installed but would not start: {error.msg}")
+        driver = start_chromium(Path(profile))
         try:
             yield driver
         finally:
@@ -79,17 +53,39 @@ def demo(engine: Engine, database_url: str) -> Iterator[RunningDemo]:
 
 
 def _wait(browser: webdriver.Chrome, condition, message: str):  # type: ignore[no-untyped-def]
-    return WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.2).until(condition, message)
+    """Waits for `condition`, trying again when the page redraws under it (as it does when Slack changes)."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.2, ignored_exceptions=ignored).until(
+        condition, message
+    )
 
 
-def _message_containing(browser: webdriver.Chrome, text: str, where: str = "#messages") -> WebElement:
-    def find(driver: webdriver.Chrome) -> WebElement | bool:
-        for message in driver.find_elements(By.CSS_SELECTOR, f"{where} .message"):
-            if text in message.text:
-                return message
-        return False
+def _find_message(driver: webdriver.Chrome, text: str, where: str) -> WebElement | None:
+    return next((m for m in driver.find_elements(By.CSS_SELECTOR, f"{where} .message") if text in m.text), None)
 
-    return _wait(browser, find, f"no message containing {text!r} in {where}")
+
+def _message_text(browser: webdriver.Chrome, text: str, where: str = "#messages") -> str:
+    """The whole text of the first message in `where` containing `text`, once there is one."""
+    return _wait(
+        browser,
+        lambda driver: (message := _find_message(driver, text, where)) is not None and message.text,
+        f"no message containing {text!r} in {where}",
+    )
+
+
+def _click_in_message(browser: webdriver.Chrome, text: str, selector: str, where: str = "#messages") -> None:
+    def click(driver: webdriver.Chrome) -> bool:
+        message = _find_message(driver, text, where)
+        if message is None:
+            return False
+        message.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+
+    _wait(browser, click, f"nothing to click ({selector}) in a message containing {text!r} in {where}")
+
+
+def _click(browser: webdriver.Chrome, selector: str) -> None:
+    _wait(browser, lambda driver: driver.find_element(By.CSS_SELECTOR, selector).click() or True, f"no {selector}")
 
 
 def _be(browser: webdriver.Chrome, person: seed.DemoPerson) -> None:
@@ -97,7 +93,7 @@ def _be(browser: webdriver.Chrome, person: seed.DemoPerson) -> None:
 
 
 def _open_channel(browser: webdriver.Chrome, channel_id: str) -> None:
-    browser.find_element(By.CSS_SELECTOR, f'#channels a[data-channel="{channel_id}"]').click()
+    _click(browser, f'#channels a[data-channel="{channel_id}"]')
 
 
 def _modal(browser: webdriver.Chrome) -> WebElement:
@@ -112,8 +108,7 @@ def test_a_lead_submits_a_checkin_from_the_prompt_and_sees_it_answered(demo: Run
     browser.get(demo.url)
     _be(browser, seed.LEAD_ONE)
     _open_channel(browser, "C0CRM2")
-    prompt = _message_containing(browser, "Weekly check-in for CRM-2")
-    prompt.find_element(By.CSS_SELECTOR, '[data-action-id="checkin.submit"]').click()
+    _click_in_message(browser, "Weekly check-in for CRM-2", '[data-action-id="checkin.submit"]')
 
     modal = _modal(browser)
     Select(_field(modal, "overall")).select_by_value("amber")
@@ -133,15 +128,11 @@ def test_a_lead_submits_a_checkin_from_the_prompt_and_sees_it_answered(demo: Run
     browser.find_element(By.ID, "modal-submit").click()
     _wait(browser, expected_conditions.invisibility_of_element_located((By.ID, "modal")), "the form did not close")
 
-    answered = _message_containing(browser, "submitted by")
-    assert "Weekly check-in for CRM-2" in answered.text and "Amber: submitted by @Lee Turner" in answered.text
-    _wait(
-        browser,
-        lambda driver: _message_containing(driver, "submitted by").find_elements(By.CSS_SELECTOR, "[data-open-thread]"),
-        "the summary did not arrive in the prompt's thread",
-    )[0].click()
-    summary = _message_containing(browser, "Supplier fixes the interface by Friday", where="#thread")
-    assert "Amber" in summary.text
+    answered = _message_text(browser, "submitted by")
+    assert "Weekly check-in for CRM-2" in answered and "Amber: submitted by @Lee Turner" in answered
+    _click_in_message(browser, "submitted by", "[data-open-thread]")  # once the summary is in the thread
+    summary = _message_text(browser, "Supplier fixes the interface by Friday", where="#thread")
+    assert "Amber" in summary
 
 
 def test_a_sponsor_runs_pmo_status_and_turns_the_page(demo: RunningDemo, browser) -> None:
@@ -161,19 +152,19 @@ def test_a_sponsor_runs_pmo_status_and_turns_the_page(demo: RunningDemo, browser
     composer = browser.find_element(By.ID, "composer")
     composer.send_keys("/pmo status", Keys.ENTER)
 
-    table = _message_containing(browser, "Projects you sponsor")
-    assert "Only visible to you" in table.text and "Page 1 of 2" in table.text
-    table.find_element(By.CSS_SELECTOR, '[data-action-id="status_table.next"]').click()
-    second = _message_containing(browser, "Page 2 of 2")
-    assert "Only visible to you" in second.text
+    table = _message_text(browser, "Projects you sponsor")
+    assert "Only visible to you" in table and "Page 1 of 2" in table
+    _click_in_message(browser, "Page 1 of 2", '[data-action-id="status_table.next"]')
+    second = _message_text(browser, "Page 2 of 2")
+    assert "Only visible to you" in second
     assert len(browser.find_elements(By.XPATH, "//*[contains(@class,'message')][contains(., 'Page 1 of 2')]")) == 0
 
 
 def test_the_next_working_day_brings_a_nudge_dm_for_an_overdue_action(demo: RunningDemo, browser) -> None:
     browser.get(demo.url)
     _be(browser, seed.LEAD_ONE)
-    browser.find_element(By.CSS_SELECTOR, '#apps a[data-channel="app"]').click()
-    browser.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="messages"]').click()
+    _click(browser, '#apps a[data-channel="app"]')
+    _click(browser, '#tabs button[data-tab="messages"]')
     assert "Mon 23 Nov 2026, 09:30" in browser.find_element(By.ID, "now").text
     _wait(browser, expected_conditions.visibility_of_element_located((By.ID, "messages")), "no DM shown")
     assert "Agree the data-sharing protocol" not in browser.find_element(By.ID, "messages").text  # due today
@@ -185,21 +176,21 @@ def test_the_next_working_day_brings_a_nudge_dm_for_an_overdue_action(demo: Runn
         expected_conditions.text_to_be_present_in_element((By.ID, "now"), "Tue 24 Nov 2026, 09:30"),
         "the clock did not move to the next working day",
     )
-    nudge = _message_containing(browser, "Agree the data-sharing protocol")
-    assert "overdue" in nudge.text.lower()
+    nudge = _message_text(browser, "Agree the data-sharing protocol")
+    assert "overdue" in nudge.lower()
 
 
 def test_the_home_tab_lists_the_check_ins_waiting_and_opens_the_form(demo: RunningDemo, browser) -> None:
     browser.get(demo.url)
     _be(browser, seed.LEAD_ONE)
-    browser.find_element(By.CSS_SELECTOR, '#apps a[data-channel="app"]').click()
+    _click(browser, '#apps a[data-channel="app"]')
 
-    home = _wait(
+    _wait(
         browser,
-        lambda driver: (tab := driver.find_element(By.ID, "home")).is_displayed() and "CRM-2" in tab.text and tab,
+        lambda driver: (tab := driver.find_element(By.ID, "home")).is_displayed() and "CRM-2" in tab.text,
         "the Home tab did not show Lee's projects",
     )
-    home.find_element(By.CSS_SELECTOR, '[data-action-id="checkin.submit"]').click()
+    _click(browser, '#home [data-action-id="checkin.submit"]')
 
     modal = _modal(browser)
     assert modal.text.startswith("Check-in 2026-W48") and _field(modal, "overall").tag_name == "select"
@@ -235,6 +226,13 @@ def test_what_the_page_cannot_draw_is_shown_as_unsupported_never_dropped(demo: R
     _be(browser, seed.PMO_ADMIN)
     _open_channel(browser, seed.PMO_CHANNEL)
 
-    message = _message_containing(browser, "Before the unknown block")
-    assert "Unsupported block: video" in message.text and "Unsupported element: workflow_button" in message.text
-    assert message.find_element(By.TAG_NAME, "b").text == "Before"
+    message = _message_text(browser, "Before the unknown block")
+    assert "Unsupported block: video" in message and "Unsupported element: workflow_button" in message
+    bold = _wait(
+        browser,
+        lambda driver: (
+            _find_message(driver, "Before the unknown block", "#messages").find_element(By.TAG_NAME, "b").text
+        ),
+        "the mrkdwn was not drawn",
+    )
+    assert bold == "Before"

@@ -23,7 +23,7 @@ const state = {
   tab: "home",
   thread: null,
   data: null,
-  renderedVersion: null,
+  renderedKey: null,
   modalKey: null,
   homeKey: null,
 };
@@ -555,11 +555,13 @@ function renderChrome() {
 }
 
 function apply(data, force) {
-  const changed = force || data.version !== state.renderedVersion || data.now !== (state.data && state.data.now);
+  // Redraw only what shows something new: a redraw resets a half-made choice in a select.
+  const key = JSON.stringify([data.messages, data.home && data.home.hash, data.now, state.user, state.channel, state.thread]);
+  const changed = force || key !== state.renderedKey;
   state.data = data;
   renderModal();
   if (!changed) return;
-  state.renderedVersion = data.version;
+  state.renderedKey = key;
   renderChrome();
   if (state.channel === "home") renderHome(); else renderMessages();
   state.firstPaint = false;
