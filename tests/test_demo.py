@@ -196,3 +196,23 @@ def test_the_bot_acts_at_the_simulated_time_after_the_clock_moves_on(demo: Runni
     with unit_of_work(session_factory) as session:
         latest = session.scalars(select(Checkin).order_by(Checkin.id.desc()).limit(1)).one()
         assert (latest.period, latest.submitted_at) == ("2026-W49", datetime(2026, 11, 30, 9, 30, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize(
+    ("step", "then"),
+    [
+        ("checkin", "2026-11-30T09:30:00+00:00"),  # every demo project checks in on Mondays at 09:30
+        ("workday", "2026-11-24T09:30:00+00:00"),
+        ("hour", "2026-11-23T10:30:00+00:00"),
+        ("week", "2026-11-30T09:30:00+00:00"),
+    ],
+)
+def test_each_clock_button_moves_the_simulated_time_to_its_instant(demo: RunningDemo, step: str, then: str) -> None:
+    assert _post(demo, "clock", seed.PMO_ADMIN, step=step) == {"ok": True, "now": then}
+    assert _state(demo, seed.PMO_ADMIN, seed.PMO_CHANNEL)["now"] == then
+
+
+def test_next_working_day_skips_the_weekend(demo: RunningDemo) -> None:
+    demo.demo.tick(datetime(2026, 11, 27, 16, 0, tzinfo=timezone.utc))  # a Friday afternoon
+
+    assert _post(demo, "clock", seed.PMO_ADMIN, step="workday")["now"] == "2026-11-30T09:30:00+00:00"
