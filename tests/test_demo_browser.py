@@ -196,12 +196,18 @@ def test_the_home_tab_lists_the_check_ins_waiting_and_opens_the_form(demo: Runni
     assert modal.text.startswith("Check-in 2026-W48") and _field(modal, "overall").tag_name == "select"
 
 
-def test_what_the_page_cannot_draw_is_shown_as_unsupported_never_dropped(demo: RunningDemo, browser) -> None:
+def test_mrkdwn_is_drawn_and_what_the_page_cannot_draw_is_shown_as_unsupported(demo: RunningDemo, browser) -> None:
     demo.demo.ctx.client.chat_postMessage(
         channel=seed.PMO_CHANNEL,
         text="A message with blocks the page does not draw",
         blocks=[
-            {"type": "section", "text": {"type": "mrkdwn", "text": "*Before* the unknown block"}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "*Before* the unknown: <@U0LEE> in <#C0CRM2>, due <!date^1795770000^{date_short}|soon>",
+                },
+            },
             {
                 "type": "video",
                 "title": {"type": "plain_text", "text": "Walkthrough"},
@@ -226,13 +232,12 @@ def test_what_the_page_cannot_draw_is_shown_as_unsupported_never_dropped(demo: R
     _be(browser, seed.PMO_ADMIN)
     _open_channel(browser, seed.PMO_CHANNEL)
 
-    message = _message_text(browser, "Before the unknown block")
+    message = _message_text(browser, "Before the unknown")
     assert "Unsupported block: video" in message and "Unsupported element: workflow_button" in message
+    assert "@Lee Turner in #crm-2, due 27 Nov 2026" in message  # mentions, channel links and dates drawn
     bold = _wait(
         browser,
-        lambda driver: (
-            _find_message(driver, "Before the unknown block", "#messages").find_element(By.TAG_NAME, "b").text
-        ),
+        lambda driver: _find_message(driver, "Before the unknown", "#messages").find_element(By.TAG_NAME, "b").text,
         "the mrkdwn was not drawn",
     )
     assert bold == "Before"
