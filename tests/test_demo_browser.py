@@ -241,3 +241,20 @@ def test_mrkdwn_is_drawn_and_what_the_page_cannot_draw_is_shown_as_unsupported(d
         "the mrkdwn was not drawn",
     )
     assert bold == "Before"
+
+
+def test_a_lead_records_an_incidents_impact_from_its_notice(demo: RunningDemo, browser) -> None:
+    browser.get(demo.url)
+    _be(browser, seed.LEAD_TWO)
+    _open_channel(browser, "C0WEB3")
+    _click_in_message(browser, "SEV2 on Council website", '[data-action-id="incident.record_impact"]')
+
+    modal = _modal(browser)
+    _field(modal, "delay").send_keys("5")
+    _field(modal, "milestones").send_keys("Beta launch")
+    browser.find_element(By.ID, "modal-submit").click()
+    _wait(browser, expected_conditions.invisibility_of_element_located((By.ID, "modal")), "the form did not close")
+
+    # The PMO's summary of the incident counts the delay the team just recorded.
+    _open_channel(browser, seed.PMO_CHANNEL)
+    assert "3 projects affected" in _message_text(browser, "5 days delay recorded")
