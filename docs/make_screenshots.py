@@ -55,7 +55,9 @@ def _show_message(driver, text: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _be(driver, person: seed.DemoPerson, channel_id: str) -> None:  # type: ignore[no-untyped-def]
-    Select(driver.find_element(By.ID, "who")).select_by_value(person.user_id)
+    _until(
+        driver, lambda d: Select(d.find_element(By.ID, "who")).select_by_value(person.user_id) or True, person.name
+    )
     _click(driver, f'#channels a[data-channel="{channel_id}"]')
 
 

@@ -89,7 +89,11 @@ def _click(browser: webdriver.Chrome, selector: str) -> None:
 
 
 def _be(browser: webdriver.Chrome, person: seed.DemoPerson) -> None:
-    Select(browser.find_element(By.ID, "who")).select_by_value(person.user_id)
+    _wait(
+        browser,
+        lambda driver: Select(driver.find_element(By.ID, "who")).select_by_value(person.user_id) or True,
+        f"{person.name} is not in the list of people",
+    )
 
 
 def _open_channel(browser: webdriver.Chrome, channel_id: str) -> None:
@@ -257,4 +261,5 @@ def test_a_lead_records_an_incidents_impact_from_its_notice(demo: RunningDemo, b
 
     # The PMO's summary of the incident counts the delay the team just recorded.
     _open_channel(browser, seed.PMO_CHANNEL)
-    assert "3 projects affected" in _message_text(browser, "5 days delay recorded")
+    summary = _message_text(browser, "Delay recorded so far: 5 days")
+    assert "Impact recorded: 1 of 3" in summary and "WEB-3 · Website redesign: 5 days' delay expected" in summary
