@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 import tempfile
@@ -173,9 +174,15 @@ def _demo(settings: Settings, port: int, db: Path | None) -> int:
         db = Path(tempfile.mkdtemp(prefix="pmo-bot-demo-")) / "demo.sqlite3"
     # Every fake Web API call is an HTTP request; at INFO they would drown the demo's own lines.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
-    with running_demo(f"sqlite:///{db.resolve()}", port=port) as demo:
-        print(f"{BANNER}.\nOpen {demo.url}/ in your browser (database: {db}). Ctrl+C stops the demo.", flush=True)
-        threading.Event().wait()
+    try:
+        with running_demo(f"sqlite:///{db.resolve()}", port=port) as demo:
+            print(f"{BANNER}.\nOpen {demo.url}/ in your browser (database: {db}). Ctrl+C stops the demo.", flush=True)
+            threading.Event().wait()
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(f"pmo-bot demo: port {port} is in use on 127.0.0.1; choose another with --port", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -216,3 +216,22 @@ def test_next_working_day_skips_the_weekend(demo: RunningDemo) -> None:
     demo.demo.tick(datetime(2026, 11, 27, 16, 0, tzinfo=timezone.utc))  # a Friday afternoon
 
     assert _post(demo, "clock", seed.PMO_ADMIN, step="workday")["now"] == "2026-11-30T09:30:00+00:00"
+
+
+def test_demo_says_which_port_is_taken_instead_of_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "demo", "--port", str(port), "--db", str(tmp_path / "demo.sqlite3")],
+            cwd=tmp_path,
+            env=_demo_env(tmp_path, LOG_LEVEL="WARNING"),
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_SECONDS,
+        )
+
+    assert result.returncode == 2
+    assert f"port {port} is in use on 127.0.0.1; choose another with --port" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -104,7 +104,7 @@ class Demo:
         command, _, rest = text.strip().partition(" ")
         if command != "/pmo":
             return {"ok": False, "error": f"{command} is not a valid command. This workspace has /pmo."}
-        channel_name = self.state_channel_name(channel_id)
+        channel_name = self._channel_name(channel_id)
         response = self._requests().command(
             rest.strip(), user_id=user_id, channel_id=channel_id, channel_name=channel_name
         )
@@ -197,10 +197,9 @@ class Demo:
         """Move the simulated clock to `at` and run the bot's scheduled work for that instant."""
         now = self.clock.advance_to(at)
         run_due_work(self.ctx, now)
-        with self.slack._cond:
-            self.slack._changed()
+        self.slack.mark_changed()
 
-    def state_channel_name(self, channel_id: str) -> str:
+    def _channel_name(self, channel_id: str) -> str:
         if channel_id.startswith("D"):
             return "directmessage"
         return {p.channel_id: p.channel_name for p in seed.PROJECTS}.get(channel_id, "pmo")

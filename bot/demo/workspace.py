@@ -151,6 +151,11 @@ class DemoSlack(FakeSlack):
             if trigger_id:
                 self._trigger_users[trigger_id] = origin.user_id
 
+    def mark_changed(self) -> None:
+        """Tell the page to redraw: something it shows (the clock) moved without a Web API call."""
+        with self._cond:
+            self._changed()
+
     def _changed(self) -> None:
         self.version += 1
         self._cond.notify_all()
