@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.context import AppContext
+from handlers.bank_holidays import sync_bank_holiday_skip_dates
 from handlers.checkins import record_missed_checkins, send_checkin_prompts, send_checkin_reminders
 from handlers.delivery import retry_failed_messages
 from handlers.digest import send_governance_pack, send_weekly_digest
@@ -24,6 +25,7 @@ Job = Callable[[AppContext, datetime], None]
 # Each job decides for itself what is due at `now` and must be safe to run again for the
 # same instant (the outgoing-message ledger makes repeated sends no-ops).
 JOBS: tuple[Job, ...] = (
+    sync_bank_holiday_skip_dates,
     send_checkin_prompts,
     send_checkin_reminders,
     record_missed_checkins,
