@@ -23,6 +23,7 @@ from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_client import lookup_user_id_by_email, make_web_client
 from handlers.jobs import run_due_work
 from handlers.sync import run_sync
+from storage import audit
 from storage.session import (
     PendingMigrations,
     make_engine,
@@ -113,7 +114,7 @@ def _import(settings: Settings, file: Path) -> int:
     ctx = _context(settings, _open_database(settings))
     team_id = ctx.client.auth_test()["team_id"]
     try:
-        with unit_of_work(ctx.session_factory) as session:
+        with audit.acting("import", audit.Door.CLI), unit_of_work(ctx.session_factory) as session:
             summary = import_portfolio(
                 session,
                 file.read_text(encoding="utf-8-sig"),

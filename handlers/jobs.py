@@ -17,6 +17,7 @@ from handlers.incidents import send_pending_incident_messages
 from handlers.nudges import send_nudges
 from handlers.overlaps import post_overlap_note
 from handlers.sync import sync_portfolio_daily
+from storage import audit
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ JOBS: tuple[Job, ...] = (
 def run_due_work(ctx: AppContext, now: datetime) -> None:
     for job in JOBS:
         try:
-            job(ctx, now)
+            with audit.acting("scheduler", audit.Door.SCHEDULER, at=now):
+                job(ctx, now)
         except Exception:
             # One broken job must not starve the others; the next tick tries it again.
             log.exception("scheduled job %s failed at %s", job.__name__, now.isoformat())

@@ -211,7 +211,8 @@ def test_the_digest_reports_every_category_with_its_numbers_and_links(app_contex
     # Overdue actions by age band, each naming its project.
     assert "by working days overdue: up to a week: 1 · 6 to 20 working days: 1 · over 20 working days: 1" in blocks
     assert (
-        "*WEB-3 · Website* (`/pmo status WEB-3`): “Agree the hosting contract” (<@U0LEAD>), 28 working days overdue" in blocks
+        "*WEB-3 · Website* (`/pmo status WEB-3`): “Agree the hosting contract” (<@U0LEAD>), "
+        "28 working days overdue" in blocks
     )
     # Benefits off trajectory.
     assert "*CRM-2 · Customer records* (`/pmo status CRM-2`): Calls avoided 100 calls/month, plan 500 by now" in blocks
