@@ -16,6 +16,7 @@ from handlers.escalations import publish_unposted_alerts
 from handlers.incidents import send_pending_incident_messages
 from handlers.nudges import send_nudges
 from handlers.overlaps import post_overlap_note
+from handlers.retention import apply_retention_monthly
 from handlers.sync import sync_portfolio_daily
 from storage import audit
 
@@ -38,6 +39,7 @@ JOBS: tuple[Job, ...] = (
     send_weekly_digest,
     send_governance_pack,
     retry_failed_messages,
+    apply_retention_monthly,
 )
 
 

@@ -38,6 +38,11 @@ IGNORED_COLUMNS = {
 _PARENTS = {"action_id": (Action.id, Action.project_id), "benefit_id": (Benefit.id, Benefit.project_id)}
 _PARENTS["checkin_id"] = (Checkin.id, Checkin.project_id)
 
+# What retention removes (bot/services/retention.py) is never copied into the append-only
+# trail, or the trail would keep it for ever: these are recorded as "(N characters)".
+NARRATIVE_COLUMNS = {"checkins": frozenset({"progress", "next_steps", "risks_issues", "help_needed", "path_to_green"})}
+NOTE_TEXT_KEY = "text"  # action_events.detail["text"]: a note's words
+
 SYSTEM = "system"
 
 
@@ -103,6 +108,18 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _withheld(text: str) -> str:
+    return f"({len(text)} characters)"
+
+
+def _value_of(obj: Base, key: str, value: Any) -> Any:
+    if isinstance(value, str) and key in NARRATIVE_COLUMNS.get(obj.__tablename__, ()):
+        return _withheld(value)
+    if obj.__tablename__ == "action_events" and key == "detail" and isinstance(value, dict) and NOTE_TEXT_KEY in value:
+        return {**value, NOTE_TEXT_KEY: _withheld(str(value[NOTE_TEXT_KEY]))}
+    return _plain(value)
+
+
 def _columns(obj: Base) -> list[str]:
     ignored = IGNORED_COLUMNS.get(obj.__tablename__, frozenset())
     return [attr.key for attr in inspect(obj).mapper.column_attrs if attr.key not in ignored]
@@ -111,13 +128,15 @@ def _columns(obj: Base) -> list[str]:
 def _created(obj: Base) -> dict[str, list[Any]]:
     values = inspect(obj).dict
     return {
-        key: [None, _plain(values.get(key))] for key in _columns(obj) if key != "id" and values.get(key) is not None
+        key: [None, _value_of(obj, key, values.get(key))]
+        for key in _columns(obj)
+        if key != "id" and values.get(key) is not None
     }
 
 
 def _deleted(obj: Base) -> dict[str, list[Any]]:
     values = inspect(obj).dict  # what was loaded: a delete must not read the row it removes
-    return {key: [_plain(values[key]), None] for key in _columns(obj) if values.get(key) is not None}
+    return {key: [_value_of(obj, key, values[key]), None] for key in _columns(obj) if values.get(key) is not None}
 
 
 def _updated(obj: Base) -> dict[str, list[Any]]:
@@ -130,7 +149,7 @@ def _updated(obj: Base) -> dict[str, list[Any]]:
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
         if old != new:
-            changes[key] = [_plain(old), _plain(new)]
+            changes[key] = [_value_of(obj, key, old), _value_of(obj, key, new)]
     return changes
 
 
