@@ -505,3 +505,19 @@ def test_the_largest_pack_stays_within_block_kit_limits():
     )
 
     assert message_problems(pack_blocks(pack)) == []
+
+
+def test_the_packs_charts_have_alt_text_with_their_data_and_the_same_numbers_as_a_table_in_its_thread(
+    app_context, fake_slack, history
+):
+    run_due_work(app_context, FIRST_OF_DECEMBER)
+
+    [pack] = packs(fake_slack)
+    alt_texts = [call.args["alt_txt"] for call in fake_slack.ok_calls_to("files.getUploadURLExternal")]
+    assert alt_texts[0].startswith("Stacked bar chart of projects by check-in status per week. 2026-W36: ")
+    assert "Better services online: realised 10%, plan 54%" in alt_texts[1]
+    [tables] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m.get("thread_ts") == pack["ts"]]
+    assert message_problems(tables["blocks"]) == []
+    shown = text_of(tables)
+    assert "Week        Green  Amber    Red  No update" in shown
+    assert "Better services online" in shown and "54%" in shown and "10%" in shown
