@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select
@@ -165,11 +166,15 @@ def _project_id(session: Session, obj: Base) -> int | None:
     return None
 
 
+@cache
+def _table_order() -> dict[str, int]:
+    return {table.name: position for position, table in enumerate(Base.metadata.sorted_tables)}
+
+
 def _flush_order(obj: Any) -> tuple[int, int]:
     """Parents before children (a project before its actions, an action before its events), then by id."""
-    tables = [table.name for table in Base.metadata.sorted_tables]
-    name = getattr(obj, "__tablename__", "")
-    return (tables.index(name) if name in tables else len(tables), inspect(obj).dict.get("id") or 0)
+    order = _table_order()
+    return (order.get(getattr(obj, "__tablename__", ""), len(order)), inspect(obj).dict.get("id") or 0)
 
 
 def _record_changes(session: Session, _flush_context: Any) -> None:
