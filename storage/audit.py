@@ -161,6 +161,9 @@ def _project_id(session: Session, obj: Base) -> int | None:
     if values.get("project_id") is not None:
         return values["project_id"]
     for key, (parent_id, parent_project) in _PARENTS.items():
+        parent = values.get(key.removesuffix("_id"))  # the parent already loaded: no query
+        if parent is not None and getattr(parent, "project_id", None) is not None:
+            return parent.project_id
         if values.get(key) is not None:
             return session.connection().scalar(select(parent_project).where(parent_id == values[key]))
     return None
