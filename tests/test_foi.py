@@ -200,7 +200,7 @@ def test_the_html_export_is_one_accessible_page_without_scripts(cli, held, tmp_p
 def _axe_violations(page: Path) -> list[dict]:
     """axe-core's violations for the page, in headless Chromium (skips, saying what is missing)."""
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
-    axe_js = Path(os.environ.get("AXE_CORE_JS", "node_modules/axe-core/axe.min.js"))
+    axe_js = Path(os.environ.get("AXE_CORE_JS", REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"))
     if not axe_js.is_file():
         pytest.skip(f"axe-core not found at {axe_js}: run `npm install axe-core` and set AXE_CORE_JS (.ci/run does)")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
