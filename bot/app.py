@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -14,6 +15,7 @@ import handlers
 from bot.context import AppContext
 from bot.webhooks import IncidentWebhooks
 from handlers.incidents import announce as announce_incident
+from storage import audit
 from storage.session import database_is_reachable
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,36 @@ HEALTH_PATH = "/healthz"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 SORRY = "Sorry, something went wrong on my side and it has been logged. Please try again in a minute."
+
+
+class ContextCarryingExecutor(Executor):
+    """Runs each listener with its request's context variables: who acts and through which door
+    (storage/audit.py), set by `_audit_origin` before Bolt hands the listener to a worker thread."""
+
+    def __init__(self, inner: Executor) -> None:
+        self._inner = inner
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        return self._inner.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+_DOORS = {"block_actions": audit.Door.BUTTON, "view_submission": audit.Door.FORM, "event_callback": audit.Door.EVENT}
+
+
+def _audit_origin(clock: Callable[[], Any]) -> Callable[..., None]:
+    def audit_origin(body: dict, next: Callable[[], Any]) -> None:  # noqa: A002  (Bolt names it `next`)
+        """The audit trail's actor, door and instant for everything this request changes."""
+        user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+        door = audit.Door.COMMAND if body.get("command") else _DOORS.get(body.get("type", ""), audit.Door.UNKNOWN)
+        # Bolt runs the listener after every middleware has returned, on another thread
+        # (ContextCarryingExecutor copies this context there), so this is not undone on return.
+        audit.begin(user if isinstance(user, str) else audit.SYSTEM, door, at=clock())
+        next()
+
+    return audit_origin
 
 
 def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor: Executor | None = None) -> App:
@@ -40,8 +72,9 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
         # Socket Mode requests arrive over the app-level websocket, which is already authenticated.
         request_verification_enabled=not socket_mode,
         logger=logging.getLogger("slack_bolt"),
-        listener_executor=listener_executor,
+        listener_executor=ContextCarryingExecutor(listener_executor or ThreadPoolExecutor(max_workers=10)),
     )
+    app.use(_audit_origin(ctx.clock))
 
     @app.error
     def on_unexpected_error(error: Exception, body: dict, respond: Any) -> None:

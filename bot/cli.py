@@ -1,4 +1,5 @@
-"""`pmo-bot`: serve, socket, tick, db upgrade, import, export, sync, demo."""
+"""`pmo-bot`: serve, socket, tick, db upgrade, import, export, sync, demo, and the records
+commands (export-project, export-person, retention, forget)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import waitress
@@ -20,12 +21,17 @@ from sqlalchemy import Engine
 from bot.app import create_app, create_wsgi_app
 from bot.clock import parse_instant, system_clock
 from bot.context import AppContext
+from bot.errors import UserError
+from bot.foi_formats import FORMATS, render
 from bot.scheduler import create_scheduler
+from bot.services import foi, retention
+from bot.services.foi import Export
 from bot.services.portfolio_csv import ImportRejected, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_client import lookup_user_id_by_email, make_web_client
 from handlers.jobs import run_due_work
 from handlers.sync import run_sync
+from storage import audit
 from storage.session import (
     PendingMigrations,
     make_engine,
@@ -43,6 +49,89 @@ def _instant(text: str) -> datetime:
         return parse_instant(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date: use YYYY-MM-DD, e.g. 2026-04-01") from None
+
+
+_EXTENSIONS = {"json": "json", "csv": "zip", "html": "html"}
+
+
+def _write_export(export: Export, format_name: str, output: Path | None, stem: str) -> None:
+    file = output or Path(f"{stem}-export.{_EXTENSIONS[format_name]}")
+    file.write_bytes(render(export, format_name))
+    rows = sum(len(rows) for rows in export.tables.values())
+    print(f"{file}: {export.title}, {rows} rows in {len(export.tables)} tables ({format_name})")
+
+
+def _export_project(settings: Settings, args: argparse.Namespace) -> int:
+    session_factory = make_session_factory(_open_database(settings))
+    try:
+        with unit_of_work(session_factory) as session:
+            export = foi.export_project(session, args.key, foi.Window(args.first, args.last), now=system_clock())
+    except UserError as error:
+        print(f"pmo-bot: {error}", file=sys.stderr)
+        return 1
+    _write_export(export, args.format, args.output, export.record["key"])
+    return 0
+
+
+def _export_person(settings: Settings, args: argparse.Namespace) -> int:
+    session_factory = make_session_factory(_open_database(settings))
+    try:
+        with unit_of_work(session_factory) as session:
+            export = foi.export_person(session, args.who, now=system_clock())
+    except UserError as error:
+        print(f"pmo-bot: {error}", file=sys.stderr)
+        return 1
+    _write_export(export, args.format, args.output, "person")
+    return 0
+
+
+def _retention(settings: Settings, *, apply: bool) -> int:
+    session_factory = make_session_factory(_open_database(settings))
+    now = system_clock()
+    try:
+        with audit.acting("cli", audit.Door.CLI, at=now), unit_of_work(session_factory) as session:
+            removals = retention.run_retention(
+                session, now=now, years=settings.retention_years_after_closure, apply=apply
+            )
+    except UserError as error:
+        print(f"pmo-bot: {error}", file=sys.stderr)
+        return 1
+    verb = "removed" if apply else "would remove"
+    if not removals:
+        print(f"retention: no project was closed over {settings.retention_years_after_closure} years ago")
+    for removal in removals:
+        counts = ", ".join(f"{count} {what}" for what, count in removal.as_changes().items())
+        kept = f"; kept (active elsewhere): {', '.join(removal.people_kept)}" if removal.people_kept else ""
+        print(f"{removal.key} (closed {removal.closed_on.isoformat()}): {verb} {counts}{kept}")
+    return 0
+
+
+def _forget(settings: Settings, who: str, *, force: bool) -> int:
+    session_factory = make_session_factory(_open_database(settings))
+    now = system_clock()
+    try:
+        with audit.acting("cli", audit.Door.CLI, at=now), unit_of_work(session_factory) as session:
+            outcome = retention.forget(session, who, now=now, force=force)
+    except UserError as error:
+        print(f"pmo-bot: {error}", file=sys.stderr)
+        return 1
+    if not outcome.done:
+        print(
+            f"{outcome.slack_user_id} still owns open actions; reassign them first (or use --force):", file=sys.stderr
+        )
+        for action in outcome.open_actions:
+            print(f"  {action.project_key} action {action.action_id}: {action.title}", file=sys.stderr)
+        return 1
+    closed = ", ".join(outcome.closed_projects) or "none"
+    print(f"{outcome.slack_user_id} forgotten: name and email removed; replaced on closed projects: {closed}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +165,27 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--db", type=Path, default=None, metavar="FILE", help="SQLite file for the demo (default: a fresh one)"
     )
+    export_project = commands.add_parser(
+        "export-project", help="everything held about one project, for an FOI / EIR request (JSON, CSV zip or HTML)"
+    )
+    export_project.add_argument("key", metavar="KEY")
+    export_project.add_argument("--from", dest="first", type=_day, metavar="YYYY-MM-DD", help="first day included")
+    export_project.add_argument("--to", dest="last", type=_day, metavar="YYYY-MM-DD", help="last day included")
+    export_project.add_argument("--format", choices=FORMATS, required=True)
+    export_project.add_argument("--output", type=Path, metavar="FILE", help="default: KEY-export.json/.zip/.html")
+    export_person = commands.add_parser("export-person", help="everything held about one person (subject access)")
+    export_person.add_argument("who", metavar="@person|EMAIL")
+    export_person.add_argument("--format", choices=FORMATS, default="json")
+    export_person.add_argument("--output", type=Path, metavar="FILE", help="default: person-export.json/.zip/.html")
+    retention_ = commands.add_parser(
+        "retention", help="remove the operational detail of projects closed over RETENTION_YEARS_AFTER_CLOSURE ago"
+    )
+    mode = retention_.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="list what would go, change nothing")
+    mode.add_argument("--apply", action="store_true", help="remove it (the audit trail records what went)")
+    forget = commands.add_parser("forget", help="a leaver: replace their name and Slack ID on closed projects")
+    forget.add_argument("who", metavar="@person|EMAIL")
+    forget.add_argument("--force", action="store_true", help="even while they still own open actions")
     return parser
 
 
@@ -123,7 +233,7 @@ def _import(settings: Settings, file: Path) -> int:
     ctx = _context(settings, _open_database(settings))
     team_id = ctx.client.auth_test()["team_id"]
     try:
-        with unit_of_work(ctx.session_factory) as session:
+        with audit.acting("import", audit.Door.CLI), unit_of_work(ctx.session_factory) as session:
             summary = import_portfolio(
                 session,
                 file.read_text(encoding="utf-8-sig"),
@@ -207,6 +317,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _sync(settings)
     elif args.command == "demo":
         return _demo(settings, args.port, args.db)
+    elif args.command == "export-project":
+        return _export_project(settings, args)
+    elif args.command == "export-person":
+        return _export_person(settings, args)
+    elif args.command == "retention":
+        return _retention(settings, apply=args.apply)
+    elif args.command == "forget":
+        return _forget(settings, args.who, force=args.force)
     return 0
 
 

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import UserError
 from bot.services.cadence import DAY_NAMES, Cadence, parse_time_of_day, parse_timezone, parse_weekday
+from bot.services.calendar import default_bank_holidays, parse_bank_holidays
 from bot.services.nudges import LADDER_EXAMPLE, Ladder, PassTime, parse_ladder
 from bot.services.portfolio_csv import COLUMNS as PORTFOLIO_COLUMNS
 
@@ -94,6 +95,12 @@ class Settings(BaseSettings):
     # PagerDuty endpoint uses INCIDENT_WEBHOOK_SECRET.
     incident_webhook_secret: SecretStr | None = None
     pagerduty_webhook_secret: SecretStr | None = None
+    # Bank holidays on the skip list (README "Records and data protection"): england-and-wales,
+    # scotland, northern-ireland, an ISO country code, or none; unset means england-and-wales
+    # when DEFAULT_TIMEZONE is Europe/London, else none.
+    bank_holidays: str | None = None
+    # Years after a project's closure that its operational detail is kept (unset: for ever).
+    retention_years_after_closure: int | None = Field(default=None, ge=1, le=100)
     port: int = Field(default=3000, ge=1, le=65535)
     scheduler_enabled: bool = True
     auto_migrate: bool = False
@@ -138,6 +145,11 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value or None
+
+    @field_validator("bank_holidays")
+    @classmethod
+    def _known_bank_holidays(cls, value: str | None) -> str | None:
+        return parse_bank_holidays(value) if value else None
 
     @field_validator("sync_time")
     @classmethod
@@ -216,6 +228,10 @@ class Settings(BaseSettings):
     @property
     def digest_cadence(self) -> Cadence:
         return Cadence(parse_weekday(self.digest_day), self.digest_time, self.default_timezone)
+
+    @property
+    def bank_holiday_region(self) -> str:
+        return self.bank_holidays or default_bank_holidays(self.default_timezone)
 
     @property
     def pack_channel(self) -> str | None:

@@ -30,6 +30,7 @@ from bot.errors import NotFound, UserError
 from bot.services import incidents
 from bot.services.incidents import ExternalSource, IncidentChange, UnknownService
 from bot.settings import Settings
+from storage import audit
 from storage.models import IncidentSeverity
 from storage.session import SessionFactory, unit_of_work
 
@@ -203,6 +204,11 @@ def parse_pagerduty(body: bytes) -> MonitoringEvent | str:
     )
 
 
+def _audit_actor(source: ExternalSource) -> str:
+    """Who the audit trail names for a monitoring tool's change: webhook:pagerduty, webhook:incidents."""
+    return "webhook:incidents" if source is ExternalSource.WEBHOOK else f"webhook:{source.value}"
+
+
 # --- the WSGI endpoint ------------------------------------------------------------------------
 
 
@@ -276,7 +282,10 @@ class IncidentWebhooks:
     def _apply(self, event: MonitoringEvent) -> IncidentChange:
         now = self._clock()
         try:
-            with unit_of_work(self._session_factory) as session:
+            with (
+                audit.acting(_audit_actor(event.source), audit.Door.WEBHOOK, at=now),
+                unit_of_work(self._session_factory) as session,
+            ):
                 if event.action == "resolve":
                     return incidents.resolve_from_monitoring(
                         session,

@@ -15,6 +15,7 @@ from handlers import (
     commands,
     digest,
     escalations,
+    history,
     home,
     incidents,
     nudges,
@@ -39,6 +40,7 @@ SUBCOMMANDS = (
     *digest.SUBCOMMANDS,
     *services.SUBCOMMANDS,
     *incidents.SUBCOMMANDS,
+    *history.SUBCOMMANDS,
 )
 
 
@@ -56,3 +58,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     closure.register(app, ctx)
     services.register(app, ctx)
     incidents.register(app, ctx)
+    history.register(app, ctx)

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.services import portfolio, project_cadence, skip_dates
+from bot.services import calendar, portfolio, project_cadence, skip_dates
 from bot.services.cadence import parse_time_of_day, parse_timezone, parse_weekday
 from handlers.blocks.cadence import (
     cadence_changed_text,
@@ -66,9 +66,14 @@ def skip_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
     args = request.args
     if not args:
         with unit_of_work(ctx.session_factory) as session:
+            # A workspace the scheduler has not met yet sees its bank holidays at once.
+            calendar.sync_bank_holidays(
+                session, ctx.settings.bank_holiday_region, today=today, team_ids={request.team_id}
+            )
             listed = skip_dates.upcoming_skip_dates(session, request.team_id, today)
             upcoming = [(skip.day, skip.note) for skip in listed]
-        text, blocks = skip_dates_message(upcoming)
+            bank_holidays = {skip.day for skip in listed if skip.bank_holiday}
+        text, blocks = skip_dates_message(upcoming, bank_holidays=bank_holidays)
         respond(text=text, blocks=blocks)
         return
     if args[0].lower() == "remove":
@@ -76,8 +81,9 @@ def skip_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
             raise SKIP.usage_error("Which date should come off the list? Give it as YYYY-MM-DD.")
         day = _parse_day(args[1])
         with unit_of_work(ctx.session_factory) as session:
-            skip_dates.remove_skip_date(session, request.actor, request.team_id, day)
-        respond(text=skip_removed_text(day))
+            removed = skip_dates.remove_skip_date(session, request.actor, request.team_id, day, now=ctx.clock())
+            text = skip_removed_text(day, bank_holiday=removed.note if removed.bank_holiday else None)
+        respond(text=text)
         return
     day = _parse_day(args[0])
     with unit_of_work(ctx.session_factory) as session:
@@ -105,7 +111,7 @@ SKIP = Subcommand(
     usages=(
         Usage("/pmo skip", "list the upcoming skip dates (no check-in prompts those days)"),
         Usage("/pmo skip YYYY-MM-DD [note]", "add a skip date, e.g. a bank holiday (PMO admins, sponsors, leads)"),
-        Usage("/pmo skip remove YYYY-MM-DD", "take a date off the skip list"),
+        Usage("/pmo skip remove YYYY-MM-DD", "take a date off the skip list (a bank holiday: work that day)"),
     ),
 )
 

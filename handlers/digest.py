@@ -20,6 +20,7 @@ from bot.services.outbox import OutgoingRequest
 from handlers import charts
 from handlers.blocks import digest as blocks
 from handlers.blocks.common import Block
+from handlers.blocks.pack_tables import pack_tables_blocks, pack_tables_text
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import claim, deliver, send_once
 from handlers.partners import channel_audience
@@ -122,8 +123,9 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
         return
     month = digest.month_of(digest.local_today(now, settings.default_timezone))
     message_key, charts_key = digest.pack_key(month), digest.pack_charts_key(month)
+    tables_key = f"governance-pack-tables:{month}"
     with unit_of_work(ctx.session_factory) as session:
-        unsent = [key for key in (message_key, charts_key) if outbox.find(session, key) is None]
+        unsent = [key for key in (message_key, charts_key, tables_key) if outbox.find(session, key) is None]
         if not unsent:
             return
         due = digest.pack_due_month(
@@ -143,6 +145,24 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
         send_once(ctx, OutgoingRequest(message_key, "chat.postMessage", channel_id, payload), now=now)
     if charts_key in unsent:
         _share_charts(ctx, pack, channel_id, charts_key, now)
+    if tables_key in unsent:
+        _post_chart_tables(ctx, pack, message_key, tables_key, now)
+
+
+def _post_chart_tables(ctx: AppContext, pack: GovernancePack, message_key: str, key: str, now: datetime) -> None:
+    """The charts' numbers as text, in the pack's thread (once the pack itself is posted)."""
+    with unit_of_work(ctx.session_factory) as session:
+        posted = outbox.sent_message(session, message_key)
+    if posted is None:
+        return  # the pack did not go out this tick; its tables follow it when it does
+    channel_id, ts = posted
+    payload = {
+        "channel": channel_id,
+        "thread_ts": ts,
+        "text": pack_tables_text(pack.weeks, pack.objectives),
+        "blocks": pack_tables_blocks(pack.weeks, pack.objectives),
+    }
+    send_once(ctx, OutgoingRequest(key, "chat.postMessage", channel_id, payload), now=now)
 
 
 def _upload(ctx: AppContext, filename: str, content: bytes, alt_text: str) -> str:

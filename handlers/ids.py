@@ -29,6 +29,8 @@ class ActionId(enum.StrEnum):
     ACTION_REASSIGN = "action.reassign"
     ACTION_ADD_NOTE = "action.add_note"
     ACTION_FROM_HELP = "action.from_help"
+    HISTORY_NEWER = "history.newer"
+    HISTORY_OLDER = "history.older"
 
 
 class CallbackId(enum.StrEnum):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.context import AppContext
+from handlers.bank_holidays import sync_bank_holiday_skip_dates
 from handlers.checkins import record_missed_checkins, send_checkin_prompts, send_checkin_reminders
 from handlers.delivery import retry_failed_messages
 from handlers.digest import send_governance_pack, send_weekly_digest
@@ -15,7 +16,9 @@ from handlers.escalations import publish_unposted_alerts
 from handlers.incidents import send_pending_incident_messages
 from handlers.nudges import send_nudges
 from handlers.overlaps import post_overlap_note
+from handlers.retention import apply_retention_monthly
 from handlers.sync import sync_portfolio_daily
+from storage import audit
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,7 @@ Job = Callable[[AppContext, datetime], None]
 # Each job decides for itself what is due at `now` and must be safe to run again for the
 # same instant (the outgoing-message ledger makes repeated sends no-ops).
 JOBS: tuple[Job, ...] = (
+    sync_bank_holiday_skip_dates,
     send_checkin_prompts,
     send_checkin_reminders,
     record_missed_checkins,
@@ -35,13 +39,15 @@ JOBS: tuple[Job, ...] = (
     send_weekly_digest,
     send_governance_pack,
     retry_failed_messages,
+    apply_retention_monthly,
 )
 
 
 def run_due_work(ctx: AppContext, now: datetime) -> None:
     for job in JOBS:
         try:
-            job(ctx, now)
+            with audit.acting("scheduler", audit.Door.SCHEDULER, at=now):
+                job(ctx, now)
         except Exception:
             # One broken job must not starve the others; the next tick tries it again.
             log.exception("scheduled job %s failed at %s", job.__name__, now.isoformat())

@@ -14,6 +14,7 @@ from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
 from handlers.escalations import escalate
+from storage import audit
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
             first_backoff=settings.sync_backoff_seconds,
         )
         summary = None
-        with unit_of_work(ctx.session_factory) as session:
+        origin = audit.current_origin()
+        door = origin.door if origin else audit.Door.CLI
+        with audit.acting("sync", door, at=now), unit_of_work(ctx.session_factory) as session:
             if fetched.projects is not None:
                 summary = import_records(
                     session,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -493,6 +494,8 @@ class SkipDate(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     day: Mapped[date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(String(200))
+    # Written by the bank-holiday calendar (BANK_HOLIDAYS), not typed by anyone.
+    bank_holiday: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OutgoingMessage(Base):
@@ -550,3 +553,36 @@ class JobRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_key: Mapped[str] = mapped_column(String(255), unique=True)  # e.g. "overlap-check:2026-W48"
     completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class KeptWorkingDay(Base):
+    """A bank holiday someone took off the skip list: that day stays a working day."""
+
+    __tablename__ = "kept_working_days"
+    __table_args__ = (UniqueConstraint("team_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    kept_by: Mapped[str] = mapped_column(String(64))  # a Slack user ID
+    kept_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditEvent(Base):
+    """One change to one record: append-only (storage/audit.py writes it; nothing updates or deletes it).
+
+    No foreign keys: the trail outlives the records it describes.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_project_id_id", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))  # a Slack user ID, or import, sync, webhook:..., scheduler, cli
+    door: Mapped[str] = mapped_column(String(16))  # command, button, form, event, cli, webhook, scheduler
+    record_type: Mapped[str] = mapped_column(String(64))  # the table name
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    project_id: Mapped[int | None] = mapped_column(Integer)
+    operation: Mapped[str] = mapped_column(String(16))  # created, updated, deleted, removed
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field -> [old, new]

@@ -17,7 +17,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import models  # noqa: F401  (every table on Base.metadata, for rebuild_schema)
+from storage import (
+    audit,
+    models,  # noqa: F401  (every table on Base.metadata, for rebuild_schema)
+)
 from storage.base import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -43,7 +46,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    audit.install(factory)  # every change made through these sessions is on the audit trail
+    return factory
 
 
 @contextmanager

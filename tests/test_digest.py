@@ -93,7 +93,7 @@ def history(app_context, session_factory, fake_slack):
     CRM-2  Green in W46, Red in W47 asking for help (alert posted); a benefit behind plan;
            5 days of delay from INC-7.
     HR-1   Amber W44..W47 (stuck); hit by INC-7, impact not assessed; an acknowledged alert.
-    WEB-3  Green W46 and W47, with actions 3, 10 and 40 days overdue (a watermelon).
+    WEB-3  Green W46 and W47, with actions 3, 10 and 40 days overdue (1, 6 and 28 working days: a watermelon).
     OPS-4  Amber in W46, missed W47 (alert posted).
     FIN-5  no check-ins yet.
     """
@@ -209,9 +209,10 @@ def test_the_digest_reports_every_category_with_its_numbers_and_links(app_contex
     # Missed check-ins, linked to the alert.
     assert f"<{missed_alert}|OPS-4 · Operations hub>: 2026-W47" in blocks
     # Overdue actions by age band, each naming its project.
-    assert "by days overdue: up to a week: 1 · 8 to 30 days: 1 · over 30 days: 1" in blocks
+    assert "by working days overdue: up to a week: 1 · 6 to 20 working days: 1 · over 20 working days: 1" in blocks
     assert (
-        "*WEB-3 · Website* (`/pmo status WEB-3`): “Agree the hosting contract” (<@U0LEAD>), 40 days overdue" in blocks
+        "*WEB-3 · Website* (`/pmo status WEB-3`): “Agree the hosting contract” (<@U0LEAD>), "
+        "28 working days overdue" in blocks
     )
     # Benefits off trajectory.
     assert "*CRM-2 · Customer records* (`/pmo status CRM-2`): Calls avoided 100 calls/month, plan 500 by now" in blocks
@@ -225,7 +226,7 @@ def test_the_digest_reports_every_category_with_its_numbers_and_links(app_contex
     assert "Asked for help." not in blocks
     # Governance rules with their evidence.
     assert "*Watermelons: Green outside, red inside* (1)" in blocks
-    assert "Action “Sign off the design” is 10 days overdue" in blocks
+    assert "Action “Sign off the design” is 6 working days overdue" in blocks
     assert "Book the pen test” is 3" not in blocks
     assert (
         "*Stuck* (1)\\n• *HR-1 · HR system* (`/pmo status HR-1`): Amber for 4 consecutive periods, since 2026-W44."
@@ -504,3 +505,19 @@ def test_the_largest_pack_stays_within_block_kit_limits():
     )
 
     assert message_problems(pack_blocks(pack)) == []
+
+
+def test_the_packs_charts_have_alt_text_with_their_data_and_the_same_numbers_as_a_table_in_its_thread(
+    app_context, fake_slack, history
+):
+    run_due_work(app_context, FIRST_OF_DECEMBER)
+
+    [pack] = packs(fake_slack)
+    alt_texts = [call.args["alt_txt"] for call in fake_slack.ok_calls_to("files.getUploadURLExternal")]
+    assert alt_texts[0].startswith("Stacked bar chart of projects by check-in status per week. 2026-W36: ")
+    assert "Better services online: realised 10%, plan 54%" in alt_texts[1]
+    [tables] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m.get("thread_ts") == pack["ts"]]
+    assert message_problems(tables["blocks"]) == []
+    shown = text_of(tables)
+    assert "Week        Green  Amber    Red  No update" in shown
+    assert "Better services online" in shown and "54%" in shown and "10%" in shown

@@ -89,7 +89,7 @@ def test_green_with_a_long_overdue_action_an_off_track_benefit_or_a_missed_check
     assert set(found) == {"ACT-1", "BEN-2", "MIS-3"}
     assert found["ACT-1"] == (
         "Reported Green in 2026-W47.",
-        "Action “Agree the data-sharing protocol” is 8 days overdue (due 2026-11-15).",
+        "Action “Agree the data-sharing protocol” is 6 working days overdue (due 2026-11-15).",
     )
     assert found["BEN-2"][1] == "Benefit “Calls avoided” is off trajectory: 100 calls/month, plan 500 by now."
     assert found["MIS-3"] == ("Reported Green in 2026-W46.", "Missed the check-in for 2026-W47.")

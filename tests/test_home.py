@@ -100,7 +100,7 @@ def test_a_check_in_refreshes_the_homes_of_the_lead_the_sponsor_and_the_submitte
     homes = fake_slack.home_views
     assert set(homes) == {LEAD, SPONSOR, "U0MEMBER"}
     assert "no check-in for 2026-W48 yet" not in shown_text(homes[LEAD])
-    assert ":large_green_circle: *CRM-2*" in shown_text(homes[SPONSOR])
+    assert ":large_green_circle: Green *CRM-2*" in shown_text(homes[SPONSOR])
 
 
 def test_refresh_home_publishes_each_person_once_and_skips_blanks(app_context, fake_slack, session_factory):

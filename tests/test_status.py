@@ -302,9 +302,9 @@ def test_the_table_is_worst_first_with_arrows_against_the_previous_period(slack,
     reply = status_reply(slack, fake_slack)
 
     assert listed_keys(reply) == ["RED-1", "AMB-3", "AMB-2", "AMB-1", "GRN-1", "NEW-1"]
-    assert row_of(reply, "RED-1").startswith(":red_circle::arrow_lower_right: ")
-    assert row_of(reply, "AMB-1").startswith(":large_orange_circle::arrow_upper_right: ")
-    assert row_of(reply, "AMB-2").startswith(":large_orange_circle::arrow_right: ")
+    assert row_of(reply, "RED-1").startswith(":red_circle: Red:arrow_lower_right: ")
+    assert row_of(reply, "AMB-1").startswith(":large_orange_circle: Amber:arrow_upper_right: ")
+    assert row_of(reply, "AMB-2").startswith(":large_orange_circle: Amber:arrow_right: ")
     assert row_of(reply, "AMB-3").startswith(":large_orange_circle: ")  # nothing to compare with
     assert "checked in 2w ago" in row_of(reply, "GRN-1")
     assert "no check-in yet" in row_of(reply, "NEW-1") and row_of(reply, "NEW-1").startswith(":white_circle: ")
@@ -424,14 +424,14 @@ def test_one_project_shows_8_periods_the_latest_words_benefits_actions_and_incid
 
     history = next(block for block in reply["blocks"] if block["type"] == "context" and len(block["elements"]) == 8)
     assert [element["text"] for element in history["elements"]] == [
-        ":white_circle: W41",
-        ":white_circle: W42",
-        ":white_circle: W43",
-        ":white_circle: W44",
-        ":large_green_circle: W45",
-        ":large_orange_circle: W46",
-        ":x: W47",
-        ":red_circle: W48",
+        ":white_circle: No status W41",
+        ":white_circle: No status W42",
+        ":white_circle: No status W43",
+        ":white_circle: No status W44",
+        ":large_green_circle: Green W45",
+        ":large_orange_circle: Amber W46",
+        ":x: Missed W47",
+        ":red_circle: Red W48",
     ]
     assert "*Latest update*, 2026-W48: :red_circle: Red (from <@U0LEAD>, 2h ago)" in shown
     for words in ("Data migrated", "Cut over", "Supplier late", "A decision on the budget", "Recover the plan"):

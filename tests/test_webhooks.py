@@ -20,7 +20,7 @@ from bot.demo.signed import slack_signature
 from bot.services import live_services
 from bot.services.access import Actor
 from bot.services.live_services import NewService
-from storage.models import Incident, IncidentSeverity, IncidentStatus, OutgoingMessage, ServiceRelation
+from storage.models import AuditEvent, Incident, IncidentSeverity, IncidentStatus, OutgoingMessage, ServiceRelation
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
 from tests.factories import LEAD, add_project
@@ -339,3 +339,16 @@ def test_a_pagerduty_service_unknown_by_name_gets_422(app_url, fake_slack, sessi
     response = post_pagerduty(app_url, body, pagerduty_signature(body))
 
     assert response.status_code == 422 and nothing_stored(session_factory, fake_slack)
+
+
+def test_a_pagerduty_incident_is_on_the_audit_trail_as_pagerduty_through_the_webhook(
+    app_url, session_factory, crm, listeners
+):
+    triggered = pagerduty_event("incident.triggered")
+    post_pagerduty(app_url, triggered, pagerduty_signature(triggered))
+    listeners.wait_idle()
+
+    with unit_of_work(session_factory) as session:
+        rows = session.query(AuditEvent).filter(AuditEvent.record_type.like("incident%")).all()
+    assert "incidents" in {row.record_type for row in rows}
+    assert {(row.actor, row.door) for row in rows} == {("webhook:pagerduty", "webhook")}

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.services import benefits, checkins, governance
 from bot.services.cadence import Cadence, period_of, previous_period
+from bot.services.calendar import first_working_day
 from bot.services.checkins import RAG_ORDER
 from bot.services.governance import EVERY_PROJECT, CheckinFact, ComplianceReport, Finding, ProjectInfo
 from storage.models import (
@@ -34,14 +35,13 @@ from storage.models import (
     Project,
     ProjectStatus,
     Rag,
-    SkipDate,
 )
 
-# Overdue actions are counted in these bands of days overdue: (from, to or None, label).
+# Overdue actions are counted in these bands of working days overdue: (from, to or None, label).
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
-    (1, 7, "up to a week"),
-    (8, 30, "8 to 30 days"),
-    (31, None, "over 30 days"),
+    (0, 5, "up to a week"),
+    (6, 20, "6 to 20 working days"),
+    (21, None, "over 20 working days"),
 )
 # The digest lists check-ins missed since the previous digest.
 MISSED_SINCE = timedelta(weeks=1)
@@ -326,7 +326,8 @@ def build_digest(
         if project_id in projects
     }
     latest = {project_id: known[-1] if known else None for project_id, known in statuses.items()}
-    overdue = [a for a in governance.overdue_actions(session, today=today) if a.project_id in projects]
+    overdue = governance.overdue_actions(session, today=today, zone=ZoneInfo(timezone))
+    overdue = [a for a in overdue if a.project_id in projects]
     off_track = [
         b for b in governance.off_track_benefits(session, today=today, tolerance=tolerance) if b.project_id in projects
     ]
@@ -380,16 +381,6 @@ def build_digest(
 
 def month_of(day: date) -> str:
     return f"{day.year}-{day.month:02d}"
-
-
-def first_working_day(session: Session, year: int, month: int) -> date:
-    """The month's first Monday-to-Friday that is not a skip date (the bot serves one workspace)."""
-    first = date(year, month, 1)
-    skip_days = set(session.scalars(select(SkipDate.day).where(SkipDate.day >= first)))
-    day = first
-    while day.weekday() >= 5 or day in skip_days:
-        day += timedelta(days=1)
-    return day
 
 
 def pack_due_month(session: Session, *, now: datetime, time_of_day: str, timezone: str) -> str | None:

@@ -27,8 +27,9 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.services import benefits
+from bot.services import benefits, nudges
 from bot.services.cadence import Cadence, period_of
+from bot.services.calendar import calendar_between
 from storage.models import (
     Action,
     ActionStatus,
@@ -47,7 +48,7 @@ from storage.models import (
 )
 
 # Overdue by more than this many days, an action makes a Green report suspicious.
-WATERMELON_OVERDUE_DAYS = 7
+WATERMELON_OVERDUE_DAYS = 5  # working days: more than a week
 # A missed check-in this recent makes a Green report suspicious.
 WATERMELON_MISSED_LOOKBACK = timedelta(weeks=4)
 STUCK_AMBER_PERIODS = 4
@@ -183,19 +184,39 @@ class OverdueAction:
     days_overdue: int
 
 
-def overdue_actions(session: Session, *, today: date) -> list[OverdueAction]:
-    """Open actions of active projects whose due date has passed, most overdue first."""
+def overdue_actions(session: Session, *, today: date, zone: ZoneInfo | None = None) -> list[OverdueAction]:
+    """Open actions of active projects whose due date has passed, most overdue first.
+
+    Days overdue are working days on the nudge ladder's own clock (nudges.ActionClock: skip
+    dates, bank holidays, incident pauses and the owner's time away do not count), so the
+    digest and the owner's DM give the same number on the same day. `zone` is the
+    workspace's, which dates the incident pauses.
+    """
     rows = session.execute(
-        select(Action.id, Action.project_id, Action.title, Person.slack_user_id, Action.due_date)
+        select(
+            Action.id,
+            Action.project_id,
+            Action.title,
+            Person.slack_user_id,
+            Action.due_date,
+            Person.away_from,
+            Person.away_until,
+        )
         .join(Project, Project.id == Action.project_id)
         .join(Person, Person.id == Action.owner_id)
         .where(Project.status == ProjectStatus.ACTIVE, Action.status == ActionStatus.OPEN, Action.due_date < today)
         .order_by(Action.due_date, Action.id)
-    )
-    return [
-        OverdueAction(action_id, project_id, title, owner, due_date, (today - due_date).days)
-        for action_id, project_id, title, owner, due_date in rows
-    ]
+    ).all()
+    if not rows:
+        return []
+    working = calendar_between(session, min(row.due_date for row in rows), today)
+    pauses = nudges.incident_pauses(session, zone=zone or ZoneInfo("UTC"))
+    found = []
+    for action_id, project_id, title, owner, due_date, away_from, away_until in rows:
+        away = nudges.away_range(away_from, away_until)
+        clock = nudges.ActionClock.of(due_date, working, [*pauses.get(project_id, []), *([away] if away else [])])
+        found.append(OverdueAction(action_id, project_id, title, owner, due_date, clock.age(today)))
+    return sorted(found, key=lambda action: (-action.days_overdue, action.due_date, action.action_id))
 
 
 @dataclass(frozen=True)
@@ -328,7 +349,8 @@ def watermelons(
             continue
         evidence = [f"Reported Green in {status.period}."]
         evidence += [
-            f"Action “{action.title}” is {action.days_overdue} days overdue (due {action.due_date.isoformat()})."
+            f"Action “{action.title}” is {action.days_overdue} working days overdue "
+            f"(due {action.due_date.isoformat()})."
             for action in long_overdue.get(project_id, [])
         ]
         evidence += [
@@ -580,7 +602,7 @@ def evaluate(
         watermelons=watermelons(
             projects,
             {project_id: known[-1] if known else None for project_id, known in statuses.items()},
-            overdue_actions(session, today=today),
+            overdue_actions(session, today=today, zone=ZoneInfo(default_cadence.timezone)),
             off_track_benefits(session, today=today, tolerance=tolerance),
             missed_periods(session, due_since=now - WATERMELON_MISSED_LOOKBACK),
             now=now,

@@ -14,7 +14,6 @@ the PMO step and refreshed as the action ages (the caller compares the alert's w
 from __future__ import annotations
 
 import enum
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.errors import UserError
 from bot.services import people
+from bot.services.calendar import WorkingCalendar, calendar_between
 from storage.models import (
     Action,
     ActionStatus,
@@ -37,10 +37,8 @@ from storage.models import (
     Person,
     Project,
     ProjectStatus,
-    SkipDate,
 )
 
-WORKING_WEEKDAYS = range(5)  # Monday to Friday
 PASS_WINDOW = timedelta(hours=2)  # how long after NUDGE_TIME a tick still nudges for the day
 # The furthest ahead of UTC any timezone's calendar runs (UTC+14, Kiribati).
 MAX_UTC_OFFSET = timedelta(hours=14)
@@ -124,51 +122,7 @@ class Ladder:
         return next(iter(self._days(Recipient.PMO)), None)
 
 
-# --- working days ----------------------------------------------------------------------
-
-
-def _weekdays(first: date, last: date) -> int:
-    """How many of the days from `first` to `last` (both included) are Monday to Friday."""
-    if last < first:
-        return 0
-    full_weeks, extra = divmod((last - first).days + 1, 7)
-    return full_weeks * 5 + sum((first.weekday() + offset) % 7 in WORKING_WEEKDAYS for offset in range(extra))
-
-
-class WorkingCalendar:
-    """Monday to Friday, minus the workspace's skip dates."""
-
-    def __init__(self, skip_dates: Iterable[date] = ()) -> None:
-        self.skip_dates = frozenset(skip_dates)
-        # Skip dates that fall on weekdays, sorted, to count those in a range by bisection.
-        self._weekday_skips = sorted(day for day in self.skip_dates if day.weekday() in WORKING_WEEKDAYS)
-        # Many actions share a due date, so a tick asks for the same few ranges over and over.
-        self._counted: dict[tuple[date, date], int] = {}
-
-    def is_working_day(self, day: date) -> bool:
-        return day.weekday() in WORKING_WEEKDAYS and day not in self.skip_dates
-
-    def working_days(self, first: date, last: date) -> int:
-        """How many working days there are from `first` to `last`, both included."""
-        if last < first:
-            return 0
-        counted = self._counted.get((first, last))
-        if counted is None:
-            skipped = bisect_right(self._weekday_skips, last) - bisect_left(self._weekday_skips, first)
-            counted = self._counted[(first, last)] = _weekdays(first, last) - skipped
-        return counted
-
-    def on_or_after(self, day: date) -> date:
-        while not self.is_working_day(day):
-            day += timedelta(days=1)
-        return day
-
-    def add(self, start: date, count: int) -> date:
-        """The `count`-th working day after `start` (`start` itself never counts)."""
-        day = start
-        for _ in range(count):
-            day = self.on_or_after(day + timedelta(days=1))
-        return day
+# --- overdue clocks ----------------------------------------------------------------------
 
 
 def _merged(ranges: Iterable[DateRange]) -> tuple[DateRange, ...]:
@@ -207,11 +161,6 @@ class ActionClock:
             self.calendar.working_days(max(start, first), min(end, on)) for start, end in self.stopped
         )  # the ranges are merged, so no day is taken off twice
         return self.calendar.working_days(first, on) - stopped
-
-
-def calendar_between(session: Session, first: date, last: date) -> WorkingCalendar:
-    # pmo-bot serves one workspace (one bot token), so every skip list row is that workspace's.
-    return WorkingCalendar(session.scalars(select(SkipDate.day).where(SkipDate.day >= first, SkipDate.day <= last)))
 
 
 # An impact pauses its project while it says so and the team has not said "not affected".

@@ -1,21 +1,22 @@
 """The workspace's skip list: bank holidays and other days without check-in prompts.
 
 The list is per Slack workspace (team), not per project, so anyone accountable for a
-project may keep it, as well as PMO admins.
+project may keep it, as well as PMO admins. Bank holidays are put on it by the calendar
+(bot/services/calendar.py); taking one off keeps that day a working day.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services.access import Actor
-from storage.models import Person, Project, SkipDate
+from storage.models import KeptWorkingDay, Person, Project, SkipDate
 
 MAX_NOTE_LENGTH = 200  # the column's size
 # date.fromisoformat alone would also take "20261225", which nobody means in a chat.
@@ -85,18 +86,31 @@ def add_skip_date(
     existing = _find(session, team_id, day)
     if existing is not None:
         return SkipDateAdded(existing, already_listed=True)
+    kept = _kept(session, team_id, day)
+    if kept is not None:  # a bank holiday someone had kept as a working day goes back on the list
+        session.delete(kept)
     skip_date = SkipDate(team_id=team_id, day=day, note=note or None)
     session.add(skip_date)
     session.flush()
     return SkipDateAdded(skip_date, already_listed=False)
 
 
-def remove_skip_date(session: Session, actor: Actor, team_id: str, day: date) -> SkipDate:
-    """Take a day off the skip list, so prompts that day go out again; returns what was removed."""
+def _kept(session: Session, team_id: str, day: date) -> KeptWorkingDay | None:
+    return session.scalar(select(KeptWorkingDay).where(KeptWorkingDay.team_id == team_id, KeptWorkingDay.day == day))
+
+
+def remove_skip_date(session: Session, actor: Actor, team_id: str, day: date, *, now: datetime) -> SkipDate:
+    """Take a day off the skip list, so prompts that day go out again; returns what was removed.
+
+    The day is remembered as a working day, so the bank-holiday calendar does not put it
+    back, whether it came from there or someone typed it first.
+    """
     require_can_edit_skip_dates(session, actor)
     skip_date = _find(session, team_id, day)
     if skip_date is None:
         raise NotFound(f"{day.isoformat()} is not on the skip list, so nothing changed. `/pmo skip` lists it.")
+    if _kept(session, team_id, day) is None:
+        session.add(KeptWorkingDay(team_id=team_id, day=day, kept_by=actor.slack_user_id, kept_at=now))
     session.delete(skip_date)
     session.flush()
     return skip_date

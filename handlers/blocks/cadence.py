@@ -44,12 +44,19 @@ def cadence_changed_text(view: ProjectCadence) -> str:
     return f"{changed}\n{_next_prompt_line(view)}"
 
 
-def skip_dates_message(days: list[tuple[date, str | None]]) -> tuple[str, list[Block]]:
-    """The upcoming skip dates, earliest first, as (text, blocks)."""
+def skip_dates_message(
+    days: list[tuple[date, str | None]], *, bank_holidays: frozenset[date] | set[date] = frozenset()
+) -> tuple[str, list[Block]]:
+    """The upcoming skip dates, earliest first, as (text, blocks); bank holidays say so."""
     if not days:
         text = "There are no upcoming skip dates. Add one with `/pmo skip YYYY-MM-DD [note]`."
         return text, [section(text)]
-    lines = [f"{day_text(day)} ({day.isoformat()})" + (f": {note}" if note else "") for day, note in days]
+    lines = [
+        f"{day_text(day)} ({day.isoformat()})"
+        + (f": {note}" if note else "")
+        + (" (bank holiday)" if day in bank_holidays else "")
+        for day, note in days
+    ]
     listing = bulleted(lines, limit=SECTION_TEXT_LIMIT - len(SKIP_LIST_HEADING) - 1)
     text = f"{SKIP_LIST_HEADING}\n{listing}"
     return text, [
@@ -65,5 +72,10 @@ def skip_added_text(day: date, note: str | None, *, already_listed: bool) -> str
     return f"{day_text(day)}{about} is now a skip date: no check-in prompts in this workspace that day."
 
 
-def skip_removed_text(day: date) -> str:
+def skip_removed_text(day: date, *, bank_holiday: str | None = None) -> str:
+    if bank_holiday:
+        return (
+            f"{day_text(day)} ({bank_holiday}) is no longer a skip date: it is a working day this year, "
+            f"with check-in prompts and nudges as usual. `/pmo skip {day.isoformat()}` puts it back."
+        )
     return f"{day_text(day)} is no longer a skip date: check-in prompts go out that day as usual."

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from bot.services.actions import working_days_text
 from bot.services.digest import (
     Digest,
     EscalationLine,
@@ -197,7 +198,7 @@ def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
     bands = " · ".join(f"{band.label}: {band.count}" for band in digest.overdue_bands)
     overdue = [
         f"{_project(a.project_key, a.project_name, None)}: “{_words(a.title)}” ({user(a.owner_user_id)}), "
-        f"{a.days_overdue} days overdue"
+        f"{working_days_text(a.days_overdue)} overdue"
         for a in digest.overdue
     ]
     off_track = [
@@ -213,7 +214,7 @@ def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
         section(f"*Portfolio status*, change since last week\n{_counts_line(digest.counts, digest.counts_week_ago)}"),
         section(_listed("Turned worse", _turned_worse(digest.turned_worse, links))),
         section(_listed("Missed check-ins", missed)),
-        section(_listed("Overdue actions", overdue, summary=f", by days overdue: {bands}" if overdue else "")),
+        section(_listed("Overdue actions", overdue, summary=f", by working days overdue: {bands}" if overdue else "")),
         section(_listed("Benefits off trajectory", off_track)),
         section(_listed("Open incidents and the delay they cause", [_incident(i, links) for i in digest.incidents])),
         section(_listed("Escalations not yet acknowledged", [_escalation(e, links) for e in digest.unacknowledged])),

@@ -69,8 +69,13 @@ def age(since: datetime, now: datetime) -> str:
     return f"{days}d" if days < 14 else f"{days // 7}w"
 
 
+def rag_marker(rag: Rag | None) -> str:
+    """The colour and its word: no meaning by colour alone."""
+    return f"{RAG_EMOJI[rag]} {rag.value.capitalize()}" if rag else f"{NO_STATUS} No status"
+
+
 def status_marker(rag: Rag | None, trend: Trend | None) -> str:
-    return (RAG_EMOJI[rag] if rag else NO_STATUS) + (TREND_ARROWS[trend] if trend else "")
+    return rag_marker(rag) + (TREND_ARROWS[trend] if trend else "")
 
 
 def row_text(row: StatusRow, now: datetime) -> str:
@@ -140,7 +145,7 @@ def status_table_blocks(title: str, rows: list[StatusRow], page: int, *, now: da
 def _history_block(history: list[PeriodStatus]) -> Block:
     # One element per period keeps each label under its colour; 8 periods fit a context's 10 elements.
     cells = [
-        mrkdwn(f"{RAG_EMOJI[cell.rag] if cell.rag else (MISSED if cell.missed else NO_STATUS)} {cell.period[5:]}")
+        mrkdwn(f"{rag_marker(cell.rag) if cell.rag or not cell.missed else f'{MISSED} Missed'} {cell.period[5:]}")
         for cell in history
     ]
     return {"type": "context", "elements": cells}
