@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from bot.demo.blockkit import message_problems
 from handlers.jobs import run_due_work
 from storage import audit
 from storage.models import AuditEvent, Person
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, add_action, add_project
-from tests.slack.blockkit import message_problems
 
 OWNER = ACTION_OWNER
 
