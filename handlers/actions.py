@@ -40,7 +40,7 @@ from handlers.blocks.actions import (
     note_modal,
     overdue_digest,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage, user_mention
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, post_or_update
 from handlers.escalations import escalate, publish_alert
 from handlers.home import refresh_home
@@ -517,8 +517,9 @@ ACTION = Subcommand(
         Usage(
             "/pmo action KEY @owner DATE title",
             "record an action and tell its owner; DATE is YYYY-MM-DD, today, tomorrow, a weekday (fri) or +3d",
+            example="/pmo action CRM-2 @sam fri Agree the data-sharing protocol",
         ),
-        Usage("/pmo action KEY", "the same, in a form"),
+        Usage("/pmo action KEY", "the same, in a form", example="/pmo action CRM-2"),
     ),
 )
 
@@ -527,7 +528,12 @@ ACTIONS = Subcommand(
     handler=actions_command,
     usages=(
         Usage("/pmo actions", "your open actions, most overdue first, with Done, Snooze, Reassign and Add note"),
-        Usage("/pmo actions KEY", "a project's open actions"),
+        Usage(
+            "/pmo actions KEY",
+            "a project's open actions",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo actions CRM-2",
+        ),
     ),
 )
 

@@ -22,7 +22,7 @@ from handlers.blocks.benefits import (
     report_value_modal,
     value_reported_modal,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.ids import BenefitValueBlock, CallbackId, NewBenefitBlock
 from storage.session import unit_of_work
 
@@ -215,10 +215,16 @@ BENEFIT = Subcommand(
     name="benefit",
     handler=benefit_command,
     usages=(
-        Usage("/pmo benefit add KEY", "add a benefit to a project (PMO admins, its sponsor or lead)"),
+        Usage(
+            "/pmo benefit add KEY",
+            "add a benefit to a project (PMO admins, its sponsor or lead)",
+            audience=HelpAudience.SPONSORS,
+            example="/pmo benefit add CRM-2",
+        ),
         Usage(
             "/pmo benefit report [KEY]",
             "report a measured value of a benefit you own (with KEY: a project's, all of them for its sponsor or lead)",
+            example="/pmo benefit report CRM-2",
         ),
     ),
 )

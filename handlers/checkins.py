@@ -20,7 +20,7 @@ from bot.services.escalations import Cause
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
 from handlers.escalations import escalate
 from handlers.home import refresh_home
@@ -338,7 +338,14 @@ def register(app: App, ctx: AppContext) -> None:
 CHECKIN = Subcommand(
     name="checkin",
     handler=checkin_command,
-    usages=(Usage("/pmo checkin KEY", "open this week's check-in form for a project, any time"),),
+    usages=(
+        Usage(
+            "/pmo checkin KEY",
+            "open this week's check-in form for a project, any time",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo checkin CRM-2",
+        ),
+    ),
 )
 
 SUBCOMMANDS = (CHECKIN,)

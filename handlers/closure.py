@@ -16,7 +16,7 @@ from bot.services.access import Actor
 from bot.services.closure import Closure, ClosureInput
 from handlers.blocks import closure as blocks
 from handlers.blocks.closure import ClosureTarget
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import chat_message, send_once
 from handlers.ids import CallbackId, ClosureBlock
 from handlers.partners import channel_audience
@@ -115,6 +115,8 @@ CLOSE = Subcommand(
         Usage(
             "/pmo close KEY",
             "close a project, recording its outcome, benefits status and lessons (PMO admins, its sponsor or lead)",
+            audience=HelpAudience.SPONSORS,
+            example="/pmo close CRM-2",
         ),
     ),
 )
@@ -122,7 +124,13 @@ CLOSE = Subcommand(
 LESSONS = Subcommand(
     name="lessons",
     handler=lessons_command,
-    usages=(Usage("/pmo lessons WORDS", "lessons learned across the portfolio that mention all these words"),),
+    usages=(
+        Usage(
+            "/pmo lessons WORDS",
+            "lessons learned across the portfolio that mention all these words",
+            example="/pmo lessons supplier contract",
+        ),
+    ),
 )
 
 SUBCOMMANDS = (CLOSE, LESSONS)

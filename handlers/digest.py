@@ -20,7 +20,7 @@ from bot.services.outbox import OutgoingRequest
 from handlers import charts
 from handlers.blocks import digest as blocks
 from handlers.blocks.common import Block
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import claim, deliver, send_once
 from handlers.partners import channel_audience
 from storage.session import unit_of_work
@@ -204,7 +204,11 @@ def _give_up(ctx: AppContext, request: OutgoingRequest, error: str, now: datetim
 DIGEST = Subcommand(
     name="digest",
     handler=digest_command,
-    usages=(Usage("/pmo digest", "this week's PMO digest, shown only to you (PMO admins)"),),
+    usages=(
+        Usage(
+            "/pmo digest", "this week's PMO digest, shown only to you (PMO admins)", audience=HelpAudience.PMO_ADMINS
+        ),
+    ),
 )
 
 SUBCOMMANDS = (DIGEST,)

@@ -18,7 +18,7 @@ from handlers.blocks.projects import (
     project_record_blocks,
     project_record_text,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage, user_mention
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
 from handlers.partners import channel_audience
 from storage.session import unit_of_work
@@ -152,15 +152,26 @@ PROJECT = Subcommand(
     name="project",
     handler=project_command,
     usages=(
-        Usage("/pmo project KEY", "show a project's record (only you see it; you can share it)"),
-        Usage("/pmo project add", "add a project to the portfolio (PMO admins)"),
+        Usage(
+            "/pmo project KEY",
+            "show a project's record (only you see it; you can share it)",
+            example="/pmo project CRM-2",
+        ),
+        Usage("/pmo project add", "add a project to the portfolio (PMO admins)", audience=HelpAudience.PMO_ADMINS),
     ),
 )
 
 DEPUTY = Subcommand(
     name="deputy",
     handler=deputy_command,
-    usages=(Usage("/pmo deputy KEY @person", "name the lead's deputy, who also gets reminders (`none` clears it)"),),
+    usages=(
+        Usage(
+            "/pmo deputy KEY @person",
+            "name the lead's deputy, who also gets reminders (`none` clears it)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo deputy CRM-2 @dee",
+        ),
+    ),
 )
 
 SUBCOMMANDS = (PROJECT, DEPUTY)

@@ -13,7 +13,7 @@ from bot.services import live_services, portfolio
 from bot.services.access import Actor
 from bot.services.live_services import NewService
 from handlers.blocks.services import new_service_modal, relation_text, service_saved_modal, service_saved_text
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.ids import CallbackId, NewServiceBlock
 from storage.models import ServiceRelation
 from storage.session import unit_of_work
@@ -116,24 +116,48 @@ SERVICE = Subcommand(
     name="service",
     handler=service_command,
     usages=(
-        Usage("/pmo service add KEY Name", "add a live service (or rename one); no arguments: a form with its team"),
+        Usage(
+            "/pmo service add KEY Name",
+            "add a live service (or rename one); no arguments: a form with its team",
+            audience=HelpAudience.PMO_ADMINS,
+            example="/pmo service add PAY Payments platform",
+        ),
     ),
 )
 DEPENDS = Subcommand(
     name="depends",
     handler=depends_command,
-    usages=(Usage("/pmo depends KEY SERVICE...", "the services a project depends on (`none` clears them)"),),
+    usages=(
+        Usage(
+            "/pmo depends KEY SERVICE...",
+            "the services a project depends on (`none` clears them)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo depends CRM-2 PAY WEB",
+        ),
+    ),
 )
 CHANGES = Subcommand(
     name="changes",
     handler=changes_command,
-    usages=(Usage("/pmo changes KEY SERVICE...", "the services a project is changing (`none` clears them)"),),
+    usages=(
+        Usage(
+            "/pmo changes KEY SERVICE...",
+            "the services a project is changing (`none` clears them)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo changes CRM-2 CRM",
+        ),
+    ),
 )
 SHARES = Subcommand(
     name="shares",
     handler=shares_command,
     usages=(
-        Usage("/pmo shares KEY SERVICE...", "the services whose team also works on the project (`none` clears them)"),
+        Usage(
+            "/pmo shares KEY SERVICE...",
+            "the services whose team also works on the project (`none` clears them)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo shares CRM-2 PAY",
+        ),
     ),
 )
 SUBCOMMANDS = (SERVICE, DEPENDS, CHANGES, SHARES)

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.errors import NotFound, UserError
-from bot.services import partners, status
+from bot.services import partners, portfolio, status
 from bot.services.access import Actor
 from bot.services.partners import Audience
 from bot.services.status import ProjectOverview, StatusRow
@@ -26,7 +26,7 @@ from handlers.blocks.status import (
     status_table_blocks,
     status_table_text,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.ids import ActionId
 from handlers.partners import channel_audience
 from storage.session import unit_of_work
@@ -78,7 +78,10 @@ def _overview(ctx: AppContext, key: str, audience: Audience) -> ProjectOverview:
 
 def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if len(request.args) > 1:
-        raise STATUS.usage_error("Give one project key, or none for the table of your projects.")
+        with unit_of_work(ctx.session_factory) as session:
+            guess = portfolio.similar_project(session, "".join(request.args))
+            hint = f" Did you mean `/pmo status {guess.key}`?" if guess else ""
+        raise STATUS.usage_error("Give one project key, or none for the table of your projects." + hint)
     audience = channel_audience(client, request.channel_id, request.team_id)
     if request.args:
         overview = _overview(ctx, request.args[0], audience)
@@ -166,8 +169,16 @@ STATUS = Subcommand(
     name="status",
     handler=status_command,
     usages=(
-        Usage("/pmo status", "the projects you sponsor (PMO: the whole portfolio), worst first, with trends"),
-        Usage("/pmo status KEY", "one project: its last 8 weeks, the team's latest words, benefits, actions"),
+        Usage(
+            "/pmo status",
+            "the projects you sponsor (PMO: the whole portfolio), worst first, with trends",
+            audience=HelpAudience.SPONSORS,
+        ),
+        Usage(
+            "/pmo status KEY",
+            "one project: its last 8 weeks, the team's latest words, benefits, actions",
+            example="/pmo status CRM-2",
+        ),
     ),
 )
 

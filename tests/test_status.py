@@ -483,3 +483,22 @@ def test_unknown_keys_and_extra_words_say_what_to_type(slack, fake_slack, sessio
     assert "No project has the key XYZ-1" in unknown["text"]
     assert "Usage:" in extra["text"] and "`/pmo status KEY`" in extra["text"]
     assert load_project(session_factory, "CRM-2").status is ProjectStatus.ACTIVE
+
+
+def test_a_key_typed_without_its_hyphen_or_with_spaces_gets_did_you_mean(slack, fake_slack, session_factory):
+    add_project(session_factory, "PAY-1", "Payments")
+
+    squashed = status_reply(slack, fake_slack, text="status pay1")
+    spaced = status_reply(slack, fake_slack, text="status pay 1")
+
+    assert squashed["text"] == "No project has the key PAY1. Did you mean PAY-1?"
+    assert "Did you mean `/pmo status PAY-1`?" in spaced["text"]
+
+
+def test_a_partner_is_not_offered_a_key_that_is_not_shared_with_them(slack, fake_slack, session_factory):
+    fake_slack.add_channel("C0SHARED", "with-partner", is_ext_shared=True, connected_team_ids=("T0FAKE", "T0PARTNER"))
+    add_project(session_factory, "PAY-1", "Payments")
+
+    reply = status_reply(slack, fake_slack, text="status pay1", channel_id="C0SHARED")
+
+    assert "No project has the key PAY1" in reply["text"] and "PAY-1" not in reply["text"]

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, NotFound, UserError
@@ -51,14 +51,27 @@ def find_project(session: Session, key: str) -> Project | None:
     return session.scalar(select(Project).where(Project.key == key.strip().upper()))
 
 
+def similar_project(session: Session, typed: str) -> Project | None:
+    """The project whose key is `typed` once case, spaces and hyphens are ignored (pay1 for PAY-1)."""
+    compact = re.sub(r"[\s-]+", "", typed).upper()
+    if not compact:
+        return None
+    return session.scalar(
+        select(Project).where(func.replace(Project.key, "-", "") == compact).order_by(Project.key).limit(1)
+    )
+
+
 def get_project(session: Session, key: str) -> Project:
     project = find_project(session, key)
     if project is None:
-        raise unknown_key(key)
+        guess = similar_project(session, key)
+        raise unknown_key(key, guess.key if guess else None)
     return project
 
 
-def unknown_key(key: str) -> NotFound:
+def unknown_key(key: str, suggestion: str | None = None) -> NotFound:
+    if suggestion:
+        return NotFound(f"No project has the key {key.strip().upper()}. Did you mean {suggestion}?")
     return NotFound(
         f"No project has the key {key.strip().upper()}. Check the spelling, or create it with `/pmo project add`."
     )
