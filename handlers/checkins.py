@@ -177,9 +177,16 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
 
 
 def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
-    if len(request.args) != 1:
-        raise CHECKIN.usage_error("Which project? Give its key.")
-    _open_form(ctx, client, request.trigger_id, request.args[0], None, request.user_id)
+    if len(request.args) > 1:
+        raise CHECKIN.usage_error("Which project? Give one key.")
+    if request.args:
+        key = request.args[0]
+    else:
+        with unit_of_work(ctx.session_factory) as session:
+            key = portfolio.linked_project_key(session, request.team_id, request.channel_id)
+    if key is None:
+        raise CHECKIN.usage_error("This channel is not linked to a project: give its key.")
+    _open_form(ctx, client, request.trigger_id, key, None, request.user_id)
 
 
 def _selected(values: dict, block_id: str) -> str | None:
@@ -340,8 +347,8 @@ CHECKIN = Subcommand(
     handler=checkin_command,
     usages=(
         Usage(
-            "/pmo checkin KEY",
-            "open this week's check-in form for a project, any time",
+            "/pmo checkin [KEY]",
+            "open this week's check-in form for a project, any time (no KEY: this channel's project)",
             audience=HelpAudience.PROJECT_TEAMS,
             example="/pmo checkin CRM-2",
         ),

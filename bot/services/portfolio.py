@@ -159,6 +159,12 @@ def project_for_channel(session: Session, team_id: str, channel_id: str) -> Proj
     return link.project if link else None
 
 
+def linked_project_key(session: Session, team_id: str, channel_id: str) -> str | None:
+    """The key of the project this channel is linked to, for commands typed there without one."""
+    project = project_for_channel(session, team_id, channel_id)
+    return project.key if project else None
+
+
 def check_can_link(session: Session, actor: Actor, key: str, team_id: str, channel_id: str) -> Project:
     """Everything `link_channel` would refuse, checked before the bot joins the channel."""
     project = get_project(session, key)

@@ -127,8 +127,8 @@ def led_by(slack_user_id: str) -> ColumnElement[bool]:
 
 
 def table_scope(actor: Actor) -> ColumnElement[bool]:
-    """What `/pmo status` covers: the whole portfolio for PMO admins, else the projects they sponsor."""
-    return true() if actor.is_pmo_admin else sponsored_by(actor.slack_user_id)
+    """What `/pmo status` covers: the whole portfolio for PMO admins, else the projects they sponsor or lead."""
+    return true() if actor.is_pmo_admin else sponsored_by(actor.slack_user_id) | led_by(actor.slack_user_id)
 
 
 def status_table(session: Session, scope: ColumnElement[bool], *, today: date, tolerance: float) -> list[StatusRow]:
@@ -253,17 +253,6 @@ def _benefits_off_trajectory(
         if assess(plan, value, measured_on, on=today, tolerance=tolerance).is_off_track:
             counts[project_id] = counts.get(project_id, 0) + 1
     return counts
-
-
-def led_project_keys(session: Session, slack_user_id: str) -> list[str]:
-    """Keys of the open projects this person leads (or deputises on), for pointing them somewhere useful."""
-    return list(
-        session.scalars(
-            select(Project.key)
-            .where(led_by(slack_user_id), Project.status != ProjectStatus.CLOSED)
-            .order_by(Project.key)
-        )
-    )
 
 
 # --- one project ------------------------------------------------------------------------------
