@@ -125,7 +125,10 @@ def test_import_then_export_round_trips_through_slack_lookups(cli_env, fake_slac
     out = capsys.readouterr().out
     assert "2 created, 0 updated, 0 unchanged" in out and "0 created, 0 updated, 2 unchanged" in out
     exported = (cli_env / "out.csv").read_text().splitlines()
-    assert exported[1].startswith("CRM-2,Customer records,Digital,Better services online,U0SPONSOR,U0LEAD,")
+    # The sponsor was named by email and the lead by user ID: each comes back as it was written.
+    assert exported[1].startswith(
+        "CRM-2,Customer records,Digital,Better services online,sponsor@council.example,U0LEAD,"
+    )
     assert fake_slack.ok_calls_to("users.lookupByEmail")[0].args["email"] == "sponsor@council.example"
 
 
