@@ -28,6 +28,7 @@ class ActionId(enum.StrEnum):
     ACTION_SNOOZE = "action.snooze"
     ACTION_REASSIGN = "action.reassign"
     ACTION_ADD_NOTE = "action.add_note"
+    ACTION_HISTORY = "action.history"
     ACTION_FROM_HELP = "action.from_help"
 
 

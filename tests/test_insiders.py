@@ -5,9 +5,16 @@ the service team's user group and an export that gives back what was imported.""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
-from tests.conftest import PMO_ADMIN
-from tests.factories import LEAD, SPONSOR, add_project
+from bot.services import actions
+from bot.services.access import Actor
+from bot.services.actions import ActionLine, HistoryEntry
+from handlers.blocks.actions import action_history
+from storage.session import unit_of_work
+from tests.conftest import NOW, PMO_ADMIN
+from tests.factories import ACTION_OWNER, LEAD, SPONSOR, TODAY, add_action, add_project
+from tests.slack.blockkit import message_problems
 
 
 def _next_response(fake_slack, send) -> dict:  # type: ignore[no-untyped-def]
@@ -43,3 +50,66 @@ def test_checkin_without_a_key_in_an_unlinked_channel_asks_for_one(slack, fake_s
     reply = _next_response(fake_slack, lambda: slack.command("checkin", user_id=PMO_ADMIN, channel_id="C0PMO"))
 
     assert reply["text"].startswith("This channel is not linked to a project: give its key.")
+
+
+# --- an action's history ----------------------------------------------------------------------
+
+
+def _action_with_history(fake_slack, session_factory) -> int:
+    fake_slack.add_channel("C0CRM", "crm-team", members=(LEAD, ACTION_OWNER))
+    for person in (LEAD, SPONSOR, ACTION_OWNER):
+        fake_slack.add_user(person)
+    add_project(session_factory, "CRM-2", "Customer records", channels=("C0CRM",))
+    action_id = add_action(session_factory, owner=LEAD)
+    with unit_of_work(session_factory) as session:
+        actions.add_note(session, Actor(SPONSOR, False), action_id, "Legal have the draft <!here>", now=NOW)
+        actions.reassign(session, Actor(LEAD, False), action_id, ACTION_OWNER, now=NOW + timedelta(hours=1))
+    return action_id
+
+
+def test_action_show_lists_its_notes_and_history_oldest_first(slack, fake_slack, session_factory):
+    action_id = _action_with_history(fake_slack, session_factory)
+
+    reply = _next_response(
+        fake_slack, lambda: slack.command(f"action show {action_id}", user_id=SPONSOR, channel_id="C0CRM")
+    )
+
+    shown = "\n".join(block["text"]["text"] for block in reply["blocks"] if block["type"] == "section")
+    assert f"History of action {action_id}" in shown
+    recorded = shown.index(f"<@{LEAD}> recorded it for <@{LEAD}>, due {TODAY.isoformat()}")
+    noted = shown.index(f"<@{SPONSOR}> noted: Legal have the draft &lt;!here&gt;")
+    moved = shown.index(f"<@{LEAD}> reassigned it from <@{LEAD}> to <@{ACTION_OWNER}>")
+    assert recorded < noted < moved
+    assert message_problems(reply["blocks"]) == []
+
+
+def test_the_history_button_on_an_action_card_shows_it_only_to_the_clicker(slack, fake_slack, session_factory):
+    action_id = _action_with_history(fake_slack, session_factory)
+    listing = _next_response(fake_slack, lambda: slack.command("actions", user_id=ACTION_OWNER, channel_id="C0CRM"))
+
+    history = _next_response(
+        fake_slack,
+        lambda: slack.block_action(
+            "action.history", user_id=ACTION_OWNER, message={"ts": "1.2", **listing}, channel_id="C0CRM"
+        ),
+    )
+
+    assert history["text"].startswith(f"History of action {action_id}")
+    assert "noted: Legal have the draft" in str(history["blocks"])
+    assert history.get("response_type", "ephemeral") == "ephemeral" and history.get("replace_original") is False
+
+
+def test_action_show_with_an_unknown_number_says_what_to_type(slack, fake_slack, session_factory):
+    reply = _next_response(fake_slack, lambda: slack.command("action show 999", user_id=SPONSOR, channel_id="C0PMO"))
+
+    assert reply["text"] == "No action has the number 999. `/pmo actions` lists yours, with their history."
+
+
+def test_the_longest_history_stays_within_slacks_limits():
+    line = ActionLine(7, "CRM-2", "Customer records", "T" * 500, LEAD, None, TODAY, "open", TODAY, 0, None)
+    entries = [HistoryEntry(NOW, "note", SPONSOR, {"text": "<&>" * 1000}) for _ in range(200)]
+
+    text, blocks = action_history(line, entries)
+
+    assert message_problems(blocks) == []
+    assert "155 earlier entries are not shown" in str(blocks)
