@@ -11,9 +11,11 @@ from bot.services import actions
 from bot.services.access import Actor
 from bot.services.actions import ActionLine, HistoryEntry
 from handlers.blocks.actions import action_history
+from handlers.jobs import run_due_work
+from storage.models import ProjectStatus
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
-from tests.factories import ACTION_OWNER, LEAD, SPONSOR, TODAY, add_action, add_project
+from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, TODAY, add_action, add_project, load_project
 from tests.slack.blockkit import message_problems
 
 
@@ -113,3 +115,47 @@ def test_the_longest_history_stays_within_slacks_limits():
 
     assert message_problems(blocks) == []
     assert "155 earlier entries are not shown" in str(blocks)
+
+
+# --- archiving without lessons, and reopening ---------------------------------------------------
+
+
+def _prompts(fake_slack) -> list[dict]:
+    return [message for message in fake_slack.messages_in("C0CRM") if "weekly check-in" in message["text"]]
+
+
+def test_close_archive_closes_without_the_form_and_reopen_undoes_it(
+    slack, fake_slack, session_factory, app_context, listeners
+):
+    fake_slack.add_channel("C0CRM", "crm-team", members=(LEAD,))
+    add_project(session_factory, "CRM-2", "Customer records", channels=("C0CRM",))
+
+    archived = _next_response(fake_slack, lambda: slack.command("close crm-2 archive", user_id=LEAD, channel_id="C0X"))
+
+    assert archived["text"].startswith("CRM-2 · Customer records is archived: no more check-in prompts")
+    assert fake_slack.calls_to("views.open") == []
+    assert load_project(session_factory, "CRM-2").status is ProjectStatus.CLOSED
+    listeners.wait_idle()
+    [note] = fake_slack.messages_in("C0CRM")
+    assert "Archived without lessons" in str(note["blocks"]) and "/pmo reopen CRM-2" in str(note["blocks"])
+    run_due_work(app_context, NOW + timedelta(minutes=30))  # Monday 09:30: the default check-in time
+    assert _prompts(fake_slack) == []
+
+    reopened = _next_response(fake_slack, lambda: slack.command("reopen CRM-2", user_id=SPONSOR, channel_id="C0X"))
+
+    assert reopened["text"].startswith("CRM-2 · Customer records is open again")
+    assert load_project(session_factory, "CRM-2").status is ProjectStatus.ACTIVE
+    run_due_work(app_context, NOW + timedelta(days=7, minutes=30))
+    assert len(_prompts(fake_slack)) == 1  # next Monday's prompt goes out again
+
+
+def test_reopen_needs_the_rights_to_close_and_a_closed_project(slack, fake_slack, session_factory):
+    add_project(session_factory, "CRM-2", "Customer records")
+
+    open_already = _next_response(fake_slack, lambda: slack.command("reopen CRM-2", user_id=LEAD, channel_id="C0X"))
+    _next_response(fake_slack, lambda: slack.command("close CRM-2 archive", user_id=LEAD, channel_id="C0X"))
+    stranger = _next_response(fake_slack, lambda: slack.command("reopen CRM-2", user_id=STRANGER, channel_id="C0X"))
+
+    assert open_already["text"] == "CRM-2 is not closed (it is active), so there is nothing to reopen."
+    assert "reopen it" in stranger["text"]
+    assert load_project(session_factory, "CRM-2").status is ProjectStatus.CLOSED
