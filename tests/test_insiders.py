@@ -7,16 +7,18 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.services import actions
+from bot.services import actions, escalations, portfolio
 from bot.services.access import Actor
 from bot.services.actions import ActionLine, HistoryEntry
+from bot.services.escalations import Cause
 from handlers.blocks.actions import action_history
 from handlers.jobs import run_due_work
-from storage.models import ProjectStatus
+from storage.models import ProjectStatus, Rag
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, TODAY, add_action, add_project, load_project
-from tests.slack.blockkit import message_problems
+from tests.slack.blockkit import message_problems, view_problems
+from tests.test_status import add_checkin
 
 
 def _next_response(fake_slack, send) -> dict:  # type: ignore[no-untyped-def]
@@ -159,3 +161,38 @@ def test_reopen_needs_the_rights_to_close_and_a_closed_project(slack, fake_slack
     assert open_already["text"] == "CRM-2 is not closed (it is active), so there is nothing to reopen."
     assert "reopen it" in stranger["text"]
     assert load_project(session_factory, "CRM-2").status is ProjectStatus.CLOSED
+
+
+# --- the PMO admin's Home tab ----------------------------------------------------------------
+
+
+def test_a_pmo_admins_home_tab_shows_the_portfolio_summary(slack, fake_slack, listeners, session_factory):
+    add_project(session_factory, "CRM-2", "Customer records")
+    add_project(session_factory, "HR-1", "HR system")
+    add_project(session_factory, "WEB-1", "Website")
+    add_checkin(session_factory, "CRM-2", "2026-W47", Rag.RED, at=NOW - timedelta(days=7))
+    add_checkin(session_factory, "HR-1", "2026-W47", Rag.GREEN, at=NOW - timedelta(days=7))
+    with unit_of_work(session_factory) as session:
+        project = portfolio.get_project(session, "CRM-2")
+        escalations.raise_or_update(
+            session, Cause(key="red:CRM-2:2026-W47", kind="red", reason="Reported Red"), project=project, now=NOW
+        )
+
+    slack.event({"type": "app_home_opened", "user": PMO_ADMIN, "channel": "D0ADMIN", "tab": "home"})
+    listeners.wait_idle()
+
+    view = fake_slack.home_views[PMO_ADMIN]
+    shown = "\n".join(block["text"]["text"] for block in view["blocks"] if "text" in block)
+    assert "3 open projects: 1 Red, 0 Amber, 1 Green, 1 without a status. 1 PMO alert not yet picked up." in shown
+    assert shown.index("*CRM-2* · Customer records") < shown.index("*HR-1* · HR system")
+    assert "You don't sponsor or lead any project" not in shown
+    assert view_problems(view) == []
+
+
+def test_someone_else_sees_no_portfolio_summary(slack, fake_slack, listeners, session_factory):
+    add_project(session_factory, "CRM-2", "Customer records")
+
+    slack.event({"type": "app_home_opened", "user": SPONSOR, "channel": "D0SPONSOR", "tab": "home"})
+    listeners.wait_idle()
+
+    assert "Portfolio" not in str(fake_slack.home_views[SPONSOR])

@@ -35,6 +35,8 @@ from storage.models import (
     BenefitValue,
     Checkin,
     CheckinPeriod,
+    Escalation,
+    EscalationStatus,
     Incident,
     IncidentImpact,
     IncidentStatus,
@@ -467,19 +469,41 @@ class PendingCheckin:
 
 
 @dataclass(frozen=True)
+class PortfolioSummary:
+    """What a PMO admin sees first: the whole open portfolio, worst first, and the alerts nobody picked up."""
+
+    projects: list[StatusRow]
+    open_alerts: int  # PMO alerts not yet acknowledged or offered coaching
+
+
+@dataclass(frozen=True)
 class PersonalView:
     projects: list[StatusRow]  # the ones I sponsor, lead or deputise on, worst first
     actions: list[MyAction]  # my open actions, most overdue first, at most MAX_ACTIONS_SHOWN
     open_actions: int
     overdue_actions: int
     pending_checkins: list[PendingCheckin]
+    portfolio: PortfolioSummary | None = None  # PMO admins only
+
+
+def portfolio_summary(session: Session, *, today: date, tolerance: float) -> PortfolioSummary:
+    open_alerts = session.scalar(select(func.count(Escalation.id)).where(Escalation.status == EscalationStatus.OPEN))
+    return PortfolioSummary(status_table(session, true(), today=today, tolerance=tolerance), open_alerts or 0)
 
 
 def personal_view(
-    session: Session, slack_user_id: str, *, today: date, now: datetime, default_cadence: Cadence, tolerance: float
+    session: Session,
+    slack_user_id: str,
+    *,
+    today: date,
+    now: datetime,
+    default_cadence: Cadence,
+    tolerance: float,
+    is_pmo_admin: bool = False,
 ) -> PersonalView:
     actions, open_actions, overdue_actions = _my_actions(session, slack_user_id, today)
     return PersonalView(
+        portfolio=portfolio_summary(session, today=today, tolerance=tolerance) if is_pmo_admin else None,
         projects=status_table(
             session, sponsored_by(slack_user_id) | led_by(slack_user_id), today=today, tolerance=tolerance
         ),
