@@ -48,6 +48,12 @@ def _send_prompt(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime
     with unit_of_work(ctx.session_factory) as session:
         if not checkins.claim_prompt(session, prompt, now=now):
             return
+        if checkins.too_late_to_prompt(
+            prompt, now=now, missed_after=timedelta(hours=ctx.settings.checkin_missed_hours)
+        ):
+            checkins.excuse_period(session, prompt.project_id, prompt.period, checkins.PROMPT_TOO_LATE)
+            log.info("check-in prompt for %s %s not sent: due %s", prompt.project_key, prompt.period, prompt.due_at)
+            return
         project = session.get_one(Project, prompt.project_id)
         last = checkins.last_status_before(session, project.id, prompt.period)
         prompt_blocks = blocks.prompt_blocks(

@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from bot.context import AppContext
 from bot.slack_client import make_web_client
 from handlers.jobs import run_due_work
-from storage.models import Rag
+from storage.models import CheckinPeriod, Rag
+from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_CHANNEL
-from tests.factories import add_project
+from tests.factories import LEAD, add_project
 from tests.test_status import add_checkin
 
 FIRST_OF_DECEMBER = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # a Tuesday, 09:00 in London
@@ -53,3 +55,42 @@ def test_a_chart_without_data_is_not_drawn_and_the_pack_says_so(board_context, f
     ]
     [charts] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m.get("upload")]
     assert "Benefits realised against plan, by objective: not enough data yet." in charts["text"]
+
+
+# --- prompts long after their time ---------------------------------------------------------------
+
+DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # the default cadence: Monday 09:30 London
+
+
+def _prompts(fake_slack) -> list[dict]:
+    return [m for m in fake_slack.messages_in("C0CRM") if "weekly check-in" in m["text"]]
+
+
+@pytest.fixture
+def crm(fake_slack, session_factory):
+    fake_slack.add_channel("C0CRM", "crm-team", members=(LEAD,))
+    fake_slack.add_user(LEAD)
+    add_project(session_factory, channels=("C0CRM",), created_at=NOW - timedelta(days=30))
+
+
+def test_a_prompt_later_than_the_missed_hours_is_not_sent_and_the_week_is_excused(
+    app_context, fake_slack, session_factory, crm
+):
+    first_tick = DUE + timedelta(hours=48, minutes=1)  # the bot was down from Monday to Wednesday
+
+    run_due_work(app_context, first_tick)
+    run_due_work(app_context, first_tick + timedelta(days=2))  # reminders and misses would be due by now
+
+    assert _prompts(fake_slack) == []
+    assert fake_slack.messages_in(PMO_CHANNEL) == []  # no "No check-in" alert
+    with unit_of_work(session_factory) as session:
+        period = session.scalars(select(CheckinPeriod)).one()
+        assert (period.period, period.excused_reason, period.missed_at) == ("2026-W48", "prompt_too_late", None)
+    run_due_work(app_context, DUE + timedelta(days=7))
+    assert len(_prompts(fake_slack)) == 1  # next week's prompt goes out on time
+
+
+def test_a_prompt_within_the_missed_hours_is_still_sent(app_context, fake_slack, crm):
+    run_due_work(app_context, DUE + timedelta(hours=47))
+
+    assert len(_prompts(fake_slack)) == 1
