@@ -34,6 +34,7 @@ NEW_BENEFIT_BLOCKS = {
     "baseline": NewBenefitBlock.BASELINE,
     "target": NewBenefitBlock.TARGET,
     "target_date": NewBenefitBlock.TARGET_DATE,
+    "plan_start": NewBenefitBlock.PLAN_START,
 }
 REPORT_BLOCKS = {"value": BenefitValueBlock.VALUE, "measured_on": BenefitValueBlock.MEASURED_ON}
 
@@ -144,7 +145,8 @@ def _new_benefit(values: dict[str, Any]) -> tuple[NewBenefit | None, dict[str, s
         or owner is None
     ):
         return None, form.errors
-    return NewBenefit(name, measure, unit, baseline, target, target_date, owner), {}
+    plan_start = _date(values, NewBenefitBlock.PLAN_START)
+    return NewBenefit(name, measure, unit, baseline, target, target_date, owner, plan_start), {}
 
 
 def _actor(ctx: AppContext, body: dict[str, Any]) -> Actor:

@@ -87,6 +87,7 @@ class NewBenefitBlock(enum.StrEnum):
     BASELINE = "baseline"
     TARGET = "target"
     TARGET_DATE = "target_date"
+    PLAN_START = "plan_start"
     OWNER = "owner"
 
 

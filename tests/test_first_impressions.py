@@ -4,18 +4,24 @@ prompt sent long after its time (the first tick after an outage or an import).""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from bot.context import AppContext
+from bot.services import benefits, portfolio
+from bot.services.access import Actor
 from bot.slack_client import make_web_client
+from handlers.blocks.benefits import NewBenefitMetadata
 from handlers.jobs import run_due_work
-from storage.models import CheckinPeriod, Rag
+from storage.models import Benefit, CheckinPeriod, Rag
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_CHANNEL
-from tests.factories import LEAD, add_project
+from tests.factories import BENEFIT_OWNER, LEAD, SPONSOR, TODAY, add_project
+from tests.slack.signed import datepicker, plain_input
 from tests.test_status import add_checkin
 
 FIRST_OF_DECEMBER = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # a Tuesday, 09:00 in London
@@ -94,3 +100,56 @@ def test_a_prompt_within_the_missed_hours_is_still_sent(app_context, fake_slack,
     run_due_work(app_context, DUE + timedelta(hours=47))
 
     assert len(_prompts(fake_slack)) == 1
+
+
+# --- a benefit's plan starts at its baseline -------------------------------------------------------
+
+
+@pytest.fixture
+def app_context(app_context, clock):
+    return replace(app_context, clock=clock)
+
+
+def _new_benefit(slack, name: str, *, baseline_date: str | None = None):
+    values = {
+        "name": {"name": plain_input(name)},
+        "measure": {"measure": plain_input("Calls about address changes")},
+        "unit": {"unit": plain_input("calls/month")},
+        "baseline": {"baseline": {"type": "number_input", "value": "0"}},
+        "target": {"target": {"type": "number_input", "value": "1000"}},
+        "target_date": {"target_date": datepicker("2027-05-23")},
+        "plan_start": {"plan_start": datepicker(baseline_date)},
+        "owner": {"owner": {"type": "users_select", "selected_user": BENEFIT_OWNER}},
+    }
+    response = slack.view_submission(
+        "benefit.new", values, user_id=SPONSOR, private_metadata=NewBenefitMetadata("CRM-2").to_json()
+    )
+    assert response.json()["response_action"] == "update"
+
+
+def test_a_benefits_plan_runs_from_its_baseline_date_not_the_projects_start(slack, fake_slack, session_factory, clock):
+    add_project(session_factory)
+    with unit_of_work(session_factory) as session:
+        portfolio.get_project(session, "CRM-2").start_date = TODAY - timedelta(days=300)  # a long-running project
+
+    _new_benefit(slack, "Calls avoided")  # no baseline date: the plan starts today
+    _new_benefit(slack, "Visits avoided", baseline_date=(TODAY - timedelta(days=100)).isoformat())
+    clock.at = NOW + timedelta(days=14)
+    with unit_of_work(session_factory) as session:
+        for benefit in session.scalars(select(Benefit)):
+            benefits.report_value(
+                session,
+                Actor(BENEFIT_OWNER, False),
+                benefit.id,
+                Decimal(60),
+                TODAY + timedelta(days=14),
+                now=clock.at,
+                today=TODAY + timedelta(days=14),
+            )
+
+    slack.command("project CRM-2", user_id=SPONSOR, channel_id="C0PMO")
+    record = str(fake_slack.wait_for_response(lambda r: "Calls avoided" in str(r.get("blocks")))["blocks"])
+
+    calls, visits = record.split("Visits avoided")
+    assert "off trajectory" not in calls  # 60 of the 77 planned two weeks in: within tolerance
+    assert "off trajectory (expected 406 by now)" in visits  # 114 of 281 days into its plan

@@ -241,7 +241,7 @@ def _benefits_off_trajectory(
             Benefit.target,
             Benefit.target_date,
             Benefit.created_at,
-            Project.start_date,
+            func.coalesce(Benefit.plan_start_date, Project.start_date),
             ranked.c.value,
             ranked.c.measured_on,
         )
@@ -250,7 +250,8 @@ def _benefits_off_trajectory(
     )
     counts: dict[int, int] = {}
     for project_id, baseline, target, target_date, created_at, start_date, value, measured_on in rows:
-        # The same start as benefits.planned_start: the project's start, else the day the benefit was added.
+        # The same start as benefits.planned_start: the baseline's date, else the project's start, else
+        # the day the benefit was added.
         plan = Plan(baseline, target, start_date or created_at.date(), target_date)
         if assess(plan, value, measured_on, on=today, tolerance=tolerance).is_off_track:
             counts[project_id] = counts.get(project_id, 0) + 1
