@@ -53,8 +53,10 @@ class NewProjectBlock(enum.StrEnum):
     NAME = "name"
     SPONSOR = "sponsor"
     LEAD = "lead"
-    OBJECTIVE = "objective"
+    OBJECTIVE = "objective"  # a new one, typed
     PROGRAMME = "programme"
+    OBJECTIVE_PICKED = "objective_picked"  # an existing one, from the list
+    PROGRAMME_PICKED = "programme_picked"
     DESCRIPTION = "description"
 
 

@@ -36,7 +36,10 @@ def project_command(ctx: AppContext, request: CommandRequest, client: WebClient,
             raise PROJECT.usage_error("`/pmo project add` takes no more words: the form asks for the details.")
         if not request.actor.is_pmo_admin:
             raise NotAllowed("Only PMO admins can add projects to the portfolio. Ask the PMO to add it.")
-        client.views_open(trigger_id=request.trigger_id, view=new_project_modal())
+        with unit_of_work(ctx.session_factory) as session:
+            objectives = portfolio.objectives_to_pick(session)
+            programmes = portfolio.programmes_to_pick(session)
+        client.views_open(trigger_id=request.trigger_id, view=new_project_modal(objectives, programmes))
         return
     if len(request.args) != 1:
         raise PROJECT.usage_error("Which project? Give its key, or `add`.")
@@ -77,6 +80,11 @@ def _input_value(values: dict[str, Any], block_id: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def _picked(values: dict[str, Any], block_id: str) -> int | None:
+    option = values.get(block_id, {}).get(block_id, {}).get("selected_option")
+    return int(option["value"]) if option else None
+
+
 def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict[str, str]]:
     errors: dict[str, str] = {}
     key = _input_value(values, NewProjectBlock.KEY)
@@ -93,6 +101,13 @@ def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict
         errors[NewProjectBlock.NAME] = "Give the project a name."
     if sponsor is None:
         errors[NewProjectBlock.SPONSOR] = "Every project needs a sponsor: choose one."
+    objective_id, programme_id = (
+        _picked(values, NewProjectBlock.OBJECTIVE_PICKED),
+        _picked(values, NewProjectBlock.PROGRAMME_PICKED),
+    )
+    for picked, typed_block in ((objective_id, NewProjectBlock.OBJECTIVE), (programme_id, NewProjectBlock.PROGRAMME)):
+        if picked is not None and _input_value(values, typed_block) is not None:
+            errors[typed_block] = "Pick one from the list or type a new one, not both."
     if errors or key is None or name is None:
         return None, errors
     return (
@@ -104,6 +119,8 @@ def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict
             objective=_input_value(values, NewProjectBlock.OBJECTIVE),
             programme=_input_value(values, NewProjectBlock.PROGRAMME),
             description=_input_value(values, NewProjectBlock.DESCRIPTION),
+            objective_id=objective_id,
+            programme_id=programme_id,
         ),
         errors,
     )

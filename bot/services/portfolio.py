@@ -80,13 +80,42 @@ def unknown_key(key: str, suggestion: str | None = None) -> NotFound:
 NamedRecord = TypeVar("NamedRecord", Objective, Programme)
 
 
+def name_key(name: str) -> str:
+    """The one rule for "the same objective or programme": case and spacing do not count."""
+    return " ".join(name.split()).casefold()
+
+
+def find_by_name(session: Session, model: type[NamedRecord], name: str) -> NamedRecord | None:
+    wanted = name_key(name)
+    # The database narrows by letters alone (no spaces, any case); the rule itself decides.
+    candidates = session.scalars(
+        select(model).where(func.lower(func.replace(model.name, " ", "")) == "".join(wanted.split()))
+    )
+    return next((record for record in candidates if name_key(record.name) == wanted), None)
+
+
 def _get_or_create_by_name(session: Session, model: type[NamedRecord], name: str, *, now: datetime) -> NamedRecord:
-    record = session.scalar(select(model).where(model.name == name))
+    """The existing record whose name matches by `name_key` (the form, the import and the sync all
+    come here), else a new one under the name as typed, its spacing tidied."""
+    record = find_by_name(session, model, name)
     if record is None:
-        record = model(name=name, created_at=now)
+        record = model(name=" ".join(name.split()), created_at=now)
         session.add(record)
         session.flush()
     return record
+
+
+def _names_to_pick(session: Session, model: type[NamedRecord]) -> list[tuple[int, str]]:
+    return [(record.id, record.name) for record in session.scalars(select(model).order_by(model.name))]
+
+
+def objectives_to_pick(session: Session) -> list[tuple[int, str]]:
+    """The existing objectives a form offers (id, name), by name."""
+    return _names_to_pick(session, Objective)
+
+
+def programmes_to_pick(session: Session) -> list[tuple[int, str]]:
+    return _names_to_pick(session, Programme)
 
 
 def get_or_create_objective(session: Session, name: str, *, now: datetime) -> Objective:
@@ -115,6 +144,9 @@ class NewProject:
     objective: str | None = None
     programme: str | None = None
     description: str | None = None
+    # Picked from the form's list of existing ones; a name typed as well is refused by the form.
+    objective_id: int | None = None
+    programme_id: int | None = None
 
 
 def create_project(session: Session, new: NewProject, *, now: datetime) -> Project:
@@ -136,9 +168,13 @@ def create_project(session: Session, new: NewProject, *, now: datetime) -> Proje
         project.sponsor = people.get_or_create(session, new.sponsor_user_id, now=now)
     if new.lead_user_id:
         project.lead = people.get_or_create(session, new.lead_user_id, now=now)
-    if new.objective and new.objective.strip():
+    if new.objective_id is not None:
+        project.objective = session.get(Objective, new.objective_id)
+    elif new.objective and new.objective.strip():
         project.objective = get_or_create_objective(session, new.objective.strip(), now=now)
-    if new.programme and new.programme.strip():
+    if new.programme_id is not None:
+        project.programme = session.get(Programme, new.programme_id)
+    elif new.programme and new.programme.strip():
         project.programme = get_or_create_programme(session, new.programme.strip(), now=now)
     session.add(project)
     session.flush()

@@ -253,7 +253,16 @@ def _matches(project: Project, row: PortfolioRow) -> bool:
     if row.channel_id is None:
         # A blank channel leaves the links alone, so it never differs from what is stored.
         stored = replace(stored, channel_id=None)
-    return stored == row
+    return _by_name_key(stored) == _by_name_key(row)
+
+
+def _by_name_key(row: PortfolioRow) -> PortfolioRow:
+    """The row as `portfolio.name_key` compares it: "digital " in a file is the stored "Digital"."""
+    return replace(
+        row,
+        programme=portfolio.name_key(row.programme) if row.programme else None,
+        objective=portfolio.name_key(row.objective) if row.objective else None,
+    )
 
 
 def _apply(

@@ -92,7 +92,43 @@ def _user_input(block_id: str, label: str, *, optional: bool) -> Block:
     }
 
 
-def new_project_modal() -> dict[str, Any]:
+MAX_PICK_OPTIONS = 100  # Slack's limit for a static select
+
+
+def _pick_or_add(
+    picked_id: str, typed_id: str, what: str, existing: list[tuple[int, str]], *, example: str
+) -> list[Block]:
+    """A select of the existing ones and a box for a new one, so nobody retypes a name slightly differently."""
+    if not existing:
+        return [_text_input(typed_id, what, optional=True, max_length=200, placeholder=f"e.g. {example}")]
+    options = [{"text": plain(name, 75), "value": str(record_id)} for record_id, name in existing[:MAX_PICK_OPTIONS]]
+    select = {
+        "type": "input",
+        "block_id": picked_id,
+        "optional": True,
+        "label": plain(what),
+        "element": {
+            "type": "static_select",
+            "action_id": picked_id,
+            "placeholder": plain(f"Pick an existing {what.lower()}", 150),
+            "options": options,
+        },
+    }
+    return [
+        select,
+        _text_input(
+            typed_id,
+            f"…or add a new {what.lower()}",
+            optional=True,
+            max_length=200,
+            placeholder="Only if it is not in the list above",
+        ),
+    ]
+
+
+def new_project_modal(
+    objectives: list[tuple[int, str]] | None = None, programmes: list[tuple[int, str]] | None = None
+) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CallbackId.NEW_PROJECT,
@@ -106,8 +142,20 @@ def new_project_modal() -> dict[str, Any]:
             _text_input(NewProjectBlock.NAME, "Name", optional=False, max_length=MAX_NAME_LENGTH),
             _user_input(NewProjectBlock.SPONSOR, "Sponsor", optional=False),
             _user_input(NewProjectBlock.LEAD, "Project lead", optional=True),
-            _text_input(NewProjectBlock.OBJECTIVE, "Strategic objective", optional=True, max_length=200),
-            _text_input(NewProjectBlock.PROGRAMME, "Programme", optional=True, max_length=200),
+            *_pick_or_add(
+                NewProjectBlock.OBJECTIVE_PICKED,
+                NewProjectBlock.OBJECTIVE,
+                "Strategic objective",
+                objectives or [],
+                example="Residents can do more online",
+            ),
+            *_pick_or_add(
+                NewProjectBlock.PROGRAMME_PICKED,
+                NewProjectBlock.PROGRAMME,
+                "Programme",
+                programmes or [],
+                example="Digital",
+            ),
             _text_input(NewProjectBlock.DESCRIPTION, "Description", optional=True, max_length=2000, multiline=True),
         ],
     }
