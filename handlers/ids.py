@@ -41,6 +41,7 @@ class CallbackId(enum.StrEnum):
     NEW_INCIDENT = "incident.new"
     INCIDENT_IMPACT = "incident.impact"
     CLOSE_PROJECT = "project.close"
+    EDIT_PROJECT = "project.edit"
     NEW_ACTION = "action.new"
     ACTION_NOTE = "action.note"
     ACTION_FROM_MESSAGE = "action.from_message"  # the "Make this an action" message shortcut
@@ -58,6 +59,8 @@ class NewProjectBlock(enum.StrEnum):
     OBJECTIVE_PICKED = "objective_picked"  # an existing one, from the list
     PROGRAMME_PICKED = "programme_picked"
     DESCRIPTION = "description"
+    STATUS = "status"  # the edit form only
+    CADENCE = "cadence"
 
 
 class CheckinBlock(enum.StrEnum):

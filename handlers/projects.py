@@ -10,17 +10,22 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.errors import Conflict, NotAllowed, UserError
 from bot.services import partners, portfolio
+from bot.services.access import Actor
 from bot.services.partners import Audience
-from bot.services.portfolio import NewProject
+from bot.services.portfolio import NewProject, ProjectEdit
 from handlers.blocks.projects import (
+    EditedProject,
+    edit_project_modal,
     new_project_modal,
     project_created_modal,
     project_record_blocks,
     project_record_text,
+    project_saved_modal,
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
 from handlers.partners import channel_audience
+from storage.models import ProjectStatus
 from storage.session import unit_of_work
 
 
@@ -40,6 +45,15 @@ def project_command(ctx: AppContext, request: CommandRequest, client: WebClient,
             objectives = portfolio.objectives_to_pick(session)
             programmes = portfolio.programmes_to_pick(session)
         client.views_open(trigger_id=request.trigger_id, view=new_project_modal(objectives, programmes))
+        return
+    if request.args and request.args[0].lower() == "edit":
+        if len(request.args) != 2:
+            raise PROJECT.usage_error("Which project? Give its key, e.g. `/pmo project edit CRM-2`.")
+        with unit_of_work(ctx.session_factory) as session:
+            form = portfolio.project_form(
+                session, request.actor, request.args[1], default_cadence=ctx.settings.default_cadence
+            )
+        client.views_open(trigger_id=request.trigger_id, view=edit_project_modal(form))
         return
     if len(request.args) != 1:
         raise PROJECT.usage_error("Which project? Give its key, or `add`.")
@@ -83,6 +97,32 @@ def _input_value(values: dict[str, Any], block_id: str) -> str | None:
 def _picked(values: dict[str, Any], block_id: str) -> int | None:
     option = values.get(block_id, {}).get(block_id, {}).get("selected_option")
     return int(option["value"]) if option else None
+
+
+# The domain names fields after ProjectEdit's attributes; the form names its blocks.
+EDIT_BLOCKS = {
+    "name": NewProjectBlock.NAME,
+    "sponsor": NewProjectBlock.SPONSOR,
+    "status": NewProjectBlock.STATUS,
+    "cadence": NewProjectBlock.CADENCE,
+    "objective": NewProjectBlock.OBJECTIVE,
+    "programme": NewProjectBlock.PROGRAMME,
+}
+
+
+def _project_edit(values: dict[str, Any]) -> ProjectEdit:
+    status = values.get(NewProjectBlock.STATUS, {}).get(NewProjectBlock.STATUS, {}).get("selected_option") or {}
+    return ProjectEdit(
+        name=_input_value(values, NewProjectBlock.NAME) or "",
+        sponsor_user_id=_input_value(values, NewProjectBlock.SPONSOR),
+        lead_user_id=_input_value(values, NewProjectBlock.LEAD),
+        status=ProjectStatus(status.get("value") or ProjectStatus.ACTIVE.value),
+        cadence=_input_value(values, NewProjectBlock.CADENCE),
+        objective_id=_picked(values, NewProjectBlock.OBJECTIVE_PICKED),
+        objective=_input_value(values, NewProjectBlock.OBJECTIVE),
+        programme_id=_picked(values, NewProjectBlock.PROGRAMME_PICKED),
+        programme=_input_value(values, NewProjectBlock.PROGRAMME),
+    )
 
 
 def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict[str, str]]:
@@ -145,6 +185,26 @@ def register(app: App, ctx: AppContext) -> None:
             replace_original=False,
         )
 
+    @app.view(CallbackId.EDIT_PROJECT)
+    def save_edit(ack: Ack, body: dict, view: dict) -> None:
+        user_id = body["user"]["id"]
+        target = EditedProject.from_json(view["private_metadata"])
+        changes = _project_edit(view["state"]["values"])
+        problems = portfolio.edit_problems(changes)
+        if problems:
+            ack(response_action="errors", errors={EDIT_BLOCKS[name]: text for name, text in problems.items()})
+            return
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                actor = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+                project = portfolio.edit_project(session, actor, target.project_key, changes, now=ctx.clock())
+                key, name = project.key, project.name
+        except UserError as error:
+            # Rights or the project changed since the form opened.
+            ack(response_action="errors", errors={NewProjectBlock.NAME: str(error)})
+            return
+        ack(response_action="update", view=project_saved_modal(key, name))
+
     @app.view(CallbackId.NEW_PROJECT)
     def create_from_modal(ack: Ack, body: dict, view: dict) -> None:
         user_id = body["user"]["id"]
@@ -175,6 +235,12 @@ PROJECT = Subcommand(
             example="/pmo project CRM-2",
         ),
         Usage("/pmo project add", "add a project to the portfolio (PMO admins)", audience=HelpAudience.PMO_ADMINS),
+        Usage(
+            "/pmo project edit KEY",
+            "change its name, sponsor, lead, programme, objective, status and check-in time (as for linking)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo project edit CRM-2",
+        ),
     ),
 )
 

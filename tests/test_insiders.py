@@ -18,6 +18,7 @@ from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, TODAY, add_action, add_project, load_project
 from tests.slack.blockkit import message_problems, view_problems
+from tests.slack.signed import plain_input, static_select
 from tests.test_status import add_checkin
 
 
@@ -196,3 +197,77 @@ def test_someone_else_sees_no_portfolio_summary(slack, fake_slack, listeners, se
     listeners.wait_idle()
 
     assert "Portfolio" not in str(fake_slack.home_views[SPONSOR])
+
+
+# --- /pmo project edit ------------------------------------------------------------------------
+
+
+def _edit_values(**changes) -> dict:
+    fields = {"name": "Customer records v2", "sponsor": SPONSOR, "lead": ACTION_OWNER, "status": "paused"}
+    fields.update(changes)
+    return {
+        "name": {"name": plain_input(fields["name"])},
+        "sponsor": {"sponsor": {"type": "users_select", "selected_user": fields["sponsor"]}},
+        "lead": {"lead": {"type": "users_select", "selected_user": fields["lead"]}},
+        "objective_picked": {"objective_picked": {"type": "static_select", "selected_option": None}},
+        "objective": {"objective": plain_input(fields.get("objective", "Residents can do more online"))},
+        "programme": {"programme": plain_input(fields.get("programme"))},
+        "status": {"status": static_select(fields["status"])},
+        "cadence": {"cadence": plain_input(fields.get("cadence", "tue 10:00 Europe/Paris"))},
+    }
+
+
+def test_project_edit_opens_a_form_on_the_project_and_saves_every_field(slack, fake_slack, session_factory):
+    add_project(session_factory, "CRM-2", "Customer records")
+
+    slack.command("project edit crm-2", user_id=LEAD, channel_id="C0X")
+    view = fake_slack.wait_for("views.open").args["view"]
+    saved = slack.view_submission(
+        "project.edit", _edit_values(), user_id=LEAD, private_metadata=view["private_metadata"]
+    )
+
+    assert view_problems(view) == []
+    initial = {block["block_id"]: block["element"] for block in view["blocks"] if block["type"] == "input"}
+    assert initial["name"]["initial_value"] == "Customer records"
+    assert (initial["sponsor"]["initial_user"], initial["lead"]["initial_user"]) == (SPONSOR, LEAD)
+    assert initial["objective_picked"]["initial_option"]["text"]["text"] == "Better services online"
+    assert saved.json()["response_action"] == "update"
+    with unit_of_work(session_factory) as session:
+        project = portfolio.get_project(session, "CRM-2")
+        stored = (
+            project.name,
+            project.lead.slack_user_id,
+            project.status,
+            project.objective.name,
+            project.checkin_day,
+            project.checkin_time,
+            project.timezone,
+        )
+    assert stored == (
+        "Customer records v2",
+        ACTION_OWNER,
+        ProjectStatus.PAUSED,
+        "Residents can do more online",
+        1,
+        "10:00",
+        "Europe/Paris",
+    )
+
+
+def test_project_edit_needs_the_rights_to_link_and_says_what_to_fix(slack, fake_slack, session_factory):
+    add_project(session_factory, "CRM-2", "Customer records")
+    metadata = '{"project_key":"CRM-2"}'
+
+    refused = _next_response(
+        fake_slack, lambda: slack.command("project edit CRM-2", user_id=STRANGER, channel_id="C0X")
+    )
+    bad = slack.view_submission(
+        "project.edit", _edit_values(cadence="someday", name=""), user_id=LEAD, private_metadata=metadata
+    )
+    stranger = slack.view_submission("project.edit", _edit_values(), user_id=STRANGER, private_metadata=metadata)
+
+    assert "Only PMO admins and CRM-2's sponsor or lead can edit it" in refused["text"]
+    assert set(bad.json()["errors"]) == {"name", "cadence"}
+    assert "sponsor or lead can edit it" in stranger.json()["errors"]["name"]
+    with unit_of_work(session_factory) as session:
+        assert portfolio.get_project(session, "CRM-2").name == "Customer records"
