@@ -58,6 +58,12 @@ def _audit_origin(clock: Callable[[], Any]) -> Callable[..., None]:
     return audit_origin
 
 
+def _not_the_token_warning(record: logging.LogRecord) -> bool:
+    # Bolt reads SLACK_BOT_TOKEN from the environment on its own and warns that the client we
+    # hand it wins; that client carries the same token, so the warning only alarms operators.
+    return "`token` will be unused" not in record.getMessage()
+
+
 def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor: Executor | None = None) -> App:
     """The Bolt app with every listener registered.
 
@@ -66,12 +72,14 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
     settings = ctx.settings
     if not socket_mode:
         settings.require("SLACK_SIGNING_SECRET")
+    bolt_logger = logging.getLogger("slack_bolt")
+    bolt_logger.addFilter(_not_the_token_warning)
     app = App(
         client=ctx.client,
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
         # Socket Mode requests arrive over the app-level websocket, which is already authenticated.
         request_verification_enabled=not socket_mode,
-        logger=logging.getLogger("slack_bolt"),
+        logger=bolt_logger,
         listener_executor=ContextCarryingExecutor(listener_executor or ThreadPoolExecutor(max_workers=10)),
     )
     app.use(_audit_origin(ctx.clock))

@@ -28,7 +28,7 @@ from bot.services import foi, retention
 from bot.services.foi import Export
 from bot.services.portfolio_csv import ImportRejected, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
-from bot.slack_client import lookup_user_id_by_email, make_web_client
+from bot.slack_client import SlackUnusable, lookup_user_id_by_email, make_web_client, verify_bot_token
 from handlers.jobs import run_due_work
 from handlers.sync import run_sync
 from storage import audit
@@ -208,6 +208,7 @@ def _serve(settings: Settings, *, socket_mode: bool) -> None:
         settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     else:
         settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    verify_bot_token(settings)
     ctx = _context(settings, _open_database(settings))
     app = create_app(ctx, socket_mode=socket_mode)
     if settings.scheduler_enabled:
@@ -230,8 +231,8 @@ def _tick(settings: Settings, at: datetime | None) -> None:
 
 def _import(settings: Settings, file: Path) -> int:
     settings.require("SLACK_BOT_TOKEN")
+    team_id = verify_bot_token(settings)["team_id"]
     ctx = _context(settings, _open_database(settings))
-    team_id = ctx.client.auth_test()["team_id"]
     try:
         with audit.acting("import", audit.Door.CLI), unit_of_work(ctx.session_factory) as session:
             summary = import_portfolio(
@@ -335,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for line in error.lines:
             print(f"pmo-bot: configuration: {line}", file=sys.stderr)
         code = 2
-    except PendingMigrations as error:
+    except (PendingMigrations, SlackUnusable) as error:
         print(f"pmo-bot: {error}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:

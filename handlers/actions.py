@@ -16,12 +16,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.errors import Conflict, UserError
-from bot.services import actions, escalations, nudges, outbox, portfolio
+from bot.errors import Conflict, NotFound, UserError
+from bot.services import actions, escalations, nudges, outbox, partners, portfolio
 from bot.services.access import Actor
 from bot.services.actions import InvalidAction, NewAction
 from bot.services.cadence import parse_timezone
 from bot.services.outbox import OutgoingRequest
+from bot.services.partners import INTERNAL, Audience
 from handlers.blocks.actions import (
     ASSIGNED,
     DM,
@@ -32,6 +33,7 @@ from handlers.blocks.actions import (
     NewActionMetadata,
     action_added_modal,
     action_added_text,
+    action_history,
     action_list,
     assignment_dm,
     help_action_made,
@@ -40,11 +42,12 @@ from handlers.blocks.actions import (
     note_modal,
     overdue_digest,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage, user_mention
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, post_or_update
 from handlers.escalations import escalate, publish_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
+from handlers.partners import channel_audience
 from storage.models import Action, ProjectStatus
 from storage.session import unit_of_work
 
@@ -193,9 +196,23 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str) ->
     client.views_open(trigger_id=trigger_id, view=new_action_modal(metadata, project_heading=heading))
 
 
+def _history_message(ctx: AppContext, action_id: int, audience: Audience) -> tuple[str, list[dict]]:
+    with unit_of_work(ctx.session_factory) as session:
+        action = actions.find_action(session, action_id)
+        if action is None or not partners.is_visible(session, actions.project_of(session, action), audience):
+            # Unshared projects' actions answer as unknown ones, so a partner cannot probe for them.
+            raise NotFound(f"No action has the number {action_id}. `/pmo actions` lists yours, with their history.")
+        return action_history(_line(session, ctx, action), actions.history(session, action))
+
+
 def action_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if not request.args:
         raise ACTION.usage_error("Which project is the action for? Give its key.")
+    if len(request.args) == 2 and request.args[0].lower() == "show":
+        audience = channel_audience(client, request.channel_id, request.team_id)
+        text, blocks = _history_message(ctx, actions.parse_action_id(request.args[1]), audience)
+        respond(text=text, blocks=blocks)
+        return
     if len(request.args) == 1:
         _open_form(ctx, client, request.trigger_id, request.args[0])
         return
@@ -414,6 +431,17 @@ def register(app: App, ctx: AppContext) -> None:
             return
         client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
 
+    @app.action(ActionId.ACTION_HISTORY)
+    def show_history(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+        try:
+            # The card was shown only to people who may see the action: a DM or a private list.
+            text, blocks = _history_message(ctx, int(action["value"]), INTERNAL)
+        except UserError as error:
+            respond(text=str(error), response_type="ephemeral", replace_original=False)
+            return
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
     @app.view(CallbackId.ACTION_NOTE)
     def submit_note(ack: Ack, body: dict, view: dict) -> None:
         ref = ActionRef.from_json(view["private_metadata"])
@@ -517,8 +545,14 @@ ACTION = Subcommand(
         Usage(
             "/pmo action KEY @owner DATE title",
             "record an action and tell its owner; DATE is YYYY-MM-DD, today, tomorrow, a weekday (fri) or +3d",
+            example="/pmo action CRM-2 @sam fri Agree the data-sharing protocol",
         ),
-        Usage("/pmo action KEY", "the same, in a form"),
+        Usage("/pmo action KEY", "the same, in a form", example="/pmo action CRM-2"),
+        Usage(
+            "/pmo action show ID",
+            "an action's notes and history (the *History* button on its card)",
+            example="/pmo action show 12",
+        ),
     ),
 )
 
@@ -527,7 +561,12 @@ ACTIONS = Subcommand(
     handler=actions_command,
     usages=(
         Usage("/pmo actions", "your open actions, most overdue first, with Done, Snooze, Reassign and Add note"),
-        Usage("/pmo actions KEY", "a project's open actions"),
+        Usage(
+            "/pmo actions KEY",
+            "a project's open actions",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo actions CRM-2",
+        ),
     ),
 )
 

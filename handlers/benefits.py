@@ -22,7 +22,7 @@ from handlers.blocks.benefits import (
     report_value_modal,
     value_reported_modal,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.ids import BenefitValueBlock, CallbackId, NewBenefitBlock
 from storage.session import unit_of_work
 
@@ -34,6 +34,7 @@ NEW_BENEFIT_BLOCKS = {
     "baseline": NewBenefitBlock.BASELINE,
     "target": NewBenefitBlock.TARGET,
     "target_date": NewBenefitBlock.TARGET_DATE,
+    "plan_start": NewBenefitBlock.PLAN_START,
 }
 REPORT_BLOCKS = {"value": BenefitValueBlock.VALUE, "measured_on": BenefitValueBlock.MEASURED_ON}
 
@@ -144,7 +145,8 @@ def _new_benefit(values: dict[str, Any]) -> tuple[NewBenefit | None, dict[str, s
         or owner is None
     ):
         return None, form.errors
-    return NewBenefit(name, measure, unit, baseline, target, target_date, owner), {}
+    plan_start = _date(values, NewBenefitBlock.PLAN_START)
+    return NewBenefit(name, measure, unit, baseline, target, target_date, owner, plan_start), {}
 
 
 def _actor(ctx: AppContext, body: dict[str, Any]) -> Actor:
@@ -215,10 +217,16 @@ BENEFIT = Subcommand(
     name="benefit",
     handler=benefit_command,
     usages=(
-        Usage("/pmo benefit add KEY", "add a benefit to a project (PMO admins, its sponsor or lead)"),
+        Usage(
+            "/pmo benefit add KEY",
+            "add a benefit to a project (PMO admins, its sponsor or lead)",
+            audience=HelpAudience.SPONSORS,
+            example="/pmo benefit add CRM-2",
+        ),
         Usage(
             "/pmo benefit report [KEY]",
             "report a measured value of a benefit you own (with KEY: a project's, all of them for its sponsor or lead)",
+            example="/pmo benefit report CRM-2",
         ),
     ),
 )

@@ -18,7 +18,7 @@ from handlers.blocks.cadence import (
     skip_dates_message,
     skip_removed_text,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from storage.session import unit_of_work
 
 
@@ -96,12 +96,24 @@ CADENCE = Subcommand(
     name="cadence",
     handler=cadence_command,
     usages=(
-        Usage("/pmo cadence KEY", "when a project's weekly check-in prompt goes out"),
+        Usage(
+            "/pmo cadence KEY",
+            "when a project's weekly check-in prompt goes out",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo cadence CRM-2",
+        ),
         Usage(
             "/pmo cadence KEY DAY HH:MM [TIMEZONE]",
             "change it, e.g. `mon 09:30 Europe/London` (PMO admins, sponsor or lead)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo cadence CRM-2 tue 10:00 Europe/London",
         ),
-        Usage("/pmo cadence KEY default", "go back to the workspace default"),
+        Usage(
+            "/pmo cadence KEY default",
+            "go back to the workspace default",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo cadence CRM-2 default",
+        ),
     ),
 )
 
@@ -110,8 +122,18 @@ SKIP = Subcommand(
     handler=skip_command,
     usages=(
         Usage("/pmo skip", "list the upcoming skip dates (no check-in prompts those days)"),
-        Usage("/pmo skip YYYY-MM-DD [note]", "add a skip date, e.g. a bank holiday (PMO admins, sponsors, leads)"),
-        Usage("/pmo skip remove YYYY-MM-DD", "take a date off the skip list (a bank holiday: work that day)"),
+        Usage(
+            "/pmo skip YYYY-MM-DD [note]",
+            "add a skip date, e.g. a bank holiday (PMO admins, sponsors, leads)",
+            audience=HelpAudience.PMO_ADMINS,
+            example="/pmo skip 2026-12-28 Bank holiday",
+        ),
+        Usage(
+            "/pmo skip remove YYYY-MM-DD",
+            "take a date off the skip list (a bank holiday: work that day)",
+            audience=HelpAudience.PMO_ADMINS,
+            example="/pmo skip remove 2026-12-28",
+        ),
     ),
 )
 

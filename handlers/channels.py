@@ -11,7 +11,7 @@ from bot.errors import UserError
 from bot.services import portfolio
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks.channels import joined_hint_message, linked_text, unlinked_text
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import send_once
 from storage.session import unit_of_work
 
@@ -99,12 +99,19 @@ def register(app: App, ctx: AppContext) -> None:
 LINK = Subcommand(
     name="link",
     handler=link_command,
-    usages=(Usage("/pmo link KEY", "link this channel to a project (PMO admins, sponsor or lead)"),),
+    usages=(
+        Usage(
+            "/pmo link KEY",
+            "link this channel to a project (PMO admins, sponsor or lead)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo link CRM-2",
+        ),
+    ),
 )
 UNLINK = Subcommand(
     name="unlink",
     handler=unlink_command,
-    usages=(Usage("/pmo unlink", "unlink this channel from its project"),),
+    usages=(Usage("/pmo unlink", "unlink this channel from its project", audience=HelpAudience.PROJECT_TEAMS),),
 )
 
 SUBCOMMANDS = (LINK, UNLINK)

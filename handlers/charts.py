@@ -44,6 +44,10 @@ def _label(text: str) -> str:
     return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
 
 
+RAG_MIX_TITLE = "Portfolio health: RAG mix per week"
+BENEFITS_TITLE = "Benefits realised against plan, by objective"
+
+
 def rag_mix_png(weeks: Sequence[WeekMix]) -> bytes:
     """Stacked bars: per week, how many projects reported Green, Amber, Red, or did not answer."""
     figure = _figure(9, 4.5)

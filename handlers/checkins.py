@@ -20,7 +20,7 @@ from bot.services.escalations import Cause
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
 from handlers.escalations import escalate
 from handlers.home import refresh_home
@@ -47,6 +47,12 @@ def send_checkin_prompts(ctx: AppContext, now: datetime) -> None:
 def _send_prompt(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime) -> None:
     with unit_of_work(ctx.session_factory) as session:
         if not checkins.claim_prompt(session, prompt, now=now):
+            return
+        if checkins.too_late_to_prompt(
+            prompt, now=now, missed_after=timedelta(hours=ctx.settings.checkin_missed_hours)
+        ):
+            checkins.excuse_period(session, prompt.project_id, prompt.period, checkins.PROMPT_TOO_LATE)
+            log.info("check-in prompt for %s %s not sent: due %s", prompt.project_key, prompt.period, prompt.due_at)
             return
         project = session.get_one(Project, prompt.project_id)
         last = checkins.last_status_before(session, project.id, prompt.period)
@@ -177,9 +183,16 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
 
 
 def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
-    if len(request.args) != 1:
-        raise CHECKIN.usage_error("Which project? Give its key.")
-    _open_form(ctx, client, request.trigger_id, request.args[0], None, request.user_id)
+    if len(request.args) > 1:
+        raise CHECKIN.usage_error("Which project? Give one key.")
+    if request.args:
+        key = request.args[0]
+    else:
+        with unit_of_work(ctx.session_factory) as session:
+            key = portfolio.linked_project_key(session, request.team_id, request.channel_id)
+    if key is None:
+        raise CHECKIN.usage_error("This channel is not linked to a project: give its key.")
+    _open_form(ctx, client, request.trigger_id, key, None, request.user_id)
 
 
 def _selected(values: dict, block_id: str) -> str | None:
@@ -338,7 +351,14 @@ def register(app: App, ctx: AppContext) -> None:
 CHECKIN = Subcommand(
     name="checkin",
     handler=checkin_command,
-    usages=(Usage("/pmo checkin KEY", "open this week's check-in form for a project, any time"),),
+    usages=(
+        Usage(
+            "/pmo checkin [KEY]",
+            "open this week's check-in form for a project, any time (no KEY: this channel's project)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo checkin CRM-2",
+        ),
+    ),
 )
 
 SUBCOMMANDS = (CHECKIN,)

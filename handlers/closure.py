@@ -16,11 +16,13 @@ from bot.services.access import Actor
 from bot.services.closure import Closure, ClosureInput
 from handlers.blocks import closure as blocks
 from handlers.blocks.closure import ClosureTarget
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import chat_message, send_once
 from handlers.ids import CallbackId, ClosureBlock
 from handlers.partners import channel_audience
 from storage.session import unit_of_work
+
+ARCHIVE_WORD = "archive"
 
 # The domain names fields after ClosureInput's attributes; the form names its blocks.
 CLOSURE_BLOCKS = {
@@ -33,8 +35,15 @@ CLOSURE_BLOCKS = {
 
 
 def close_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if len(request.args) == 2 and request.args[1].lower() == ARCHIVE_WORD:
+        now = ctx.clock()
+        with unit_of_work(ctx.session_factory) as session:
+            done = closure.archive_project(session, request.actor, request.args[0], now=now)
+        respond(text=blocks.archived_text(done))
+        _post_closure_note(ctx, done, request.user_id, now)
+        return
     if len(request.args) != 1:
-        raise CLOSE.usage_error("Which project? Give its key.")
+        raise CLOSE.usage_error("Which project? Give its key (and `archive` to close it without the form).")
     with unit_of_work(ctx.session_factory) as session:
         # Refused before the form opens, so nobody fills in a form they cannot submit.
         project = closure.check_can_close(session, request.actor, request.args[0])
@@ -45,6 +54,15 @@ def close_command(ctx: AppContext, request: CommandRequest, client: WebClient, r
         ]
         view = blocks.closure_modal(project.key, project.name, lines)
     client.views_open(trigger_id=request.trigger_id, view=view)
+
+
+def reopen_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
+    if len(request.args) != 1:
+        raise REOPEN.usage_error("Which project? Give its key.")
+    with unit_of_work(ctx.session_factory) as session:
+        project = closure.reopen_project(session, request.actor, request.args[0], now=ctx.clock())
+        text = blocks.reopened_text(project.key, project.name)
+    respond(text=text)
 
 
 def lessons_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -115,6 +133,27 @@ CLOSE = Subcommand(
         Usage(
             "/pmo close KEY",
             "close a project, recording its outcome, benefits status and lessons (PMO admins, its sponsor or lead)",
+            audience=HelpAudience.SPONSORS,
+            example="/pmo close CRM-2",
+        ),
+        Usage(
+            "/pmo close KEY archive",
+            "archive it without the form or lessons (a duplicate, or it never started)",
+            audience=HelpAudience.SPONSORS,
+            example="/pmo close CRM-2 archive",
+        ),
+    ),
+)
+
+REOPEN = Subcommand(
+    name="reopen",
+    handler=reopen_command,
+    usages=(
+        Usage(
+            "/pmo reopen KEY",
+            "undo a close: the project is active again and its check-ins resume (as for closing)",
+            audience=HelpAudience.SPONSORS,
+            example="/pmo reopen CRM-2",
         ),
     ),
 )
@@ -122,7 +161,13 @@ CLOSE = Subcommand(
 LESSONS = Subcommand(
     name="lessons",
     handler=lessons_command,
-    usages=(Usage("/pmo lessons WORDS", "lessons learned across the portfolio that mention all these words"),),
+    usages=(
+        Usage(
+            "/pmo lessons WORDS",
+            "lessons learned across the portfolio that mention all these words",
+            example="/pmo lessons supplier contract",
+        ),
+    ),
 )
 
-SUBCOMMANDS = (CLOSE, LESSONS)
+SUBCOMMANDS = (CLOSE, REOPEN, LESSONS)

@@ -18,7 +18,15 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.services.access import Actor
-from handlers.blocks.help import help_blocks, help_text, unknown_subcommand_text
+from handlers.blocks.help import (
+    HelpAudience,
+    help_blocks,
+    help_text,
+    subcommand_help_blocks,
+    subcommand_help_text,
+    unknown_subcommand_blocks,
+    unknown_subcommand_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,8 @@ Handler = Callable[[AppContext, CommandRequest, WebClient, Respond], None]
 class Usage:
     syntax: str  # e.g. "/pmo link KEY"
     summary: str  # one line for `/pmo help`
+    audience: HelpAudience = HelpAudience.EVERYONE  # the group `/pmo help` lists it under
+    example: str = ""  # the form filled in, for `/pmo help NAME`; empty when the syntax has no placeholders
 
 
 @dataclass(frozen=True)
@@ -87,17 +97,31 @@ def words_after_first(text: str) -> str:
 def register(app: App, ctx: AppContext, subcommands: Sequence[Subcommand]) -> None:
     by_name = {sub.name: sub for sub in subcommands}
 
+    def respond_with_help(topic: list[str], respond: Respond) -> None:
+        """All of it, grouped by who uses it, or one subcommand's forms when one is named."""
+        if not topic:
+            respond(text=help_text(subcommands), blocks=help_blocks(subcommands))
+        elif topic[0].lower() in by_name:
+            subcommand = by_name[topic[0].lower()]
+            respond(text=subcommand_help_text(subcommand), blocks=subcommand_help_blocks(subcommand))
+        else:
+            respond(
+                text=unknown_subcommand_text(topic[0], subcommands),
+                blocks=unknown_subcommand_blocks(topic[0], subcommands),
+            )
+
     @app.command(COMMAND)
     def pmo_command(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
         ack()
         args = split_args(command.get("text", ""))
         if not args or args[0].lower() == "help":
-            respond(text=help_text(subcommands), blocks=help_blocks(subcommands))
+            respond_with_help(args[1:2], respond)
             return
         subcommand = by_name.get(args[0].lower())
         if subcommand is None:
             respond(
-                text=unknown_subcommand_text(args[0], subcommands), blocks=help_blocks(subcommands, unknown=args[0])
+                text=unknown_subcommand_text(args[0], subcommands),
+                blocks=unknown_subcommand_blocks(args[0], subcommands),
             )
             return
         request = CommandRequest(

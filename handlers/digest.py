@@ -21,8 +21,8 @@ from handlers import charts
 from handlers.blocks import digest as blocks
 from handlers.blocks.common import Block
 from handlers.blocks.pack_tables import pack_tables_blocks, pack_tables_text
-from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import claim, deliver, send_once
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
+from handlers.delivery import chat_message, claim, deliver, send_once
 from handlers.partners import channel_audience
 from storage.session import unit_of_work
 
@@ -133,6 +133,9 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
         )
         if due != month:
             return
+        if not digest.has_a_month_of_checkins(session, now=now):
+            log.info("no governance pack for %s: the bot has less than a month of check-ins to report", month)
+            return
         pack = digest.build_pack(
             session,
             now=now,
@@ -174,25 +177,34 @@ def _upload(ctx: AppContext, filename: str, content: bytes, alt_text: str) -> st
 
 
 def _share_charts(ctx: AppContext, pack: GovernancePack, channel_id: str, key: str, now: datetime) -> None:
-    drawn = [
-        (
-            f"portfolio-health-{pack.month}.png",
-            "Portfolio health: RAG mix per week",
-            charts.rag_mix_png(pack.weeks),
-            charts.rag_mix_alt_text(pack.weeks),
-        ),
-        (
-            f"benefits-{pack.month}.png",
-            "Benefits realised against plan, by objective",
-            charts.benefits_png(pack.objectives),
-            charts.benefits_alt_text(pack.objectives),
-        ),
-    ]
+    # A chart with nothing to show is not drawn: an empty axis reads as a fault, not as "too early".
+    drawn = []
+    if digest.has_health_data(pack.weeks):
+        drawn.append(
+            (
+                f"portfolio-health-{pack.month}.png",
+                charts.RAG_MIX_TITLE,
+                charts.rag_mix_png(pack.weeks),
+                charts.rag_mix_alt_text(pack.weeks),
+            )
+        )
+    if any(objective.measured for objective in pack.objectives):
+        drawn.append(
+            (
+                f"benefits-{pack.month}.png",
+                charts.BENEFITS_TITLE,
+                charts.benefits_png(pack.objectives),
+                charts.benefits_alt_text(pack.objectives),
+            )
+        )
+    drawn_titles = {title for _name, title, _png, _alt in drawn}
+    not_drawn = [title for title in (charts.RAG_MIX_TITLE, charts.BENEFITS_TITLE) if title not in drawn_titles]
+    comment = blocks.pack_charts_comment(pack, not_drawn)
+    if not drawn:
+        send_once(ctx, chat_message(key, channel_id, comment), now=now)
+        return
     request = OutgoingRequest(
-        key,
-        SHARE_FILES_METHOD,
-        channel_id,
-        {"channel_id": channel_id, "initial_comment": blocks.pack_charts_comment(pack), "files": []},
+        key, SHARE_FILES_METHOD, channel_id, {"channel_id": channel_id, "initial_comment": comment, "files": []}
     )
     try:
         files = [{"id": _upload(ctx, name, png, alt), "title": title} for name, title, png, alt in drawn]
@@ -224,7 +236,11 @@ def _give_up(ctx: AppContext, request: OutgoingRequest, error: str, now: datetim
 DIGEST = Subcommand(
     name="digest",
     handler=digest_command,
-    usages=(Usage("/pmo digest", "this week's PMO digest, shown only to you (PMO admins)"),),
+    usages=(
+        Usage(
+            "/pmo digest", "this week's PMO digest, shown only to you (PMO admins)", audience=HelpAudience.PMO_ADMINS
+        ),
+    ),
 )
 
 SUBCOMMANDS = (DIGEST,)

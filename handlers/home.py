@@ -30,6 +30,7 @@ def publish_home(ctx: AppContext, user_id: str, now: datetime) -> None:
             now=now,
             default_cadence=ctx.settings.default_cadence,
             tolerance=ctx.settings.benefit_tolerance,
+            is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
         )
     try:
         ctx.client.views_publish(user_id=user_id, view=home_view(view, now=now))

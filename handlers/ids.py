@@ -28,6 +28,7 @@ class ActionId(enum.StrEnum):
     ACTION_SNOOZE = "action.snooze"
     ACTION_REASSIGN = "action.reassign"
     ACTION_ADD_NOTE = "action.add_note"
+    ACTION_HISTORY = "action.history"
     ACTION_FROM_HELP = "action.from_help"
     HISTORY_NEWER = "history.newer"
     HISTORY_OLDER = "history.older"
@@ -42,6 +43,7 @@ class CallbackId(enum.StrEnum):
     NEW_INCIDENT = "incident.new"
     INCIDENT_IMPACT = "incident.impact"
     CLOSE_PROJECT = "project.close"
+    EDIT_PROJECT = "project.edit"
     NEW_ACTION = "action.new"
     ACTION_NOTE = "action.note"
     ACTION_FROM_MESSAGE = "action.from_message"  # the "Make this an action" message shortcut
@@ -54,9 +56,13 @@ class NewProjectBlock(enum.StrEnum):
     NAME = "name"
     SPONSOR = "sponsor"
     LEAD = "lead"
-    OBJECTIVE = "objective"
+    OBJECTIVE = "objective"  # a new one, typed
     PROGRAMME = "programme"
+    OBJECTIVE_PICKED = "objective_picked"  # an existing one, from the list
+    PROGRAMME_PICKED = "programme_picked"
     DESCRIPTION = "description"
+    STATUS = "status"  # the edit form only
+    CADENCE = "cadence"
 
 
 class CheckinBlock(enum.StrEnum):
@@ -88,6 +94,7 @@ class NewBenefitBlock(enum.StrEnum):
     BASELINE = "baseline"
     TARGET = "target"
     TARGET_DATE = "target_date"
+    PLAN_START = "plan_start"
     OWNER = "owner"
 
 

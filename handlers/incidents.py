@@ -492,8 +492,16 @@ INCIDENT = Subcommand(
     handler=incident_command,
     usages=(
         Usage("/pmo incident", "declare a live-service incident (anyone): service, severity, what is wrong"),
-        Usage("/pmo incident update INC-7 text", "post an update in every affected project's notice thread"),
-        Usage("/pmo incident resolve INC-7", "resolve it: affected projects are asked to re-plan"),
+        Usage(
+            "/pmo incident update INC-7 text",
+            "post an update in every affected project's notice thread",
+            example="/pmo incident update INC-7 Fix deployed, monitoring",
+        ),
+        Usage(
+            "/pmo incident resolve INC-7",
+            "resolve it: affected projects are asked to re-plan",
+            example="/pmo incident resolve INC-7",
+        ),
     ),
 )
 INCIDENTS = Subcommand(

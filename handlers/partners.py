@@ -12,7 +12,7 @@ from bot.context import AppContext
 from bot.errors import UserError
 from bot.services import partners
 from bot.services.partners import INTERNAL, Audience
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -85,13 +85,22 @@ SHARE = Subcommand(
             "/pmo share KEY [TEAM_ID]",
             "let a partner organisation see a project (PMO admins or its sponsor; "
             "no TEAM_ID: this Slack Connect channel's partner)",
+            audience=HelpAudience.SPONSORS,
+            example="/pmo share CRM-2",
         ),
     ),
 )
 UNSHARE = Subcommand(
     name="unshare",
     handler=unshare_command,
-    usages=(Usage("/pmo unshare KEY [TEAM_ID]", "stop a partner seeing a project"),),
+    usages=(
+        Usage(
+            "/pmo unshare KEY [TEAM_ID]",
+            "stop a partner seeing a project",
+            audience=HelpAudience.SPONSORS,
+            example="/pmo unshare CRM-2 T0PARTNER",
+        ),
+    ),
 )
 
 SUBCOMMANDS = (SHARE, UNSHARE)

@@ -10,17 +10,22 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.errors import Conflict, NotAllowed, UserError
 from bot.services import partners, portfolio
+from bot.services.access import Actor
 from bot.services.partners import Audience
-from bot.services.portfolio import NewProject
+from bot.services.portfolio import NewProject, ProjectEdit
 from handlers.blocks.projects import (
+    EditedProject,
+    edit_project_modal,
     new_project_modal,
     project_created_modal,
     project_record_blocks,
     project_record_text,
+    project_saved_modal,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage, user_mention
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
 from handlers.partners import channel_audience
+from storage.models import ProjectStatus
 from storage.session import unit_of_work
 
 
@@ -36,7 +41,19 @@ def project_command(ctx: AppContext, request: CommandRequest, client: WebClient,
             raise PROJECT.usage_error("`/pmo project add` takes no more words: the form asks for the details.")
         if not request.actor.is_pmo_admin:
             raise NotAllowed("Only PMO admins can add projects to the portfolio. Ask the PMO to add it.")
-        client.views_open(trigger_id=request.trigger_id, view=new_project_modal())
+        with unit_of_work(ctx.session_factory) as session:
+            objectives = portfolio.objectives_to_pick(session)
+            programmes = portfolio.programmes_to_pick(session)
+        client.views_open(trigger_id=request.trigger_id, view=new_project_modal(objectives, programmes))
+        return
+    if request.args and request.args[0].lower() == "edit":
+        if len(request.args) != 2:
+            raise PROJECT.usage_error("Which project? Give its key, e.g. `/pmo project edit CRM-2`.")
+        with unit_of_work(ctx.session_factory) as session:
+            form = portfolio.project_form(
+                session, request.actor, request.args[1], default_cadence=ctx.settings.default_cadence
+            )
+        client.views_open(trigger_id=request.trigger_id, view=edit_project_modal(form))
         return
     if len(request.args) != 1:
         raise PROJECT.usage_error("Which project? Give its key, or `add`.")
@@ -77,6 +94,37 @@ def _input_value(values: dict[str, Any], block_id: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def _picked(values: dict[str, Any], block_id: str) -> int | None:
+    option = values.get(block_id, {}).get(block_id, {}).get("selected_option")
+    return int(option["value"]) if option else None
+
+
+# The domain names fields after ProjectEdit's attributes; the form names its blocks.
+EDIT_BLOCKS = {
+    "name": NewProjectBlock.NAME,
+    "sponsor": NewProjectBlock.SPONSOR,
+    "status": NewProjectBlock.STATUS,
+    "cadence": NewProjectBlock.CADENCE,
+    "objective": NewProjectBlock.OBJECTIVE,
+    "programme": NewProjectBlock.PROGRAMME,
+}
+
+
+def _project_edit(values: dict[str, Any]) -> ProjectEdit:
+    status = values.get(NewProjectBlock.STATUS, {}).get(NewProjectBlock.STATUS, {}).get("selected_option") or {}
+    return ProjectEdit(
+        name=_input_value(values, NewProjectBlock.NAME) or "",
+        sponsor_user_id=_input_value(values, NewProjectBlock.SPONSOR),
+        lead_user_id=_input_value(values, NewProjectBlock.LEAD),
+        status=ProjectStatus(status.get("value") or ProjectStatus.ACTIVE.value),
+        cadence=_input_value(values, NewProjectBlock.CADENCE),
+        objective_id=_picked(values, NewProjectBlock.OBJECTIVE_PICKED),
+        objective=_input_value(values, NewProjectBlock.OBJECTIVE),
+        programme_id=_picked(values, NewProjectBlock.PROGRAMME_PICKED),
+        programme=_input_value(values, NewProjectBlock.PROGRAMME),
+    )
+
+
 def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict[str, str]]:
     errors: dict[str, str] = {}
     key = _input_value(values, NewProjectBlock.KEY)
@@ -93,6 +141,13 @@ def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict
         errors[NewProjectBlock.NAME] = "Give the project a name."
     if sponsor is None:
         errors[NewProjectBlock.SPONSOR] = "Every project needs a sponsor: choose one."
+    objective_id, programme_id = (
+        _picked(values, NewProjectBlock.OBJECTIVE_PICKED),
+        _picked(values, NewProjectBlock.PROGRAMME_PICKED),
+    )
+    for picked, typed_block in ((objective_id, NewProjectBlock.OBJECTIVE), (programme_id, NewProjectBlock.PROGRAMME)):
+        if picked is not None and _input_value(values, typed_block) is not None:
+            errors[typed_block] = "Pick one from the list or type a new one, not both."
     if errors or key is None or name is None:
         return None, errors
     return (
@@ -104,6 +159,8 @@ def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict
             objective=_input_value(values, NewProjectBlock.OBJECTIVE),
             programme=_input_value(values, NewProjectBlock.PROGRAMME),
             description=_input_value(values, NewProjectBlock.DESCRIPTION),
+            objective_id=objective_id,
+            programme_id=programme_id,
         ),
         errors,
     )
@@ -127,6 +184,26 @@ def register(app: App, ctx: AppContext) -> None:
             response_type="in_channel",
             replace_original=False,
         )
+
+    @app.view(CallbackId.EDIT_PROJECT)
+    def save_edit(ack: Ack, body: dict, view: dict) -> None:
+        user_id = body["user"]["id"]
+        target = EditedProject.from_json(view["private_metadata"])
+        changes = _project_edit(view["state"]["values"])
+        problems = portfolio.edit_problems(changes)
+        if problems:
+            ack(response_action="errors", errors={EDIT_BLOCKS[name]: text for name, text in problems.items()})
+            return
+        try:
+            with unit_of_work(ctx.session_factory) as session:
+                actor = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+                project = portfolio.edit_project(session, actor, target.project_key, changes, now=ctx.clock())
+                key, name = project.key, project.name
+        except UserError as error:
+            # Rights or the project changed since the form opened.
+            ack(response_action="errors", errors={NewProjectBlock.NAME: str(error)})
+            return
+        ack(response_action="update", view=project_saved_modal(key, name))
 
     @app.view(CallbackId.NEW_PROJECT)
     def create_from_modal(ack: Ack, body: dict, view: dict) -> None:
@@ -152,15 +229,32 @@ PROJECT = Subcommand(
     name="project",
     handler=project_command,
     usages=(
-        Usage("/pmo project KEY", "show a project's record (only you see it; you can share it)"),
-        Usage("/pmo project add", "add a project to the portfolio (PMO admins)"),
+        Usage(
+            "/pmo project KEY",
+            "show a project's record (only you see it; you can share it)",
+            example="/pmo project CRM-2",
+        ),
+        Usage("/pmo project add", "add a project to the portfolio (PMO admins)", audience=HelpAudience.PMO_ADMINS),
+        Usage(
+            "/pmo project edit KEY",
+            "change its name, sponsor, lead, programme, objective, status and check-in time (as for linking)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo project edit CRM-2",
+        ),
     ),
 )
 
 DEPUTY = Subcommand(
     name="deputy",
     handler=deputy_command,
-    usages=(Usage("/pmo deputy KEY @person", "name the lead's deputy, who also gets reminders (`none` clears it)"),),
+    usages=(
+        Usage(
+            "/pmo deputy KEY @person",
+            "name the lead's deputy, who also gets reminders (`none` clears it)",
+            audience=HelpAudience.PROJECT_TEAMS,
+            example="/pmo deputy CRM-2 @dee",
+        ),
+    ),
 )
 
 SUBCOMMANDS = (PROJECT, DEPUTY)

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.errors import NotFound, UserError
-from bot.services import partners, status
+from bot.services import partners, portfolio, status
 from bot.services.access import Actor
 from bot.services.partners import Audience
 from bot.services.status import ProjectOverview, StatusRow
@@ -26,7 +26,7 @@ from handlers.blocks.status import (
     status_table_blocks,
     status_table_text,
 )
-from handlers.commands import CommandRequest, Subcommand, Usage
+from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.ids import ActionId
 from handlers.partners import channel_audience
 from storage.session import unit_of_work
@@ -45,9 +45,8 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience) -> StatusTable:
         rows = status.status_table(
             session, scope, today=ctx.workspace_today(), tolerance=ctx.settings.benefit_tolerance
         )
-        led = [] if rows or actor.is_pmo_admin else status.led_project_keys(session, actor.slack_user_id)
     if rows:
-        return StatusTable("Portfolio status" if actor.is_pmo_admin else "Projects you sponsor", rows)
+        return StatusTable("Portfolio status" if actor.is_pmo_admin else "Projects you sponsor or lead", rows)
     if not audience.is_internal:
         raise NotFound(
             "This channel is shared with partner organisations, and none of the projects you can see here "
@@ -55,11 +54,10 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience) -> StatusTable:
         )
     if actor.is_pmo_admin:
         raise NotFound("The portfolio has no open projects yet. Add one with `/pmo project add`.")
-    example = f"`/pmo status {led[0]}` (you lead it)" if led else "`/pmo status CRM-2`"
     raise NotFound(
-        "You don't sponsor any open project, so there is no table to show you. "
-        f"For any one project, type `/pmo status KEY`, e.g. {example}. "
-        "The bot's Home tab shows the projects you lead, your actions and your check-ins."
+        "You don't sponsor or lead any open project, so there is no table to show you. "
+        "For any one project, type `/pmo status KEY`, e.g. `/pmo status CRM-2`. "
+        "The bot's Home tab shows your actions and your check-ins."
     )
 
 
@@ -76,12 +74,21 @@ def _overview(ctx: AppContext, key: str, audience: Audience) -> ProjectOverview:
         )
 
 
+def _linked_key(ctx: AppContext, request: CommandRequest) -> str | None:
+    with unit_of_work(ctx.session_factory) as session:
+        return portfolio.linked_project_key(session, request.team_id, request.channel_id)
+
+
 def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if len(request.args) > 1:
-        raise STATUS.usage_error("Give one project key, or none for the table of your projects.")
+        with unit_of_work(ctx.session_factory) as session:
+            guess = portfolio.similar_project(session, "".join(request.args))
+            hint = f" Did you mean `/pmo status {guess.key}`?" if guess else ""
+        raise STATUS.usage_error("Give one project key, or none for the table of your projects." + hint)
     audience = channel_audience(client, request.channel_id, request.team_id)
-    if request.args:
-        overview = _overview(ctx, request.args[0], audience)
+    key = request.args[0] if request.args else _linked_key(ctx, request)
+    if key:
+        overview = _overview(ctx, key, audience)
         respond(
             text=project_status_text(overview),
             blocks=project_status_blocks(overview, now=ctx.clock(), shareable=True),
@@ -166,8 +173,17 @@ STATUS = Subcommand(
     name="status",
     handler=status_command,
     usages=(
-        Usage("/pmo status", "the projects you sponsor (PMO: the whole portfolio), worst first, with trends"),
-        Usage("/pmo status KEY", "one project: its last 8 weeks, the team's latest words, benefits, actions"),
+        Usage(
+            "/pmo status",
+            "the projects you sponsor or lead (PMO: the whole portfolio), worst first, with trends; "
+            "in a project's channel, that project",
+            audience=HelpAudience.SPONSORS,
+        ),
+        Usage(
+            "/pmo status KEY",
+            "one project: its last 8 weeks, the team's latest words, benefits, actions",
+            example="/pmo status CRM-2",
+        ),
     ),
 )
 

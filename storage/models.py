@@ -263,6 +263,9 @@ class Benefit(Base):
     baseline: Mapped[Decimal] = mapped_column(Numeric(18, 4))
     target: Mapped[Decimal] = mapped_column(Numeric(18, 4))
     target_date: Mapped[date] = mapped_column(Date)
+    # When the baseline was measured: the plan runs from here to the target. NULL on benefits
+    # added before it was asked for (their plan starts at the project's start or the day added).
+    plan_start_date: Mapped[date | None] = mapped_column(Date)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -196,6 +196,7 @@ def test_pmo_action_records_it_and_the_owner_gets_a_dm_with_its_controls(
     assert [element["text"]["text"] for element in dm["blocks"][-1]["elements"] if element["type"] == "button"] == [
         "Done",
         "Add note",
+        "History",
     ]
     assert message_problems(dm["blocks"]) == []
     with unit_of_work(session_factory) as session:

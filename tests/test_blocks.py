@@ -7,8 +7,9 @@ from decimal import Decimal
 from bot.demo.blockkit import message_problems, view_problems
 from bot.services.portfolio import BenefitLine, ChannelLine, ProjectRecord
 from handlers import SUBCOMMANDS
-from handlers.blocks.help import help_blocks
+from handlers.blocks.help import HelpAudience, help_blocks, unknown_subcommand_blocks
 from handlers.blocks.projects import new_project_modal, project_created_modal, project_record_blocks
+from handlers.commands import Subcommand, Usage
 
 
 def _huge_record() -> ProjectRecord:
@@ -49,6 +50,24 @@ def test_the_largest_project_record_is_valid_and_says_what_was_left_out():
 
 
 def test_help_and_modals_are_valid():
-    assert message_problems(help_blocks(SUBCOMMANDS, unknown="x" * 3000)) == []
+    assert message_problems(help_blocks(SUBCOMMANDS)) == []
+    assert message_problems(unknown_subcommand_blocks("x" * 3000, SUBCOMMANDS)) == []
     assert view_problems(new_project_modal()) == []
     assert view_problems(project_created_modal("K" * 32, "N" * 200)) == []
+
+
+def test_help_longer_than_a_section_is_split_not_cut():
+    many = [
+        Subcommand(
+            name=f"cmd{index}",
+            handler=lambda *args: None,
+            usages=(Usage(f"/pmo cmd{index} KEY", "x" * 200, audience=HelpAudience.SPONSORS),),
+        )
+        for index in range(40)
+    ]
+
+    blocks = help_blocks(many)
+
+    assert message_problems(blocks) == []
+    text = "\n".join(block["text"]["text"] for block in blocks if block["type"] == "section")
+    assert all(f"`/pmo cmd{index} KEY`" in text for index in range(40))

@@ -88,7 +88,9 @@ def test_a_late_tick_sends_the_current_period_and_no_backlog(app_context, fake_s
     fake_slack.add_channel("C0OLD", "old-project")
     add_project(session_factory, "OLD-1", "Old", channels=("C0OLD",), created_at=NOW - timedelta(days=30))
 
-    tick(app_context, datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc))  # Thursday: down since Monday
+    # Tuesday: down since Monday morning, within CHECKIN_MISSED_HOURS of the prompt's time
+    # (later than that the week is let go: tests/test_first_impressions.py).
+    tick(app_context, datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc))
 
     [prompt] = prompts(fake_slack, "C0OLD")
     assert "2026-W48" in prompt["text"]

@@ -125,7 +125,10 @@ def test_import_then_export_round_trips_through_slack_lookups(cli_env, fake_slac
     out = capsys.readouterr().out
     assert "2 created, 0 updated, 0 unchanged" in out and "0 created, 0 updated, 2 unchanged" in out
     exported = (cli_env / "out.csv").read_text().splitlines()
-    assert exported[1].startswith("CRM-2,Customer records,Digital,Better services online,U0SPONSOR,U0LEAD,")
+    # The sponsor was named by email and the lead by user ID: each comes back as it was written.
+    assert exported[1].startswith(
+        "CRM-2,Customer records,Digital,Better services online,sponsor@council.example,U0LEAD,"
+    )
     assert fake_slack.ok_calls_to("users.lookupByEmail")[0].args["email"] == "sponsor@council.example"
 
 
@@ -166,6 +169,35 @@ def test_serve_answers_health_checks_and_slack_on_one_port(cli_env, fake_slack):
 
     assert health.status_code == 200
     assert unsigned.status_code == 401
+    assert "will be unused" not in (server.stderr.read().decode() if server.stderr else "")
+
+
+def _serve_until_it_exits(cli_env: Path, **env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PORT": str(_free_port()), "SCHEDULER_ENABLED": "false", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=cli_env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_serve_with_a_placeholder_token_says_slack_rejected_it_in_one_line(cli_env):
+    result = _serve_until_it_exits(cli_env, SLACK_BOT_TOKEN="xoxb-your-bot-token")
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("pmo-bot: Slack rejected SLACK_BOT_TOKEN (invalid_auth): copy the Bot User")
+    assert "xoxb-your-bot-token" not in result.stderr
+
+
+def test_serve_when_slack_cannot_be_reached_names_the_url_in_one_line(cli_env):
+    closed = f"http://127.0.0.1:{_free_port()}/api/"
+
+    result = _serve_until_it_exits(cli_env, SLACK_API_URL=closed)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"pmo-bot: could not reach Slack at SLACK_API_URL={closed}")
 
 
 def _wait_until_listening(url: str, server: subprocess.Popen) -> httpx.Response:

@@ -364,8 +364,7 @@ def test_the_pack_counts_each_week_by_status_from_the_recorded_history(app_conte
     assert pack.counts == digest.RagCounts(green=1, amber=2, red=1, no_status=1)
 
 
-def test_a_month_starting_on_a_weekend_waits_for_monday_at_local_time(app_context, fake_slack, session_factory):
-    add_project(session_factory)
+def test_a_month_starting_on_a_weekend_waits_for_monday_at_local_time(app_context, fake_slack, history):
 
     run_due_work(app_context, datetime(2027, 5, 1, 8, 0, tzinfo=timezone.utc))  # Saturday 09:00 BST
     assert packs(fake_slack) == []
@@ -378,11 +377,10 @@ def test_a_month_starting_on_a_weekend_waits_for_monday_at_local_time(app_contex
 
 
 def test_a_skip_date_on_the_first_moves_the_pack_to_the_next_working_day_in_its_own_channel(
-    app_context, fake_slack, session_factory
+    app_context, fake_slack, session_factory, history
 ):
     fake_slack.add_channel("C0BOARD", "governance-board")
     board = with_settings(app_context, pack_channel_id="C0BOARD")
-    add_project(session_factory)
     with unit_of_work(session_factory) as session:
         session.add(SkipDate(team_id=TEAM_ID, day=date(2026, 12, 1), note="Staff day"))
 

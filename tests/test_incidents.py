@@ -175,21 +175,27 @@ def test_services_are_added_and_related_by_the_accountable_only(slack, fake_slac
 
 
 def test_service_add_without_arguments_opens_a_form_that_checks_its_fields(slack, fake_slack, session_factory, field):
+    fake_slack.add_usergroup("S0OPS", [], handle="ops")
+    fake_slack.add_usergroup("S0WEB", [], handle="web-team")
     slack.command("service add", user_id=PMO_ADMIN, channel_id="C0CRM")
     view = fake_slack.wait_for("views.open").args["view"]
     assert view["callback_id"] == "service.new" and view_problems(view) == []
+    [picker] = [block["element"] for block in view["blocks"] if block.get("block_id") == "usergroup"]
+    assert picker["type"] == "static_select"  # picked from Slack's list, not typed as an ID
+    assert [option["value"] for option in picker["options"]] == ["S0OPS", "S0WEB"]
+    assert picker["options"][0]["text"]["text"] == "@ops · Ops"
 
-    def submit(group: str) -> Any:
+    def submit(key: str) -> Any:
         values = {
-            "key": {"key": plain_input("ops")},
+            "key": {"key": plain_input(key)},
             "name": {"name": plain_input("Ops tooling")},
             "owning_team": {"owning_team": plain_input("Platform team")},
-            "usergroup": {"usergroup": plain_input(group)},
+            "usergroup": {"usergroup": static_select("S0OPS")},
         }
         return slack.view_submission("service.new", values, user_id=PMO_ADMIN)
 
-    assert "is not a Slack user group" in submit("@ops").json()["errors"]["usergroup"]
-    saved = submit("<!subteam^S0OPS|@ops>")
+    assert "key" in submit("9ops").json()["errors"]
+    saved = submit("ops")
 
     assert saved.json()["response_action"] == "update"
     with unit_of_work(session_factory) as session:

@@ -185,12 +185,12 @@ def test_emails_are_looked_up_once_each_and_remembered(session: Session) -> None
     assert people.get_by_slack_id(session, "U0GRACE").email == "grace@example.org"  # type: ignore[union-attr]
 
 
-def test_export_writes_blanks_for_defaults_and_slack_ids_for_people(session: Session) -> None:
+def test_export_writes_blanks_for_defaults_and_people_as_the_file_named_them(session: Session) -> None:
     _import(session, HEADER, CRM_ROW, _row(key="HR-1", name="HR system"))
 
     assert export_portfolio(session).splitlines() == [
         HEADER,
-        "CRM-2,New CRM,Customer,Better service,U0SPONSOR,U0ADA,CRM;PAY,C0CRM,tue,09:30,Europe/Paris,paused",
+        "CRM-2,New CRM,Customer,Better service,U0SPONSOR,ada@example.org,CRM;PAY,C0CRM,tue,09:30,Europe/Paris,paused",
         "HR-1,HR system,,,,,,,,,,active",
     ]
 

@@ -266,7 +266,7 @@ def test_a_sponsor_sees_only_the_projects_they_sponsor(slack, fake_slack, sessio
     reply = status_reply(slack, fake_slack)
 
     assert listed_keys(reply) == ["CRM-2"]
-    assert reply["blocks"][0]["text"]["text"] == "Projects you sponsor"
+    assert reply["blocks"][0]["text"]["text"] == "Projects you sponsor or lead"
     assert reply.get("response_type", "ephemeral") == "ephemeral"
     assert message_problems(reply["blocks"]) == []
 
@@ -353,15 +353,22 @@ def test_120_projects_page_by_page_with_next_and_previous(slack, fake_slack, ses
     assert first_buttons == ["Next", "Share in channel"]
 
 
-def test_someone_who_sponsors_nothing_is_told_what_to_type_instead(slack, fake_slack, session_factory):
+def test_someone_who_sponsors_and_leads_nothing_is_told_what_to_type_instead(slack, fake_slack, session_factory):
     add_project(session_factory, "CRM-2", "Customer records")
 
-    lead = status_reply(slack, fake_slack, user_id=LEAD)
     stranger = status_reply(slack, fake_slack, user_id=STRANGER)
 
-    assert "You don't sponsor any open project" in lead["text"]
-    assert "`/pmo status CRM-2` (you lead it)" in lead["text"]
-    assert "`/pmo status KEY`" in stranger["text"] and "you lead it" not in stranger["text"]
+    assert "You don't sponsor or lead any open project" in stranger["text"]
+    assert "`/pmo status KEY`" in stranger["text"]
+
+
+def test_a_lead_sees_the_projects_they_lead(slack, fake_slack, session_factory):
+    add_project(session_factory, "CRM-2", "Customer records")
+    add_project(session_factory, "HR-1", "HR system", lead=STRANGER)
+
+    lead = status_reply(slack, fake_slack, user_id=LEAD)
+
+    assert listed_keys(lead) == ["CRM-2"]
 
 
 def test_a_page_of_the_table_can_be_shared_in_channel_without_its_buttons(slack, fake_slack, session_factory):
@@ -483,3 +490,22 @@ def test_unknown_keys_and_extra_words_say_what_to_type(slack, fake_slack, sessio
     assert "No project has the key XYZ-1" in unknown["text"]
     assert "Usage:" in extra["text"] and "`/pmo status KEY`" in extra["text"]
     assert load_project(session_factory, "CRM-2").status is ProjectStatus.ACTIVE
+
+
+def test_a_key_typed_without_its_hyphen_or_with_spaces_gets_did_you_mean(slack, fake_slack, session_factory):
+    add_project(session_factory, "PAY-1", "Payments")
+
+    squashed = status_reply(slack, fake_slack, text="status pay1")
+    spaced = status_reply(slack, fake_slack, text="status pay 1")
+
+    assert squashed["text"] == "No project has the key PAY1. Did you mean PAY-1?"
+    assert "Did you mean `/pmo status PAY-1`?" in spaced["text"]
+
+
+def test_a_partner_is_not_offered_a_key_that_is_not_shared_with_them(slack, fake_slack, session_factory):
+    fake_slack.add_channel("C0SHARED", "with-partner", is_ext_shared=True, connected_team_ids=("T0FAKE", "T0PARTNER"))
+    add_project(session_factory, "PAY-1", "Payments")
+
+    reply = status_reply(slack, fake_slack, text="status pay1", channel_id="C0SHARED")
+
+    assert "No project has the key PAY1" in reply["text"] and "PAY-1" not in reply["text"]

@@ -148,6 +148,7 @@ class FakeSlack:
         self._conversations: dict[str, _Conversation] = {}
         self._users: dict[str, _User] = {}
         self._usergroups: dict[str, list[str]] = {}
+        self._usergroup_handles: dict[str, str] = {}
         self._messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._last_ts_micros = 0
         self._views: dict[str, dict[str, Any]] = {}
@@ -208,9 +209,10 @@ class FakeSlack:
         with self._cond:
             self._users[user_id] = _User(id=user_id, name=name or user_id.lower(), email=email, tz=tz, deleted=deleted)
 
-    def add_usergroup(self, usergroup_id: str, user_ids: Iterable[str]) -> None:
+    def add_usergroup(self, usergroup_id: str, user_ids: Iterable[str], *, handle: str | None = None) -> None:
         with self._cond:
             self._usergroups[usergroup_id] = list(user_ids)
+            self._usergroup_handles[usergroup_id] = handle or usergroup_id.lower()
 
     def add_message(self, channel_id: str, text: str, *, user_id: str, thread_ts: str | None = None) -> dict[str, Any]:
         """A message posted by a person (for shortcuts, permalinks, updates the bot may not do)."""
@@ -748,6 +750,13 @@ class FakeSlack:
             self._store_message(conversation.id, message)
         return {"ok": True, "files": [{"id": item["id"], "title": item["title"]} for item in shared]}
 
+    def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        groups = [
+            {"id": group_id, "team_id": self.team_id, "is_usergroup": True, "handle": handle, "name": handle.title()}
+            for group_id, handle in self._usergroup_handles.items()
+        ]
+        return {"ok": True, "usergroups": groups}
+
     def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         users = self._usergroups.get(args["usergroup"])
         if users is None:
@@ -822,6 +831,7 @@ _METHOD_HANDLERS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]
     "views.publish": FakeSlack._views_publish,
     "files.getUploadURLExternal": FakeSlack._files_get_upload_url_external,
     "files.completeUploadExternal": FakeSlack._files_complete_upload_external,
+    "usergroups.list": FakeSlack._usergroups_list,
     "usergroups.users.list": FakeSlack._usergroups_users_list,
 }
 

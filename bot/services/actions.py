@@ -305,6 +305,46 @@ def add_note(session: Session, actor: Actor, action_id: int, text: str, *, now: 
 # --- reading ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One thing that happened to an action, as its history shows it."""
+
+    at: datetime
+    kind: str  # created, note, snoozed, reassigned, done, dropped
+    actor_user_id: str | None
+    detail: dict[str, object]
+
+
+def parse_action_id(text: str) -> int:
+    """An action's number as people type it: `12` or `#12`."""
+    digits = text.strip().removeprefix("#")
+    if not digits.isdigit():
+        raise UserError(f"'{text}' is not an action number: type it as the history shows it, e.g. `12`.")
+    return int(digits)
+
+
+def find_action(session: Session, action_id: int) -> Action | None:
+    return session.get(Action, action_id)
+
+
+def history(session: Session, action: Action) -> list[HistoryEntry]:
+    """Everything recorded about the action, oldest first: anyone may read it, as anyone may add a note."""
+    actor_ids = {event.actor_id for event in action.events if event.actor_id}
+    user_ids: dict[int, str] = {}
+    if actor_ids:
+        rows = session.execute(select(Person.id, Person.slack_user_id).where(Person.id.in_(actor_ids)))
+        user_ids = {person_id: slack_user_id for person_id, slack_user_id in rows}
+    return [
+        HistoryEntry(
+            at=event.created_at,
+            kind=event.kind,
+            actor_user_id=user_ids.get(event.actor_id) if event.actor_id else None,
+            detail=dict(event.detail or {}),
+        )
+        for event in action.events
+    ]
+
+
 def _with_projects(session: Session, *conditions: ColumnElement[bool]) -> list[tuple[Action, Project]]:
     rows = session.execute(
         select(Action, Project)

@@ -1,11 +1,13 @@
 """Benefits: what a project must realise, the values measured over time, and their trajectory.
 
-A benefit's plan is a straight line from its baseline, at the project's start date (or the
-day the benefit was recorded when the project has none), to its target at its target
-date, and flat at the target afterwards. A benefit is off trajectory when its latest value
-trails that line, on the day asked, by more than a tolerance: a share of the distance from
-baseline to target. The line is read on the day asked rather than on the day of the last
-measurement, so a benefit nobody has measured for months cannot look on track.
+A benefit's plan is a straight line from its baseline, on its plan start date (the
+baseline's date, given when the benefit is added, else the day it was added; benefits
+added before that was asked for start at the project's start date, or the day they were
+recorded), to its target at its target date, and flat at the target afterwards. A benefit
+is off trajectory when its latest value trails that line, on the day asked, by more than a
+tolerance: a share of the distance from baseline to target. The line is read on the day
+asked rather than on the day of the last measurement, so a benefit nobody has measured for
+months cannot look on track.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class Plan:
 
 
 def planned_start(benefit: Benefit) -> date:
-    return benefit.project.start_date or benefit.created_at.date()
+    return benefit.plan_start_date or benefit.project.start_date or benefit.created_at.date()
 
 
 def plan_of(benefit: Benefit) -> Plan:
@@ -154,6 +156,7 @@ class NewBenefit:
     target: Decimal
     target_date: date
     owner_user_id: str
+    plan_start: date | None = None  # the baseline's date; None: the day it is added
 
 
 def _project(session: Session, key: str) -> Project:
@@ -201,6 +204,8 @@ def benefit_problems(project: Project, new: NewBenefit, *, today: date) -> dict[
         problems["target"] = "The target must differ from the baseline: say what the project will change."
     if new.target_date <= today:
         problems["target_date"] = "The target date must be after today."
+    if new.plan_start is not None and new.plan_start >= new.target_date:
+        problems["plan_start"] = "The baseline date must be before the target date."
     return problems
 
 
@@ -217,6 +222,7 @@ def create_benefit(session: Session, actor: Actor, key: str, new: NewBenefit, *,
         baseline=new.baseline,
         target=new.target,
         target_date=new.target_date,
+        plan_start_date=new.plan_start or today,
         owner=people.get_or_create(session, new.owner_user_id, now=now),
         is_active=True,
         created_at=now,

@@ -129,6 +129,15 @@ def claim_prompt(session: Session, prompt: DuePrompt, *, now: datetime) -> bool:
     return True
 
 
+PROMPT_TOO_LATE = "prompt_too_late"
+
+
+def too_late_to_prompt(prompt: DuePrompt, *, now: datetime, missed_after: timedelta) -> bool:
+    """A prompt this long after its time (the first tick after an outage, or after an import)
+    would arrive when the week would already count as missed: the week is let go instead."""
+    return now > prompt.due_at + missed_after
+
+
 def excuse_period(session: Session, project_id: int, period: str, reason: str) -> None:
     """No check-in is owed for this period (the team never got the prompt): no reminder, no miss."""
     session.execute(

@@ -27,6 +27,9 @@ OUTCOMES = {
     "partly_delivered": "Partly delivered",
     "stopped": "Stopped early",
 }
+ARCHIVED = "archived"  # closed without the closure form: no outcome, benefits status or lessons
+ARCHIVED_LABEL = "Archived without lessons"
+REOPENED = "reopened"
 REPEAT = "repeat"
 AVOID = "avoid"
 MAX_TEXT_LENGTH = 3000  # per box in the closure form
@@ -38,6 +41,10 @@ _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 
 def closure_subject(project_key: str) -> str:
     return f"closure:{project_key}"
+
+
+def reopening_subject(project_key: str) -> str:
+    return f"reopening:{project_key}"
 
 
 def lesson_lines(text: str | None) -> list[str]:
@@ -132,6 +139,59 @@ def close_project(session: Session, actor: Actor, key: str, closing: ClosureInpu
         lessons_to_avoid=len(lessons[AVOID]),
         primary_channel_id=primary.channel_id if primary and primary.broken_at is None else None,
     )
+
+
+def archive_project(session: Session, actor: Actor, key: str, *, now: datetime) -> Closure:
+    """The light path: close a project that never got going, or is a duplicate, without the form."""
+    project = check_can_close(session, actor, key)
+    person = people.get_or_create(session, actor.slack_user_id, now=now)
+    decision = Decision(
+        subject_key=closure_subject(project.key),
+        project_id=project.id,
+        outcome=ARCHIVED,
+        decided_by_id=person.id,
+        decided_at=now,
+    )
+    session.add(decision)
+    project.status = ProjectStatus.CLOSED
+    project.closed_at = now
+    project.updated_at = now
+    session.flush()
+    primary = portfolio.primary_channel(project)
+    return Closure(
+        decision_id=decision.id,
+        project_key=project.key,
+        project_name=project.name,
+        outcome=ARCHIVED_LABEL,
+        summary=None,
+        benefits_status="",
+        lessons_to_repeat=0,
+        lessons_to_avoid=0,
+        primary_channel_id=primary.channel_id if primary and primary.broken_at is None else None,
+    )
+
+
+def reopen_project(session: Session, actor: Actor, key: str, *, now: datetime) -> Project:
+    """Undo a close: the project is active again and its prompts resume; its lessons and the closure stay on record."""
+    project = portfolio.get_project(session, key)
+    require_can_manage(actor, project, "reopen it")
+    if project.status is not ProjectStatus.CLOSED:
+        raise UserError(f"{project.key} is not closed (it is {project.status.value}), so there is nothing to reopen.")
+    person = people.get_or_create(session, actor.slack_user_id, now=now)
+    session.add(
+        Decision(
+            subject_key=reopening_subject(project.key),
+            project_id=project.id,
+            outcome=REOPENED,
+            decided_by_id=person.id,
+            decided_at=now,
+        )
+    )
+    project.status = ProjectStatus.ACTIVE
+    project.closed_at = None
+    project.updated_at = now
+    session.flush()
+    return project
 
 
 # --- finding lessons ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.services import benefits, checkins, governance
@@ -49,6 +49,9 @@ MISSED_SINCE = timedelta(weeks=1)
 # later, it is skipped as stale: the next digest is days away, and the board has met.
 DIGEST_CATCH_UP = timedelta(days=1)
 PACK_CATCH_UP = timedelta(weeks=1)
+# The board gets no pack until the bot has a month of check-ins to report: a pack of
+# "0 check-ins, n/a of them Red" the week after install tells it nothing.
+PACK_MINIMUM_HISTORY = timedelta(days=28)
 # "Portfolio health over the last 3 months": this many complete weeks.
 HEALTH_WEEKS = 13
 NO_OBJECTIVE = "(no objective)"
@@ -392,6 +395,11 @@ def pack_due_month(session: Session, *, now: datetime, time_of_day: str, timezon
     return month_of(today) if due_at <= now < due_at + PACK_CATCH_UP else None
 
 
+def has_a_month_of_checkins(session: Session, *, now: datetime) -> bool:
+    first = session.scalar(select(func.min(Checkin.submitted_at)))
+    return first is not None and first <= now - PACK_MINIMUM_HISTORY
+
+
 @dataclass(frozen=True)
 class WeekMix:
     """How many projects reported each status in one week, and how many did not answer."""
@@ -401,6 +409,10 @@ class WeekMix:
     amber: int
     red: int
     missed: int
+
+
+def has_health_data(weeks: Iterable[WeekMix]) -> bool:
+    return any(week.green or week.amber or week.red or week.missed for week in weeks)
 
 
 @dataclass(frozen=True)

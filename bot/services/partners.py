@@ -119,8 +119,9 @@ def is_visible(session: Session, project: Project, audience: Audience) -> bool:
 
 def get_visible_project(session: Session, key: str, audience: Audience) -> Project:
     """The project, as long as this audience may see it; otherwise exactly as if it did not exist."""
-    project = portfolio.get_project(session, key)
-    if not is_visible(session, project, audience):
+    project = portfolio.find_project(session, key)
+    if project is None or not is_visible(session, project, audience):
         # The same answer as an unknown key, so a partner cannot probe for unshared projects.
-        raise portfolio.unknown_key(key)
+        guess = portfolio.similar_project(session, key)
+        raise portfolio.unknown_key(key, guess.key if guess and is_visible(session, guess, audience) else None)
     return project

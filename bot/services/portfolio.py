@@ -8,14 +8,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, NotFound, UserError
 from bot.services import people
 from bot.services.access import Actor, require_can_manage
 from bot.services.benefits import trajectory
-from bot.services.cadence import Cadence
+from bot.services.cadence import DAY_NAMES, Cadence, parse_time_of_day, parse_timezone, parse_weekday
 from storage.models import (
     Benefit,
     ChannelLink,
@@ -51,14 +51,27 @@ def find_project(session: Session, key: str) -> Project | None:
     return session.scalar(select(Project).where(Project.key == key.strip().upper()))
 
 
+def similar_project(session: Session, typed: str) -> Project | None:
+    """The project whose key is `typed` once case, spaces and hyphens are ignored (pay1 for PAY-1)."""
+    compact = re.sub(r"[\s-]+", "", typed).upper()
+    if not compact:
+        return None
+    return session.scalar(
+        select(Project).where(func.replace(Project.key, "-", "") == compact).order_by(Project.key).limit(1)
+    )
+
+
 def get_project(session: Session, key: str) -> Project:
     project = find_project(session, key)
     if project is None:
-        raise unknown_key(key)
+        guess = similar_project(session, key)
+        raise unknown_key(key, guess.key if guess else None)
     return project
 
 
-def unknown_key(key: str) -> NotFound:
+def unknown_key(key: str, suggestion: str | None = None) -> NotFound:
+    if suggestion:
+        return NotFound(f"No project has the key {key.strip().upper()}. Did you mean {suggestion}?")
     return NotFound(
         f"No project has the key {key.strip().upper()}. Check the spelling, or create it with `/pmo project add`."
     )
@@ -67,13 +80,42 @@ def unknown_key(key: str) -> NotFound:
 NamedRecord = TypeVar("NamedRecord", Objective, Programme)
 
 
+def name_key(name: str) -> str:
+    """The one rule for "the same objective or programme": case and spacing do not count."""
+    return " ".join(name.split()).casefold()
+
+
+def find_by_name(session: Session, model: type[NamedRecord], name: str) -> NamedRecord | None:
+    wanted = name_key(name)
+    # The database narrows by letters alone (no spaces, any case); the rule itself decides.
+    candidates = session.scalars(
+        select(model).where(func.lower(func.replace(model.name, " ", "")) == "".join(wanted.split()))
+    )
+    return next((record for record in candidates if name_key(record.name) == wanted), None)
+
+
 def _get_or_create_by_name(session: Session, model: type[NamedRecord], name: str, *, now: datetime) -> NamedRecord:
-    record = session.scalar(select(model).where(model.name == name))
+    """The existing record whose name matches by `name_key` (the form, the import and the sync all
+    come here), else a new one under the name as typed, its spacing tidied."""
+    record = find_by_name(session, model, name)
     if record is None:
-        record = model(name=name, created_at=now)
+        record = model(name=" ".join(name.split()), created_at=now)
         session.add(record)
         session.flush()
     return record
+
+
+def _names_to_pick(session: Session, model: type[NamedRecord]) -> list[tuple[int, str]]:
+    return [(record.id, record.name) for record in session.scalars(select(model).order_by(model.name))]
+
+
+def objectives_to_pick(session: Session) -> list[tuple[int, str]]:
+    """The existing objectives a form offers (id, name), by name."""
+    return _names_to_pick(session, Objective)
+
+
+def programmes_to_pick(session: Session) -> list[tuple[int, str]]:
+    return _names_to_pick(session, Programme)
 
 
 def get_or_create_objective(session: Session, name: str, *, now: datetime) -> Objective:
@@ -102,6 +144,9 @@ class NewProject:
     objective: str | None = None
     programme: str | None = None
     description: str | None = None
+    # Picked from the form's list of existing ones; a name typed as well is refused by the form.
+    objective_id: int | None = None
+    programme_id: int | None = None
 
 
 def create_project(session: Session, new: NewProject, *, now: datetime) -> Project:
@@ -123,11 +168,140 @@ def create_project(session: Session, new: NewProject, *, now: datetime) -> Proje
         project.sponsor = people.get_or_create(session, new.sponsor_user_id, now=now)
     if new.lead_user_id:
         project.lead = people.get_or_create(session, new.lead_user_id, now=now)
-    if new.objective and new.objective.strip():
+    if new.objective_id is not None:
+        project.objective = session.get(Objective, new.objective_id)
+    elif new.objective and new.objective.strip():
         project.objective = get_or_create_objective(session, new.objective.strip(), now=now)
-    if new.programme and new.programme.strip():
+    if new.programme_id is not None:
+        project.programme = session.get(Programme, new.programme_id)
+    elif new.programme and new.programme.strip():
         project.programme = get_or_create_programme(session, new.programme.strip(), now=now)
     session.add(project)
+    session.flush()
+    return project
+
+
+# --- editing a project -----------------------------------------------------------------
+
+EDITABLE_STATUSES = (ProjectStatus.ACTIVE, ProjectStatus.PAUSED)  # closing has its own form
+
+
+@dataclass(frozen=True)
+class ProjectEdit:
+    """What the edit form holds. An objective or programme is picked by id or typed as new."""
+
+    name: str
+    sponsor_user_id: str | None
+    lead_user_id: str | None
+    status: ProjectStatus
+    cadence: str | None  # "DAY HH:MM [TIMEZONE]"; None: the workspace default
+    objective_id: int | None = None
+    objective: str | None = None
+    programme_id: int | None = None
+    programme: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectForm:
+    """A project as the edit form opens on it."""
+
+    key: str
+    name: str
+    sponsor_user_id: str | None
+    lead_user_id: str | None
+    status: ProjectStatus
+    cadence: str | None
+    objective_id: int | None
+    programme_id: int | None
+    objectives: list[tuple[int, str]]
+    programmes: list[tuple[int, str]]
+
+
+def check_can_edit(session: Session, actor: Actor, key: str) -> Project:
+    """The project to edit, with the rights that linking needs: PMO admins, its sponsor or lead."""
+    project = get_project(session, key)
+    require_can_manage(actor, project, "edit it")
+    if project.status is ProjectStatus.CLOSED:
+        raise UserError(f"{project.key} is closed. Reopen it first with `/pmo reopen {project.key}`.")
+    return project
+
+
+def project_form(session: Session, actor: Actor, key: str, *, default_cadence: Cadence) -> ProjectForm:
+    project = check_can_edit(session, actor, key)
+    cadence = None
+    if (project.checkin_day, project.checkin_time, project.timezone) != (None, None, None):
+        own = effective_cadence(project, default_cadence)
+        cadence = f"{DAY_NAMES[own.weekday]} {own.time_of_day} {own.timezone}"
+    return ProjectForm(
+        key=project.key,
+        name=project.name,
+        sponsor_user_id=_user_id(project.sponsor),
+        lead_user_id=_user_id(project.lead),
+        status=project.status,
+        cadence=cadence,
+        objective_id=project.objective_id,
+        programme_id=project.programme_id,
+        objectives=objectives_to_pick(session),
+        programmes=programmes_to_pick(session),
+    )
+
+
+def parse_cadence_text(text: str) -> tuple[int, str, str | None]:
+    """ "tue 10:00 Europe/London" as (weekday, HH:MM, timezone or None)."""
+    words = text.split()
+    if len(words) not in (2, 3):
+        raise UserError("Write the day and time, and optionally a timezone, e.g. `tue 10:00 Europe/London`.")
+    timezone = parse_timezone(words[2]) if len(words) == 3 else None
+    return parse_weekday(words[0]), parse_time_of_day(words[1]), timezone
+
+
+def edit_problems(edit: ProjectEdit) -> dict[str, str]:
+    """What to correct, by ProjectEdit field; empty when it can be saved."""
+    problems: dict[str, str] = {}
+    if not edit.name.strip():
+        problems["name"] = "Give the project a name."
+    elif len(edit.name.strip()) > MAX_NAME_LENGTH:
+        problems["name"] = f"Keep the name to {MAX_NAME_LENGTH} characters."
+    if edit.sponsor_user_id is None:
+        problems["sponsor"] = "Every project needs a sponsor: choose one."
+    if edit.status not in EDITABLE_STATUSES:
+        problems["status"] = "Choose active or paused; `/pmo close` closes a project."
+    if edit.cadence:
+        try:
+            parse_cadence_text(edit.cadence)
+        except UserError as error:
+            problems["cadence"] = str(error)
+    for name, picked, typed in (
+        ("objective", edit.objective_id, edit.objective),
+        ("programme", edit.programme_id, edit.programme),
+    ):
+        if picked is not None and typed:
+            problems[name] = "Pick one from the list or type a new one, not both."
+    return problems
+
+
+def edit_project(session: Session, actor: Actor, key: str, edit: ProjectEdit, *, now: datetime) -> Project:
+    project = check_can_edit(session, actor, key)
+    if edit_problems(edit):
+        raise UserError("The form has problems; correct the highlighted fields.")
+    project.name = edit.name.strip()
+    project.sponsor = people.get_or_create(session, edit.sponsor_user_id, now=now) if edit.sponsor_user_id else None
+    project.lead = people.get_or_create(session, edit.lead_user_id, now=now) if edit.lead_user_id else None
+    project.status = edit.status
+    if edit.objective_id is not None:
+        project.objective = session.get(Objective, edit.objective_id)
+    else:
+        project.objective = get_or_create_objective(session, edit.objective, now=now) if edit.objective else None
+    if edit.programme_id is not None:
+        project.programme = session.get(Programme, edit.programme_id)
+    else:
+        project.programme = get_or_create_programme(session, edit.programme, now=now) if edit.programme else None
+    if edit.cadence:
+        project.checkin_day, project.checkin_time, timezone = parse_cadence_text(edit.cadence)
+        project.timezone = timezone
+    else:
+        project.checkin_day = project.checkin_time = project.timezone = None
+    project.updated_at = now
     session.flush()
     return project
 
@@ -144,6 +318,12 @@ def find_link(session: Session, team_id: str, channel_id: str) -> ChannelLink | 
 def project_for_channel(session: Session, team_id: str, channel_id: str) -> Project | None:
     link = find_link(session, team_id, channel_id)
     return link.project if link else None
+
+
+def linked_project_key(session: Session, team_id: str, channel_id: str) -> str | None:
+    """The key of the project this channel is linked to, for commands typed there without one."""
+    project = project_for_channel(session, team_id, channel_id)
+    return project.key if project else None
 
 
 def check_can_link(session: Session, actor: Actor, key: str, team_id: str, channel_id: str) -> Project:

@@ -133,8 +133,13 @@ def export_portfolio(session: Session) -> str:
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(COLUMNS)
     for project in projects:
-        writer.writerow(_cells(row_from_project(project)))
+        writer.writerow(_cells(row_from_project(project), _emails_of(project.sponsor, project.lead)))
     return text.getvalue()
+
+
+def _emails_of(*people_named: Person | None) -> dict[str, str]:
+    """The email each person was imported by: a file that named someone by email gets the email back."""
+    return {person.slack_user_id: person.email for person in people_named if person and person.email}
 
 
 def row_from_project(project: Project) -> PortfolioRow:
@@ -155,14 +160,17 @@ def row_from_project(project: Project) -> PortfolioRow:
     )
 
 
-def _cells(row: PortfolioRow) -> list[str]:
+def _cells(row: PortfolioRow, email_by_user_id: Mapping[str, str]) -> list[str]:
+    def person(user_id: str | None) -> str:
+        return email_by_user_id.get(user_id, user_id) if user_id else ""
+
     by_column = {
         "key": row.key,
         "name": row.name,
         "programme": row.programme or "",
         "objective": row.objective or "",
-        "sponsor": row.sponsor_user_id or "",
-        "lead": row.lead_user_id or "",
+        "sponsor": person(row.sponsor_user_id),
+        "lead": person(row.lead_user_id),
         "services": SERVICE_SEPARATOR.join(row.service_keys),
         "channel": row.channel_id or "",
         "checkin_day": cadence.DAY_NAMES[row.checkin_day] if row.checkin_day is not None else "",
@@ -245,7 +253,16 @@ def _matches(project: Project, row: PortfolioRow) -> bool:
     if row.channel_id is None:
         # A blank channel leaves the links alone, so it never differs from what is stored.
         stored = replace(stored, channel_id=None)
-    return stored == row
+    return _by_name_key(stored) == _by_name_key(row)
+
+
+def _by_name_key(row: PortfolioRow) -> PortfolioRow:
+    """The row as `portfolio.name_key` compares it: "digital " in a file is the stored "Digital"."""
+    return replace(
+        row,
+        programme=portfolio.name_key(row.programme) if row.programme else None,
+        objective=portfolio.name_key(row.objective) if row.objective else None,
+    )
 
 
 def _apply(

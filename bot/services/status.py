@@ -35,6 +35,8 @@ from storage.models import (
     BenefitValue,
     Checkin,
     CheckinPeriod,
+    Escalation,
+    EscalationStatus,
     Incident,
     IncidentImpact,
     IncidentStatus,
@@ -127,8 +129,8 @@ def led_by(slack_user_id: str) -> ColumnElement[bool]:
 
 
 def table_scope(actor: Actor) -> ColumnElement[bool]:
-    """What `/pmo status` covers: the whole portfolio for PMO admins, else the projects they sponsor."""
-    return true() if actor.is_pmo_admin else sponsored_by(actor.slack_user_id)
+    """What `/pmo status` covers: the whole portfolio for PMO admins, else the projects they sponsor or lead."""
+    return true() if actor.is_pmo_admin else sponsored_by(actor.slack_user_id) | led_by(actor.slack_user_id)
 
 
 def status_table(session: Session, scope: ColumnElement[bool], *, today: date, tolerance: float) -> list[StatusRow]:
@@ -239,7 +241,7 @@ def _benefits_off_trajectory(
             Benefit.target,
             Benefit.target_date,
             Benefit.created_at,
-            Project.start_date,
+            func.coalesce(Benefit.plan_start_date, Project.start_date),
             ranked.c.value,
             ranked.c.measured_on,
         )
@@ -248,22 +250,12 @@ def _benefits_off_trajectory(
     )
     counts: dict[int, int] = {}
     for project_id, baseline, target, target_date, created_at, start_date, value, measured_on in rows:
-        # The same start as benefits.planned_start: the project's start, else the day the benefit was added.
+        # The same start as benefits.planned_start: the baseline's date, else the project's start, else
+        # the day the benefit was added.
         plan = Plan(baseline, target, start_date or created_at.date(), target_date)
         if assess(plan, value, measured_on, on=today, tolerance=tolerance).is_off_track:
             counts[project_id] = counts.get(project_id, 0) + 1
     return counts
-
-
-def led_project_keys(session: Session, slack_user_id: str) -> list[str]:
-    """Keys of the open projects this person leads (or deputises on), for pointing them somewhere useful."""
-    return list(
-        session.scalars(
-            select(Project.key)
-            .where(led_by(slack_user_id), Project.status != ProjectStatus.CLOSED)
-            .order_by(Project.key)
-        )
-    )
 
 
 # --- one project ------------------------------------------------------------------------------
@@ -478,19 +470,41 @@ class PendingCheckin:
 
 
 @dataclass(frozen=True)
+class PortfolioSummary:
+    """What a PMO admin sees first: the whole open portfolio, worst first, and the alerts nobody picked up."""
+
+    projects: list[StatusRow]
+    open_alerts: int  # PMO alerts not yet acknowledged or offered coaching
+
+
+@dataclass(frozen=True)
 class PersonalView:
     projects: list[StatusRow]  # the ones I sponsor, lead or deputise on, worst first
     actions: list[MyAction]  # my open actions, most overdue first, at most MAX_ACTIONS_SHOWN
     open_actions: int
     overdue_actions: int
     pending_checkins: list[PendingCheckin]
+    portfolio: PortfolioSummary | None = None  # PMO admins only
+
+
+def portfolio_summary(session: Session, *, today: date, tolerance: float) -> PortfolioSummary:
+    open_alerts = session.scalar(select(func.count(Escalation.id)).where(Escalation.status == EscalationStatus.OPEN))
+    return PortfolioSummary(status_table(session, true(), today=today, tolerance=tolerance), open_alerts or 0)
 
 
 def personal_view(
-    session: Session, slack_user_id: str, *, today: date, now: datetime, default_cadence: Cadence, tolerance: float
+    session: Session,
+    slack_user_id: str,
+    *,
+    today: date,
+    now: datetime,
+    default_cadence: Cadence,
+    tolerance: float,
+    is_pmo_admin: bool = False,
 ) -> PersonalView:
     actions, open_actions, overdue_actions = _my_actions(session, slack_user_id, today)
     return PersonalView(
+        portfolio=portfolio_summary(session, today=today, tolerance=tolerance) if is_pmo_admin else None,
         projects=status_table(
             session, sponsored_by(slack_user_id) | led_by(slack_user_id), today=today, tolerance=tolerance
         ),

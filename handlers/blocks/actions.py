@@ -7,7 +7,7 @@ actions: lists and digests show at most MAX_CARDS cards (two blocks each) and co
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot.services.actions import (
@@ -15,6 +15,7 @@ from bot.services.actions import (
     MAX_TITLE_LENGTH,
     SNOOZE_DAYS,
     ActionLine,
+    HistoryEntry,
     day_text,
     owner_text,
     working_days_text,
@@ -134,6 +135,7 @@ def controls(ref: ActionRef) -> Block:
         snooze,
         reassign,
         button("Add note", ActionId.ACTION_ADD_NOTE, str(ref.action_id)),
+        button("History", ActionId.ACTION_HISTORY, str(ref.action_id)),
         block_id=ref.to_json(),
     )
 
@@ -143,6 +145,46 @@ def action_card(line: ActionLine, ref: ActionRef, *, show_owner: bool, with_cont
     if with_controls and line.is_open:
         blocks.append(controls(ref))
     return blocks
+
+
+MAX_HISTORY_ENTRIES = 45  # one section each, under Slack's 50 blocks with the heading and footer
+
+
+def _when(at: datetime) -> str:
+    # Slack shows the date and time in each reader's own timezone; the fallback is UTC.
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
+
+
+def _history_entry_text(entry: HistoryEntry) -> str:
+    who = user(entry.actor_user_id) if entry.actor_user_id else "Someone"
+    detail = entry.detail
+    if entry.kind == "created":
+        what = f"recorded it for {user(str(detail.get('owner')))}, due {detail.get('due')}"
+    elif entry.kind == "note":
+        what = "noted: " + escaped(str(detail.get("text", "")))
+    elif entry.kind == "snoozed":
+        what = f"snoozed it to {detail.get('due')} (it was due {detail.get('previous_due')})"
+    elif entry.kind == "reassigned":
+        what = f"reassigned it from {user(str(detail.get('previous_owner')))} to {user(str(detail.get('owner')))}"
+    elif entry.kind == "done":
+        what = "marked it done"
+    else:
+        what = escaped(entry.kind.replace("_", " "))
+    return f"{_when(entry.at)} · {who} {what}"
+
+
+def action_history(line: ActionLine, entries: list[HistoryEntry]) -> tuple[str, list[Block]]:
+    """An action's notes and everything done to it, oldest first; the newest when there are many."""
+    heading = f"History of action {line.action_id}"
+    blocks: list[Block] = [section(f"*{heading}*\n{line_text(line, show_owner=True)}")]
+    shown = entries[-MAX_HISTORY_ENTRIES:]
+    if len(entries) > len(shown):
+        blocks.append(context(f"{len(entries) - len(shown)} earlier entries are not shown."))
+    blocks += [section(_history_entry_text(entry)) for entry in shown]
+    if not entries:
+        blocks.append(context("Nothing has been recorded about it yet."))
+    text = f"{heading}: {escaped(clip(line.title, MAX_TITLE_LENGTH))} ({len(entries)} entries)"
+    return text, blocks
 
 
 def _cards(lines: list[ActionLine], refs: list[ActionRef], *, viewer: str | None) -> list[Block]:
@@ -303,7 +345,8 @@ def new_action_modal(
 
 def action_added_text(line: ActionLine) -> str:
     return (
-        f"Added '{escaped(line.title)}' on {line.project_key} for {user(line.owner_user_id)}, {_due_phrase(line)}. "
+        f"Added '{escaped(line.title)}' (action {line.action_id}) on {line.project_key} "
+        f"for {user(line.owner_user_id)}, {_due_phrase(line)}. "
         "They have been told by DM."
     )
 

@@ -116,6 +116,13 @@ def new_benefit_modal(project_key: str, project_name: str) -> dict[str, Any]:
             _input(NewBenefitBlock.TARGET, "Target", _NUMBER_INPUT, hint="Lower than the baseline if lower is better."),
             _input(NewBenefitBlock.TARGET_DATE, "Target date", {"type": "datepicker"}),
             _input(
+                NewBenefitBlock.PLAN_START,
+                "Baseline date",
+                {"type": "datepicker"},
+                hint="When the baseline was measured: the plan runs from here to the target. Blank: today.",
+                optional=True,
+            ),
+            _input(
                 NewBenefitBlock.OWNER,
                 "Owner",
                 {"type": "users_select"},

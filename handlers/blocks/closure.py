@@ -9,7 +9,7 @@ from typing import Any
 from bot.services.closure import AVOID, MAX_TEXT_LENGTH, OUTCOMES, Closure, LessonSearch
 from bot.services.portfolio import BenefitLine
 from handlers.blocks.benefits import benefit_line_text
-from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, bulleted, clip, context, plain, section, user
+from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, bulleted, clip, context, escaped, plain, section, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import CallbackId, ClosureBlock
 
@@ -45,7 +45,8 @@ def closure_modal(project_key: str, project_name: str, benefits: list[BenefitLin
     blocks: list[Block] = [
         context(
             f"Closing *{project_key} · {clip(project_name, 200)}*. Its check-in prompts stop and its channel "
-            "gets a short closure note. Benefits stay tracked: their owners keep reporting after closure."
+            "gets a short closure note. Benefits stay tracked: their owners keep reporting after closure. "
+            f"Only archiving it (a duplicate, or it never started)? Cancel and type `/pmo close {project_key} archive`."
         )
     ]
     if benefits:
@@ -120,12 +121,27 @@ def closure_note_blocks(closure: Closure, closed_by: str) -> list[Block]:
             f":checkered_flag: *{closure.project_key} · {clip(closure.project_name, 200)}* is closed: "
             f"*{closure.outcome}*, by {user(closed_by)}.{summary}"
         ),
-        section(f"*Benefits:* {closure.benefits_status}"),
+        *([section(f"*Benefits:* {closure.benefits_status}")] if closure.benefits_status else []),
         context(
             f"Lessons recorded: {_lesson_count(closure)} (`/pmo lessons {closure.project_key}`). "
-            "Weekly check-ins have stopped."
+            f"Weekly check-ins have stopped; `/pmo reopen {closure.project_key}` undoes the close."
         ),
     ]
+
+
+def archived_text(closure: Closure) -> str:
+    where = f" A note is posted in <#{closure.primary_channel_id}>." if closure.primary_channel_id else ""
+    return (
+        f"{closure.project_key} · {escaped(clip(closure.project_name, 200))} is archived: no more check-in prompts, "
+        f"its benefits stay tracked.{where} `/pmo reopen {closure.project_key}` undoes it."
+    )
+
+
+def reopened_text(project_key: str, project_name: str) -> str:
+    return (
+        f"{project_key} · {escaped(clip(project_name, 200))} is open again: its check-in prompts resume "
+        "from its next check-in time. Its lessons and the closure stay on record."
+    )
 
 
 # --- /pmo lessons -------------------------------------------------------------------------

@@ -276,5 +276,6 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
     ]
 
 
-def pack_charts_comment(pack: GovernancePack) -> str:
-    return f"Governance pack · {pack.title}: charts"
+def pack_charts_comment(pack: GovernancePack, not_drawn: list[str]) -> str:
+    missing = "".join(f"\n{title}: not enough data yet." for title in not_drawn)
+    return f"Governance pack · {pack.title}: charts{missing}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.services.status import MyAction, PendingCheckin, PersonalView
+from bot.services.status import MyAction, PendingCheckin, PersonalView, PortfolioSummary, StatusRow
 from handlers.blocks.checkins import FormTarget
 from handlers.blocks.common import Block, bulleted, button, clip, context, divider, escaped, header, section
-from handlers.blocks.status import plural, row_text
+from handlers.blocks.status import plural, rag_counts, row_text
 from handlers.ids import ActionId
 
 # With 3 headers, 2 dividers, the footer and a line for each overflow, the tab stays
@@ -16,6 +16,7 @@ from handlers.ids import ActionId
 MAX_HOME_PROJECTS = 40
 MAX_HOME_PENDING = 20
 MAX_TITLE_IN_LIST = 150
+WORST_SHOWN = 5  # the PMO admin's summary names the worst few; `/pmo status` has the rest
 
 
 def _pending_block(pending: PendingCheckin) -> Block:
@@ -33,17 +34,41 @@ def _action_text(action: MyAction) -> str:
     return f"*{action.project_key}* {escaped(clip(action.title, MAX_TITLE_IN_LIST))} · due {action.due_date}{overdue}"
 
 
-def home_view(view: PersonalView, *, now: datetime) -> dict[str, Any]:
+def _portfolio_blocks(summary: PortfolioSummary, now: datetime) -> list[Block]:
+    rows = summary.projects
+    alerts = plural(summary.open_alerts, "PMO alert") + " not yet picked up"
+    blocks: list[Block] = [
+        header("Portfolio"),
+        section(f"{plural(len(rows), 'open project')}: {rag_counts(rows)}. {alerts}."),
+    ]
+    if rows:
+        blocks.append(section("*Worst first*"))
+        blocks += [section(row_text(row, now)) for row in rows[:WORST_SHOWN]]
+        blocks.append(context("`/pmo status` lists the whole portfolio; `/pmo digest` has this week's digest."))
+    return [*blocks, divider()]
+
+
+def _own_projects_blocks(projects: list[StatusRow], now: datetime) -> list[Block]:
     blocks: list[Block] = [header("Your projects")]
-    if view.projects:
-        blocks += [section(row_text(row, now)) for row in view.projects[:MAX_HOME_PROJECTS]]
-        if len(view.projects) > MAX_HOME_PROJECTS:
-            more = len(view.projects) - MAX_HOME_PROJECTS
+    if projects:
+        blocks += [section(row_text(row, now)) for row in projects[:MAX_HOME_PROJECTS]]
+        if len(projects) > MAX_HOME_PROJECTS:
+            more = len(projects) - MAX_HOME_PROJECTS
             blocks.append(context(f"…and {more} more, healthier ones. `/pmo status KEY` shows any one of them."))
     else:
         blocks.append(section("_You don't sponsor or lead any project. `/pmo status KEY` shows any project._"))
+    return [*blocks, divider()]
 
-    blocks += [divider(), header("Check-ins waiting for you")]
+
+def home_view(view: PersonalView, *, now: datetime) -> dict[str, Any]:
+    blocks: list[Block] = []
+    if view.portfolio is not None:
+        blocks += _portfolio_blocks(view.portfolio, now)
+    # A PMO admin who sponsors and leads nothing has the portfolio instead of an empty list.
+    if view.projects or view.portfolio is None:
+        blocks += _own_projects_blocks(view.projects, now)
+
+    blocks.append(header("Check-ins waiting for you"))
     if view.pending_checkins:
         blocks += [_pending_block(pending) for pending in view.pending_checkins[:MAX_HOME_PENDING]]
         if len(view.pending_checkins) > MAX_HOME_PENDING:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot.services.live_services import MAX_NAME_LENGTH, MAX_OWNING_TEAM_LENGTH
 from bot.services.portfolio import MAX_KEY_LENGTH
-from handlers.blocks.common import Block, plain, section
+from handlers.blocks.common import Block, context, plain, section
 from handlers.ids import CallbackId, NewServiceBlock
 
 RELATION_PHRASES = {
@@ -29,7 +30,42 @@ def _text_input(block_id: str, label: str, *, optional: bool, max_length: int, h
     return block
 
 
-def new_service_modal() -> dict[str, Any]:
+MAX_USERGROUP_OPTIONS = 100  # Slack's limit for a static select
+
+
+@dataclass(frozen=True)
+class UsergroupChoice:
+    usergroup_id: str
+    handle: str
+    name: str
+
+
+def _usergroup_block(usergroups: list[UsergroupChoice]) -> Block:
+    if not usergroups:
+        return context("This workspace has no Slack user groups to pick the team's from; save the service without one.")
+    ordered = sorted(usergroups, key=lambda group: group.handle.lower())[:MAX_USERGROUP_OPTIONS]
+    options = [
+        {
+            "text": plain(f"@{group.handle} · {group.name}" if group.name else f"@{group.handle}", 75),
+            "value": group.usergroup_id,
+        }
+        for group in ordered
+    ]
+    return {
+        "type": "input",
+        "block_id": NewServiceBlock.USERGROUP,
+        "optional": True,
+        "label": plain("Slack user group of the people who run it"),
+        "element": {
+            "type": "static_select",
+            "action_id": NewServiceBlock.USERGROUP,
+            "placeholder": plain("Pick their user group", 150),
+            "options": options,
+        },
+    }
+
+
+def new_service_modal(usergroups: list[UsergroupChoice]) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CallbackId.NEW_SERVICE,
@@ -48,13 +84,7 @@ def new_service_modal() -> dict[str, Any]:
             _text_input(
                 NewServiceBlock.OWNING_TEAM, "Team that runs it", optional=True, max_length=MAX_OWNING_TEAM_LENGTH
             ),
-            _text_input(
-                NewServiceBlock.USERGROUP,
-                "Slack user group of the people who run it",
-                optional=True,
-                max_length=120,
-                hint="Its ID, starting with S (e.g. S0123ABCD).",
-            ),
+            _usergroup_block(usergroups),
         ],
     }
 
