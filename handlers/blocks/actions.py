@@ -117,7 +117,7 @@ def line_text(line: ActionLine, *, show_owner: bool) -> str:
     if show_owner:
         parts.append(f"owner {owner_text(line)}")
     if line.source_link:
-        parts.append(f"<{line.source_link}|source>")
+        parts.append(f"<{escaped(line.source_link)}|source>")
     return f"*{title}*\n" + " · ".join(parts)
 
 
@@ -192,7 +192,8 @@ def assignment_dm(line: ActionLine, dm: ActionDm, *, key: str, recipient: str) -
     )
     blocks = [
         section(
-            f":clipboard: {user(dm.assigned_by)} assigned you an action on *{line.project_key} · {line.project_name}*"
+            f":clipboard: {user(dm.assigned_by)} assigned you an action on "
+            f"*{line.project_key} · {escaped(line.project_name)}*"
         ),
         *_cards([line], [ActionRef(line.action_id, DM, key)], viewer=recipient),
     ]

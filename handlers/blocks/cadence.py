@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.services.project_cadence import ProjectCadence
-from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, bulleted, context, section
+from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, bulleted, context, escaped, section
 
 SKIP_LIST_HEADING = "*Skip dates* (no check-in prompts in this workspace on these days)"
 
@@ -49,7 +49,7 @@ def skip_dates_message(days: list[tuple[date, str | None]]) -> tuple[str, list[B
     if not days:
         text = "There are no upcoming skip dates. Add one with `/pmo skip YYYY-MM-DD [note]`."
         return text, [section(text)]
-    lines = [f"{day_text(day)} ({day.isoformat()})" + (f": {note}" if note else "") for day, note in days]
+    lines = [f"{day_text(day)} ({day.isoformat()})" + (f": {escaped(note)}" if note else "") for day, note in days]
     listing = bulleted(lines, limit=SECTION_TEXT_LIMIT - len(SKIP_LIST_HEADING) - 1)
     text = f"{SKIP_LIST_HEADING}\n{listing}"
     return text, [

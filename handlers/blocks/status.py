@@ -184,7 +184,7 @@ def _incident_text(line: IncidentLine) -> str:
 
 def project_status_text(overview: ProjectOverview) -> str:
     latest = overview.narrative.overall if overview.narrative else None
-    return f"{overview.key} · {overview.name}: {rag_label(latest)}"
+    return f"{overview.key} · {escaped(overview.name)}: {rag_label(latest)}"
 
 
 def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable: bool) -> list[Block]:
