@@ -11,7 +11,6 @@ from sqlalchemy import select
 from bot.context import AppContext
 from bot.services.benefits import trajectory
 from bot.services.portfolio import BenefitLine
-from bot.slack_client import make_web_client
 from handlers.blocks.benefits import (
     BenefitChoice,
     NewBenefitMetadata,
@@ -21,7 +20,7 @@ from handlers.blocks.benefits import (
     value_reported_modal,
 )
 from storage.models import Benefit, BenefitValue, Person, Project
-from tests.conftest import NOW, PMO_ADMIN
+from tests.conftest import NOW, PMO_ADMIN, make_test_client
 from tests.factories import BENEFIT_OWNER, SPONSOR, STRANGER, add_benefit, add_project
 from tests.slack.blockkit import message_problems, view_problems
 from tests.slack.signed import datepicker, plain_input, static_select
@@ -33,7 +32,7 @@ TODAY = NOW.date()
 def app_context(settings, session_factory) -> AppContext:
     """The app at NOW, so "today", target dates and trajectories are the same on every run."""
     return AppContext(
-        settings=settings, session_factory=session_factory, client=make_web_client(settings), clock=lambda: NOW
+        settings=settings, session_factory=session_factory, client=make_test_client(settings), clock=lambda: NOW
     )
 
 

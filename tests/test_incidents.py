@@ -19,7 +19,6 @@ from bot.services import incidents, live_services
 from bot.services.access import Actor
 from bot.services.incidents import ExternalSource, ImpactChange, NewIncident
 from bot.services.live_services import NewService
-from bot.slack_client import make_web_client
 from handlers.blocks import incidents as blocks
 from handlers.jobs import run_due_work
 from storage.models import (
@@ -34,7 +33,7 @@ from storage.models import (
     ServiceRelation,
 )
 from storage.session import unit_of_work
-from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
+from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, make_test_client
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project, load_project
 from tests.slack.blockkit import message_problems, view_problems
 from tests.slack.signed import checkboxes, plain_input, static_select
@@ -51,7 +50,9 @@ YESTERDAY = NOW - timedelta(days=1)
 
 @pytest.fixture
 def app_context(settings, session_factory, clock) -> AppContext:
-    return AppContext(settings=settings, session_factory=session_factory, client=make_web_client(settings), clock=clock)
+    return AppContext(
+        settings=settings, session_factory=session_factory, client=make_test_client(settings), clock=clock
+    )
 
 
 def add_service(session_factory, key: str, name: str) -> None:
