@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
@@ -243,18 +244,35 @@ def incident_command(ctx: AppContext, request: CommandRequest, client: WebClient
             raise UserError("There are no services yet to declare an incident on: add one with `/pmo service add`.")
         client.views_open(trigger_id=request.trigger_id, view=blocks.declare_modal(services))
     elif action == "update":
-        _post_update(ctx, request, respond)
+        _post_update(ctx, client, request, respond)
     elif action == "resolve":
         if len(request.args) != 2:
             raise INCIDENT.usage_error("Which incident? Give its key, e.g. `/pmo incident resolve INC-7`.")
-        respond(text=_resolve(ctx, request.args[1]))
+        respond(text=_resolve(ctx, client, request.actor, request.args[1]))
     else:
         raise INCIDENT.usage_error(f"I don't know `/pmo incident {request.args[0]}`.")
 
 
-def _resolve(ctx: AppContext, key: str) -> str:
-    now = ctx.clock()
+def _service_team(ctx: AppContext, client: WebClient, actor: Actor, key: str) -> frozenset[str]:
+    """The members of the Slack user groups running the incident's services (none asked for a PMO admin)."""
     with unit_of_work(ctx.session_factory) as session:
+        usergroups = incidents.service_usergroups(session, key)
+    if actor.is_pmo_admin:
+        return frozenset()
+    members: set[str] = set()
+    for usergroup in usergroups:
+        try:
+            members.update(client.usergroups_users_list(usergroup=usergroup)["users"])
+        except SlackApiError as error:  # a deleted group, or a workspace without the scope: nobody via that group
+            log.warning("could not list user group %s for %s: %s", usergroup, key, error.response.get("error"))
+    return frozenset(members)
+
+
+def _resolve(ctx: AppContext, client: WebClient, actor: Actor, key: str) -> str:
+    now = ctx.clock()
+    service_team = _service_team(ctx, client, actor, key)
+    with unit_of_work(ctx.session_factory) as session:
+        incidents.require_can_manage_incident(session, actor, key, service_team, "resolve it")
         change = incidents.resolve(session, key, now=now, default_cadence=ctx.settings.default_cadence)
     announce_resolved(ctx, change.incident_id, now)
     return (
@@ -262,7 +280,7 @@ def _resolve(ctx: AppContext, key: str) -> str:
     )
 
 
-def _post_update(ctx: AppContext, request: CommandRequest, respond: Respond) -> None:
+def _post_update(ctx: AppContext, client: WebClient, request: CommandRequest, respond: Respond) -> None:
     parts = request.rest.split(maxsplit=2)
     if len(parts) < 3:
         raise INCIDENT.usage_error(
@@ -272,7 +290,9 @@ def _post_update(ctx: AppContext, request: CommandRequest, respond: Respond) -> 
     now = ctx.clock()
     # The command's trigger is unique to this invocation: the update's messages are keyed on it.
     update_id = hashlib.sha256(request.trigger_id.encode()).hexdigest()[:16]
+    service_team = _service_team(ctx, client, request.actor, key)
     with unit_of_work(ctx.session_factory) as session:
+        incidents.require_can_manage_incident(session, request.actor, key, service_team, "post updates on it")
         incident = incidents.get_incident(session, key)
         view = incidents.incident_view(session, incident.id)
         targets = {target.channel_id: target for target in incidents.channel_targets(session, incident.id)}
@@ -449,10 +469,10 @@ def register(app: App, ctx: AppContext) -> None:
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_RESOLVE)
-    def resolve_button(ack: Ack, action: dict, respond: Respond) -> None:
+    def resolve_button(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         try:
-            _tell(respond, _resolve(ctx, action["value"]))
+            _tell(respond, _resolve(ctx, client, _actor(ctx, body["user"]["id"]), action["value"]))
         except UserError as error:
             _tell(respond, str(error))
 

@@ -379,7 +379,9 @@ def test_an_update_goes_in_the_thread_of_each_notice(slack, fake_slack, session_
     declare(slack, listeners)
     key = latest_key(session_factory)
 
-    reply = last_reply(slack, fake_slack, f"incident update {key} We're at 50%, it's \"nearly\" fixed <!here>")
+    reply = last_reply(
+        slack, fake_slack, f"incident update {key} We're at 50%, it's \"nearly\" fixed <!here>", user_id=STRANGER
+    )
     listeners.wait_idle()
 
     assert "2 project channels" in reply
@@ -398,7 +400,7 @@ def test_resolving_asks_each_affected_channel_to_re_plan(
     key = latest_key(session_factory)
     clock.at = NOW + timedelta(hours=5, minutes=20)
 
-    reply = last_reply(slack, fake_slack, f"incident resolve {key.lower()}")
+    reply = last_reply(slack, fake_slack, f"incident resolve {key.lower()}", user_id=STRANGER)
     listeners.wait_idle()
 
     assert f"{key} is resolved" in reply
@@ -410,8 +412,10 @@ def test_resolving_asks_each_affected_channel_to_re_plan(
     assert "*Resolved*" in str(summary["blocks"]) and "*Total delay recorded:* 0 days" in str(summary["blocks"])
 
     sent = len(fake_slack.ok_calls_to("chat.postMessage"))
-    assert "already resolved" in last_reply(slack, fake_slack, f"incident resolve {key}")
-    assert "No incident has the key INC-999999" in last_reply(slack, fake_slack, "incident resolve INC-999999")
+    assert "already resolved" in last_reply(slack, fake_slack, f"incident resolve {key}", user_id=STRANGER)
+    assert "No incident has the key INC-999999" in last_reply(
+        slack, fake_slack, "incident resolve INC-999999", user_id=STRANGER
+    )
     listeners.wait_idle()
     assert len(fake_slack.ok_calls_to("chat.postMessage")) == sent
 
@@ -435,7 +439,7 @@ def test_submit_a_check_in_now_opens_this_weeks_form(
 ):
     declare(slack, listeners)
     clock.at = NOW + timedelta(hours=2)
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     listeners.wait_idle()
     [replan] = replans(fake_slack, "C0CRM")
 
@@ -464,7 +468,7 @@ def test_shifting_open_actions_moves_them_once_by_the_incidents_length(
             )
     declare(slack, listeners)
     clock.at = NOW + timedelta(hours=30)  # a day and a quarter: two days
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     listeners.wait_idle()
     [replan] = replans(fake_slack, "C0CRM")
     assert "Shift open actions by 2 days" in str(replan["blocks"])
@@ -507,7 +511,7 @@ def test_declare_pause_impact_priority_resolve_replan_resume(
     assert len(pmo_messages(fake_slack, "Escalation: CRM-2")) == 1
 
     clock.at = NOW + timedelta(hours=4)
-    last_reply(slack, fake_slack, f"incident resolve {key}")
+    last_reply(slack, fake_slack, f"incident resolve {key}", user_id=STRANGER)
     listeners.wait_idle()
     assert len(replans(fake_slack, "C0CRM")) == 1
     [summary] = summaries(fake_slack)
@@ -531,7 +535,7 @@ def test_a_week_prompted_before_the_incident_is_excused_when_it_ends(
     clock.at = DUE + timedelta(hours=1)
     declare(slack, listeners)
     clock.at = DUE + timedelta(hours=50)
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     listeners.wait_idle()
 
     tick(app_context, DUE + timedelta(hours=51))
@@ -572,7 +576,7 @@ def test_pmo_incidents_lists_open_and_recent_ones_with_their_impacts(
     slack, fake_slack, clock, session_factory, field, listeners
 ):
     declare(slack, listeners, services=("WEB",), severity="SEV3", summary="Search is slow")
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     declare(slack, listeners)
     listeners.wait_idle()
 

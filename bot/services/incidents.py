@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.services import live_services, people, portfolio
-from bot.services.access import Actor, can_manage
+from bot.services.access import Actor, can_manage, can_manage_incident
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.partners import INTERNAL, Audience, is_visible
@@ -413,6 +413,27 @@ def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
 
 
 # --- resolving -----------------------------------------------------------------------------
+
+
+def service_usergroups(session: Session, key: str) -> list[str]:
+    """The Slack user groups of the teams running the incident's services (unknown key: NotFound)."""
+    incident = get_incident(session, key)
+    return sorted(
+        {link.service.slack_usergroup_id for link in incident.service_links if link.service.slack_usergroup_id}
+    )
+
+
+def require_can_manage_incident(
+    session: Session, actor: Actor, key: str, service_team_user_ids: frozenset[str], doing: str
+) -> None:
+    """Refuse anyone but PMO admins, the declarer and the service's team (`service_team_user_ids`)."""
+    incident = get_incident(session, key)
+    declarer = session.get(Person, incident.declared_by_id) if incident.declared_by_id else None
+    if not can_manage_incident(actor, declarer.slack_user_id if declarer else None, service_team_user_ids):
+        raise NotAllowed(
+            f"Only PMO admins, whoever declared {incident.key} and the team that runs its service can {doing}. "
+            "Ask one of them, or the PMO."
+        )
 
 
 def resolve(session: Session, key: str, *, now: datetime, default_cadence: Cadence) -> IncidentChange:
