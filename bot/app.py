@@ -11,15 +11,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
 
 import handlers
 from bot.context import AppContext
+from bot.errors import UserError
 from bot.webhooks import IncidentWebhooks
 from handlers.incidents import announce as announce_incident
-from handlers.request import clean_body
+from handlers.request import add_actor_and_clock, clean_body, reply_to_user_error
 from storage.session import database_is_reachable
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,11 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
     )
 
     @app.error
-    def on_unexpected_error(error: Exception, body: dict, respond: Any) -> None:
+    def on_listener_error(
+        error: Exception, body: dict, respond: Any, response: BoltResponse | None
+    ) -> BoltResponse | None:
+        if isinstance(error, UserError):
+            return reply_to_user_error(error, body, respond, response)
         log.error(
             "unhandled %s from %s in %s: %r",
             body.get("type") or body.get("command") or "request",
@@ -67,8 +72,10 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
                 respond(text=SORRY, replace_original=False)
             except Exception:  # the apology is best effort; the error is already logged
                 log.warning("could not tell the user about the error", exc_info=True)
+        return None
 
     app.use(clean_body)
+    app.use(add_actor_and_clock(ctx))
     handlers.register_all(app, ctx)
     return app
 

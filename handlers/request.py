@@ -1,16 +1,27 @@
 """The one request path every Slack request takes before its listener: a global Bolt middleware.
 
 It cleans what Slack delivered, so listeners and the domain see the same text on SQLite and
-PostgreSQL, and fills in what a listener may rely on.
+PostgreSQL, and gives every listener `actor` and `now`. A UserError a listener raises (a
+refusal, a bad key, state that is out of date) is answered in one place,
+`reply_to_user_error`, which the app's error handler calls.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import BoltRequest
+from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
+
+from bot.context import AppContext
+from bot.errors import UserError
+from bot.services.access import Actor
+from handlers.blocks.common import PLAIN_TEXT_LIMIT, clip, notice_modal
+
+log = logging.getLogger(__name__)
 
 # C0 control characters and DEL, except tab, newline and carriage return. PostgreSQL refuses
 # NUL in text and SQLite keeps it; nobody means to type either, so they are dropped everywhere.
@@ -40,3 +51,47 @@ def clean_body(req: BoltRequest, next: Callable[[], None]) -> None:  # noqa: A00
         if not isinstance(state, dict) or not isinstance(state.get("values"), dict):
             view["state"] = {**(state if isinstance(state, dict) else {}), "values": {}}
     next()
+
+
+def add_actor_and_clock(ctx: AppContext) -> Callable[..., None]:
+    """Middleware giving every listener `actor` (who is asking, with their rights) and `now` (read once)."""
+
+    def middleware(context: BoltContext, body: dict[str, Any], next: Callable[[], None]) -> None:  # noqa: A002
+        user_id = (body.get("user") or {}).get("id") or body.get("user_id") or context.user_id
+        if user_id:
+            context["actor"] = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+        context["now"] = ctx.clock()
+        next()
+
+    return middleware
+
+
+def _first_input_block(view: dict[str, Any]) -> str | None:
+    inputs = [block.get("block_id") for block in view.get("blocks") or [] if block.get("type") == "input"]
+    # The submitted values are keyed by the inputs' block ids too, in the form's order.
+    inputs += list((view.get("state") or {}).get("values") or {})
+    return next((block_id for block_id in inputs if block_id), None)
+
+
+def reply_to_user_error(
+    error: UserError, body: dict[str, Any], respond: Respond | None, response: BoltResponse | None
+) -> BoltResponse | None:
+    """The user's mistake, told on the surface they used; `response` is None once the listener has acked.
+
+    A form not yet answered shows it on its first input (`response_action: errors`), or in its
+    place when it has none; a command or a button gets an ephemeral reply.
+    """
+    text = str(error)
+    if body.get("type") == "view_submission" and response is not None:
+        block_id = _first_input_block(body.get("view") or {})
+        answer: dict[str, Any] = (
+            {"response_action": "errors", "errors": {block_id: clip(text, PLAIN_TEXT_LIMIT)}}
+            if block_id
+            else {"response_action": "update", "view": notice_modal(text)}
+        )
+        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+    if respond is not None and (body.get("response_url") or body.get("response_urls")):
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    else:
+        log.info("a user error with nowhere to reply (%s): %s", body.get("type"), text)
+    return BoltResponse(status=200, body="") if response is not None else None

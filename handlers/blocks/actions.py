@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.actions import (
     MAX_NOTE_LENGTH,
@@ -57,6 +57,8 @@ class ActionRef(JsonState):
     users_select (Reassign) has no value of its own; all four controls read it from there.
     """
 
+    RERUN: ClassVar[str] = "/pmo actions"
+
     action_id: int
     shown_in: str  # LIST or DM
     key: str  # LIST: MY_ACTIONS or a project key; DM: the message's idempotency key
@@ -65,6 +67,8 @@ class ActionRef(JsonState):
 @dataclass(frozen=True)
 class ActionDm(JsonState):
     """What an action DM lists, kept in the message's metadata so a click can redraw it."""
+
+    RERUN: ClassVar[str] = "/pmo actions"
 
     kind: str  # ASSIGNED or OVERDUE
     as_of: str  # the day the DM speaks for, YYYY-MM-DD
@@ -83,6 +87,8 @@ class ActionDm(JsonState):
 class HelpActionTarget(JsonState):
     """The check-in whose "help needed" the summary's button turns into an action."""
 
+    RERUN: ClassVar[str] = "/pmo action KEY"
+
     project_key: str
     checkin_id: int
 
@@ -90,6 +96,8 @@ class HelpActionTarget(JsonState):
 @dataclass(frozen=True)
 class NewActionMetadata(JsonState):
     """What the new-action form carries: its project, or the message a shortcut started from."""
+
+    RERUN: ClassVar[str] = "/pmo action KEY"
 
     project_key: str | None = None
     channel_id: str | None = None

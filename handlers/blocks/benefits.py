@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.benefits import MAX_MEASURE_LENGTH, MAX_NAME_LENGTH, MAX_UNIT_LENGTH
 from bot.services.portfolio import BenefitLine
@@ -21,6 +21,8 @@ OPTION_TEXT_LIMIT = 75
 @dataclass(frozen=True)
 class NewBenefitMetadata(JsonState):
     """What the "new benefit" modal carries to its submission (private_metadata)."""
+
+    RERUN: ClassVar[str] = "/pmo benefit add KEY"
 
     project_key: str
 

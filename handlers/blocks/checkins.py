@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
 from handlers.blocks.actions import HelpActionTarget, help_action_button
@@ -24,6 +24,8 @@ def rag_label(rag: str | None) -> str:
 @dataclass(frozen=True)
 class FormTarget(JsonState):
     """What a check-in form is for; carried in the modal's private_metadata and the buttons."""
+
+    RERUN: ClassVar[str] = "/pmo checkin KEY"
 
     project_key: str
     period: str

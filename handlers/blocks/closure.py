@@ -4,7 +4,7 @@ the note in the project's channel, and `/pmo lessons` results. Pure: data in, bl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.closure import AVOID, MAX_TEXT_LENGTH, OUTCOMES, Closure, LessonSearch
 from bot.services.portfolio import BenefitLine
@@ -19,6 +19,8 @@ KIND_LABELS = {"repeat": ":white_check_mark: repeat", AVOID: ":warning: avoid"}
 @dataclass(frozen=True)
 class ClosureTarget(JsonState):
     """The project a closure form is for (private_metadata)."""
+
+    RERUN: ClassVar[str] = "/pmo close KEY"
 
     project_key: str
 
