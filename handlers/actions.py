@@ -379,11 +379,7 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
         ref = ActionRef.from_json(action["block_id"])
         new_owner = action["selected_user"]
-        try:
-            timezone = check_owner(ctx.client, new_owner, ctx.settings.default_timezone)
-        except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=False)
-            return
+        timezone = check_owner(ctx.client, new_owner, ctx.settings.default_timezone)
         claimed: list[ClaimedMessage] = []
 
         def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
@@ -406,27 +402,17 @@ def register(app: App, ctx: AppContext) -> None:
     def add_note(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         ref = ActionRef.from_json(action["block_id"])
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                title = actions.get_action(session, ref.action_id).title
-        except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=False)
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            title = actions.get_action(session, ref.action_id).title
         client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
 
     @app.view(CallbackId.ACTION_NOTE)
     def submit_note(ack: Ack, body: dict, view: dict) -> None:
         ref = ActionRef.from_json(view["private_metadata"])
         note = view["state"]["values"].get(ActionNoteBlock.NOTE, {}).get(ActionNoteBlock.NOTE, {}).get("value") or ""
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                action = actions.add_note(
-                    session, _actor(ctx, body["user"]["id"]), ref.action_id, note, now=ctx.clock()
-                )
-                title = action.title
-        except UserError as error:
-            ack(response_action="errors", errors={ActionNoteBlock.NOTE: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            action = actions.add_note(session, _actor(ctx, body["user"]["id"]), ref.action_id, note, now=ctx.clock())
+            title = action.title
         ack(response_action="update", view=note_added_modal(title))
 
     @app.view(CallbackId.NEW_ACTION)
@@ -455,10 +441,7 @@ def register(app: App, ctx: AppContext) -> None:
     def from_help(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         target = HelpActionTarget.from_json(action["value"])
-        try:
-            _make_help_action(ctx, client, body, target)
-        except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=False)
+        _make_help_action(ctx, client, body, target)
 
 
 def _refresh_alert_owner(ctx: AppContext, action_id: int, *, now: datetime) -> None:

@@ -169,10 +169,6 @@ def register(app: App, ctx: AppContext) -> None:
         except InvalidBenefit as error:
             ack(response_action="errors", errors={NEW_BENEFIT_BLOCKS[f]: text for f, text in error.problems.items()})
             return
-        except UserError as error:
-            # Rights or the project changed since the modal opened.
-            ack(response_action="errors", errors={NewBenefitBlock.NAME: str(error)})
-            return
         ack(response_action="update", view=confirmation)
 
     @app.view(CallbackId.REPORT_BENEFIT_VALUE)
@@ -204,9 +200,6 @@ def register(app: App, ctx: AppContext) -> None:
                 )
         except InvalidBenefit as error:
             ack(response_action="errors", errors={REPORT_BLOCKS[f]: text for f, text in error.problems.items()})
-            return
-        except UserError as error:
-            ack(response_action="errors", errors={BenefitValueBlock.BENEFIT: str(error)})
             return
         ack(response_action="update", view=confirmation)
 

@@ -320,17 +320,13 @@ def register(app: App, ctx: AppContext) -> None:
         if found:
             ack(response_action="errors", errors=found)
             return
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                project = portfolio.get_project(session, target.project_key)
-                actor = _actor(ctx, user_id)
-                _require_can_update(ctx, client, project, actor)
-                submission = checkins.submit(
-                    session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
-                )
-        except UserError as error:
-            ack(response_action="errors", errors={CheckinBlock.OVERALL: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            project = portfolio.get_project(session, target.project_key)
+            actor = _actor(ctx, user_id)
+            _require_can_update(ctx, client, project, actor)
+            submission = checkins.submit(
+                session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
+            )
         ack()
         _after_submission(ctx, submission, user_id, now)
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.services import escalations
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
@@ -68,19 +67,15 @@ def register(app: App, ctx: AppContext) -> None:
             ack()
             user_id = body["user"]["id"]
             now = ctx.clock()
-            try:
-                with unit_of_work(ctx.session_factory) as session:
-                    escalations.pick_up(
-                        session,
-                        int(action["value"]),
-                        user_id,
-                        status,
-                        is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
-                        now=now,
-                    )
-            except UserError as error:
-                respond(text=str(error), response_type="ephemeral", replace_original=False)
-                return
+            with unit_of_work(ctx.session_factory) as session:
+                escalations.pick_up(
+                    session,
+                    int(action["value"]),
+                    user_id,
+                    status,
+                    is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
+                    now=now,
+                )
             publish_alert(ctx, int(action["value"]), now=now)
 
         return listener

@@ -420,16 +420,12 @@ def register(app: App, ctx: AppContext) -> None:
     def open_impact_form(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                previous = incidents.check_can_record(
-                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key
-                )
-                incident = incidents.get_incident(session, target.incident_key)
-                view = incidents.incident_view(session, incident.id)
-        except UserError as error:
-            _tell(respond, str(error))
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            previous = incidents.check_can_record(
+                session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key
+            )
+            incident = incidents.get_incident(session, target.incident_key)
+            view = incidents.incident_view(session, incident.id)
         [line] = [line for line in view.impacts if line.project_key == target.project_key]
         form = blocks.impact_modal(target, blocks.headline(view), line.project_name, previous)
         client.views_open(trigger_id=body["trigger_id"], view=form)
@@ -442,14 +438,10 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_action="errors", errors=errors)
             return
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                change = incidents.record_impact(
-                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, given, now=now
-                )
-        except UserError as error:
-            ack(response_action="errors", errors={ImpactBlock.DELAY: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            change = incidents.record_impact(
+                session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, given, now=now
+            )
         ack()
         _after_impact_change(ctx, change, now)
 
@@ -458,23 +450,16 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                change = incidents.mark_not_affected(
-                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, now=now
-                )
-        except UserError as error:
-            _tell(respond, str(error))
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            change = incidents.mark_not_affected(
+                session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, now=now
+            )
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_RESOLVE)
     def resolve_button(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        try:
-            _tell(respond, _resolve(ctx, client, _actor(ctx, body["user"]["id"]), action["value"]))
-        except UserError as error:
-            _tell(respond, str(error))
+        _tell(respond, _resolve(ctx, client, _actor(ctx, body["user"]["id"]), action["value"]))
 
     @app.action(ActionId.INCIDENT_SHIFT_ACTIONS)
     def shift_actions(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
@@ -482,28 +467,24 @@ def register(app: App, ctx: AppContext) -> None:
         target = ImpactTarget.from_json(action["value"])
         user_id = body["user"]["id"]
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                shift = incidents.shift_open_actions(
-                    session, _actor(ctx, user_id), target.incident_key, target.project_key, now=now
-                )
-                if shift.actions_moved == 0:
-                    _tell(respond, f"{shift.project_key} has no open actions, so nothing moved.")
-                    return
-                note = chat_message(
-                    incidents.shift_note_key(shift.incident_id, shift.project_id),
-                    body["channel"]["id"],
-                    blocks.shift_note(shift, user_id),
-                    thread_ts=body["message"]["ts"],
-                )
-                # The note's ledger row is the lock: of two clicks at once, the second finds it and
-                # rolls its shift back.
-                claimed = claim(session, note, now=now)
-                if claimed is None:
-                    raise Conflict(f"{shift.project_key}'s open actions were already shifted for {shift.incident_key}.")
-        except UserError as error:
-            _tell(respond, str(error))
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            shift = incidents.shift_open_actions(
+                session, _actor(ctx, user_id), target.incident_key, target.project_key, now=now
+            )
+            if shift.actions_moved == 0:
+                _tell(respond, f"{shift.project_key} has no open actions, so nothing moved.")
+                return
+            note = chat_message(
+                incidents.shift_note_key(shift.incident_id, shift.project_id),
+                body["channel"]["id"],
+                blocks.shift_note(shift, user_id),
+                thread_ts=body["message"]["ts"],
+            )
+            # The note's ledger row is the lock: of two clicks at once, the second finds it and
+            # rolls its shift back.
+            claimed = claim(session, note, now=now)
+            if claimed is None:
+                raise Conflict(f"{shift.project_key}'s open actions were already shifted for {shift.incident_key}.")
         deliver(ctx, claimed, now=now)
 
 

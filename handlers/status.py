@@ -139,11 +139,7 @@ def register(app: App, ctx: AppContext) -> None:
         respond_with_table(body, action, client, respond, shared=True)
 
     def respond_with_overview(body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool) -> None:
-        try:
-            overview = _overview(ctx, action["value"], audience_of(body, client))
-        except UserError as error:
-            respond(text=str(error), replace_original=False)
-            return
+        overview = _overview(ctx, action["value"], audience_of(body, client))
         respond(
             text=project_status_text(overview),
             blocks=project_status_blocks(overview, now=ctx.clock(), shareable=not shared),
