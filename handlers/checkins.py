@@ -149,14 +149,10 @@ def _require_can_update(ctx: AppContext, client: WebClient, project: Project, ac
     checkins.require_can_update(project, actor, is_team_member_=team_member, in_project_channel=in_channel)
 
 
-def _actor(ctx: AppContext, user_id: str) -> Actor:
-    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-
-
-def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, user_id: str) -> None:
+def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, actor: Actor) -> None:
     with unit_of_work(ctx.session_factory) as session:
         project = portfolio.get_project(session, key)
-        _require_can_update(ctx, client, project, _actor(ctx, user_id))
+        _require_can_update(ctx, client, project, actor)
         period = period or checkins.current_period(
             project, now=ctx.clock(), default_cadence=ctx.settings.default_cadence
         )
@@ -179,7 +175,7 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
 def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if len(request.args) != 1:
         raise CHECKIN.usage_error("Which project? Give its key.")
-    _open_form(ctx, client, request.trigger_id, request.args[0], None, request.user_id)
+    _open_form(ctx, client, request.trigger_id, request.args[0], None, request.actor)
 
 
 def _selected(values: dict, block_id: str) -> str | None:
@@ -298,11 +294,11 @@ def _summary_lines(checkin: Checkin, project: Project) -> SummaryLines:
 
 def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.SUBMIT_CHECKIN)
-    def submit_button(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def submit_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         target = FormTarget.from_json(action["value"])
         try:
-            _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, body["user"]["id"])
+            _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, actor)
         except UserError as error:
             if body.get("response_url"):
                 respond(text=str(error), response_type="ephemeral", replace_original=False)
@@ -311,7 +307,7 @@ def register(app: App, ctx: AppContext) -> None:
                 client.chat_postMessage(channel=body["user"]["id"], text=str(error))
 
     @app.view(CallbackId.CHECKIN)
-    def submit_form(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+    def submit_form(ack: Ack, actor: Actor, body: dict, view: dict, client: WebClient) -> None:
         user_id = body["user"]["id"]
         target = FormTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
@@ -322,7 +318,6 @@ def register(app: App, ctx: AppContext) -> None:
             return
         with unit_of_work(ctx.session_factory) as session:
             project = portfolio.get_project(session, target.project_key)
-            actor = _actor(ctx, user_id)
             _require_can_update(ctx, client, project, actor)
             submission = checkins.submit(
                 session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance

@@ -387,10 +387,6 @@ def _read_impact(values: dict[str, Any]) -> tuple[ImpactInput | None, dict[str, 
     )
 
 
-def _actor(ctx: AppContext, user_id: str) -> Actor:
-    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-
-
 def _tell(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
@@ -417,13 +413,11 @@ def register(app: App, ctx: AppContext) -> None:
         announce_declared(ctx, change.incident_id, now)
 
     @app.action(ActionId.INCIDENT_RECORD_IMPACT)
-    def open_impact_form(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def open_impact_form(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
         with unit_of_work(ctx.session_factory) as session:
-            previous = incidents.check_can_record(
-                session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key
-            )
+            previous = incidents.check_can_record(session, actor, target.incident_key, target.project_key)
             incident = incidents.get_incident(session, target.incident_key)
             view = incidents.incident_view(session, incident.id)
         [line] = [line for line in view.impacts if line.project_key == target.project_key]
@@ -431,7 +425,7 @@ def register(app: App, ctx: AppContext) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=form)
 
     @app.view(CallbackId.INCIDENT_IMPACT)
-    def record_impact(ack: Ack, body: dict, view: dict) -> None:
+    def record_impact(ack: Ack, actor: Actor, body: dict, view: dict) -> None:
         target = ImpactTarget.from_json(view["private_metadata"])
         given, errors = _read_impact(view["state"]["values"])
         if given is None:
@@ -439,38 +433,32 @@ def register(app: App, ctx: AppContext) -> None:
             return
         now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
-            change = incidents.record_impact(
-                session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, given, now=now
-            )
+            change = incidents.record_impact(session, actor, target.incident_key, target.project_key, given, now=now)
         ack()
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_NOT_AFFECTED)
-    def not_affected(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def not_affected(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
         now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
-            change = incidents.mark_not_affected(
-                session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, now=now
-            )
+            change = incidents.mark_not_affected(session, actor, target.incident_key, target.project_key, now=now)
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_RESOLVE)
-    def resolve_button(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def resolve_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        _tell(respond, _resolve(ctx, client, _actor(ctx, body["user"]["id"]), action["value"]))
+        _tell(respond, _resolve(ctx, client, actor, action["value"]))
 
     @app.action(ActionId.INCIDENT_SHIFT_ACTIONS)
-    def shift_actions(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def shift_actions(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
         user_id = body["user"]["id"]
         now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
-            shift = incidents.shift_open_actions(
-                session, _actor(ctx, user_id), target.incident_key, target.project_key, now=now
-            )
+            shift = incidents.shift_open_actions(session, actor, target.incident_key, target.project_key, now=now)
             if shift.actions_moved == 0:
                 _tell(respond, f"{shift.project_key} has no open actions, so nothing moved.")
                 return
