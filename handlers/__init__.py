@@ -17,11 +17,11 @@ from handlers import (
     escalations,
     home,
     incidents,
+    live_services,
     nudges,
     overlaps,
     partners,
     projects,
-    services,
     status,
 )
 
@@ -37,7 +37,7 @@ SUBCOMMANDS = (
     *partners.SUBCOMMANDS,
     *closure.SUBCOMMANDS,
     *digest.SUBCOMMANDS,
-    *services.SUBCOMMANDS,
+    *live_services.SUBCOMMANDS,
     *incidents.SUBCOMMANDS,
 )
 
@@ -54,5 +54,5 @@ def register_all(app: App, ctx: AppContext) -> None:
     home.register(app, ctx)
     overlaps.register(app, ctx)
     closure.register(app, ctx)
-    services.register(app, ctx)
+    live_services.register(app, ctx)
     incidents.register(app, ctx)

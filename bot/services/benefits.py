@@ -100,10 +100,6 @@ def planned_value(plan: Plan, on: date) -> Decimal:
     return plan.baseline + (plan.target - plan.baseline) * share
 
 
-def expected_value(benefit: Benefit, on: date) -> Decimal:
-    return planned_value(plan_of(benefit), on)
-
-
 def latest_value(benefit: Benefit, on: date) -> BenefitValue | None:
     """The value measured last on or before `on`; of two measured the same day, the later report."""
     measured = [entry for entry in benefit.values if entry.measured_on <= on]
