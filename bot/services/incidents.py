@@ -243,16 +243,22 @@ def declare_from_monitoring(
 # --- the pause -----------------------------------------------------------------------------
 
 
+# The one rule: an impact pauses its project while it says so and the team has not said
+# "not affected"; the project is paused now while such an impact's incident is open.
+PAUSING_IMPACT = (IncidentImpact.pauses_project.is_(True), IncidentImpact.not_affected.is_(False))
+
+
+def pauses_its_project(impact: IncidentImpact) -> bool:
+    """`PAUSING_IMPACT` for an impact already loaded."""
+    return impact.pauses_project and not impact.not_affected
+
+
 def paused_project_ids() -> Select[tuple[int]]:
     """A subquery of the projects paused right now, for `Project.id.not_in(...)`."""
     return (
         select(IncidentImpact.project_id)
         .join(Incident, Incident.id == IncidentImpact.incident_id)
-        .where(
-            Incident.status == IncidentStatus.OPEN,
-            IncidentImpact.pauses_project.is_(True),
-            IncidentImpact.not_affected.is_(False),
-        )
+        .where(Incident.status == IncidentStatus.OPEN, *PAUSING_IMPACT)
     )
 
 
@@ -471,14 +477,10 @@ def _resolve(session: Session, incident: Incident, *, now: datetime, default_cad
 def _excuse_periods_in_pause(session: Session, incident: Incident, default_cadence: Cadence) -> None:
     """The check-in weeks the incident interrupted owe no check-in: no reminder, no miss, no late prompt."""
     assert incident.resolved_at is not None
-    paused = [impact.project for impact in incident.impacts if impact.pauses_project and not impact.not_affected]
+    paused = [impact.project for impact in incident.impacts if pauses_its_project(impact)]
     if not paused:
         return
-    paused_ids = (
-        select(IncidentImpact.project_id)
-        .where(IncidentImpact.incident_id == incident.id, IncidentImpact.pauses_project.is_(True))
-        .where(IncidentImpact.not_affected.is_(False))
-    )
+    paused_ids = select(IncidentImpact.project_id).where(IncidentImpact.incident_id == incident.id, *PAUSING_IMPACT)
     answered = select(Checkin.id).where(
         Checkin.project_id == CheckinPeriod.project_id, Checkin.period == CheckinPeriod.period
     )
