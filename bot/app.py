@@ -55,10 +55,10 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
 
     @app.error
     def on_listener_error(
-        error: Exception, body: dict, respond: Any, response: BoltResponse | None
+        error: Exception, body: dict, respond: Any, client: Any, response: BoltResponse | None
     ) -> BoltResponse | None:
         if isinstance(error, UserError):
-            return reply_to_user_error(error, body, respond, response)
+            return reply_to_user_error(error, body, respond, client, response)
         log.error(
             "unhandled %s from %s in %s: %r",
             body.get("type") or body.get("command") or "request",

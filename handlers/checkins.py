@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.pacing import Pacer
 from bot.services import checkins, outbox, portfolio
 from bot.services.access import Actor
@@ -297,14 +296,7 @@ def register(app: App, ctx: AppContext) -> None:
     def submit_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         target = FormTarget.from_json(action["value"])
-        try:
-            _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, actor)
-        except UserError as error:
-            if body.get("response_url"):
-                respond(text=str(error), response_type="ephemeral", replace_original=False)
-            else:
-                # A button in a DM reminder: answer in that DM.
-                client.chat_postMessage(channel=body["user"]["id"], text=str(error))
+        _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, actor)
 
     @app.view(CallbackId.CHECKIN)
     def submit_form(ack: Ack, actor: Actor, body: dict, view: dict, client: WebClient) -> None:

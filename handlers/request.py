@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
+from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.errors import UserError
@@ -74,12 +75,17 @@ def _first_input_block(view: dict[str, Any]) -> str | None:
 
 
 def reply_to_user_error(
-    error: UserError, body: dict[str, Any], respond: Respond | None, response: BoltResponse | None
+    error: UserError,
+    body: dict[str, Any],
+    respond: Respond | None,
+    client: WebClient | None,
+    response: BoltResponse | None,
 ) -> BoltResponse | None:
     """The user's mistake, told on the surface they used; `response` is None once the listener has acked.
 
     A form not yet answered shows it on its first input (`response_action: errors`), or in its
-    place when it has none; a command or a button gets an ephemeral reply.
+    place when it has none; a command or a button gets an ephemeral reply, and a button with
+    nowhere to reply to (the Home tab, a modal) a DM.
     """
     text = str(error)
     if body.get("type") == "view_submission" and response is not None:
@@ -90,8 +96,11 @@ def reply_to_user_error(
             else {"response_action": "update", "view": notice_modal(text)}
         )
         return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+    user_id = (body.get("user") or {}).get("id")
     if respond is not None and (body.get("response_url") or body.get("response_urls")):
         respond(text=text, response_type="ephemeral", replace_original=False)
+    elif client is not None and user_id and body.get("type") == "block_actions":
+        client.chat_postMessage(channel=user_id, text=text)
     else:
         log.info("a user error with nowhere to reply (%s): %s", body.get("type"), text)
     return BoltResponse(status=200, body="") if response is not None else None

@@ -9,7 +9,7 @@ import pytest
 
 from storage.models import Action, ActionStatus, Checkin
 from storage.session import unit_of_work
-from tests.factories import ACTION_OWNER, LEAD, add_action, add_project
+from tests.factories import ACTION_OWNER, LEAD, STRANGER, add_action, add_project
 from tests.test_checkins import values
 
 OUT_OF_DATE = "This button is out of date; run `/pmo"
@@ -88,3 +88,14 @@ def test_state_from_before_versions_were_written_still_works(slack, fake_slack, 
     assert response.status_code == 200
     with unit_of_work(session_factory) as session:
         assert session.query(Checkin).count() == 1
+
+
+def test_a_refusal_from_a_button_with_nowhere_to_reply_comes_by_dm(slack, fake_slack, crm, listeners):
+    fake_slack.add_user(STRANGER)
+    home = {"id": "V0HOME", **_message("checkin.submit", '{"project_key": "CRM-2", "period": "2026-W48"}')}
+
+    slack.block_action("checkin.submit", user_id=STRANGER, view=home)
+    listeners.wait_idle()
+
+    [dm] = fake_slack.messages_in(STRANGER)
+    assert "You can't update CRM-2" in dm["text"] and fake_slack.calls_to("views.open") == []
