@@ -333,20 +333,15 @@ def _settle_alert(ctx: AppContext, action_id: int, actor_user_id: str, *, now: d
     escalate(ctx, cause, project_id=project_id, now=now)
 
 
-def _change(ctx: AppContext, body: dict[str, Any], ref: ActionRef, respond: Respond, change: Change) -> bool:
-    """Apply a change for the person who clicked and redraw the card; False (and why, to them) if refused."""
+def _change(ctx: AppContext, body: dict[str, Any], ref: ActionRef, respond: Respond, change: Change) -> None:
+    """Apply a change for the person who clicked and redraw the card (a refusal is a UserError)."""
     user_id = body["user"]["id"]
     now = ctx.clock()
-    try:
-        with unit_of_work(ctx.session_factory) as session:
-            owner_before = actions.get_action(session, ref.action_id).owner.slack_user_id
-            owner_after = change(session, _actor(ctx, user_id), ref.action_id, now).owner.slack_user_id
-    except UserError as error:
-        respond(text=str(error), response_type="ephemeral", replace_original=False)
-        return False
+    with unit_of_work(ctx.session_factory) as session:
+        owner_before = actions.get_action(session, ref.action_id).owner.slack_user_id
+        owner_after = change(session, _actor(ctx, user_id), ref.action_id, now).owner.slack_user_id
     _after_change(ctx, ref, user_id, respond, now=now)
     refresh_home(ctx, (owner_before, owner_after), now)
-    return True
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -358,8 +353,8 @@ def register(app: App, ctx: AppContext) -> None:
         def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
             return actions.complete(session, actor, action_id, now=now)
 
-        if _change(ctx, body, ref, respond, change):
-            _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
+        _change(ctx, body, ref, respond, change)
+        _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
 
     @app.action(ActionId.ACTION_SNOOZE)
     def snooze(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
@@ -371,8 +366,8 @@ def register(app: App, ctx: AppContext) -> None:
         def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
             return actions.snooze(session, actor, action_id, days, today=today, now=now)
 
-        if _change(ctx, body, ref, respond, change):
-            _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
+        _change(ctx, body, ref, respond, change)
+        _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
 
     @app.action(ActionId.ACTION_REASSIGN)
     def reassign(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
@@ -392,11 +387,11 @@ def register(app: App, ctx: AppContext) -> None:
             claimed.extend([told] if told else [])
             return moved
 
-        if _change(ctx, body, ref, respond, change):
-            now = ctx.clock()
-            for message in claimed:
-                deliver_dm(ctx, message, now=now)
-            _refresh_alert_owner(ctx, ref.action_id, now=now)
+        _change(ctx, body, ref, respond, change)
+        now = ctx.clock()
+        for message in claimed:
+            deliver_dm(ctx, message, now=now)
+        _refresh_alert_owner(ctx, ref.action_id, now=now)
 
     @app.action(ActionId.ACTION_ADD_NOTE)
     def add_note(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:

@@ -14,7 +14,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.errors import NotFound, UserError
+from bot.errors import NotFound
 from bot.services import partners, status
 from bot.services.access import Actor
 from bot.services.partners import Audience
@@ -114,11 +114,7 @@ def register(app: App, ctx: AppContext) -> None:
         not just the clicker.
         """
         page = StatusPage.from_json(action["value"]).page
-        try:
-            table = _table(ctx, actor_of(body), audience_of(body, client))
-        except UserError as error:
-            respond(text=str(error), replace_original=not shared)
-            return
+        table = _table(ctx, actor_of(body), audience_of(body, client))
         respond(
             text=status_table_text(table.title, table.rows, page),
             blocks=status_table_blocks(table.title, table.rows, page, now=ctx.clock(), shareable=not shared),
