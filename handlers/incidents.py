@@ -402,13 +402,9 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_action="errors", errors=errors)
             return
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                change = incidents.declare(session, new, now=now)
-                declared = incidents.incident_view(session, change.incident_id)
-        except UserError as error:
-            ack(response_action="errors", errors={NewIncidentBlock.SUMMARY: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            change = incidents.declare(session, new, now=now)
+            declared = incidents.incident_view(session, change.incident_id)
         ack(response_action="update", view=blocks.declared_modal(declared))
         announce_declared(ctx, change.incident_id, now)
 
