@@ -9,6 +9,7 @@ import pytest
 
 from storage.models import Action, ActionStatus, Checkin
 from storage.session import unit_of_work
+from tests.conftest import PMO_ADMIN, PMO_CHANNEL
 from tests.factories import ACTION_OWNER, LEAD, STRANGER, add_action, add_project
 from tests.test_checkins import values
 
@@ -99,3 +100,15 @@ def test_a_refusal_from_a_button_with_nowhere_to_reply_comes_by_dm(slack, fake_s
 
     [dm] = fake_slack.messages_in(STRANGER)
     assert "You can't update CRM-2" in dm["text"] and fake_slack.calls_to("views.open") == []
+
+
+def test_a_tampered_alert_button_is_out_of_date_and_picks_nothing_up(slack, fake_slack, crm, listeners):
+    slack.block_action(
+        "escalation.acknowledge",
+        user_id=PMO_ADMIN,
+        channel_id=PMO_CHANNEL,
+        message=_message("escalation.acknowledge", "1; drop table"),
+    )
+    listeners.wait_idle()
+
+    assert fake_slack.responses[-1]["text"].startswith("This button is out of date")
