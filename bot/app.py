@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
+import io
 import logging
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request.internals import parse_body
 
 import handlers
 from bot.context import AppContext
+from bot.errors import UserError
 from bot.webhooks import IncidentWebhooks
 from handlers.incidents import announce as announce_incident
+from handlers.request import add_actor_and_clock, clean_body, reply_to_user_error
 from storage import audit
 from storage.session import database_is_reachable
 
@@ -22,6 +29,9 @@ log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# Slack's own payloads are far smaller (a full modal's state is tens of kilobytes).
+MAX_SLACK_BODY_BYTES = 1024 * 1024
+SIGNATURE_MAX_AGE_SECONDS = 5 * 60  # Slack's advice, and what Bolt allows
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -85,7 +95,11 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
     app.use(_audit_origin(ctx.clock))
 
     @app.error
-    def on_unexpected_error(error: Exception, body: dict, respond: Any) -> None:
+    def on_listener_error(
+        error: Exception, body: dict, respond: Any, client: Any, response: BoltResponse | None
+    ) -> BoltResponse | None:
+        if isinstance(error, UserError):
+            return reply_to_user_error(error, body, respond, client, response)
         log.error(
             "unhandled %s from %s in %s: %r",
             body.get("type") or body.get("command") or "request",
@@ -99,9 +113,72 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
                 respond(text=SORRY, replace_original=False)
             except Exception:  # the apology is best effort; the error is already logged
                 log.warning("could not tell the user about the error", exc_info=True)
+        return None
 
+    app.use(clean_body)
+    app.use(add_actor_and_clock(ctx))
     handlers.register_all(app, ctx)
     return app
+
+
+def _plain_response(start_response: Callable[..., Any], status: str, text: str) -> Iterable[bytes]:
+    body = f"{text}\n".encode()
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _parses_as_slack_sends(body: bytes, content_type: str) -> bool:
+    """Whether Bolt can read the body: UTF-8, and a JSON object or a form (whose `payload` is a JSON object)."""
+    try:
+        parsed = parse_body(body.decode("utf-8"), content_type.split(";")[0].strip() or None)
+    except ValueError:  # bad UTF-8 or bad JSON (JSONDecodeError is a ValueError)
+        return False
+    return isinstance(parsed, dict)
+
+
+def _signed_by_slack(secret: str, body: bytes, timestamp: str, signature: str) -> bool:
+    """Slack's v0 signature over the raw bytes (slack_sdk's verifier decodes them first, and fails on bad UTF-8)."""
+    try:
+        age = abs(time.time() - int(timestamp))
+    except ValueError:
+        return False
+    if age > SIGNATURE_MAX_AGE_SECONDS:
+        return False
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def guarded_slack_events(slack: WsgiApp, signing_secret: str | None) -> WsgiApp:
+    """`/slack/events` behind the checks Bolt makes too late or not at all.
+
+    Bolt parses the body before it checks the signature, so a malformed body got a 500
+    from anyone. Here the size is checked first (413), then the signature on the raw bytes
+    (401), then that the body parses (400); only then does Bolt see it.
+    """
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != SLACK_EVENTS_PATH:
+            return slack(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _plain_response(start_response, "400 Bad Request", "bad Content-Length")
+        if length > MAX_SLACK_BODY_BYTES:
+            return _plain_response(start_response, "413 Payload Too Large", "request body over 1 MiB")
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        if signing_secret is not None and not _signed_by_slack(
+            signing_secret,
+            body,
+            environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+            environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+        ):
+            return _plain_response(start_response, "401 Unauthorized", "invalid request signature")
+        if not _parses_as_slack_sends(body, environ.get("CONTENT_TYPE", "")):
+            log.warning("refused a signed /slack/events body that does not parse (%d bytes)", len(body))
+            return _plain_response(start_response, "400 Bad Request", "body does not parse")
+        return slack({**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}, start_response)
+
+    return application
 
 
 def create_wsgi_app(app: App, ctx: AppContext, *, background: Executor | None = None) -> WsgiApp:
@@ -109,7 +186,10 @@ def create_wsgi_app(app: App, ctx: AppContext, *, background: Executor | None = 
 
     `background` runs what a webhook triggers after it is answered; tests pass one they can wait on.
     """
-    slack = SlackRequestHandler(app, path=SLACK_EVENTS_PATH)
+    secret = ctx.settings.slack_signing_secret
+    slack = guarded_slack_events(
+        SlackRequestHandler(app, path=SLACK_EVENTS_PATH), secret.get_secret_value() if secret else None
+    )
     webhooks = IncidentWebhooks(
         ctx.settings,
         ctx.session_factory,

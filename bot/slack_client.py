@@ -7,6 +7,7 @@ import urllib.error
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryIntervalCalculator
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -22,16 +23,23 @@ SERVER_ERROR_RETRIES = 2
 CONNECTION_ERROR_RETRIES = 2
 
 
-def make_web_client(settings: Settings, *, logger: logging.Logger | None = None) -> WebClient:
+def make_web_client(
+    settings: Settings,
+    *,
+    logger: logging.Logger | None = None,
+    retry_interval: RetryIntervalCalculator | None = None,
+) -> WebClient:
+    """The client; `retry_interval` replaces slack_sdk's backoff between 5xx and connection retries (tests: zero)."""
+    backoff = {"interval_calculator": retry_interval} if retry_interval is not None else {}
     return WebClient(
         token=settings.bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
         logger=logger,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_ERROR_RETRIES),
+            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_ERROR_RETRIES, **backoff),
             RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+            ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES, **backoff),
         ],
     )
 

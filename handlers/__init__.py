@@ -18,11 +18,11 @@ from handlers import (
     history,
     home,
     incidents,
+    live_services,
     nudges,
     overlaps,
     partners,
     projects,
-    services,
     status,
 )
 
@@ -38,7 +38,7 @@ SUBCOMMANDS = (
     *partners.SUBCOMMANDS,
     *closure.SUBCOMMANDS,
     *digest.SUBCOMMANDS,
-    *services.SUBCOMMANDS,
+    *live_services.SUBCOMMANDS,
     *incidents.SUBCOMMANDS,
     *history.SUBCOMMANDS,
 )
@@ -56,6 +56,6 @@ def register_all(app: App, ctx: AppContext) -> None:
     home.register(app, ctx)
     overlaps.register(app, ctx)
     closure.register(app, ctx)
-    services.register(app, ctx)
+    live_services.register(app, ctx)
     incidents.register(app, ctx)
     history.register(app, ctx)

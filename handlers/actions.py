@@ -350,20 +350,15 @@ def _settle_alert(ctx: AppContext, action_id: int, actor_user_id: str, *, now: d
     escalate(ctx, cause, project_id=project_id, now=now)
 
 
-def _change(ctx: AppContext, body: dict[str, Any], ref: ActionRef, respond: Respond, change: Change) -> bool:
-    """Apply a change for the person who clicked and redraw the card; False (and why, to them) if refused."""
+def _change(ctx: AppContext, body: dict[str, Any], ref: ActionRef, respond: Respond, change: Change) -> None:
+    """Apply a change for the person who clicked and redraw the card (a refusal is a UserError)."""
     user_id = body["user"]["id"]
     now = ctx.clock()
-    try:
-        with unit_of_work(ctx.session_factory) as session:
-            owner_before = actions.get_action(session, ref.action_id).owner.slack_user_id
-            owner_after = change(session, _actor(ctx, user_id), ref.action_id, now).owner.slack_user_id
-    except UserError as error:
-        respond(text=str(error), response_type="ephemeral", replace_original=False)
-        return False
+    with unit_of_work(ctx.session_factory) as session:
+        owner_before = actions.get_action(session, ref.action_id).owner.slack_user_id
+        owner_after = change(session, _actor(ctx, user_id), ref.action_id, now).owner.slack_user_id
     _after_change(ctx, ref, user_id, respond, now=now)
     refresh_home(ctx, (owner_before, owner_after), now)
-    return True
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -375,8 +370,8 @@ def register(app: App, ctx: AppContext) -> None:
         def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
             return actions.complete(session, actor, action_id, now=now)
 
-        if _change(ctx, body, ref, respond, change):
-            _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
+        _change(ctx, body, ref, respond, change)
+        _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
 
     @app.action(ActionId.ACTION_SNOOZE)
     def snooze(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
@@ -388,19 +383,15 @@ def register(app: App, ctx: AppContext) -> None:
         def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
             return actions.snooze(session, actor, action_id, days, today=today, now=now)
 
-        if _change(ctx, body, ref, respond, change):
-            _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
+        _change(ctx, body, ref, respond, change)
+        _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
 
     @app.action(ActionId.ACTION_REASSIGN)
     def reassign(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
         ack()
         ref = ActionRef.from_json(action["block_id"])
         new_owner = action["selected_user"]
-        try:
-            timezone = check_owner(ctx.client, new_owner, ctx.settings.default_timezone)
-        except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=False)
-            return
+        timezone = check_owner(ctx.client, new_owner, ctx.settings.default_timezone)
         claimed: list[ClaimedMessage] = []
 
         def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
@@ -413,22 +404,18 @@ def register(app: App, ctx: AppContext) -> None:
             claimed.extend([told] if told else [])
             return moved
 
-        if _change(ctx, body, ref, respond, change):
-            now = ctx.clock()
-            for message in claimed:
-                deliver_dm(ctx, message, now=now)
-            _refresh_alert_owner(ctx, ref.action_id, now=now)
+        _change(ctx, body, ref, respond, change)
+        now = ctx.clock()
+        for message in claimed:
+            deliver_dm(ctx, message, now=now)
+        _refresh_alert_owner(ctx, ref.action_id, now=now)
 
     @app.action(ActionId.ACTION_ADD_NOTE)
     def add_note(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         ref = ActionRef.from_json(action["block_id"])
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                title = actions.get_action(session, ref.action_id).title
-        except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=False)
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            title = actions.get_action(session, ref.action_id).title
         client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
 
     @app.action(ActionId.ACTION_HISTORY)
@@ -446,15 +433,9 @@ def register(app: App, ctx: AppContext) -> None:
     def submit_note(ack: Ack, body: dict, view: dict) -> None:
         ref = ActionRef.from_json(view["private_metadata"])
         note = view["state"]["values"].get(ActionNoteBlock.NOTE, {}).get(ActionNoteBlock.NOTE, {}).get("value") or ""
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                action = actions.add_note(
-                    session, _actor(ctx, body["user"]["id"]), ref.action_id, note, now=ctx.clock()
-                )
-                title = action.title
-        except UserError as error:
-            ack(response_action="errors", errors={ActionNoteBlock.NOTE: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            action = actions.add_note(session, _actor(ctx, body["user"]["id"]), ref.action_id, note, now=ctx.clock())
+            title = action.title
         ack(response_action="update", view=note_added_modal(title))
 
     @app.view(CallbackId.NEW_ACTION)
@@ -483,10 +464,7 @@ def register(app: App, ctx: AppContext) -> None:
     def from_help(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         target = HelpActionTarget.from_json(action["value"])
-        try:
-            _make_help_action(ctx, client, body, target)
-        except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=False)
+        _make_help_action(ctx, client, body, target)
 
 
 def _refresh_alert_owner(ctx: AppContext, action_id: int, *, now: datetime) -> None:

@@ -149,14 +149,9 @@ def _new_benefit(values: dict[str, Any]) -> tuple[NewBenefit | None, dict[str, s
     return NewBenefit(name, measure, unit, baseline, target, target_date, owner, plan_start), {}
 
 
-def _actor(ctx: AppContext, body: dict[str, Any]) -> Actor:
-    user_id = body["user"]["id"]
-    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-
-
 def register(app: App, ctx: AppContext) -> None:
     @app.view(CallbackId.NEW_BENEFIT)
-    def create_from_modal(ack: Ack, body: dict, view: dict) -> None:
+    def create_from_modal(ack: Ack, actor: Actor, body: dict, view: dict) -> None:
         metadata = NewBenefitMetadata.from_json(view["private_metadata"])
         new, errors = _new_benefit(view["state"]["values"])
         if new is None:
@@ -165,20 +160,16 @@ def register(app: App, ctx: AppContext) -> None:
         try:
             with unit_of_work(ctx.session_factory) as session:
                 benefit = benefits.create_benefit(
-                    session, _actor(ctx, body), metadata.project_key, new, now=ctx.clock(), today=ctx.workspace_today()
+                    session, actor, metadata.project_key, new, now=ctx.clock(), today=ctx.workspace_today()
                 )
                 confirmation = benefit_created_modal(benefit.project.key, benefit.name, new.owner_user_id)
         except InvalidBenefit as error:
             ack(response_action="errors", errors={NEW_BENEFIT_BLOCKS[f]: text for f, text in error.problems.items()})
             return
-        except UserError as error:
-            # Rights or the project changed since the modal opened.
-            ack(response_action="errors", errors={NewBenefitBlock.NAME: str(error)})
-            return
         ack(response_action="update", view=confirmation)
 
     @app.view(CallbackId.REPORT_BENEFIT_VALUE)
-    def record_value(ack: Ack, body: dict, view: dict) -> None:
+    def record_value(ack: Ack, actor: Actor, body: dict, view: dict) -> None:
         form = _Form(view["state"]["values"])
         benefit_id = form.option(BenefitValueBlock.BENEFIT, "Choose the benefit you measured.")
         value = form.amount(BenefitValueBlock.VALUE, "Give the value you measured.")
@@ -191,7 +182,7 @@ def register(app: App, ctx: AppContext) -> None:
             with unit_of_work(ctx.session_factory) as session:
                 entry = benefits.report_value(
                     session,
-                    _actor(ctx, body),
+                    actor,
                     int(benefit_id),
                     value,
                     measured_on,
@@ -206,9 +197,6 @@ def register(app: App, ctx: AppContext) -> None:
                 )
         except InvalidBenefit as error:
             ack(response_action="errors", errors={REPORT_BLOCKS[f]: text for f, text in error.problems.items()})
-            return
-        except UserError as error:
-            ack(response_action="errors", errors={BenefitValueBlock.BENEFIT: str(error)})
             return
         ack(response_action="update", view=confirmation)
 

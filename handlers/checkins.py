@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.pacing import Pacer
 from bot.services import checkins, outbox, portfolio
 from bot.services.access import Actor
@@ -155,14 +154,10 @@ def _require_can_update(ctx: AppContext, client: WebClient, project: Project, ac
     checkins.require_can_update(project, actor, is_team_member_=team_member, in_project_channel=in_channel)
 
 
-def _actor(ctx: AppContext, user_id: str) -> Actor:
-    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-
-
-def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, user_id: str) -> None:
+def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, actor: Actor) -> None:
     with unit_of_work(ctx.session_factory) as session:
         project = portfolio.get_project(session, key)
-        _require_can_update(ctx, client, project, _actor(ctx, user_id))
+        _require_can_update(ctx, client, project, actor)
         period = period or checkins.current_period(
             project, now=ctx.clock(), default_cadence=ctx.settings.default_cadence
         )
@@ -192,7 +187,7 @@ def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient,
             key = portfolio.linked_project_key(session, request.team_id, request.channel_id)
     if key is None:
         raise CHECKIN.usage_error("This channel is not linked to a project: give its key.")
-    _open_form(ctx, client, request.trigger_id, key, None, request.user_id)
+    _open_form(ctx, client, request.trigger_id, key, None, request.actor)
 
 
 def _selected(values: dict, block_id: str) -> str | None:
@@ -311,20 +306,13 @@ def _summary_lines(checkin: Checkin, project: Project) -> SummaryLines:
 
 def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.SUBMIT_CHECKIN)
-    def submit_button(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def submit_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         target = FormTarget.from_json(action["value"])
-        try:
-            _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, body["user"]["id"])
-        except UserError as error:
-            if body.get("response_url"):
-                respond(text=str(error), response_type="ephemeral", replace_original=False)
-            else:
-                # A button in a DM reminder: answer in that DM.
-                client.chat_postMessage(channel=body["user"]["id"], text=str(error))
+        _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, actor)
 
     @app.view(CallbackId.CHECKIN)
-    def submit_form(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+    def submit_form(ack: Ack, actor: Actor, body: dict, view: dict, client: WebClient) -> None:
         user_id = body["user"]["id"]
         target = FormTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
@@ -333,17 +321,12 @@ def register(app: App, ctx: AppContext) -> None:
         if found:
             ack(response_action="errors", errors=found)
             return
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                project = portfolio.get_project(session, target.project_key)
-                actor = _actor(ctx, user_id)
-                _require_can_update(ctx, client, project, actor)
-                submission = checkins.submit(
-                    session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
-                )
-        except UserError as error:
-            ack(response_action="errors", errors={CheckinBlock.OVERALL: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            project = portfolio.get_project(session, target.project_key)
+            _require_can_update(ctx, client, project, actor)
+            submission = checkins.submit(
+                session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
+            )
         ack()
         _after_submission(ctx, submission, user_id, now)
 

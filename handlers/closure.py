@@ -10,7 +10,6 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.services import closure, portfolio
 from bot.services.access import Actor
 from bot.services.closure import Closure, ClosureInput
@@ -114,14 +113,9 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_action="errors", errors={CLOSURE_BLOCKS[name]: text for name, text in problems.items()})
             return
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                actor = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-                done = closure.close_project(session, actor, target.project_key, form, now=now)
-        except UserError as error:
-            # Rights or the project changed since the form opened.
-            ack(response_action="errors", errors={ClosureBlock.OUTCOME: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            actor = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+            done = closure.close_project(session, actor, target.project_key, form, now=now)
         ack(response_action="update", view=blocks.project_closed_modal(done))
         _post_closure_note(ctx, done, user_id, now)
 

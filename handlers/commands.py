@@ -1,7 +1,8 @@
 """The `/pmo` slash command: one dispatcher, many small subcommands.
 
-Each feature module lists its subcommands; this module parses the text, picks one, and is
-the one place that turns a user's mistake (a UserError) into an ephemeral reply.
+Each feature module lists its subcommands; this module parses the text and picks one. A
+subcommand refuses a user's mistake by raising a UserError, which the request path
+(`handlers.request.reply_to_user_error`) turns into an ephemeral reply.
 """
 
 from __future__ import annotations
@@ -133,7 +134,4 @@ def register(app: App, ctx: AppContext, subcommands: Sequence[Subcommand]) -> No
             rest=words_after_first(command.get("text", "")),
             actor=Actor(command["user_id"], ctx.settings.is_pmo_admin(command["user_id"])),
         )
-        try:
-            subcommand.handler(ctx, request, client, respond)
-        except UserError as error:
-            respond(text=str(error))
+        subcommand.handler(ctx, request, client, respond)

@@ -9,11 +9,11 @@ from datetime import datetime
 from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.services import escalations
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks.escalations import alert_blocks, alert_text
+from handlers.blocks.metadata import StaleState
 from handlers.delivery import post_or_update
 from handlers.ids import ActionId
 from storage.models import Escalation, EscalationStatus, Project
@@ -60,28 +60,32 @@ def publish_unposted_alerts(ctx: AppContext, now: datetime) -> None:
         publish_alert(ctx, escalation_id, now=now)
 
 
+def _escalation_id(value: str) -> int:
+    """The escalation an alert's button is for (its value is the id, as `alert_blocks` writes it)."""
+    if not value.isdigit():
+        raise StaleState("This button is out of date; the alert above is the current one.")
+    return int(value)
+
+
 def register(app: App, ctx: AppContext) -> None:
     def pick_up(status: EscalationStatus) -> Callable[..., None]:
         """A button listener recording that a PMO admin picked the alert up with this status."""
 
         def listener(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
             ack()
+            escalation_id = _escalation_id(action["value"])
             user_id = body["user"]["id"]
             now = ctx.clock()
-            try:
-                with unit_of_work(ctx.session_factory) as session:
-                    escalations.pick_up(
-                        session,
-                        int(action["value"]),
-                        user_id,
-                        status,
-                        is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
-                        now=now,
-                    )
-            except UserError as error:
-                respond(text=str(error), response_type="ephemeral", replace_original=False)
-                return
-            publish_alert(ctx, int(action["value"]), now=now)
+            with unit_of_work(ctx.session_factory) as session:
+                escalations.pick_up(
+                    session,
+                    escalation_id,
+                    user_id,
+                    status,
+                    is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
+                    now=now,
+                )
+            publish_alert(ctx, escalation_id, now=now)
 
         return listener
 

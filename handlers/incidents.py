@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
@@ -243,18 +244,35 @@ def incident_command(ctx: AppContext, request: CommandRequest, client: WebClient
             raise UserError("There are no services yet to declare an incident on: add one with `/pmo service add`.")
         client.views_open(trigger_id=request.trigger_id, view=blocks.declare_modal(services))
     elif action == "update":
-        _post_update(ctx, request, respond)
+        _post_update(ctx, client, request, respond)
     elif action == "resolve":
         if len(request.args) != 2:
             raise INCIDENT.usage_error("Which incident? Give its key, e.g. `/pmo incident resolve INC-7`.")
-        respond(text=_resolve(ctx, request.args[1]))
+        respond(text=_resolve(ctx, client, request.actor, request.args[1]))
     else:
         raise INCIDENT.usage_error(f"I don't know `/pmo incident {request.args[0]}`.")
 
 
-def _resolve(ctx: AppContext, key: str) -> str:
-    now = ctx.clock()
+def _service_team(ctx: AppContext, client: WebClient, actor: Actor, key: str) -> frozenset[str]:
+    """The members of the Slack user groups running the incident's services (none asked for a PMO admin)."""
     with unit_of_work(ctx.session_factory) as session:
+        usergroups = incidents.service_usergroups(session, key)
+    if actor.is_pmo_admin:
+        return frozenset()
+    members: set[str] = set()
+    for usergroup in usergroups:
+        try:
+            members.update(client.usergroups_users_list(usergroup=usergroup)["users"])
+        except SlackApiError as error:  # a deleted group, or a workspace without the scope: nobody via that group
+            log.warning("could not list user group %s for %s: %s", usergroup, key, error.response.get("error"))
+    return frozenset(members)
+
+
+def _resolve(ctx: AppContext, client: WebClient, actor: Actor, key: str) -> str:
+    now = ctx.clock()
+    service_team = _service_team(ctx, client, actor, key)
+    with unit_of_work(ctx.session_factory) as session:
+        incidents.require_can_manage_incident(session, actor, key, service_team, "resolve it")
         change = incidents.resolve(session, key, now=now, default_cadence=ctx.settings.default_cadence)
     announce_resolved(ctx, change.incident_id, now)
     return (
@@ -262,7 +280,7 @@ def _resolve(ctx: AppContext, key: str) -> str:
     )
 
 
-def _post_update(ctx: AppContext, request: CommandRequest, respond: Respond) -> None:
+def _post_update(ctx: AppContext, client: WebClient, request: CommandRequest, respond: Respond) -> None:
     parts = request.rest.split(maxsplit=2)
     if len(parts) < 3:
         raise INCIDENT.usage_error(
@@ -272,7 +290,9 @@ def _post_update(ctx: AppContext, request: CommandRequest, respond: Respond) -> 
     now = ctx.clock()
     # The command's trigger is unique to this invocation: the update's messages are keyed on it.
     update_id = hashlib.sha256(request.trigger_id.encode()).hexdigest()[:16]
+    service_team = _service_team(ctx, client, request.actor, key)
     with unit_of_work(ctx.session_factory) as session:
+        incidents.require_can_manage_incident(session, request.actor, key, service_team, "post updates on it")
         incident = incidents.get_incident(session, key)
         view = incidents.incident_view(session, incident.id)
         targets = {target.channel_id: target for target in incidents.channel_targets(session, incident.id)}
@@ -367,10 +387,6 @@ def _read_impact(values: dict[str, Any]) -> tuple[ImpactInput | None, dict[str, 
     )
 
 
-def _actor(ctx: AppContext, user_id: str) -> Actor:
-    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-
-
 def _tell(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
@@ -386,104 +402,73 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_action="errors", errors=errors)
             return
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                change = incidents.declare(session, new, now=now)
-                declared = incidents.incident_view(session, change.incident_id)
-        except UserError as error:
-            ack(response_action="errors", errors={NewIncidentBlock.SUMMARY: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            change = incidents.declare(session, new, now=now)
+            declared = incidents.incident_view(session, change.incident_id)
         ack(response_action="update", view=blocks.declared_modal(declared))
         announce_declared(ctx, change.incident_id, now)
 
     @app.action(ActionId.INCIDENT_RECORD_IMPACT)
-    def open_impact_form(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def open_impact_form(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                previous = incidents.check_can_record(
-                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key
-                )
-                incident = incidents.get_incident(session, target.incident_key)
-                view = incidents.incident_view(session, incident.id)
-        except UserError as error:
-            _tell(respond, str(error))
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            previous = incidents.check_can_record(session, actor, target.incident_key, target.project_key)
+            incident = incidents.get_incident(session, target.incident_key)
+            view = incidents.incident_view(session, incident.id)
         [line] = [line for line in view.impacts if line.project_key == target.project_key]
         form = blocks.impact_modal(target, blocks.headline(view), line.project_name, previous)
         client.views_open(trigger_id=body["trigger_id"], view=form)
 
     @app.view(CallbackId.INCIDENT_IMPACT)
-    def record_impact(ack: Ack, body: dict, view: dict) -> None:
+    def record_impact(ack: Ack, actor: Actor, body: dict, view: dict) -> None:
         target = ImpactTarget.from_json(view["private_metadata"])
         given, errors = _read_impact(view["state"]["values"])
         if given is None:
             ack(response_action="errors", errors=errors)
             return
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                change = incidents.record_impact(
-                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, given, now=now
-                )
-        except UserError as error:
-            ack(response_action="errors", errors={ImpactBlock.DELAY: str(error)})
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            change = incidents.record_impact(session, actor, target.incident_key, target.project_key, given, now=now)
         ack()
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_NOT_AFFECTED)
-    def not_affected(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def not_affected(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                change = incidents.mark_not_affected(
-                    session, _actor(ctx, body["user"]["id"]), target.incident_key, target.project_key, now=now
-                )
-        except UserError as error:
-            _tell(respond, str(error))
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            change = incidents.mark_not_affected(session, actor, target.incident_key, target.project_key, now=now)
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_RESOLVE)
-    def resolve_button(ack: Ack, action: dict, respond: Respond) -> None:
+    def resolve_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        try:
-            _tell(respond, _resolve(ctx, action["value"]))
-        except UserError as error:
-            _tell(respond, str(error))
+        _tell(respond, _resolve(ctx, client, actor, action["value"]))
 
     @app.action(ActionId.INCIDENT_SHIFT_ACTIONS)
-    def shift_actions(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def shift_actions(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
         user_id = body["user"]["id"]
         now = ctx.clock()
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                shift = incidents.shift_open_actions(
-                    session, _actor(ctx, user_id), target.incident_key, target.project_key, now=now
-                )
-                if shift.actions_moved == 0:
-                    _tell(respond, f"{shift.project_key} has no open actions, so nothing moved.")
-                    return
-                note = chat_message(
-                    incidents.shift_note_key(shift.incident_id, shift.project_id),
-                    body["channel"]["id"],
-                    blocks.shift_note(shift, user_id),
-                    thread_ts=body["message"]["ts"],
-                )
-                # The note's ledger row is the lock: of two clicks at once, the second finds it and
-                # rolls its shift back.
-                claimed = claim(session, note, now=now)
-                if claimed is None:
-                    raise Conflict(f"{shift.project_key}'s open actions were already shifted for {shift.incident_key}.")
-        except UserError as error:
-            _tell(respond, str(error))
-            return
+        with unit_of_work(ctx.session_factory) as session:
+            shift = incidents.shift_open_actions(session, actor, target.incident_key, target.project_key, now=now)
+            if shift.actions_moved == 0:
+                _tell(respond, f"{shift.project_key} has no open actions, so nothing moved.")
+                return
+            note = chat_message(
+                incidents.shift_note_key(shift.incident_id, shift.project_id),
+                body["channel"]["id"],
+                blocks.shift_note(shift, user_id),
+                thread_ts=body["message"]["ts"],
+            )
+            # The note's ledger row is the lock: of two clicks at once, the second finds it and
+            # rolls its shift back.
+            claimed = claim(session, note, now=now)
+            if claimed is None:
+                raise Conflict(f"{shift.project_key}'s open actions were already shifted for {shift.incident_key}.")
         deliver(ctx, claimed, now=now)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
-from bot.errors import Conflict, UserError
+from bot.errors import Conflict
 from bot.services import job_runs, outbox, overlaps
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import overlaps as blocks
@@ -83,9 +83,6 @@ def register(app: App, ctx: AppContext) -> None:
             except Conflict as error:
                 # Someone else decided first; this copy of the note may not show it yet.
                 respond(text=str(error), response_type="ephemeral", replace_original=False)
-            except UserError as error:
-                respond(text=str(error), response_type="ephemeral", replace_original=False)
-                return
             refresh_note(ctx, choice.period, now=now)
 
         return listener

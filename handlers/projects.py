@@ -173,11 +173,7 @@ def register(app: App, ctx: AppContext) -> None:
         channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "D")
         # Re-checked here: whoever can read the channel sees what is shared, not just the clicker.
         audience = channel_audience(client, channel_id, body["team"]["id"])
-        try:
-            record = _record(ctx, action["value"], audience)
-        except UserError as error:
-            respond(text=str(error), replace_original=False)
-            return
+        record = _record(ctx, action["value"], audience)
         respond(
             text=project_record_text(record),
             blocks=project_record_blocks(record, shareable=False),

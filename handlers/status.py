@@ -14,7 +14,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.errors import NotFound, UserError
+from bot.errors import NotFound
 from bot.services import partners, portfolio, status
 from bot.services.access import Actor
 from bot.services.partners import Audience
@@ -121,11 +121,7 @@ def register(app: App, ctx: AppContext) -> None:
         not just the clicker.
         """
         page = StatusPage.from_json(action["value"]).page
-        try:
-            table = _table(ctx, actor_of(body), audience_of(body, client))
-        except UserError as error:
-            respond(text=str(error), replace_original=not shared)
-            return
+        table = _table(ctx, actor_of(body), audience_of(body, client))
         respond(
             text=status_table_text(table.title, table.rows, page),
             blocks=status_table_blocks(table.title, table.rows, page, now=ctx.clock(), shareable=not shared),
@@ -146,11 +142,7 @@ def register(app: App, ctx: AppContext) -> None:
         respond_with_table(body, action, client, respond, shared=True)
 
     def respond_with_overview(body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool) -> None:
-        try:
-            overview = _overview(ctx, action["value"], audience_of(body, client))
-        except UserError as error:
-            respond(text=str(error), replace_original=False)
-            return
+        overview = _overview(ctx, action["value"], audience_of(body, client))
         respond(
             text=project_status_text(overview),
             blocks=project_status_blocks(overview, now=ctx.clock(), shareable=not shared),

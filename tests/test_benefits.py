@@ -13,7 +13,6 @@ from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import datepicker, plain_input, static_select
 from bot.services.benefits import trajectory
 from bot.services.portfolio import BenefitLine
-from bot.slack_client import make_web_client
 from handlers.blocks.benefits import (
     BenefitChoice,
     NewBenefitMetadata,
@@ -23,7 +22,7 @@ from handlers.blocks.benefits import (
     value_reported_modal,
 )
 from storage.models import Benefit, BenefitValue, Person, Project
-from tests.conftest import NOW, PMO_ADMIN
+from tests.conftest import NOW, PMO_ADMIN, make_test_client
 from tests.factories import BENEFIT_OWNER, SPONSOR, STRANGER, add_benefit, add_project
 
 TODAY = NOW.date()
@@ -33,7 +32,7 @@ TODAY = NOW.date()
 def app_context(settings, session_factory) -> AppContext:
     """The app at NOW, so "today", target dates and trajectories are the same on every run."""
     return AppContext(
-        settings=settings, session_factory=session_factory, client=make_web_client(settings), clock=lambda: NOW
+        settings=settings, session_factory=session_factory, client=make_test_client(settings), clock=lambda: NOW
     )
 
 

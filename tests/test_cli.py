@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import socket
 import subprocess
@@ -220,3 +221,23 @@ def test_socket_mode_needs_the_app_token(cli_env, capsys):
 def test_sync_needs_a_source_url(cli_env, capsys):
     assert run_cli("sync") == 2
     assert "PORTFOLIO_SOURCE_URL: not set" in capsys.readouterr().err
+
+
+FORMULA_NAMES = ['=HYPERLINK("https://evil","x")', "+SUM(1,1)", "-2+3", "@SUM(A1:A2)", "-5"]
+
+
+def test_export_quotes_cells_a_spreadsheet_would_run_and_import_takes_the_quote_off(cli_env, capsys):
+    rows = "".join(
+        f'F-{number},"{name.replace(chr(34), chr(34) * 2)}",,,,,,,,,,\n' for number, name in enumerate(FORMULA_NAMES)
+    )
+    (cli_env / "in.csv").write_text(PORTFOLIO.splitlines(keepends=True)[0] + rows)
+
+    assert run_cli("import", "in.csv") == 0
+    assert run_cli("export", "out.csv") == 0
+    assert run_cli("import", "out.csv") == 0
+
+    assert "0 created, 0 updated, 5 unchanged" in capsys.readouterr().out
+    with (cli_env / "out.csv").open(newline="") as exported:
+        names = [row[1] for row in csv.reader(exported)][1:]
+    assert names == ["'" + name for name in FORMULA_NAMES]
+    assert not any(name[0] in "=+-@\t\r" for name in names)

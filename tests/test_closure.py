@@ -74,7 +74,10 @@ def test_the_lead_opens_the_closure_form_showing_the_benefits(slack, fake_slack,
 
     view = fake_slack.wait_for("views.open").args["view"]
     assert view["callback_id"] == CALLBACK_ID and view_problems(view) == []
-    assert "Calls avoided" in str(view["blocks"]) and json.loads(view["private_metadata"]) == {"project_key": "CRM-2"}
+    assert "Calls avoided" in str(view["blocks"]) and json.loads(view["private_metadata"]) == {
+        "v": 1,
+        "project_key": "CRM-2",
+    }
 
 
 def test_someone_who_is_not_accountable_cannot_close_a_project(slack, fake_slack, session_factory, crm):

@@ -35,13 +35,12 @@ from bot.services.digest import (
 )
 from bot.services.escalations import Cause
 from bot.services.governance import ComplianceRate, ComplianceReport
-from bot.slack_client import make_web_client
 from handlers.blocks.digest import digest_blocks, digest_text, pack_blocks
 from handlers.escalations import escalate
 from handlers.jobs import run_due_work
 from storage.models import OutgoingMessage, Project, Rag, SkipDate
 from storage.session import unit_of_work
-from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID
+from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID, make_test_client
 from tests.factories import LEAD, SPONSOR, add_benefit, add_project
 from tests.portfolio_history import action, checkin, incident, prompted, raise_escalation
 
@@ -55,7 +54,7 @@ def app_context(settings, session_factory) -> AppContext:
     requests see the clock at NOW."""
     switched_on = settings.model_copy(update={"digest_enabled": True})
     return AppContext(
-        settings=switched_on, session_factory=session_factory, client=make_web_client(switched_on), clock=lambda: NOW
+        settings=switched_on, session_factory=session_factory, client=make_test_client(switched_on), clock=lambda: NOW
     )
 
 

@@ -51,7 +51,7 @@ def test_opening_the_home_tab_shows_my_projects_pending_check_ins_and_actions(
     assert "no check-in for 2026-W48 yet" in shown
     submit = next(block["accessory"] for block in view["blocks"] if "accessory" in block)
     assert submit["action_id"] == "checkin.submit"
-    assert submit["value"] == '{"project_key":"CRM-2","period":"2026-W48"}'
+    assert submit["value"] == '{"v":1,"project_key":"CRM-2","period":"2026-W48"}'
     assert "2 open actions, 1 overdue" in shown
     assert "*CRM-2* Agree the data-sharing protocol · due 2026-11-21 :warning: *overdue*" in shown
     assert "*HR-1* Book the room · due 2026-11-26" in shown

@@ -21,7 +21,6 @@ from bot.services import incidents, live_services
 from bot.services.access import Actor
 from bot.services.incidents import ExternalSource, ImpactChange, NewIncident
 from bot.services.live_services import NewService
-from bot.slack_client import make_web_client
 from handlers.blocks import incidents as blocks
 from handlers.jobs import run_due_work
 from storage.models import (
@@ -36,7 +35,7 @@ from storage.models import (
     ServiceRelation,
 )
 from storage.session import unit_of_work
-from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
+from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, make_test_client
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project, load_project
 
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
@@ -51,7 +50,9 @@ YESTERDAY = NOW - timedelta(days=1)
 
 @pytest.fixture
 def app_context(settings, session_factory, clock) -> AppContext:
-    return AppContext(settings=settings, session_factory=session_factory, client=make_web_client(settings), clock=clock)
+    return AppContext(
+        settings=settings, session_factory=session_factory, client=make_test_client(settings), clock=clock
+    )
 
 
 def add_service(session_factory, key: str, name: str) -> None:
@@ -384,7 +385,9 @@ def test_an_update_goes_in_the_thread_of_each_notice(slack, fake_slack, session_
     declare(slack, listeners)
     key = latest_key(session_factory)
 
-    reply = last_reply(slack, fake_slack, f"incident update {key} We're at 50%, it's \"nearly\" fixed <!here>")
+    reply = last_reply(
+        slack, fake_slack, f"incident update {key} We're at 50%, it's \"nearly\" fixed <!here>", user_id=STRANGER
+    )
     listeners.wait_idle()
 
     assert "2 project channels" in reply
@@ -403,7 +406,7 @@ def test_resolving_asks_each_affected_channel_to_re_plan(
     key = latest_key(session_factory)
     clock.at = NOW + timedelta(hours=5, minutes=20)
 
-    reply = last_reply(slack, fake_slack, f"incident resolve {key.lower()}")
+    reply = last_reply(slack, fake_slack, f"incident resolve {key.lower()}", user_id=STRANGER)
     listeners.wait_idle()
 
     assert f"{key} is resolved" in reply
@@ -415,8 +418,10 @@ def test_resolving_asks_each_affected_channel_to_re_plan(
     assert "*Resolved*" in str(summary["blocks"]) and "*Total delay recorded:* 0 days" in str(summary["blocks"])
 
     sent = len(fake_slack.ok_calls_to("chat.postMessage"))
-    assert "already resolved" in last_reply(slack, fake_slack, f"incident resolve {key}")
-    assert "No incident has the key INC-999999" in last_reply(slack, fake_slack, "incident resolve INC-999999")
+    assert "already resolved" in last_reply(slack, fake_slack, f"incident resolve {key}", user_id=STRANGER)
+    assert "No incident has the key INC-999999" in last_reply(
+        slack, fake_slack, "incident resolve INC-999999", user_id=STRANGER
+    )
     listeners.wait_idle()
     assert len(fake_slack.ok_calls_to("chat.postMessage")) == sent
 
@@ -440,7 +445,7 @@ def test_submit_a_check_in_now_opens_this_weeks_form(
 ):
     declare(slack, listeners)
     clock.at = NOW + timedelta(hours=2)
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     listeners.wait_idle()
     [replan] = replans(fake_slack, "C0CRM")
 
@@ -469,7 +474,7 @@ def test_shifting_open_actions_moves_them_once_by_the_incidents_length(
             )
     declare(slack, listeners)
     clock.at = NOW + timedelta(hours=30)  # a day and a quarter: two days
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     listeners.wait_idle()
     [replan] = replans(fake_slack, "C0CRM")
     assert "Shift open actions by 2 days" in str(replan["blocks"])
@@ -512,7 +517,7 @@ def test_declare_pause_impact_priority_resolve_replan_resume(
     assert len(pmo_messages(fake_slack, "Escalation: CRM-2")) == 1
 
     clock.at = NOW + timedelta(hours=4)
-    last_reply(slack, fake_slack, f"incident resolve {key}")
+    last_reply(slack, fake_slack, f"incident resolve {key}", user_id=STRANGER)
     listeners.wait_idle()
     assert len(replans(fake_slack, "C0CRM")) == 1
     [summary] = summaries(fake_slack)
@@ -536,7 +541,7 @@ def test_a_week_prompted_before_the_incident_is_excused_when_it_ends(
     clock.at = DUE + timedelta(hours=1)
     declare(slack, listeners)
     clock.at = DUE + timedelta(hours=50)
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     listeners.wait_idle()
 
     tick(app_context, DUE + timedelta(hours=51))
@@ -577,7 +582,7 @@ def test_pmo_incidents_lists_open_and_recent_ones_with_their_impacts(
     slack, fake_slack, clock, session_factory, field, listeners
 ):
     declare(slack, listeners, services=("WEB",), severity="SEV3", summary="Search is slow")
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     declare(slack, listeners)
     listeners.wait_idle()
 

@@ -209,6 +209,16 @@ def test_export_then_import_changes_nothing(session: Session) -> None:
     assert export_portfolio(session) == exported
 
 
+def test_a_name_that_starts_with_a_quote_and_a_formula_survives_the_round_trip(session: Session) -> None:
+    portfolio.create_project(session, portfolio.NewProject(key="Q-1", name="'=x", sponsor_user_id=None), now=NOW)
+    session.commit()
+    exported = export_portfolio(session)
+
+    assert exported.splitlines()[1].startswith("Q-1,''=x,")
+    assert _import(session, exported, now=LATER) == ImportSummary(unchanged=["Q-1"])
+    assert portfolio.get_project(session, "Q-1").name == "'=x"
+
+
 def test_excel_bom_spaces_any_column_order_and_case_are_accepted(session: Session) -> None:
     header = "\ufeff" + ",".join(f" {column.upper()} " for column in reversed(COLUMNS))
     row = ",".join(["", "", "", "", "", "", "", "", "", "", " HR system ", " hr-1 "])

@@ -21,6 +21,13 @@ def can_manage(actor: Actor, project: Project) -> bool:
     return actor.slack_user_id in accountable
 
 
+def can_manage_incident(actor: Actor, declared_by_user_id: str | None, service_team_user_ids: frozenset[str]) -> bool:
+    """Resolving or updating an incident: PMO admins, whoever declared it, and the team running its services."""
+    return (
+        actor.is_pmo_admin or actor.slack_user_id == declared_by_user_id or actor.slack_user_id in service_team_user_ids
+    )
+
+
 def require_can_manage(actor: Actor, project: Project, doing: str) -> None:
     if not can_manage(actor, project):
         raise NotAllowed(

@@ -469,7 +469,8 @@ def _notes_evidence(session: Session, action: Action) -> str | None:
     lines = []
     for note in notes:
         author = session.get(Person, note.actor_id) if note.actor_id else None
-        by = f"<@{author.slack_user_id}>" if author else "someone"
+        # Evidence is plain text (the alert escapes it), so the author is named, not mentioned.
+        by = (author.display_name or author.slack_user_id) if author else "someone"
         lines.append(f"Note from {by}: {note.detail.get('text', '')}")
     if snoozes:
         lines.append(f"Snoozed {snoozes} time{'s' if snoozes != 1 else ''} so far.")
@@ -511,9 +512,7 @@ def unreachable_cause(user_id: str, error: str, lines: list[ActionLine]) -> Caus
             f" They own {owned} open action{'s' if owned != 1 else ''}: reassign "
             f"{'them' if owned != 1 else 'it'} from `/pmo actions {keys[0]}`."
         )
-    evidence = (
-        "\n".join(f"{quoted(line.title)} ({line.project_key}, due {day_text(line.due)})" for line in lines) or None
-    )
+    evidence = "\n".join(f"“{line.title}” ({line.project_key}, due {day_text(line.due)})" for line in lines) or None
     return Cause(key=unreachable_cause_key(user_id), kind="owner_unreachable", reason=reason, evidence=evidence)
 
 

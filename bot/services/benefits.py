@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import Label, func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, NotFound, UserError
@@ -102,14 +102,28 @@ def planned_value(plan: Plan, on: date) -> Decimal:
     return plan.baseline + (plan.target - plan.baseline) * share
 
 
-def expected_value(benefit: Benefit, on: date) -> Decimal:
-    return planned_value(plan_of(benefit), on)
+# The one rule for "a benefit's latest value": measured last (on or before the day asked about);
+# of two measured the same day, the later report; of two reported at once, the later row.
+def _recency(entry: BenefitValue) -> tuple[date, datetime, int]:
+    return entry.measured_on, entry.reported_at, entry.id
 
 
 def latest_value(benefit: Benefit, on: date) -> BenefitValue | None:
-    """The value measured last on or before `on`; of two measured the same day, the later report."""
+    """The value measured last on or before `on` (see `_recency`)."""
     measured = [entry for entry in benefit.values if entry.measured_on <= on]
-    return max(measured, key=lambda entry: (entry.measured_on, entry.reported_at), default=None)
+    return max(measured, key=_recency, default=None)
+
+
+def latest_value_rank() -> Label[int]:
+    """1 for each benefit's latest value, in SQL, by the same rule as `latest_value` (filter `measured_on` first)."""
+    return (
+        func.row_number()
+        .over(
+            partition_by=BenefitValue.benefit_id,
+            order_by=(BenefitValue.measured_on.desc(), BenefitValue.reported_at.desc(), BenefitValue.id.desc()),
+        )
+        .label("recency")
+    )
 
 
 def trajectory(benefit: Benefit, *, on: date, tolerance: float) -> Trajectory:

@@ -150,15 +150,6 @@ def excuse_period(session: Session, project_id: int, period: str, reason: str) -
 # --- context for the prompt and the form ----------------------------------------------
 
 
-def latest_checkin(session: Session, project_id: int, period: str) -> Checkin | None:
-    return session.scalar(
-        select(Checkin)
-        .where(Checkin.project_id == project_id, Checkin.period == period)
-        .order_by(Checkin.revision.desc())
-        .limit(1)
-    )
-
-
 def last_status_before(session: Session, project_id: int, period: str) -> Checkin | None:
     """The latest check-in of any period before this one: "last week's status" for context."""
     return session.scalar(

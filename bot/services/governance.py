@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -239,12 +239,7 @@ def benefits_with_latest_value(session: Session, *project_conditions: ColumnElem
     ranked = (
         select(
             BenefitValue.id,
-            func.row_number()
-            .over(
-                partition_by=BenefitValue.benefit_id,
-                order_by=(BenefitValue.measured_on.desc(), BenefitValue.reported_at.desc(), BenefitValue.id.desc()),
-            )
-            .label("recency"),
+            benefits.latest_value_rank(),
         )
         .where(BenefitValue.measured_on <= on)
         .subquery()

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.services import live_services, people, portfolio
-from bot.services.access import Actor, can_manage
+from bot.services.access import Actor, can_manage, can_manage_incident
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.partners import INTERNAL, Audience, is_visible
@@ -243,16 +243,22 @@ def declare_from_monitoring(
 # --- the pause -----------------------------------------------------------------------------
 
 
+# The one rule: an impact pauses its project while it says so and the team has not said
+# "not affected"; the project is paused now while such an impact's incident is open.
+PAUSING_IMPACT = (IncidentImpact.pauses_project.is_(True), IncidentImpact.not_affected.is_(False))
+
+
+def pauses_its_project(impact: IncidentImpact) -> bool:
+    """`PAUSING_IMPACT` for an impact already loaded."""
+    return impact.pauses_project and not impact.not_affected
+
+
 def paused_project_ids() -> Select[tuple[int]]:
     """A subquery of the projects paused right now, for `Project.id.not_in(...)`."""
     return (
         select(IncidentImpact.project_id)
         .join(Incident, Incident.id == IncidentImpact.incident_id)
-        .where(
-            Incident.status == IncidentStatus.OPEN,
-            IncidentImpact.pauses_project.is_(True),
-            IncidentImpact.not_affected.is_(False),
-        )
+        .where(Incident.status == IncidentStatus.OPEN, *PAUSING_IMPACT)
     )
 
 
@@ -415,6 +421,27 @@ def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
 # --- resolving -----------------------------------------------------------------------------
 
 
+def service_usergroups(session: Session, key: str) -> list[str]:
+    """The Slack user groups of the teams running the incident's services (unknown key: NotFound)."""
+    incident = get_incident(session, key)
+    return sorted(
+        {link.service.slack_usergroup_id for link in incident.service_links if link.service.slack_usergroup_id}
+    )
+
+
+def require_can_manage_incident(
+    session: Session, actor: Actor, key: str, service_team_user_ids: frozenset[str], doing: str
+) -> None:
+    """Refuse anyone but PMO admins, the declarer and the service's team (`service_team_user_ids`)."""
+    incident = get_incident(session, key)
+    declarer = session.get(Person, incident.declared_by_id) if incident.declared_by_id else None
+    if not can_manage_incident(actor, declarer.slack_user_id if declarer else None, service_team_user_ids):
+        raise NotAllowed(
+            f"Only PMO admins, whoever declared {incident.key} and the team that runs its service can {doing}. "
+            "Ask one of them, or the PMO."
+        )
+
+
 def resolve(session: Session, key: str, *, now: datetime, default_cadence: Cadence) -> IncidentChange:
     """Resolve by key; an unknown or already-resolved incident is refused and nothing changes."""
     incident = get_incident(session, key)
@@ -450,14 +477,10 @@ def _resolve(session: Session, incident: Incident, *, now: datetime, default_cad
 def _excuse_periods_in_pause(session: Session, incident: Incident, default_cadence: Cadence) -> None:
     """The check-in weeks the incident interrupted owe no check-in: no reminder, no miss, no late prompt."""
     assert incident.resolved_at is not None
-    paused = [impact.project for impact in incident.impacts if impact.pauses_project and not impact.not_affected]
+    paused = [impact.project for impact in incident.impacts if pauses_its_project(impact)]
     if not paused:
         return
-    paused_ids = (
-        select(IncidentImpact.project_id)
-        .where(IncidentImpact.incident_id == incident.id, IncidentImpact.pauses_project.is_(True))
-        .where(IncidentImpact.not_affected.is_(False))
-    )
+    paused_ids = select(IncidentImpact.project_id).where(IncidentImpact.incident_id == incident.id, *PAUSING_IMPACT)
     answered = select(Checkin.id).where(
         Checkin.project_id == CheckinPeriod.project_id, Checkin.period == CheckinPeriod.period
     )

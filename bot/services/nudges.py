@@ -22,18 +22,17 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, or_, select, true, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.errors import UserError
-from bot.services import people
+from bot.services import incidents, people
 from bot.services.calendar import WorkingCalendar, calendar_between
 from storage.models import (
     Action,
     ActionStatus,
     Incident,
     IncidentImpact,
-    IncidentStatus,
     Person,
     Project,
     ProjectStatus,
@@ -163,21 +162,11 @@ class ActionClock:
         return self.calendar.working_days(first, on) - stopped
 
 
-# An impact pauses its project while it says so and the team has not said "not affected".
-_PAUSES = (IncidentImpact.pauses_project.is_(True), IncidentImpact.not_affected.is_(False))
-
-
-def _paused_now() -> Select[tuple[int]]:
-    return (
-        select(IncidentImpact.project_id)
-        .join(Incident, Incident.id == IncidentImpact.incident_id)
-        .where(Incident.status == IncidentStatus.OPEN, *_PAUSES)
-    )
 
 
 def project_ids_paused_by_incidents(session: Session) -> set[int]:
     """Projects whose team is diverted by an incident that is still open."""
-    return set(session.scalars(_paused_now()))
+    return set(session.scalars(incidents.paused_project_ids()))
 
 
 def incident_pauses(session: Session, *, zone: ZoneInfo) -> dict[int, list[DateRange]]:
@@ -190,7 +179,7 @@ def incident_pauses(session: Session, *, zone: ZoneInfo) -> dict[int, list[DateR
     rows = session.execute(
         select(IncidentImpact.project_id, IncidentImpact.created_at, Incident.resolved_at)
         .join(Incident, Incident.id == IncidentImpact.incident_id)
-        .where(*_PAUSES)
+        .where(*incidents.PAUSING_IMPACT)
     )
     for project_id, started, resolved in rows:
         last = resolved.astimezone(zone).date() if resolved else date.max
@@ -376,7 +365,7 @@ def _overdue(session: Session, *, before: date, zones: set[str] | None) -> list[
             Project.status == ProjectStatus.ACTIVE,
             Action.due_date < before,
             # Paused right now: they age no further today, whoever's "today" it is.
-            Project.id.not_in(_paused_now()),
+            Project.id.not_in(incidents.paused_project_ids()),
             in_zones,
         )
     )

@@ -12,6 +12,11 @@ spreadsheet numbers its rows (the header is line 1).
 
 An export imports back as a no-op: cells are written in the same canonical form the import
 reads them into, and a project whose row matches what is stored is left untouched.
+
+A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, tab or carriage return as a
+formula, so export puts `'` in front of such a cell (OWASP's advice for CSV injection) and
+import takes it off again. A cell that already starts with quotes before one of those gets
+one more, so the round trip is exact for any text.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ COLUMNS: tuple[str, ...] = (
 
 SERVICE_SEPARATOR = ";"
 _BOM = "\ufeff"
+# A cell a spreadsheet would evaluate, after any quotes already put in front of it.
+_FORMULA_LIKE = re.compile(r"^'*[=+\-@\t\r]")
+_PROTECTED = re.compile(r"^'+[=+\-@\t\r]")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 # Only a plausible address is worth a users.lookupByEmail call; Slack decides the rest.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -178,7 +186,17 @@ def _cells(row: PortfolioRow, email_by_user_id: Mapping[str, str]) -> list[str]:
         "timezone": row.timezone or "",
         "status": row.status.value,
     }
-    return [by_column[column] for column in COLUMNS]
+    return [_protected(by_column[column]) for column in COLUMNS]
+
+
+def _protected(cell: str) -> str:
+    """The cell as a spreadsheet shows it as text rather than running it as a formula."""
+    return "'" + cell if _FORMULA_LIKE.match(cell) else cell
+
+
+def _unprotected(cell: str) -> str:
+    """The cell as it was before export protected it (see `_protected`)."""
+    return cell[1:] if _PROTECTED.match(cell) else cell
 
 
 # --- import ----------------------------------------------------------------------------
@@ -373,7 +391,7 @@ class _RowReader:
                 RowProblem(line, f"'{stray}' is in a column with no header: name the column or remove the value")
             )
         cells = {
-            column: record[position].strip() if position < len(record) else ""
+            column: _unprotected(record[position].strip()) if position < len(record) else ""
             for column, position in position_by_column.items()
         }
         return self.read_cells(line, cells)

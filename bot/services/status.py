@@ -24,7 +24,7 @@ from sqlalchemy.sql import ColumnElement
 
 from bot.services import checkins, portfolio
 from bot.services.access import Actor
-from bot.services.benefits import Plan, assess
+from bot.services.benefits import Plan, assess, latest_value_rank
 from bot.services.cadence import Cadence, previous_period
 from bot.services.checkins import RAG_ORDER
 from bot.services.portfolio import BenefitLine
@@ -218,18 +218,12 @@ def _benefits_off_trajectory(
 ) -> dict[int, int]:
     """Active benefits whose latest value is off trajectory, by project (the rule of `benefits.trajectory`)."""
     tracked = select(Benefit.id).where(Benefit.is_active, Benefit.project_id.in_(in_scope))
-    # The latest value measured by today: of two measured the same day, the later report.
     ranked = (
         select(
             BenefitValue.benefit_id,
             BenefitValue.value,
             BenefitValue.measured_on,
-            func.row_number()
-            .over(
-                partition_by=BenefitValue.benefit_id,
-                order_by=(BenefitValue.measured_on.desc(), BenefitValue.reported_at.desc()),
-            )
-            .label("recency"),
+            latest_value_rank(),
         )
         .where(BenefitValue.measured_on <= today, BenefitValue.benefit_id.in_(tracked))
         .subquery()

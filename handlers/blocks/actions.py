@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.actions import (
     MAX_NOTE_LENGTH,
@@ -58,6 +58,8 @@ class ActionRef(JsonState):
     users_select (Reassign) has no value of its own; all four controls read it from there.
     """
 
+    RERUN: ClassVar[str] = "/pmo actions"
+
     action_id: int
     shown_in: str  # LIST or DM
     key: str  # LIST: MY_ACTIONS or a project key; DM: the message's idempotency key
@@ -66,6 +68,8 @@ class ActionRef(JsonState):
 @dataclass(frozen=True)
 class ActionDm(JsonState):
     """What an action DM lists, kept in the message's metadata so a click can redraw it."""
+
+    RERUN: ClassVar[str] = "/pmo actions"
 
     kind: str  # ASSIGNED or OVERDUE
     as_of: str  # the day the DM speaks for, YYYY-MM-DD
@@ -84,6 +88,8 @@ class ActionDm(JsonState):
 class HelpActionTarget(JsonState):
     """The check-in whose "help needed" the summary's button turns into an action."""
 
+    RERUN: ClassVar[str] = "/pmo action KEY"
+
     project_key: str
     checkin_id: int
 
@@ -91,6 +97,8 @@ class HelpActionTarget(JsonState):
 @dataclass(frozen=True)
 class NewActionMetadata(JsonState):
     """What the new-action form carries: its project, or the message a shortcut started from."""
+
+    RERUN: ClassVar[str] = "/pmo action KEY"
 
     project_key: str | None = None
     channel_id: str | None = None
@@ -118,7 +126,7 @@ def line_text(line: ActionLine, *, show_owner: bool) -> str:
     if show_owner:
         parts.append(f"owner {owner_text(line)}")
     if line.source_link:
-        parts.append(f"<{line.source_link}|source>")
+        parts.append(f"<{escaped(line.source_link)}|source>")
     return f"*{title}*\n" + " · ".join(parts)
 
 
@@ -234,7 +242,8 @@ def assignment_dm(line: ActionLine, dm: ActionDm, *, key: str, recipient: str) -
     )
     blocks = [
         section(
-            f":clipboard: {user(dm.assigned_by)} assigned you an action on *{line.project_key} · {line.project_name}*"
+            f":clipboard: {user(dm.assigned_by)} assigned you an action on "
+            f"*{line.project_key} · {escaped(line.project_name)}*"
         ),
         *_cards([line], [ActionRef(line.action_id, DM, key)], viewer=recipient),
     ]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.benefits import MAX_MEASURE_LENGTH, MAX_NAME_LENGTH, MAX_UNIT_LENGTH
 from bot.services.portfolio import BenefitLine
-from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, context, plain, section, user
+from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, context, escaped, plain, section, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import BenefitValueBlock, CallbackId, NewBenefitBlock
 
@@ -21,6 +21,8 @@ OPTION_TEXT_LIMIT = 75
 @dataclass(frozen=True)
 class NewBenefitMetadata(JsonState):
     """What the "new benefit" modal carries to its submission (private_metadata)."""
+
+    RERUN: ClassVar[str] = "/pmo benefit add KEY"
 
     project_key: str
 
@@ -55,9 +57,9 @@ def planned_amount(line: BenefitLine) -> str:
 
 def benefit_line_text(line: BenefitLine) -> str:
     """One benefit in a project record, with a warning when it is off trajectory."""
-    latest = f"{amount(line.latest)} {line.unit}" if line.latest is not None else "no value yet"
+    latest = f"{amount(line.latest)} {escaped(line.unit)}" if line.latest is not None else "no value yet"
     text = (
-        f"*{line.name}*: {latest} "
+        f"*{escaped(line.name)}*: {latest} "
         f"(baseline {amount(line.baseline)}, target {amount(line.target)} by {line.target_date})"
     )
     if line.off_trajectory:
@@ -99,7 +101,7 @@ def new_benefit_modal(project_key: str, project_name: str) -> dict[str, Any]:
         "submit": plain("Add", MODAL_TITLE_LIMIT),
         "close": plain("Cancel", MODAL_TITLE_LIMIT),
         "blocks": [
-            context(f"A benefit of *{project_key} · {project_name}*: an outcome the business will measure."),
+            context(f"A benefit of *{project_key} · {escaped(project_name)}*: an outcome the business will measure."),
             _input(NewBenefitBlock.NAME, "Name", _text(MAX_NAME_LENGTH, "e.g. Calls avoided")),
             _input(
                 NewBenefitBlock.MEASURE,
@@ -139,7 +141,7 @@ def benefit_created_modal(project_key: str, benefit_name: str, owner_user_id: st
         "close": plain("Done", MODAL_TITLE_LIMIT),
         "blocks": [
             section(
-                f"*{benefit_name}* is now a benefit of *{project_key}*, owned by {user(owner_user_id)}.\n"
+                f"*{escaped(benefit_name)}* is now a benefit of *{project_key}*, owned by {user(owner_user_id)}.\n"
                 f"They report its values with `/pmo benefit report`; `/pmo project {project_key}` "
                 "shows it against its plan."
             )
@@ -191,20 +193,21 @@ def report_value_modal(choices: list[BenefitChoice], *, today: date) -> dict[str
 def value_reported_modal(project_key: str, line: BenefitLine, *, value: Decimal, measured_on: date) -> dict[str, Any]:
     """The confirmation, with where the benefit now stands against its plan."""
     if line.off_trajectory and line.latest is not None:
+        unit = escaped(line.unit)
         standing = (
-            f":warning: *Off trajectory*: the latest value, {amount(line.latest)} {line.unit}, is behind "
-            f"the {planned_amount(line)} {line.unit} planned by now. Say what will bring it back in "
+            f":warning: *Off trajectory*: the latest value, {amount(line.latest)} {unit}, is behind "
+            f"the {planned_amount(line)} {unit} planned by now. Say what will bring it back in "
             f"{project_key}'s next check-in."
         )
     else:
-        standing = f"On trajectory: {planned_amount(line)} {line.unit} planned by now."
+        standing = f"On trajectory: {planned_amount(line)} {escaped(line.unit)} planned by now."
     return {
         "type": "modal",
         "title": plain("Value recorded", MODAL_TITLE_LIMIT),
         "close": plain("Done", MODAL_TITLE_LIMIT),
         "blocks": [
             section(
-                f"Recorded *{amount(value)} {line.unit}* for *{project_key} · {line.name}*, "
+                f"Recorded *{amount(value)} {escaped(line.unit)}* for *{project_key} · {escaped(line.name)}*, "
                 f"measured on {measured_on.isoformat()}."
             ),
             section(standing),

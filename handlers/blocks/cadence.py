@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.services.project_cadence import ProjectCadence
-from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, bulleted, context, section
+from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, bulleted, context, escaped, section
 
 SKIP_LIST_HEADING = "*Skip dates* (no check-in prompts in this workspace on these days)"
 
@@ -53,7 +53,7 @@ def skip_dates_message(
         return text, [section(text)]
     lines = [
         f"{day_text(day)} ({day.isoformat()})"
-        + (f": {note}" if note else "")
+        + (f": {escaped(note)}" if note else "")
         + (" (bank holiday)" if day in bank_holidays else "")
         for day, note in days
     ]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from handlers.blocks.common import Block, context, section
+from handlers.blocks.common import Block, context, escaped, section
 
 
 def linked_text(key: str, name: str, *, is_primary: bool, already_linked: bool) -> str:
     if already_linked:
-        return f"This channel is already linked to {key} ({name}). Nothing changed."
+        return f"This channel is already linked to {key} ({escaped(name)}). Nothing changed."
     role = (
         "It is the project's primary channel: weekly check-in prompts will be posted here."
         if is_primary
         else "The project already has a primary channel, which keeps getting the check-in prompts."
     )
-    return f"This channel is now linked to *{key}* ({name}). {role}"
+    return f"This channel is now linked to *{key}* ({escaped(name)}). {role}"
 
 
 def unlinked_text(key: str) -> str:

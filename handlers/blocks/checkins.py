@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
 from handlers.blocks.actions import HelpActionTarget, help_action_button
-from handlers.blocks.common import Block, actions, button, clip, context, plain, section, user
+from handlers.blocks.common import Block, actions, button, clip, context, escaped, plain, section, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 
@@ -24,6 +24,8 @@ def rag_label(rag: str | None) -> str:
 @dataclass(frozen=True)
 class FormTarget(JsonState):
     """What a check-in form is for; carried in the modal's private_metadata and the buttons."""
+
+    RERUN: ClassVar[str] = "/pmo checkin KEY"
 
     project_key: str
     period: str
@@ -50,7 +52,7 @@ def prompt_blocks(
 ) -> list[Block]:
     return [
         section(
-            f":wave: *Weekly check-in for {project_key} · {project_name}*, {period}\n"
+            f":wave: *Weekly check-in for {project_key} · {escaped(project_name)}*, {period}\n"
             f"Last week: {rag_label(last_status)}. It takes a minute; the lead is {user(lead_user_id)}."
         ),
         actions(
@@ -65,7 +67,7 @@ def answered_prompt_blocks(
     amended = " (amended)" if revision > 1 else ""
     return [
         section(
-            f"*Weekly check-in for {project_key} · {project_name}*, {period}\n"
+            f"*Weekly check-in for {project_key} · {escaped(project_name)}*, {period}\n"
             f"{rag_label(overall)}: submitted by {user(submitted_by)}{amended}. Summary in the thread."
         ),
         actions(button("Amend update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).to_json())),
@@ -105,7 +107,8 @@ def checkin_modal(
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         context(
-            f"*{target.project_key} · {clip(project_name, 150)}*, {target.period}. Last week: {rag_label(last_status)}"
+            f"*{target.project_key} · {escaped(clip(project_name, 150))}*, {target.period}. "
+            f"Last week: {rag_label(last_status)}"
         ),
         _rag_select(CheckinBlock.OVERALL, "Overall status", optional=False, initial=None),
         _rag_select(CheckinBlock.SCHEDULE, "Schedule", optional=True, initial=None),
@@ -204,13 +207,14 @@ def summary_blocks(
         ("Help needed", lines.help_needed),
     ):
         if text:
-            body.append(f"*{label}:* {text}")
+            body.append(f"*{label}:* {escaped(text)}")
     if lines.path_to_green:
         by = f" (by {lines.path_to_green_date})" if lines.path_to_green_date else ""
-        body.append(f"*Path to green:* {lines.path_to_green}{by}")
+        body.append(f"*Path to green:* {escaped(lines.path_to_green)}{by}")
     blocks = [section(clip(part, 3000)) for part in body]
     if lines.benefit_values:
-        blocks.append(context("Benefits: " + "; ".join(f"{name} {value}" for name, value in lines.benefit_values)))
+        measured = "; ".join(f"{escaped(name)} {escaped(value)}" for name, value in lines.benefit_values)
+        blocks.append(context(f"Benefits: {measured}"))
     if help_action is not None:
         blocks.append(help_action_button(help_action))
     return blocks
@@ -222,7 +226,10 @@ def summary_blocks(
 def reminder_dm(project_key: str, project_name: str, period: str) -> tuple[str, list[Block]]:
     text = f"Reminder: {project_key} has no check-in for {period} yet."
     return text, [
-        section(f":hourglass: *{project_key} · {project_name}* has no check-in for {period} yet. It takes a minute."),
+        section(
+            f":hourglass: *{project_key} · {escaped(project_name)}* has no check-in for {period} yet. "
+            "It takes a minute."
+        ),
         actions(
             button("Submit update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).to_json(), style="primary")
         ),
@@ -235,11 +242,15 @@ def reminder_thread_note(period: str, lead_user_ids: list[str]) -> str:
 
 
 def sponsor_red_dm(project_key: str, project_name: str, period: str, words: str | None) -> str:
-    said = f"\nThe team says: {words}" if words else ""
+    said = f"\nThe team says: {escaped(words)}" if words else ""
     return (
-        f":red_circle: {project_key} · {project_name} reported *Red* for {period}. It needs a decision or help.{said}"
+        f":red_circle: {project_key} · {escaped(project_name)} reported *Red* for {period}. "
+        f"It needs a decision or help.{said}"
     )
 
 
 def sponsor_help_dm(project_key: str, project_name: str, period: str, help_needed: str) -> str:
-    return f":raising_hand: The {project_key} · {project_name} team asks for your help ({period}):\n> {help_needed}"
+    return (
+        f":raising_hand: The {project_key} · {escaped(project_name)} team asks for your help ({period}):\n"
+        f"> {escaped(help_needed)}"
+    )

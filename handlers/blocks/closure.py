@@ -4,7 +4,7 @@ the note in the project's channel, and `/pmo lessons` results. Pure: data in, bl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.closure import AVOID, MAX_TEXT_LENGTH, OUTCOMES, Closure, LessonSearch
 from bot.services.portfolio import BenefitLine
@@ -19,6 +19,8 @@ KIND_LABELS = {"repeat": ":white_check_mark: repeat", AVOID: ":warning: avoid"}
 @dataclass(frozen=True)
 class ClosureTarget(JsonState):
     """The project a closure form is for (private_metadata)."""
+
+    RERUN: ClassVar[str] = "/pmo close KEY"
 
     project_key: str
 
@@ -44,7 +46,7 @@ def closure_modal(project_key: str, project_name: str, benefits: list[BenefitLin
     options = [{"text": plain(label, 75), "value": value} for value, label in OUTCOMES.items()]
     blocks: list[Block] = [
         context(
-            f"Closing *{project_key} · {clip(project_name, 200)}*. Its check-in prompts stop and its channel "
+            f"Closing *{project_key} · {escaped(clip(project_name, 200))}*. Its check-in prompts stop and its channel "
             "gets a short closure note. Benefits stay tracked: their owners keep reporting after closure. "
             f"Only archiving it (a duplicate, or it never started)? Cancel and type `/pmo close {project_key} archive`."
         )
@@ -102,7 +104,8 @@ def project_closed_modal(closure: Closure) -> dict[str, Any]:
         "close": plain("Done", MODAL_TITLE_LIMIT),
         "blocks": [
             section(
-                f"*{closure.project_key} · {clip(closure.project_name, 200)}* is closed: *{closure.outcome}*. "
+                f"*{closure.project_key} · {escaped(clip(closure.project_name, 200))}* is closed: "
+                f"*{escaped(closure.outcome)}*. "
                 f"Lessons recorded: {_lesson_count(closure)}; `/pmo lessons {closure.project_key}` lists them.\n"
                 f"{where}"
             )
@@ -111,17 +114,17 @@ def project_closed_modal(closure: Closure) -> dict[str, Any]:
 
 
 def closure_note_text(closure: Closure) -> str:
-    return f"{closure.project_key} · {closure.project_name} is closed: {closure.outcome}."
+    return f"{closure.project_key} · {escaped(closure.project_name)} is closed: {escaped(closure.outcome)}."
 
 
 def closure_note_blocks(closure: Closure, closed_by: str) -> list[Block]:
-    summary = f"\n{closure.summary}" if closure.summary else ""
+    summary = f"\n{escaped(closure.summary)}" if closure.summary else ""
     return [
         section(
-            f":checkered_flag: *{closure.project_key} · {clip(closure.project_name, 200)}* is closed: "
-            f"*{closure.outcome}*, by {user(closed_by)}.{summary}"
+            f":checkered_flag: *{closure.project_key} · {escaped(clip(closure.project_name, 200))}* is closed: "
+            f"*{escaped(closure.outcome)}*, by {user(closed_by)}.{summary}"
         ),
-        *([section(f"*Benefits:* {closure.benefits_status}")] if closure.benefits_status else []),
+        *([section(f"*Benefits:* {escaped(closure.benefits_status)}")] if closure.benefits_status else []),
         context(
             f"Lessons recorded: {_lesson_count(closure)} (`/pmo lessons {closure.project_key}`). "
             f"Weekly check-ins have stopped; `/pmo reopen {closure.project_key}` undoes the close."
@@ -148,7 +151,7 @@ def reopened_text(project_key: str, project_name: str) -> str:
 
 
 def _searched(search: LessonSearch) -> str:
-    return clip(" ".join(search.words), 200)
+    return escaped(clip(" ".join(search.words), 200))
 
 
 def lessons_text(search: LessonSearch) -> str:
@@ -167,7 +170,7 @@ def lessons_blocks(search: LessonSearch) -> list[Block]:
     count = f"the newest {shown} of {search.total}" if search.total > shown else f"{search.total}"
     blocks: list[Block] = [section(f"*Lessons matching “{_searched(search)}”*: {count}")]
     blocks += [
-        section(f"*{lesson.project_key}* · {KIND_LABELS.get(lesson.kind, lesson.kind)}: {lesson.text}")
+        section(f"*{lesson.project_key}* · {KIND_LABELS.get(lesson.kind, lesson.kind)}: {escaped(lesson.text)}")
         for lesson in search.lessons
     ]
     if search.total > shown:

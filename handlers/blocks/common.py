@@ -79,6 +79,16 @@ def bulleted(lines: list[str], *, limit: int = SECTION_TEXT_LIMIT, more: str = "
     return "\n".join(shown)
 
 
+def notice_modal(text: str) -> dict[str, Any]:
+    """A modal that only says something (what replaces a form that cannot show an error on an input)."""
+    return {
+        "type": "modal",
+        "title": plain("pmo-bot", MODAL_TITLE_LIMIT),
+        "close": plain("Close", MODAL_TITLE_LIMIT),
+        "blocks": [section(text)],
+    }
+
+
 def escaped(text: str) -> str:
     """People's own words in mrkdwn: as typed, so `<!here>` or `<@U123>` in a note pings nobody."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

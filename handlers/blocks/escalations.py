@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from bot.services.escalations import AlertView
-from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, actions, button, clip, context, section, user
+from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, actions, button, clip, context, escaped, section, user
 from handlers.ids import ActionId
 
 PICKED_UP_LABELS = {"acknowledged": "Acknowledged by", "coaching": "Coaching offered by"}
 
 
 def _quoted(words: str) -> str:
-    return "\n".join(f"> {line}" for line in words.splitlines() if line.strip())
+    """The team's own words, quoted and escaped: an alert must not let `<!channel>` in them ping anyone."""
+    return "\n".join(f"> {line}" for line in escaped(words).splitlines() if line.strip())
 
 
 def alert_text(alert: AlertView) -> str:
-    subject = f"{alert.project_key} · {alert.project_name}" if alert.project_key else "Portfolio"
+    subject = f"{alert.project_key} · {escaped(alert.project_name or '')}" if alert.project_key else "Portfolio"
     return f"Escalation: {subject}: {alert.reason}"
 
 
 def alert_blocks(alert: AlertView) -> list[Block]:
-    subject = f"*{alert.project_key} · {alert.project_name}*" if alert.project_key else "*Portfolio*"
+    subject = f"*{alert.project_key} · {escaped(alert.project_name or '')}*" if alert.project_key else "*Portfolio*"
     blocks: list[Block] = [
         section(f":rotating_light: {subject}\n{alert.reason}"),
         context(f"Sponsor: {user(alert.sponsor_user_id)} · Lead: {user(alert.lead_user_id)}"),

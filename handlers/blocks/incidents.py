@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.services.incidents import MAX_SUMMARY_LENGTH, ImpactInput, ImpactLine, IncidentView, Shift
 from handlers.blocks.checkins import FormTarget
@@ -43,6 +43,8 @@ MAX_LISTED_INCIDENTS = 20  # two blocks each, within a message's 50
 @dataclass(frozen=True)
 class ImpactTarget(JsonState):
     """Which project's impact a button or the impact form is about."""
+
+    RERUN: ClassVar[str] = "/pmo incidents"
 
     incident_key: str
     project_key: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.services.overlaps import COMBINE, DIFFERENT, SAME_EFFORT, SUBJECT_PREFIX, PossibleOverlap, Verdict
-from handlers.blocks.common import Block, actions, button, clip, context, header, section, user
+from handlers.blocks.common import Block, actions, button, clip, context, escaped, header, section, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId
 
@@ -32,7 +32,7 @@ class OverlapChoice(JsonState):
 
 
 def _listed(items: tuple[str, ...], *, limit: int = MAX_ITEMS_SHOWN) -> str:
-    shown = ", ".join(items[:limit])
+    shown = escaped(", ".join(items[:limit]))
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
@@ -43,7 +43,7 @@ def evidence_lines(overlap: PossibleOverlap) -> list[str]:
         alike = "names and descriptions" if overlap.compared_descriptions else "names"
         similarity = overlap.similarity
         lines.append(
-            f"Same objective, _{clip(overlap.shared_objective or '', 200)}_; {alike} alike: "
+            f"Same objective, _{escaped(clip(overlap.shared_objective or '', 200))}_; {alike} alike: "
             f"{similarity.score:.2f} ({len(similarity.shared_words)} of {similarity.distinct_words} words shared: "
             f"{_listed(similarity.shared_words, limit=MAX_WORDS_SHOWN)})"
         )
@@ -55,7 +55,7 @@ def evidence_lines(overlap: PossibleOverlap) -> list[str]:
 
 def _pair_blocks(overlap: PossibleOverlap, period: str) -> list[Block]:
     first, second = overlap.first, overlap.second
-    heading = f"*{first.key} · {clip(first.name, 200)}* and *{second.key} · {clip(second.name, 200)}*"
+    heading = f"*{first.key} · {escaped(clip(first.name, 200))}* and *{second.key} · {escaped(clip(second.name, 200))}*"
     value = OverlapChoice(overlap.subject_key, period).to_json()
     return [
         section("\n".join([heading, *(f"• {line}" for line in evidence_lines(overlap))])),

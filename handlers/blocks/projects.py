@@ -34,8 +34,8 @@ def project_record_blocks(record: ProjectRecord, *, shareable: bool) -> list[Blo
         f"*Sponsor:* {user(record.sponsor_user_id)}",
         f"*Lead:* {user(record.lead_user_id)}"
         + (f" (deputy {user(record.deputy_user_id)})" if record.deputy_user_id else ""),
-        f"*Objective:* {record.objective or '_none_'}",
-        f"*Programme:* {record.programme or '_none_'}",
+        f"*Objective:* {escaped(record.objective) if record.objective else '_none_'}",
+        f"*Programme:* {escaped(record.programme) if record.programme else '_none_'}",
         f"*Check-in:* {record.cadence}",
     ]
     channels = [
@@ -44,13 +44,16 @@ def project_record_blocks(record: ProjectRecord, *, shareable: bool) -> list[Blo
         + (f" :warning: broken: {line.broken_reason}" if line.broken_reason else "")
         for line in record.channels
     ]
-    services = [f"{key} {name} ({RELATION_LABELS.get(relation, relation)})" for key, name, relation in record.services]
+    services = [
+        f"{key} {escaped(name)} ({RELATION_LABELS.get(relation, escaped(relation))})"
+        for key, name, relation in record.services
+    ]
     blocks: list[Block] = [
         header(f"{record.key} · {record.name}"),
         section("\n".join(summary)),
     ]
     if record.description:
-        blocks.append(context(record.description))
+        blocks.append(context(escaped(record.description)))
     blocks += [
         section(
             "*Channels*\n" + (bulleted(channels) if channels else f"_none: link one with `/pmo link {record.key}`_")
@@ -68,7 +71,7 @@ def project_record_blocks(record: ProjectRecord, *, shareable: bool) -> list[Blo
 
 def project_record_text(record: ProjectRecord) -> str:
     """The notification text that goes with the blocks (shown in notifications and to screen readers)."""
-    return f"{record.key} · {record.name} ({record.status})"
+    return f"{record.key} · {escaped(record.name)} ({record.status})"
 
 
 def _text_input(
@@ -256,7 +259,7 @@ def project_created_modal(key: str, name: str) -> dict[str, Any]:
         "close": plain("Done", 24),
         "blocks": [
             section(
-                f"*{key} · {name}* is in the portfolio.\n"
+                f"*{key} · {escaped(name)}* is in the portfolio.\n"
                 f"Next: run `/pmo link {key}` in the project's channel so the team gets its check-ins there."
             )
         ],

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.services.live_services import MAX_NAME_LENGTH, MAX_OWNING_TEAM_LENGTH
 from bot.services.portfolio import MAX_KEY_LENGTH
-from handlers.blocks.common import Block, context, plain, section
+from handlers.blocks.common import Block, context, escaped, plain, section
 from handlers.ids import CallbackId, NewServiceBlock
 
 RELATION_PHRASES = {
@@ -92,10 +92,10 @@ def new_service_modal(usergroups: list[UsergroupChoice]) -> dict[str, Any]:
 def service_saved_text(key: str, name: str, *, created: bool) -> str:
     if created:
         return (
-            f"Service *{key}* · {name} is in the portfolio. Projects name it with "
+            f"Service *{key}* · {escaped(name)} is in the portfolio. Projects name it with "
             f"`/pmo depends PROJECT {key}` or `/pmo shares PROJECT {key}`."
         )
-    return f"Service *{key}* is now called {name}."
+    return f"Service *{key}* is now called {escaped(name)}."
 
 
 def service_saved_modal(text: str) -> dict[str, Any]:

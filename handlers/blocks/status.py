@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from bot.services.status import (
     ActionLine,
@@ -48,6 +49,8 @@ MAX_TITLE_IN_LIST = 150
 @dataclass(frozen=True)
 class StatusPage(JsonState):
     """Which page of the table a Next / Previous / Share button is about (0 is the first)."""
+
+    RERUN: ClassVar[str] = "/pmo status"
 
     page: int
 
@@ -189,7 +192,7 @@ def _incident_text(line: IncidentLine) -> str:
 
 def project_status_text(overview: ProjectOverview) -> str:
     latest = overview.narrative.overall if overview.narrative else None
-    return f"{overview.key} · {overview.name}: {rag_label(latest)}"
+    return f"{overview.key} · {escaped(overview.name)}: {rag_label(latest)}"
 
 
 def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable: bool) -> list[Block]:

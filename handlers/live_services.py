@@ -104,9 +104,6 @@ def register(app: App, ctx: AppContext) -> None:
         except Conflict as error:  # another service has this name
             ack(response_action="errors", errors={NewServiceBlock.NAME: str(error)})
             return
-        except UserError as error:
-            ack(response_action="errors", errors={NewServiceBlock.KEY: str(error)})
-            return
         ack(response_action="update", view=service_saved_modal(text))
 
 

@@ -1,0 +1,106 @@
+"""The one request path every Slack request takes before its listener: a global Bolt middleware.
+
+It cleans what Slack delivered, so listeners and the domain see the same text on SQLite and
+PostgreSQL, and gives every listener `actor` and `now`. A UserError a listener raises (a
+refusal, a bad key, state that is out of date) is answered in one place,
+`reply_to_user_error`, which the app's error handler calls.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
+from slack_sdk import WebClient
+
+from bot.context import AppContext
+from bot.errors import UserError
+from bot.services.access import Actor
+from handlers.blocks.common import PLAIN_TEXT_LIMIT, clip, notice_modal
+
+log = logging.getLogger(__name__)
+
+# C0 control characters and DEL, except tab, newline and carriage return. PostgreSQL refuses
+# NUL in text and SQLite keeps it; nobody means to type either, so they are dropped everywhere.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_control_characters(value: Any) -> Any:
+    """`value` with control characters dropped from every string in it; containers are changed in place,
+    so every view Bolt gives a listener (body, command, view, action) sees the same clean text."""
+    if isinstance(value, str):
+        return CONTROL_CHARACTERS.sub("", value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = without_control_characters(item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = without_control_characters(item)
+    return value
+
+
+def clean_body(req: BoltRequest, next: Callable[[], None]) -> None:  # noqa: A002 (Bolt's argument name)
+    body = without_control_characters(req.body)
+    view = body.get("view") if body.get("type") in ("view_submission", "view_closed") else None
+    if isinstance(view, dict):
+        state = view.get("state")
+        # A form submitted without `state.values` (no inputs, or a client that left it out) is an empty form.
+        if not isinstance(state, dict) or not isinstance(state.get("values"), dict):
+            view["state"] = {**(state if isinstance(state, dict) else {}), "values": {}}
+    next()
+
+
+def add_actor_and_clock(ctx: AppContext) -> Callable[..., None]:
+    """Middleware giving every listener `actor` (who is asking, with their rights) and `now` (read once)."""
+
+    def middleware(context: BoltContext, body: dict[str, Any], next: Callable[[], None]) -> None:  # noqa: A002
+        user_id = (body.get("user") or {}).get("id") or body.get("user_id") or context.user_id
+        if user_id:
+            context["actor"] = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
+        context["now"] = ctx.clock()
+        next()
+
+    return middleware
+
+
+def _first_input_block(view: dict[str, Any]) -> str | None:
+    inputs = [block.get("block_id") for block in view.get("blocks") or [] if block.get("type") == "input"]
+    # The submitted values are keyed by the inputs' block ids too, in the form's order.
+    inputs += list((view.get("state") or {}).get("values") or {})
+    return next((block_id for block_id in inputs if block_id), None)
+
+
+def reply_to_user_error(
+    error: UserError,
+    body: dict[str, Any],
+    respond: Respond | None,
+    client: WebClient | None,
+    response: BoltResponse | None,
+) -> BoltResponse | None:
+    """The user's mistake, told on the surface they used; `response` is None once the listener has acked.
+
+    A form not yet answered shows it on its first input (`response_action: errors`), or in its
+    place when it has none; a command or a button gets an ephemeral reply, and a button with
+    nowhere to reply to (the Home tab, a modal) a DM.
+    """
+    text = str(error)
+    if body.get("type") == "view_submission" and response is not None:
+        block_id = _first_input_block(body.get("view") or {})
+        answer: dict[str, Any] = (
+            {"response_action": "errors", "errors": {block_id: clip(text, PLAIN_TEXT_LIMIT)}}
+            if block_id
+            else {"response_action": "update", "view": notice_modal(text)}
+        )
+        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+    user_id = (body.get("user") or {}).get("id")
+    if respond is not None and (body.get("response_url") or body.get("response_urls")):
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    elif client is not None and user_id and body.get("type") == "block_actions":
+        client.chat_postMessage(channel=user_id, text=text)
+    else:
+        log.info("a user error with nowhere to reply (%s): %s", body.get("type"), text)
+    return BoltResponse(status=200, body="") if response is not None else None
