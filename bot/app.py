@@ -12,6 +12,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 import handlers
 from bot.context import AppContext
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.webhooks import IncidentWebhooks
 from handlers.incidents import announce as announce_incident
 from storage.session import database_is_reachable
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -64,7 +66,8 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
 
 
 def create_wsgi_app(app: App, ctx: AppContext, *, background: Executor | None = None) -> WsgiApp:
-    """`/slack/events` for Slack, the incident webhooks, `GET /healthz` for load balancers and orchestrators.
+    """`/slack/events` for Slack, the incident webhooks, `GET /healthz` for load balancers and orchestrators,
+    `GET /metrics` for Prometheus.
 
     `background` runs what a webhook triggers after it is answered; tests pass one they can wait on.
     """
@@ -88,6 +91,10 @@ def create_wsgi_app(app: App, ctx: AppContext, *, background: Executor | None = 
                 [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if environ.get("PATH_INFO") == METRICS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            page = ctx.metrics.exposition(ctx.session_factory, ctx.clock)
+            start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(page)))])
+            return [page]
         return slack(environ, start_response)
 
     return application

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from bot.app import create_app, create_wsgi_app
 from bot.clock import parse_instant, system_clock
 from bot.context import AppContext
+from bot.metrics import Metrics
 from bot.scheduler import create_scheduler
 from bot.services.portfolio_csv import ImportRejected, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
@@ -76,10 +77,12 @@ def _open_database(settings: Settings) -> Engine:
 
 
 def _context(settings: Settings, engine: Engine, client: WebClient | None = None) -> AppContext:
+    metrics = Metrics()
     return AppContext(
         settings=settings,
         session_factory=make_session_factory(engine),
-        client=client or make_web_client(settings),
+        client=client or make_web_client(settings, metrics),
+        metrics=metrics,
     )
 
 

@@ -9,6 +9,7 @@ database when scraped, so every instance reports the same, true figure.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter as Tally
@@ -20,6 +21,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.models import DeliveryStatus, OutgoingMessage
@@ -178,12 +180,20 @@ class Metrics:
 
     def exposition(self, session_factory: SessionFactory, clock: Callable[[], datetime]) -> bytes:
         """The Prometheus text page, with the ledger's backlog read now."""
-        with session_factory() as session:
-            backlog = ledger_backlog(session)
-        for status, count in backlog.rows_by_status.items():
-            self.ledger_rows.labels(status.value).set(count)
-        oldest = backlog.oldest_pending_created_at
-        self.oldest_pending_age.set(max(0.0, (clock() - oldest).total_seconds()) if oldest else 0.0)
+        try:
+            with session_factory() as session:
+                backlog = ledger_backlog(session)
+        except SQLAlchemyError:
+            # The process's own figures are still worth serving; NaN says the backlog is unknown.
+            log.warning("metrics: could not read the ledger backlog", exc_info=True)
+            for status in BACKLOG_STATUSES:
+                self.ledger_rows.labels(status.value).set(math.nan)
+            self.oldest_pending_age.set(math.nan)
+        else:
+            for status, count in backlog.rows_by_status.items():
+                self.ledger_rows.labels(status.value).set(count)
+            oldest = backlog.oldest_pending_created_at
+            self.oldest_pending_age.set(max(0.0, (clock() - oldest).total_seconds()) if oldest else 0.0)
         return generate_latest(self.registry)
 
 

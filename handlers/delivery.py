@@ -160,4 +160,5 @@ def _attempt(ctx: AppContext, row_id: int, method: str, payload: dict, *, now: d
                 row.attempts,
                 row.status.value,
             )
+        ctx.metrics.record_delivery(row.idempotency_key, sent=error is None, attempts=row.attempts)
         return Delivery(row.status, message_ts, error)

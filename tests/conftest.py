@@ -21,6 +21,7 @@ from waitress import wasyncore
 
 from bot.app import create_app, create_wsgi_app
 from bot.context import AppContext
+from bot.metrics import Metrics
 from bot.settings import Settings, load_settings
 from bot.slack_client import make_web_client
 from storage.base import Base
@@ -116,7 +117,10 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
 
 @pytest.fixture
 def app_context(settings: Settings, session_factory: sessionmaker[Session]) -> AppContext:
-    return AppContext(settings=settings, session_factory=session_factory, client=make_web_client(settings))
+    metrics = Metrics()
+    return AppContext(
+        settings=settings, session_factory=session_factory, client=make_web_client(settings, metrics), metrics=metrics
+    )
 
 
 class ListenerExecutor(ThreadPoolExecutor):
