@@ -107,10 +107,12 @@ class PacedWebClient(WebClient):
         return response
 
 
-def make_web_client(settings: Settings, metrics: Metrics | None = None) -> PacedWebClient:
+def make_web_client(
+    settings: Settings, metrics: Metrics | None = None, *, limiter: SendRateLimiter | None = None
+) -> PacedWebClient:
     """The process's client; build it once (in the composition root), so its limiter is the only one."""
     metrics = metrics or Metrics()
-    limiter = SendRateLimiter(settings.slack_messages_per_second)
+    limiter = limiter or SendRateLimiter(settings.slack_messages_per_second)
     return PacedWebClient(
         limiter=limiter,
         metrics=metrics,
