@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 import handlers
@@ -60,6 +60,13 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
                 respond(text=SORRY, replace_original=False)
             except Exception:  # the apology is best effort; the error is already logged
                 log.warning("could not tell the user about the error", exc_info=True)
+
+    @app.middleware
+    def use_the_paced_client(context: BoltContext, next: Callable[[], None]) -> None:
+        # Bolt hands listeners a fresh WebClient per request; ours shares the process's send
+        # rate limiter and metrics, so listeners' messages take their turn with everyone else's.
+        context["client"] = ctx.client
+        next()
 
     handlers.register_all(app, ctx)
     return app

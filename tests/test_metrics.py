@@ -13,7 +13,7 @@ from bot.services import outbox
 from bot.services.outbox import OutgoingRequest
 from handlers.jobs import run_due_work
 from storage.session import unit_of_work
-from tests.factories import add_project
+from tests.factories import LEAD, add_project
 
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # Monday 09:30 Europe/London: the default prompt time
 
@@ -96,3 +96,13 @@ def test_each_tick_logs_one_line_with_what_it_sent(app_context, fake_slack, thre
     assert line.startswith(f"tick {DUE.isoformat()} done in ")
     assert "sent 3 (checkin-prompt 2, escalation 1)" in line
     assert "failed 1 (checkin-prompt 1)" in line
+
+
+def test_what_listeners_send_goes_through_the_apps_own_client(app_url, slack, fake_slack, listeners, three_projects):
+    slack.command("action ONE-1", user_id=LEAD, channel_id="C0ONE")
+    fake_slack.wait_for("views.open")
+    listeners.wait_idle()
+
+    page = scrape(app_url)
+
+    assert page[("pmo_bot_slack_requests_total", (("method", "views.open"), ("outcome", "ok")))] == 1
