@@ -5,7 +5,7 @@ it with HTTP 429 and `Retry-After`. Every message-sending call in the process wa
 slot from one `SendRateLimiter`, so a Monday fan-out, an incident announcement, DMs and
 updates share the budget instead of each assuming it is alone.
 
-The rate starts at a safe value and doubles every second that Slack accepts without 429.
+The rate starts at a safe value and doubles every half second that Slack accepts without 429.
 A 429 halves the rate (of what Slack was actually accepting in the last second, which is
 the best estimate of the limit) and pauses every sender until `Retry-After` has passed.
 After that the rate climbs quickly back to just under the rate Slack accepted, and from
