@@ -5,17 +5,18 @@ one impact notice per project channel, one DM per sponsor) against the fake Slac
 with Slack's chat.postMessage limits switched on (1 message/second/channel and an overall
 limit, over which it answers 429 + Retry-After). Prints the time from the declaration until
 the last impact notice is accepted, its ratio to the minimum the rate limit allows (the
-notices and the summary before them), and the notices lost and duplicated.
+notices and the summary before them), the share of calls answered 429, and the notices
+lost and duplicated. The bot runs at its default settings (SLACK_MESSAGES_PER_SECOND unset)
+unless told otherwise.
 
     python bench/incident.py                     # 1,000 projects, SQLite
     python bench/incident.py --projects 500 --database-url postgresql://postgres@127.0.0.1/test
 
-Targets: ratio <= 1.2, zero lost, zero duplicated.
+Targets: ratio <= 1.2, at most 2% of calls answered 429, zero lost, zero duplicated.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import threading
@@ -28,11 +29,11 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from bench._common import bot_settings, limit_fake, outcome, parse_options, report  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.services import incidents  # noqa: E402
 from bot.services.incidents import NewIncident  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers.incidents import announce  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -109,44 +110,24 @@ def seed(session_factory, projects: int) -> int:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--projects", type=int, default=1000)
-    parser.add_argument("--overall-per-second", type=float, default=50.0, help="the fake's workspace-wide limit")
-    parser.add_argument("--channel-per-second", type=float, default=1.0, help="the fake's per-channel limit")
-    parser.add_argument(
-        "--pace", type=float, default=None, help="SLACK_MESSAGES_PER_SECOND for the bot (default: 90%% of the limit)"
-    )
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    args = parser.parse_args()
-    pace = args.pace or args.overall_per_second * 0.9
-    channels = {channel_of(n) for n in range(args.projects)}
+    options = parse_options(__doc__, projects=1000)
+    channels = {channel_of(n) for n in range(options.projects)}
 
     with tempfile.TemporaryDirectory() as scratch:
-        database_url = args.database_url or f"sqlite:///{scratch}/incident.sqlite3"
+        database_url = options.database_url or f"sqlite:///{scratch}/incident.sqlite3"
         engine = make_engine(database_url)
         rebuild_schema(engine)
         session_factory = make_session_factory(engine)
-        service_id = seed(session_factory, args.projects)
+        service_id = seed(session_factory, options.projects)
 
         with FakeSlack(REPO_ROOT / "manifest.yml", team_id=TEAM_ID) as fake:
             fake.add_channel(PMO_CHANNEL, "pmo")
-            for n in range(args.projects):
+            for n in range(options.projects):
                 fake.add_channel(channel_of(n), f"project-{n}")
-            for n in range((args.projects + PROJECTS_PER_SPONSOR - 1) // PROJECTS_PER_SPONSOR):
+            for n in range((options.projects + PROJECTS_PER_SPONSOR - 1) // PROJECTS_PER_SPONSOR):
                 fake.add_user(f"U0SPONSOR{n}")
-            fake.set_rate_limit(
-                per_channel_per_second=args.channel_per_second, overall_per_second=args.overall_per_second
-            )
-            settings = load_settings(
-                _env_file=None,
-                slack_bot_token=fake.bot_token,
-                slack_signing_secret="bench",
-                slack_api_url=fake.url,
-                database_url=database_url,
-                pmo_channel_id=PMO_CHANNEL,
-                slack_messages_per_second=pace,
-                scheduler_enabled=False,
-            )
+            limit_fake(fake, options)
+            settings = bot_settings(fake, database_url, options, pmo_channel_id=PMO_CHANNEL, scheduler_enabled=False)
             ctx = AppContext(settings=settings, session_factory=session_factory, client=make_web_client(settings))
 
             def declare_and_announce() -> None:
@@ -161,30 +142,21 @@ def main() -> None:
             started = time.perf_counter()
             worker = threading.Thread(target=declare_and_announce)
             worker.start()
-            while notices_accepted() < args.projects and worker.is_alive():
+            while notices_accepted() < options.projects and worker.is_alive():
                 time.sleep(0.02)
             last_notice = time.perf_counter() - started
             worker.join()
             everything = time.perf_counter() - started
 
-            per_channel = [len(fake.messages_in(channel_of(n))) for n in range(args.projects)]
-            rate_limited = sum(1 for call in fake.calls_to("chat.postMessage") if call.status == 429)
+            per_channel = [len(fake.messages_in(channel_of(n))) for n in range(options.projects)]
+            # The PMO summary goes first, so the notices wait behind one message.
+            minimum = (options.projects + 1) / options.overall_per_second
+            result = outcome(fake, elapsed=last_notice, minimum=minimum, per_channel=per_channel)
             dms = sum(1 for call in fake.ok_calls_to("chat.postMessage") if call.args["channel"].startswith("U0"))
         engine.dispose()
 
-    # The PMO summary goes first, so the notices wait behind one message.
-    minimum = (args.projects + 1) / args.overall_per_second
-    print(f"projects:            {args.projects}")
-    print(f"database:            {database_url.split(':', 1)[0]}")
-    print(f"limit:               {args.overall_per_second:g} msg/s overall, {args.channel_per_second:g} msg/s/channel")
-    print(f"bot pace:            {pace:g} msg/s")
-    print(f"last notice after:   {last_notice:.1f} s")
-    print(f"minimum possible:    {minimum:.1f} s")
-    print(f"ratio:               {last_notice / minimum:.2f}  (target <= 1.2)")
+    report(options, database_url, settings, result, timed="last notice after")
     print(f"all done after:      {everything:.1f} s  (with {dms} sponsor DMs)")
-    print(f"answered 429:        {rate_limited}")
-    print(f"lost:                {sum(1 for count in per_channel if count == 0)}  (target 0)")
-    print(f"duplicated:          {sum(1 for count in per_channel if count > 1)}  (target 0)")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from sqlalchemy import delete, text  # noqa: E402
 from bench.portfolio import TEAM_ID, WEEKS, seed  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
+from bot.pacing import SendRateLimiter  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers.jobs import JOBS, run_due_work  # noqa: E402
@@ -87,7 +88,9 @@ def main() -> None:
                 pmo_channel_id="C0PMO",
                 slack_messages_per_second=1000,
             )
-            ctx = AppContext(settings=settings, session_factory=session_factory, client=make_web_client(settings))
+            # Sending at 1,000/s from the first message: the time is the bot's own work, not pacing.
+            client = make_web_client(settings, limiter=SendRateLimiter(1000, start=1000))
+            ctx = AppContext(settings=settings, session_factory=session_factory, client=client)
 
             def forget_the_prompts() -> None:
                 """Undo the due prompts' claims, so the next run finds them due again."""

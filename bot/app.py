@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
 
 import handlers
 from bot.context import AppContext
 from bot.errors import UserError
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.webhooks import IncidentWebhooks
 from handlers.incidents import announce as announce_incident
 from handlers.request import add_actor_and_clock, clean_body, reply_to_user_error
@@ -32,6 +33,7 @@ HEALTH_PATH = "/healthz"
 # Slack's own payloads are far smaller (a full modal's state is tens of kilobytes).
 MAX_SLACK_BODY_BYTES = 1024 * 1024
 SIGNATURE_MAX_AGE_SECONDS = 5 * 60  # Slack's advice, and what Bolt allows
+METRICS_PATH = "/metrics"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -115,6 +117,13 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
                 log.warning("could not tell the user about the error", exc_info=True)
         return None
 
+    @app.middleware
+    def use_the_paced_client(context: BoltContext, next: Callable[[], None]) -> None:
+        # Bolt hands listeners a fresh WebClient per request; ours shares the process's send
+        # rate limiter and metrics, so listeners' messages take their turn with everyone else's.
+        context["client"] = ctx.client
+        next()
+
     app.use(clean_body)
     app.use(add_actor_and_clock(ctx))
     handlers.register_all(app, ctx)
@@ -182,7 +191,8 @@ def guarded_slack_events(slack: WsgiApp, signing_secret: str | None) -> WsgiApp:
 
 
 def create_wsgi_app(app: App, ctx: AppContext, *, background: Executor | None = None) -> WsgiApp:
-    """`/slack/events` for Slack, the incident webhooks, `GET /healthz` for load balancers and orchestrators.
+    """`/slack/events` for Slack, the incident webhooks, `GET /healthz` for load balancers and orchestrators,
+    `GET /metrics` for Prometheus.
 
     `background` runs what a webhook triggers after it is answered; tests pass one they can wait on.
     """
@@ -209,6 +219,10 @@ def create_wsgi_app(app: App, ctx: AppContext, *, background: Executor | None = 
                 [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if environ.get("PATH_INFO") == METRICS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            page = ctx.metrics.exposition(ctx.session_factory, ctx.clock)
+            start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(page)))])
+            return [page]
         return slack(environ, start_response)
 
     return application

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import waitress
-from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
@@ -23,6 +23,7 @@ from bot.clock import parse_instant, system_clock
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.foi_formats import FORMATS, render
+from bot.metrics import Metrics
 from bot.scheduler import create_scheduler
 from bot.services import foi, retention
 from bot.services.foi import Export
@@ -196,10 +197,12 @@ def _open_database(settings: Settings) -> Engine:
 
 
 def _context(settings: Settings, engine: Engine, client: WebClient | None = None) -> AppContext:
+    metrics = Metrics()
     return AppContext(
         settings=settings,
         session_factory=make_session_factory(engine),
-        client=client or make_web_client(settings),
+        client=client or make_web_client(settings, metrics),
+        metrics=metrics,
     )
 
 
@@ -216,6 +219,8 @@ def _serve(settings: Settings, *, socket_mode: bool) -> None:
         log.info("scheduler started: scheduled work runs every minute in this process")
     if socket_mode:
         assert settings.slack_app_token is not None
+        # websocket-client's adapter keeps acking within a second through Slack's periodic
+        # `disconnect` (refresh_requested), where slack_sdk's built-in client took over 2.5 s.
         SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
         return
     log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)

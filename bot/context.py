@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
 from bot.clock import Clock, system_clock
+from bot.metrics import Metrics
 from bot.settings import Settings
 from storage.session import SessionFactory
 
@@ -20,6 +21,8 @@ class AppContext:
     client: WebClient
     # Interactive requests always use the real clock; only scheduled work is handed "now".
     clock: Clock = system_clock
+    # The Slack client should report into the same one (make_web_client(settings, metrics)).
+    metrics: Metrics = field(default_factory=Metrics)
 
     def workspace_today(self) -> date:
         """Today's date in the workspace's own calendar (the default timezone), for date rules and defaults."""

@@ -67,9 +67,9 @@ class Settings(BaseSettings):
     # A benefit is off trajectory when it is behind the straight line by more than this
     # fraction of the distance from baseline to target.
     benefit_tolerance: float = Field(default=0.10, ge=0, le=1)
-    # Messages per second the bot allows itself when it fans out (e.g. Monday's prompts),
-    # kept under Slack's workspace limit so that 429s stay the exception.
-    slack_messages_per_second: float = Field(default=20, gt=0, le=1000)
+    # The most messages per second the bot ever sends. Below it the bot finds Slack's own
+    # limit by itself (bot/pacing.py); lower it only to leave room for other apps.
+    slack_messages_per_second: float = Field(default=100, gt=0, le=1000)
     # The weekly "possible overlap" note to the PMO: its day and local time (in
     # DEFAULT_TIMEZONE), and how alike two projects' names and descriptions must be
     # (the share of their distinct words they have in common) to be suggested.

@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.pacing import Pacer
 from bot.services import checkins, outbox, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
@@ -40,10 +39,10 @@ def send_checkin_prompts(ctx: AppContext, now: datetime) -> None:
     """Post every prompt due at `now`, paced under Slack's rate limit, each exactly once."""
     with unit_of_work(ctx.session_factory) as session:
         due = checkins.due_prompts(session, now=now, default_cadence=ctx.settings.default_cadence)
-    fan_out(ctx, due, lambda prompt, pacer: _send_prompt(ctx, prompt, pacer, now))
+    fan_out(ctx, due, lambda prompt: _send_prompt(ctx, prompt, now))
 
 
-def _send_prompt(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime) -> None:
+def _send_prompt(ctx: AppContext, prompt: DuePrompt, now: datetime) -> None:
     with unit_of_work(ctx.session_factory) as session:
         if not checkins.claim_prompt(session, prompt, now=now):
             return
@@ -71,7 +70,6 @@ def _send_prompt(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime
         claimed = claim(session, message, now=now)
     if claimed is None:
         return
-    pacer.wait()
     delivery = deliver(ctx, claimed, now=now)
     if delivery.error in BROKEN_CHANNEL_ERRORS:
         _channel_broke(ctx, prompt, delivery.error or "", now)

@@ -13,7 +13,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.pacing import Pacer
 from bot.services import outbox
 from bot.services.outbox import OutgoingRequest
 from storage.models import DeliveryStatus, OutgoingMessage
@@ -104,8 +103,8 @@ FANOUT_WORKERS = 8
 Item = TypeVar("Item")
 
 
-def fan_out(ctx: AppContext, items: Sequence[Item], send: Callable[[Item, Pacer], None]) -> None:
-    """Send one message (or a few) per item in parallel, paced under Slack's rate limit.
+def fan_out(ctx: AppContext, items: Sequence[Item], send: Callable[[Item], None]) -> None:
+    """Send one message (or a few) per item in parallel; the client paces them under Slack's rate limit.
 
     For bursts such as Monday's prompts or an incident's impact notices. `send` must
     claim its messages in the ledger, so running a fan-out twice sends nothing twice;
@@ -113,11 +112,10 @@ def fan_out(ctx: AppContext, items: Sequence[Item], send: Callable[[Item, Pacer]
     """
     if not items:
         return
-    pacer = Pacer(ctx.settings.slack_messages_per_second)
 
     def send_logged(item: Item) -> None:
         try:
-            send(item, pacer)
+            send(item)
         except Exception:
             log.exception("fan-out send failed for %r", item)
 
@@ -162,4 +160,5 @@ def _attempt(ctx: AppContext, row_id: int, method: str, payload: dict, *, now: d
                 row.attempts,
                 row.status.value,
             )
+        ctx.metrics.record_delivery(row.idempotency_key, sent=error is None, attempts=row.attempts)
         return Delivery(row.status, message_ts, error)

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
-from bot.pacing import Pacer
 from bot.services import checkins, incidents, live_services, outbox, portfolio
 from bot.services.access import Actor
 from bot.services.escalations import Cause
@@ -44,14 +43,13 @@ log = logging.getLogger(__name__)
 
 
 def _send_paced(
-    ctx: AppContext, request: OutgoingRequest, target: ChannelTarget | None, pacer: Pacer, now: datetime, what: str
+    ctx: AppContext, request: OutgoingRequest, target: ChannelTarget | None, now: datetime, what: str
 ) -> None:
-    """Claim, wait for a send slot, send; a channel Slack refuses for good is handled as check-ins do."""
+    """Claim, then send (the client paces it); a channel Slack refuses for good is handled as check-ins do."""
     with unit_of_work(ctx.session_factory) as session:
         claimed = claim(session, request, now=now)
     if claimed is None:
         return
-    pacer.wait()
     delivery = deliver(ctx, claimed, now=now)
     if target is not None and delivery.error in BROKEN_CHANNEL_ERRORS:
         _channel_broke(ctx, target, delivery.error or "", what, now)
@@ -122,14 +120,14 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
         for target in channels
     ]
     what = f"impact notice for {view.key}"
-    fan_out(ctx, notices, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
+    fan_out(ctx, notices, lambda item: _send_paced(ctx, item[0], item[1], now, what))
     dms = []
     for sponsor, sponsored in incidents.impacts_by_sponsor(view).items():
         if sponsor in sponsors:
             text, dm_blocks = blocks.sponsor_dm(view, sponsored)
             key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
             dms.append(chat_message(key, sponsor, text, dm_blocks))
-    fan_out(ctx, dms, lambda request, pacer: _send_paced(ctx, request, None, pacer, now, "sponsor DM"))
+    fan_out(ctx, dms, lambda request: _send_paced(ctx, request, None, now, "sponsor DM"))
 
 
 def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
@@ -168,7 +166,7 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
         for target in channels
     ]
     what = f"re-plan message for {view.key}"
-    fan_out(ctx, replans, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
+    fan_out(ctx, replans, lambda item: _send_paced(ctx, item[0], item[1], now, what))
 
 
 def publish_summary(ctx: AppContext, view: IncidentView, now: datetime) -> None:
@@ -320,7 +318,7 @@ def _post_update(ctx: AppContext, client: WebClient, request: CommandRequest, re
             (chat_message(incidents.update_key(incident.id, update_id, None), channel, text, thread_ts=ts), None)
         )
     what = f"update on {view.key}"
-    fan_out(ctx, requests, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
+    fan_out(ctx, requests, lambda item: _send_paced(ctx, item[0], item[1], now, what))
     respond(text=f"Posted in the thread of {len(threads)} project channels' notices about {view.key}.")
 
 

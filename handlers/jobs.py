@@ -44,10 +44,12 @@ JOBS: tuple[Job, ...] = (
 
 
 def run_due_work(ctx: AppContext, now: datetime) -> None:
-    for job in JOBS:
-        try:
-            with audit.acting("scheduler", audit.Door.SCHEDULER, at=now):
-                job(ctx, now)
-        except Exception:
-            # One broken job must not starve the others; the next tick tries it again.
-            log.exception("scheduled job %s failed at %s", job.__name__, now.isoformat())
+    with ctx.metrics.tick(now) as tick:
+        for job in JOBS:
+            with tick.job(job.__name__):
+                try:
+                    with audit.acting("scheduler", audit.Door.SCHEDULER, at=now):
+                        job(ctx, now)
+                except Exception:
+                    # One broken job must not starve the others; the next tick tries it again.
+                    log.exception("scheduled job %s failed at %s", job.__name__, now.isoformat())

@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.pacing import Pacer
 from bot.services import actions, nudges, outbox
 from bot.services.nudges import DailyNudge
 from handlers.actions import claim_action_dm, deliver_dm, timezone_of
@@ -46,8 +45,8 @@ def send_nudges(ctx: AppContext, now: datetime) -> None:
         plan = _plan(ctx, now)
     owner_digests = _not_yet_sent(ctx, plan.owner_digests, owner_digest_key)
     sponsor_digests = _not_yet_sent(ctx, plan.sponsor_digests, sponsor_digest_key)
-    fan_out(ctx, owner_digests, lambda digest, pacer: _send_owner_digest(ctx, digest, pacer, now))
-    fan_out(ctx, sponsor_digests, lambda digest, pacer: _send_sponsor_digest(ctx, digest, pacer, now))
+    fan_out(ctx, owner_digests, lambda digest: _send_owner_digest(ctx, digest, now))
+    fan_out(ctx, sponsor_digests, lambda digest: _send_sponsor_digest(ctx, digest, now))
     if plan.pmo_day is not None and plan.pmo_alerts:
         _refresh_pmo_alerts(ctx, [due.action_id for due in plan.pmo_alerts], plan.pmo_day, now)
 
@@ -78,7 +77,7 @@ def _learn_timezones(ctx: AppContext, user_ids: list[str], now: datetime) -> Non
             nudges.remember_timezone(session, user_id, timezone_of(user, ctx.settings.default_timezone), now=now)
 
 
-def _send_owner_digest(ctx: AppContext, digest: DailyNudge, pacer: Pacer, now: datetime) -> None:
+def _send_owner_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> None:
     key = owner_digest_key(digest.user_id, digest.local_day)
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
@@ -86,11 +85,10 @@ def _send_owner_digest(ctx: AppContext, digest: DailyNudge, pacer: Pacer, now: d
         dm = ActionDm(OVERDUE, digest.local_day.isoformat(), [item.action_id for item in digest.items])
         claimed = claim_action_dm(session, ctx, dm, key=key, recipient=digest.user_id, now=now)
     if claimed is not None:
-        pacer.wait()
         deliver_dm(ctx, claimed, now=now)
 
 
-def _send_sponsor_digest(ctx: AppContext, digest: DailyNudge, pacer: Pacer, now: datetime) -> None:
+def _send_sponsor_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> None:
     key = sponsor_digest_key(digest.user_id, digest.local_day)
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
@@ -102,7 +100,6 @@ def _send_sponsor_digest(ctx: AppContext, digest: DailyNudge, pacer: Pacer, now:
         text, blocks = sponsor_digest(lines)
         claimed = claim(session, chat_message(key, digest.user_id, text, blocks), now=now)
     if claimed is not None:
-        pacer.wait()
         deliver_dm(ctx, claimed, now=now)
 
 
@@ -112,10 +109,10 @@ def _refresh_pmo_alerts(ctx: AppContext, action_ids: list[int], pmo_day: date, n
     with unit_of_work(ctx.session_factory) as session:
         refreshed = actions.overdue_alerts_updated_since(session, start_of_day)
     stale = [action_id for action_id in action_ids if action_id not in refreshed]
-    fan_out(ctx, stale, lambda action_id, pacer: _refresh_pmo_alert(ctx, action_id, pmo_day, pacer, now))
+    fan_out(ctx, stale, lambda action_id: _refresh_pmo_alert(ctx, action_id, pmo_day, now))
 
 
-def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, pacer: Pacer, now: datetime) -> None:
+def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, now: datetime) -> None:
     zone = ZoneInfo(ctx.settings.default_timezone)
     try:
         with unit_of_work(ctx.session_factory) as session:
@@ -126,7 +123,6 @@ def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, pacer: Pa
     except IntegrityError:
         return  # another instance raised this alert at the same moment, and posts it
     if escalation_id is not None:
-        pacer.wait()
         publish_alert(ctx, escalation_id, now=now)
 
 

@@ -25,6 +25,7 @@ from bot.app import create_app, create_wsgi_app
 from bot.context import AppContext
 from bot.demo.fake_slack import FakeSlack
 from bot.demo.signed import SignedRequests
+from bot.metrics import Metrics
 from bot.settings import Settings, load_settings
 from bot.slack_client import make_web_client
 from storage.base import Base
@@ -124,14 +125,17 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
     )
 
 
-def make_test_client(settings: Settings) -> WebClient:
+def make_test_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
     """The app's client, retrying 5xx and dropped connections at once instead of after real seconds."""
-    return make_web_client(settings, retry_interval=FixedValueRetryIntervalCalculator(0))
+    return make_web_client(settings, metrics, retry_interval=FixedValueRetryIntervalCalculator(0))
 
 
 @pytest.fixture
 def app_context(settings: Settings, session_factory: sessionmaker[Session]) -> AppContext:
-    return AppContext(settings=settings, session_factory=session_factory, client=make_test_client(settings))
+    metrics = Metrics()
+    return AppContext(
+        settings=settings, session_factory=session_factory, client=make_test_client(settings, metrics), metrics=metrics
+    )
 
 
 class ListenerExecutor(ThreadPoolExecutor):

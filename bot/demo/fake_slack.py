@@ -41,6 +41,7 @@ WORKSPACE_URL = "https://fake-workspace.slack.com/"
 # Arguments that form-encoded requests carry as JSON strings; recorded decoded.
 JSON_STRING_ARGS = ("attachments", "blocks", "files", "metadata", "view")
 MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})  # called with the app-level token, not the bot's
 VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
 # Arguments of which one is required but that the method files cannot express, and the
 # error Slack documents for their absence.
@@ -77,11 +78,15 @@ class FakeSlack:
         manifest_path: Path,
         *,
         bot_token: str = "xoxb-fake-bot-token",
+        app_token: str = "xapp-fake-app-token",
         team_id: str = "T0FAKE",
         bot_user_id: str = "U0BOT",
         methods_dir: Path = METHODS_DIR,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token  # the app-level token (connections:write) that opens Socket Mode
+        # What apps.connections.open answers: a test's local Socket Mode server (ws://...).
+        self.socket_mode_url: str | None = None
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B0BOT"
@@ -411,7 +416,7 @@ class FakeSlack:
             raise _SlackError("unknown_method")
         if not token:
             raise _SlackError("not_authed")
-        if token != self.bot_token:
+        if token != (self.app_token if method in APP_TOKEN_METHODS else self.bot_token):
             raise _SlackError("invalid_auth")
         self._check_scope(method, spec, args)
         _check_required_args(method, spec, args)
@@ -548,6 +553,11 @@ class FakeSlack:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_mode_url is None:
+            raise _SlackError("fake_slack_has_no_socket_mode_server")
+        return {"ok": True, "url": self.socket_mode_url}
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         conversation = self._postable_conversation(args["channel"])
@@ -814,6 +824,7 @@ class FakeSlack:
 
 _METHOD_HANDLERS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "auth.test": FakeSlack._auth_test,
+    "apps.connections.open": FakeSlack._apps_connections_open,
     "chat.postMessage": FakeSlack._chat_post_message,
     "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
     "chat.update": FakeSlack._chat_update,
