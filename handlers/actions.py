@@ -42,7 +42,7 @@ from handlers.blocks.actions import (
 )
 from handlers.commands import CommandRequest, Subcommand, Usage, user_mention
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, post_or_update
-from handlers.escalations import escalate, publish_alert
+from handlers.escalations import escalate, publish_alert, settle_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
 from storage.models import Action, ProjectStatus
@@ -325,12 +325,10 @@ def _after_change(ctx: AppContext, ref: ActionRef, user_id: str, respond: Respon
 def _settle_alert(ctx: AppContext, action_id: int, actor_user_id: str, *, now: datetime) -> None:
     """Done or snoozed: an existing PMO alert about the action says so, in place."""
     with unit_of_work(ctx.session_factory) as session:
-        if escalations.find(session, actions.overdue_cause_key(action_id)) is None:
-            return
-        action = actions.get_action(session, action_id)
-        cause = actions.settled_cause(_line(session, ctx, action), actor_user_id=actor_user_id)
-        project_id = action.project_id
-    escalate(ctx, cause, project_id=project_id, now=now)
+        how = actions.settlement(
+            _line(session, ctx, actions.get_action(session, action_id)), actor_user_id=actor_user_id
+        )
+    settle_alert(ctx, actions.overdue_cause_key(action_id), how, now=now)
 
 
 def _change(ctx: AppContext, body: dict[str, Any], ref: ActionRef, respond: Respond, change: Change) -> bool:

@@ -22,10 +22,10 @@ from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
-from handlers.escalations import escalate
+from handlers.escalations import escalate, settle_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, CallbackId, CheckinBlock
-from storage.models import Checkin, Project, Rag
+from storage.models import Checkin, EscalationKind, Project, Rag
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,13 @@ def _channel_broke(ctx: AppContext, prompt: DuePrompt, error: str, now: datetime
         checkins.excuse_period(session, prompt.project_id, prompt.period, "broken_channel")
     cause = Cause(
         key=f"broken-channel:{prompt.team_id}:{prompt.channel_id}",
-        kind="broken_channel",
-        reason=(
-            f"The check-in prompt for {prompt.period} could not be posted in <#{prompt.channel_id}> ({error}), "
-            f"so {prompt.project_key} gets no prompts until a working channel is linked with "
-            f"`/pmo link {prompt.project_key}`."
-        ),
+        kind=EscalationKind.BROKEN_CHANNEL,
+        facts={
+            "what": f"check-in prompt for {prompt.period}",
+            "channel_id": prompt.channel_id,
+            "error": error,
+            "project_key": prompt.project_key,
+        },
         period=prompt.period,
     )
     escalate(ctx, cause, project_id=prompt.project_id, now=now)
@@ -234,7 +235,7 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
         summary = _summary_lines(checkin, project)
         name = project.name
         help_needed = checkin.help_needed
-        words = checkin.path_to_green or checkin.help_needed
+        words = blocks.SponsorWords(checkin.progress, checkin.path_to_green, checkin.help_needed)
         help_action = HelpActionTarget(key, checkin.id) if help_needed and project.sponsor else None
         # Their Home tabs show the project's status and its pending check-in.
         home_readers = (
@@ -243,7 +244,6 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
             project.lead.slack_user_id if project.lead else None,
             portfolio.deputy_user_id(project),
         )
-        cleared = [cause for cause in submission.cleared_cause_keys if checkins.escalation_exists(session, cause)]
     if prompt is not None:
         answered = blocks.answered_prompt_blocks(
             key, name, period, submission.overall.value, submitted_by, submission.revision
@@ -261,15 +261,23 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
         send_once(ctx, message, now=now)
     for cause in submission.causes:
         escalate(ctx, cause, project_id=submission.project_id, now=now)
-    for cause_key in cleared:
-        escalate(ctx, checkins.cleared_cause(cause_key, submission.overall), project_id=submission.project_id, now=now)
+    for cause_key in submission.cleared_cause_keys:
+        settle_alert(ctx, cause_key, checkins.amended_settlement(submission.overall), now=now)
+    if submission.answered_late:
+        how = checkins.late_settlement(submitted_by, submission.overall)
+        settle_alert(ctx, checkins.missed_cause_key(key, period), how, now=now)
     sponsor = submission.sponsor_user_id
-    if sponsor and submission.tell_sponsor_turned_red:
-        text = blocks.sponsor_red_dm(key, name, period, words)
-        send_once(ctx, chat_message(f"sponsor-red:{submission.project_id}:{period}", sponsor, text), now=now)
-    if sponsor and submission.tell_sponsor_help and help_needed:
-        text = blocks.sponsor_help_dm(key, name, period, help_needed)
-        send_once(ctx, chat_message(f"sponsor-help:{submission.project_id}:{period}", sponsor, text), now=now)
+    turned_red = submission.tell_sponsor_turned_red
+    asks_help = submission.tell_sponsor_help and bool(help_needed)
+    if sponsor and (turned_red or asks_help):
+        # One DM for one check-in, however many reasons the sponsor has to read it.
+        text = blocks.sponsor_dm(key, name, period, words, turned_red=turned_red)
+        dm_key = (
+            f"sponsor-red:{submission.project_id}:{period}"
+            if turned_red
+            else f"sponsor-help:{submission.project_id}:{period}"
+        )
+        send_once(ctx, chat_message(dm_key, sponsor, text), now=now)
     refresh_home(ctx, home_readers, now)
 
 

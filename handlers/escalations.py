@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
@@ -28,6 +29,15 @@ def escalate(ctx: AppContext, cause: Cause, *, project_id: int | None, now: date
         project = session.get(Project, project_id) if project_id else None
         escalation_id = escalations.raise_or_update(session, cause, project=project, now=now).id
     publish_alert(ctx, escalation_id, now=now)
+
+
+def settle_alert(ctx: AppContext, cause_key: str, how: dict[str, Any], *, now: datetime) -> None:
+    """The cause went away: an existing alert says how, in place, and loses its buttons."""
+    with unit_of_work(ctx.session_factory) as session:
+        escalation = escalations.settle(session, cause_key, how, now=now)
+        escalation_id = escalation.id if escalation is not None else None
+    if escalation_id is not None:
+        publish_alert(ctx, escalation_id, now=now)
 
 
 def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None:

@@ -30,10 +30,10 @@ from handlers.blocks.incidents import ImpactTarget
 from handlers.checkins import BROKEN_CHANNEL_ERRORS
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import chat_message, claim, deliver, fan_out, post_or_update
-from handlers.escalations import escalate
+from handlers.escalations import escalate, settle_alert
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
 from handlers.partners import channel_audience
-from storage.models import Project
+from storage.models import EscalationKind, Project
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -62,11 +62,8 @@ def _channel_broke(ctx: AppContext, target: ChannelTarget, error: str, what: str
     cause = Cause(
         # The check-in prompt's key: one alert per broken channel, whichever message found it.
         key=f"broken-channel:{target.team_id}:{target.channel_id}",
-        kind="broken_channel",
-        reason=(
-            f"The {what} could not be posted in <#{target.channel_id}> ({error}), so {target.project_key} gets no "
-            f"prompts or incident notices until a working channel is linked with `/pmo link {target.project_key}`."
-        ),
+        kind=EscalationKind.BROKEN_CHANNEL,
+        facts={"what": what, "channel_id": target.channel_id, "error": error, "project_key": target.project_key},
     )
     escalate(ctx, cause, project_id=target.project_id, now=now)
 
@@ -229,6 +226,8 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
         post_or_update(ctx, chat_message(key, line.sponsor_user_id, text, dm_blocks), now=now)
     if cause is not None:
         escalate(ctx, cause, project_id=change.project_id, now=now)
+    if change.withdrew_priority:
+        settle_alert(ctx, incidents.priority_cause_key(change), incidents.PRIORITY_WITHDRAWN, now=now)
 
 
 # --- commands ---------------------------------------------------------------------------------

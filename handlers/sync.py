@@ -13,7 +13,8 @@ from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
-from handlers.escalations import escalate
+from handlers.escalations import escalate, settle_alert
+from storage.models import EscalationKind
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,7 @@ def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
         _failed(ctx, url, str(error), now)
         return SyncOutcome(None, str(error))
     if ended_streak is not None:
-        escalate(
-            ctx,
-            Cause(sync.failure_cause_key(ended_streak), "portfolio_sync", "Portfolio sync recovered: it works again."),
-            project_id=None,
-            now=now,
-        )
+        settle_alert(ctx, sync.failure_cause_key(ended_streak), {"how": "recovered"}, now=now)
     return SyncOutcome(summary)
 
 
@@ -74,13 +70,7 @@ def _failed(ctx: AppContext, url: str, error: str, now: datetime) -> None:
     if first and streak_started is not None:
         escalate(
             ctx,
-            Cause(
-                sync.failure_cause_key(streak_started),
-                "portfolio_sync",
-                "Portfolio sync failed, so nothing was changed. It is retried at the next daily sync "
-                "(or run `pmo-bot sync`).",
-                evidence=error,
-            ),
+            Cause(sync.failure_cause_key(streak_started), EscalationKind.PORTFOLIO_SYNC, {"error": error}),
             project_id=None,
             now=now,
         )

@@ -26,7 +26,7 @@ from handlers.blocks.actions import (
     sponsor_digest,
 )
 from handlers.escalations import escalate
-from storage.models import Action, ActionStatus, Person, Project, ProjectStatus
+from storage.models import Action, ActionStatus, EscalationKind, Person, Project, ProjectStatus
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, add_action, add_project
@@ -459,7 +459,11 @@ def test_done_updates_the_pmo_alert_about_the_action_in_place(
     action_id = add_action(session_factory, "Agree the protocol")
     escalate(
         app_context,
-        Cause(actions.overdue_cause_key(action_id), "action_overdue", "Action overdue by 7 working days"),
+        Cause(
+            actions.overdue_cause_key(action_id),
+            EscalationKind.ACTION_OVERDUE,
+            {"title": "Agree the protocol", "owner_user_id": OWNER, "due": "2026-11-12", "days_overdue": 7},
+        ),
         project_id=None,
         now=NOW,
     )
@@ -470,3 +474,4 @@ def test_done_updates_the_pmo_alert_about_the_action_in_place(
 
     [alert] = fake_slack.messages_in(PMO_CHANNEL)
     assert f"Done: “Agree the protocol” was marked done by <@{OWNER}> on Mon 23 Nov." in str(alert["blocks"])
+    assert "Acknowledge" not in str(alert["blocks"])  # settled: nothing left for the PMO to pick up

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import benefits, escalations, incidents, people, portfolio
+from bot.services import benefits, incidents, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
@@ -25,6 +25,7 @@ from storage.models import (
     ChannelLink,
     Checkin,
     CheckinPeriod,
+    EscalationKind,
     Project,
     ProjectRole,
     ProjectStatus,
@@ -249,6 +250,8 @@ class Submission:
     previous_overall: Rag | None
     causes: list[Cause]
     cleared_cause_keys: list[str]
+    # A miss already recorded for this period: the late answer settles its alert.
+    answered_late: bool
     sponsor_user_id: str | None
     tell_sponsor_turned_red: bool
     tell_sponsor_help: bool
@@ -300,8 +303,11 @@ def submit(
 
     previous = last_status_before(session, project.id, period)
     previous_overall = previous.overall_rag if previous else None
-    benefits_note = off_trajectory_note(project, on=now.date(), tolerance=tolerance)
-    causes, cleared = _escalation_causes(project, period, row, previous_overall, benefits_note)
+    behind = benefits_behind(project, on=now.date(), tolerance=tolerance)
+    causes, cleared = _escalation_causes(project, period, row, previous_overall, behind)
+    missed = session.scalar(
+        select(CheckinPeriod.missed_at).where(CheckinPeriod.project_id == project.id, CheckinPeriod.period == period)
+    )
     return Submission(
         checkin_id=row.id,
         project_id=project.id,
@@ -312,6 +318,7 @@ def submit(
         previous_overall=previous_overall,
         causes=causes,
         cleared_cause_keys=cleared,
+        answered_late=missed is not None,
         sponsor_user_id=project.sponsor.slack_user_id if project.sponsor else None,
         tell_sponsor_turned_red=row.overall_rag is Rag.RED and previous_overall is not Rag.RED,
         tell_sponsor_help=bool(row.help_needed),
@@ -349,30 +356,27 @@ def _store_benefit_values(
     session.flush()
 
 
-def red_cause_key(project_key: str, period: str) -> str:
+def attention_cause_key(project_key: str, period: str) -> str:
+    """One alert per project and week, whether it is Red, asks the PMO for help, or both."""
     return f"checkin-red:{project_key}:{period}"
-
-
-def escalate_cause_key(project_key: str, period: str) -> str:
-    return f"checkin-escalate:{project_key}:{period}"
 
 
 def missed_cause_key(project_key: str, period: str) -> str:
     return f"checkin-missed:{project_key}:{period}"
 
 
-def _team_words(checkin: Checkin) -> str:
+def _team_words(checkin: Checkin) -> list[tuple[str, str]]:
     parts = [
         ("Help needed", checkin.help_needed),
         ("Path to green", checkin.path_to_green),
         ("Risks and issues", checkin.risks_issues),
         ("Progress", checkin.progress),
     ]
-    return "\n".join(f"{label}: {text}" for label, text in parts if text)
+    return [(label, text) for label, text in parts if text]
 
 
-def off_trajectory_note(project: Project, *, on: date, tolerance: float) -> str | None:
-    """The project's benefits that are behind plan, in a line for the PMO's alerts."""
+def benefits_behind(project: Project, *, on: date, tolerance: float) -> list[dict[str, str]]:
+    """The project's benefits that are behind plan, as facts for the PMO's alerts."""
     behind = []
     for benefit in project.benefits:
         if not benefit.is_active:
@@ -380,30 +384,33 @@ def off_trajectory_note(project: Project, *, on: date, tolerance: float) -> str 
         path = benefits.trajectory(benefit, on=on, tolerance=tolerance)
         if path.is_off_track and path.latest is not None:
             behind.append(
-                f"{benefit.name} {path.latest.normalize():f} {benefit.unit} "
-                f"(expected {path.expected.quantize(Decimal(1)):f} by now)"
+                {
+                    "name": benefit.name,
+                    "latest": f"{path.latest.normalize():f}",
+                    "unit": benefit.unit,
+                    "expected": f"{path.expected.quantize(Decimal(1)):f}",
+                }
             )
-    return "Benefits off trajectory: " + "; ".join(behind) if behind else None
+    return behind
 
 
 def _escalation_causes(
-    project: Project, period: str, checkin: Checkin, previous: Rag | None, benefits_note: str | None
+    project: Project, period: str, checkin: Checkin, previous: Rag | None, behind: list[dict[str, str]]
 ) -> tuple[list[Cause], list[str]]:
-    causes: list[Cause] = []
-    cleared: list[str] = []
-    words = "\n".join(part for part in (_team_words(checkin), benefits_note) if part) or None
-    if checkin.overall_rag is Rag.RED:
-        dropped = previous is not None and RAG_ORDER[Rag.RED] - RAG_ORDER[previous] >= 2
-        reason = f"Dropped from Green to Red in {period}." if dropped else f"Reported Red in {period}."
-        causes.append(Cause(red_cause_key(project.key, period), "checkin_red", reason, words, period))
-    else:
-        cleared.append(red_cause_key(project.key, period))
-    if checkin.escalate_to_pmo:
-        reason = f"The team asked the PMO for help in {period} (now {checkin.overall_rag.value.capitalize()})."
-        causes.append(Cause(escalate_cause_key(project.key, period), "checkin_escalate", reason, words, period))
-    else:
-        cleared.append(escalate_cause_key(project.key, period))
-    return causes, cleared
+    key = attention_cause_key(project.key, period)
+    red = checkin.overall_rag is Rag.RED
+    if not (red or checkin.escalate_to_pmo):
+        return [], [key]
+    facts = {
+        "period": period,
+        "rag": checkin.overall_rag.value,
+        "red": red,
+        "dropped": red and previous is not None and RAG_ORDER[Rag.RED] - RAG_ORDER[previous] >= 2,
+        "asked_pmo": checkin.escalate_to_pmo,
+        "words": [list(pair) for pair in _team_words(checkin)],
+        "benefits_behind": behind,
+    }
+    return [Cause(key, EscalationKind.CHECKIN_ATTENTION, facts, period)], []
 
 
 # --- reminders and misses ----------------------------------------------------------------
@@ -418,7 +425,7 @@ class Overdue:
     period: str
     lead_user_ids: list[str]  # the lead and any deputies
     sponsor_user_id: str | None
-    benefits_note: str | None = None
+    benefits_behind: list[dict[str, str]] = field(default_factory=list)
 
 
 def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[CheckinPeriod, Project]]:  # type: ignore[no-untyped-def]
@@ -483,9 +490,7 @@ def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolera
     """Periods still unanswered `after` the prompt, recorded as missed (once)."""
     rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after)
     return [
-        replace(
-            _overdue(period, project), benefits_note=off_trajectory_note(project, on=now.date(), tolerance=tolerance)
-        )
+        replace(_overdue(period, project), benefits_behind=benefits_behind(project, on=now.date(), tolerance=tolerance))
         for period, project in rows
         if _take(session, period.id, CheckinPeriod.missed_at, now)
     ]
@@ -494,21 +499,17 @@ def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolera
 def missed_cause(overdue: Overdue) -> Cause:
     return Cause(
         missed_cause_key(overdue.project_key, overdue.period),
-        "checkin_missed",
-        f"No check-in for {overdue.period}: the prompt and a reminder went unanswered.",
-        overdue.benefits_note,
+        EscalationKind.CHECKIN_MISSED,
+        {"period": overdue.period, "benefits_behind": overdue.benefits_behind},
         overdue.period,
     )
 
 
-def escalation_exists(session: Session, cause_key: str) -> bool:
-    return escalations.find(session, cause_key) is not None
+def amended_settlement(overall: Rag) -> dict[str, str]:
+    """An amendment took away the reason for an alert: the alert says so rather than disappear."""
+    return {"how": "amended", "rag": overall.value}
 
 
-def cleared_cause(cause_key: str, overall: Rag) -> Cause:
-    """An amendment took away the reason for an alert: say so on the alert rather than delete it."""
-    return Cause(
-        cause_key,
-        "checkin_amended",
-        f"Amended: the team now reports {overall.value.capitalize()}, so this no longer applies.",
-    )
+def late_settlement(submitted_by: str, overall: Rag) -> dict[str, str]:
+    """The check-in recorded as missed arrived after all."""
+    return {"how": "late_checkin", "by": submitted_by, "rag": overall.value}

@@ -36,6 +36,7 @@ from storage.models import (
     ActionStatus,
     Checkin,
     CheckinPeriod,
+    EscalationKind,
     Incident,
     IncidentImpact,
     IncidentService,
@@ -375,16 +376,13 @@ def mark_not_affected(
     )
 
 
+def priority_cause_key(change: ImpactChange) -> str:
+    return f"incident-priority:{change.incident_key}:{change.project_key}"
+
+
 def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
-    """The PMO alert a team's ask for priority raises, or the note that it was withdrawn; None otherwise."""
-    key = f"incident-priority:{change.incident_key}:{change.project_key}"
-    if change.withdrew_priority:
-        return Cause(
-            key,
-            "incident_priority_withdrawn",
-            f"Withdrawn: {change.project_key}'s team no longer asks for priority during {change.incident_key}.",
-        )
-    if not change.asks_for_priority:
+    """The PMO alert a team's ask for priority raises; None when it does not ask (any more)."""
+    if not change.asks_for_priority or change.withdrew_priority:
         return None
     impact = session.scalars(
         select(IncidentImpact).where(
@@ -392,24 +390,26 @@ def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
         )
     ).one()
     incident = impact.incident
-    services = ", ".join(link.service.name for link in incident.service_links)
-    delay = f"{impact.expected_delay_days} days" if impact.expected_delay_days is not None else "an unknown delay"
-    evidence = "\n".join(
-        f"{label}: {text}"
-        for label, text in (
-            ("Milestones at risk", impact.milestones_at_risk),
-            ("People diverted", impact.people_diverted),
-            ("Contingency plan", impact.contingency_plan),
-        )
-        if text
-    )
-    return Cause(
-        key,
-        "incident_priority",
-        f"{change.project_key}'s team asks for priority during {incident.key} ({incident.severity.value} on "
-        f"{services}): they expect {delay} of delay and think senior management would put the project first.",
-        evidence or None,
-    )
+    facts = {
+        "project_key": change.project_key,
+        "incident_key": incident.key,
+        "severity": incident.severity.value,
+        "services": ", ".join(link.service.name for link in incident.service_links),
+        "delay_days": impact.expected_delay_days,
+        "impact": [
+            [label, text]
+            for label, text in (
+                ("Milestones at risk", impact.milestones_at_risk),
+                ("People diverted", impact.people_diverted),
+                ("Contingency plan", impact.contingency_plan),
+            )
+            if text
+        ],
+    }
+    return Cause(priority_cause_key(change), EscalationKind.INCIDENT_PRIORITY, facts)
+
+
+PRIORITY_WITHDRAWN = {"how": "withdrawn"}
 
 
 # --- resolving -----------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from bot.services.actions import (
     SNOOZE_DAYS,
     ActionLine,
     day_text,
-    owner_text,
     working_days_text,
 )
 from handlers.blocks.common import (
@@ -38,6 +37,13 @@ from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
 
 MAX_CARDS = 20  # 2 blocks each, so a list stays well under 50 blocks
+
+
+def owner_text(line: ActionLine) -> str:
+    away = f" (away until {day_text(line.owner_away_until)})" if line.owner_away_until else ""
+    return f"{user(line.owner_user_id)}{away}"
+
+
 SNOOZE_LABELS = {1: "1 day", 3: "3 days", 7: "1 week"}
 STATUS_LABELS = {"done": ":white_check_mark: done", "dropped": "dropped"}
 # Where a card is shown, which decides how it is redrawn after a click.

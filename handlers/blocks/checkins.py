@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.services.checkins import benefit_field
 from handlers.blocks.actions import HelpActionTarget, help_action_button
-from handlers.blocks.common import Block, actions, button, clip, context, plain, section, user
+from handlers.blocks.common import Block, actions, button, clip, context, escaped, plain, section, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 
@@ -234,12 +234,31 @@ def reminder_thread_note(period: str, lead_user_ids: list[str]) -> str:
     return f"Reminder: no update for {period} yet. {who}, the button above opens the form."
 
 
-def sponsor_red_dm(project_key: str, project_name: str, period: str, words: str | None) -> str:
-    said = f"\nThe team says: {words}" if words else ""
-    return (
-        f":red_circle: {project_key} · {project_name} reported *Red* for {period}. It needs a decision or help.{said}"
+@dataclass(frozen=True)
+class SponsorWords:
+    """The team's words a sponsor DM quotes, each under its own label."""
+
+    progress: str | None
+    path_to_green: str | None
+    help_needed: str | None
+
+
+def sponsor_dm(project_key: str, project_name: str, period: str, words: SponsorWords, *, turned_red: bool) -> str:
+    """The sponsor's one DM about a check-in that turned Red, asks for their help, or both."""
+    subject = f"{project_key} · {escaped(project_name)}"
+    if turned_red:
+        lines = [f":red_circle: {subject} reported *Red* for {period}. It needs a decision or help."]
+        if words.help_needed:
+            lines.append("The team asks for your help.")
+    else:
+        lines = [f":raising_hand: The {subject} team asks for your help ({period})."]
+    labelled = (
+        ("Progress", words.progress),
+        ("Path to green", words.path_to_green),
+        ("Help needed", words.help_needed),
     )
-
-
-def sponsor_help_dm(project_key: str, project_name: str, period: str, help_needed: str) -> str:
-    return f":raising_hand: The {project_key} · {project_name} team asks for your help ({period}):\n> {help_needed}"
+    for label, text in labelled:
+        if text and (turned_red or label == "Help needed"):
+            quoted = "\n".join(f"> {escaped(line)}" for line in text.splitlines() if line.strip())
+            lines.append(f"*{label}:*\n{quoted}")
+    return "\n".join(lines)
