@@ -14,8 +14,8 @@ from bot.errors import UserError
 from bot.services import escalations
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
-from handlers.blocks.escalations import alert_blocks, alert_text
-from handlers.delivery import post_or_update
+from handlers.blocks.escalations import alert_blocks, alert_text, coaching_offered_text
+from handlers.delivery import chat_message, post_or_update, send_once
 from handlers.ids import ActionId
 from storage.models import Escalation, EscalationStatus, Project
 from storage.session import unit_of_work
@@ -60,6 +60,17 @@ def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None
     )
 
 
+def tell_coaching_offered(ctx: AppContext, escalation_id: int, coach_user_id: str, *, now: datetime) -> None:
+    """The accountable people hear who in the PMO offered coaching, so they know whom to expect."""
+    with unit_of_work(ctx.session_factory) as session:
+        alert = escalations.alert_view(session, session.get_one(Escalation, escalation_id))
+    text = coaching_offered_text(alert, coach_user_id)
+    for recipient in dict.fromkeys(filter(None, (alert.lead_user_id, alert.sponsor_user_id))):
+        if recipient != coach_user_id:
+            key = f"coaching-offered:{escalation_id}:{recipient}"
+            send_once(ctx, chat_message(key, recipient, text), now=now)
+
+
 def publish_unposted_alerts(ctx: AppContext, now: datetime) -> None:
     """Scheduled safety net: an escalation recorded but never posted gets posted now."""
     if ctx.settings.pmo_channel_id is None:
@@ -92,6 +103,8 @@ def register(app: App, ctx: AppContext) -> None:
                 respond(text=str(error), response_type="ephemeral", replace_original=False)
                 return
             publish_alert(ctx, int(action["value"]), now=now)
+            if status is EscalationStatus.COACHING:
+                tell_coaching_offered(ctx, int(action["value"]), user_id, now=now)
 
         return listener
 

@@ -398,6 +398,15 @@ def test_a_snooze_landing_on_a_weekend_moves_to_monday(slack, fake_slack, crm, s
     assert stored(session_factory)[0].due_date == date(2026, 11, 30)
 
 
+def test_an_action_you_give_yourself_is_not_announced_as_from_you(slack, fake_slack, crm, session_factory, listeners):
+    slack.command(f"action CRM-2 <@{LEAD}|lee> fri Book the room", user_id=LEAD, channel_id="C0CRM")
+    listeners.wait_idle()
+
+    [dm] = fake_slack.messages_in(LEAD)
+    assert "assigned you" not in dm["text"]
+    assert dm["text"].startswith("You recorded an action for yourself on CRM-2: 'Book the room'")
+
+
 def test_reassign_tells_the_new_owner_and_records_it(slack, fake_slack, crm, session_factory, listeners):
     add_action(session_factory, "Agree the protocol")
     listed = my_list(slack, fake_slack, listeners)

@@ -317,6 +317,22 @@ def test_acknowledging_an_alert_records_who_and_updates_it_in_place(app_context,
     assert len(alerts(fake_slack)) == 1
 
 
+def test_offering_coaching_tells_the_lead_and_sponsor_who_offered(app_context, slack, fake_slack, crm, listeners):
+    tick(app_context, DUE)
+    tick(app_context, DUE + timedelta(hours=48))
+    [alert] = alerts(fake_slack)
+    reminders = len(fake_slack.messages_in(LEAD))
+
+    slack.block_action("escalation.coaching", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL, message=alert)
+    listeners.wait_idle()
+
+    for person in (LEAD, SPONSOR):
+        [told] = [m for m in fake_slack.messages_in(person) if "offered coaching" in m["text"]]
+        assert f"<@{PMO_ADMIN}> from the PMO has offered coaching on *CRM-2 · Customer records*" in told["text"]
+        assert "No check-in for 2026-W48" in told["text"]
+    assert len(fake_slack.messages_in(LEAD)) == reminders + 1
+
+
 def test_red_alerts_the_pmo_and_tells_the_sponsor_and_an_amendment_updates_the_same_alert(
     app_context, slack, fake_slack, crm, listeners
 ):

@@ -376,3 +376,28 @@ def test_snooze_in_the_nudge_counts_from_today(app_context, slack, clock, fake_s
     redrawn = fake_slack.messages_in(OWNER)[0]
     assert "due Fri 27 Nov" in str(redrawn["blocks"]) and controls["block_id"] in str(redrawn["blocks"])
     assert list(later[OWNER]) == [day(7), day(9)]  # day 1 is the Monday after the new due date
+
+
+def test_reassigning_an_overdue_action_from_the_nudge_does_not_thank_the_old_owner(
+    app_context, slack, clock, fake_slack, session_factory, crm, listeners
+):
+    add_action(session_factory, "Agree the protocol")
+    run_days(app_context, clock, fake_slack, 0, 1)
+    [nudge] = fake_slack.messages_in(OWNER)
+    fake_slack.add_user("U0NEWOWNER")
+
+    block_id = controls_of(nudge["blocks"], "Agree the protocol")
+    slack.block_action(
+        "action.reassign",
+        user_id=OWNER,
+        message=nudge,
+        channel_id=f"D{OWNER}",
+        block_id=block_id,
+        selected_user="U0NEWOWNER",
+    )
+    listeners.wait_idle()
+
+    redrawn = next(m for m in fake_slack.messages_in(OWNER) if m["ts"] == nudge["ts"])
+    assert "Thank you" not in redrawn["text"]
+    assert "Nothing on this list is yours to chase any more: 1 action now with someone else." in redrawn["text"]
+    assert "<@U0NEWOWNER>" in str(redrawn["blocks"])

@@ -192,14 +192,15 @@ def action_list(lines: list[ActionLine], *, project: tuple[str, str] | None = No
 
 def assignment_dm(line: ActionLine, dm: ActionDm, *, key: str, recipient: str) -> tuple[str, list[Block]]:
     """The DM telling someone an action is theirs; redrawn as it changes."""
-    text = (
-        f"{user(dm.assigned_by)} assigned you an action on {line.project_key}: "
-        f"'{escaped(line.title)}', {_due_phrase(line)}."
+    # Recording an action for yourself is not news from someone else.
+    who = (
+        "You recorded an action for yourself"
+        if dm.assigned_by == recipient
+        else f"{user(dm.assigned_by)} assigned you an action"
     )
+    text = f"{who} on {line.project_key}: '{escaped(line.title)}', {_due_phrase(line)}."
     blocks = [
-        section(
-            f":clipboard: {user(dm.assigned_by)} assigned you an action on *{line.project_key} · {line.project_name}*"
-        ),
+        section(f":clipboard: {who} on *{line.project_key} · {line.project_name}*"),
         *_cards([line], [ActionRef(line.action_id, DM, key)], viewer=recipient),
     ]
     return clip(text, SECTION_TEXT_LIMIT), blocks
@@ -208,8 +209,16 @@ def assignment_dm(line: ActionLine, dm: ActionDm, *, key: str, recipient: str) -
 def overdue_digest(lines: list[ActionLine], *, key: str, recipient: str) -> tuple[str, list[Block]]:
     """The owner's one DM of the day: every action of theirs that reached a ladder step today."""
     still_overdue = [line for line in lines if line.is_overdue and line.owner_user_id == recipient]
+    handed_on = [line for line in lines if line.owner_user_id != recipient]
     count = len(still_overdue)
-    if count == 0:
+    if count == 0 and len(handed_on) == len(lines):
+        # Reassigned away is not "done": no thanks for work the recipient did not do.
+        moved = len(handed_on)
+        heading = (
+            f":arrow_right: Nothing on this list is yours to chase any more: "
+            f"{moved} action{'s' if moved != 1 else ''} now with someone else."
+        )
+    elif count == 0:
         heading = ":white_check_mark: Nothing on this list is overdue any more. Thank you!"
     elif count == 1:
         heading = ":alarm_clock: One of your actions is overdue"

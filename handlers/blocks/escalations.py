@@ -182,3 +182,13 @@ def alert_blocks(alert: AlertView) -> list[Block]:
             buttons.insert(0, button("Acknowledge", ActionId.ESCALATION_ACKNOWLEDGE, str(alert.escalation_id)))
         blocks.append(actions(*buttons))
     return blocks
+
+
+def coaching_offered_text(alert: AlertView, coach_user_id: str) -> str:
+    """The DM telling a project's lead and sponsor who in the PMO offered coaching, and on what."""
+    subject = f"{alert.project_key} · {escaped(alert.project_name or '')}" if alert.project_key else "the portfolio"
+    reason = " ".join(reason_text(alert.kind, alert.facts).split())
+    return (
+        f":handshake: {user(coach_user_id)} from the PMO has offered coaching on *{subject}* and will be in touch.\n"
+        f"About: {reason}"
+    )
