@@ -19,7 +19,7 @@ from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from bot.services.escalations import Cause
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
-from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
+from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
 from handlers.escalations import escalate, settle_alert
@@ -162,6 +162,8 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             project, now=ctx.clock(), default_cadence=ctx.settings.default_cadence
         )
         last = checkins.last_status_before(session, project.id, period)
+        amended = checkins.latest_checkin(session, project.id, period)
+        answers = _answers(session, amended) if amended else None
         benefits = [b for b in project.benefits if b.is_active]
         questions = [
             BenefitQuestion(b.id, b.name, b.unit, b.target, b.target_date)
@@ -173,8 +175,29 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             last.overall_rag.value if last else None,
             questions,
             more=max(0, len(benefits) - len(questions)),
+            answers=answers,
         )
     client.views_open(trigger_id=trigger_id, view=view)
+
+
+def _answers(session: Session, checkin: Checkin) -> FormAnswers:
+    def rag(value: Rag | None) -> str | None:
+        return value.value if value else None
+
+    return FormAnswers(
+        overall=checkin.overall_rag.value,
+        schedule=rag(checkin.schedule_rag),
+        cost=rag(checkin.cost_rag),
+        scope=rag(checkin.scope_rag),
+        progress=checkin.progress,
+        next_steps=checkin.next_steps,
+        risks_issues=checkin.risks_issues,
+        help_needed=checkin.help_needed,
+        escalate=checkin.escalate_to_pmo,
+        path_to_green=checkin.path_to_green,
+        path_to_green_date=checkin.path_to_green_date,
+        benefit_values=checkins.checkin_benefit_values(session, checkin),
+    )
 
 
 def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -254,7 +277,9 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
     if summary_channel is not None:
         thread = {"thread_ts": prompt[1]} if prompt else {}
         text = blocks.summary_text(key, period, submission.overall.value)
-        summary_blocks = blocks.summary_blocks(summary, submitted_by, submission.revision, help_action=help_action)
+        summary_blocks = blocks.summary_blocks(
+            summary, submitted_by, submission.revision, help_action=help_action, changed=submission.changed
+        )
         message = chat_message(
             f"checkin-summary:{submission.checkin_id}", summary_channel, text, summary_blocks, **thread
         )

@@ -196,6 +196,55 @@ def test_the_prompt_button_opens_the_form(app_context, slack, fake_slack, crm):
     assert view["callback_id"] == "checkin.submit" and view_problems(view) == []
 
 
+def test_amend_opens_the_form_with_every_answer_and_the_amendment_says_what_changed(
+    app_context, slack, fake_slack, crm, session_factory, listeners
+):
+    benefit_id = add_benefit(session_factory)
+    tick(app_context, DUE)
+    submit(
+        slack,
+        fake_slack,
+        overall="amber",
+        path="Hire a tester",
+        by="2027-01-15",
+        help="A tester",
+        escalate=True,
+        benefits={benefit_id: "120"},
+    )
+    listeners.wait_idle()
+    [prompt] = prompts(fake_slack)
+    answered = next(m for m in fake_slack.messages_in("C0CRM") if m["ts"] == prompt["ts"])
+    assert "Amend update" in str(answered["blocks"])
+
+    slack.block_action("checkin.submit", user_id=LEAD, channel_id="C0CRM", message=answered)
+    view = fake_slack.wait_for("views.open").args["view"]
+    inputs = {block["block_id"]: block["element"] for block in view["blocks"] if block["type"] == "input"}
+    assert inputs["overall"]["initial_option"]["value"] == "amber"
+    assert inputs["progress"]["initial_value"] == "Data migrated"
+    assert inputs["help"]["initial_value"] == "A tester"
+    assert inputs["escalate"]["initial_options"][0]["value"] == "escalate"
+    assert inputs["path_to_green"]["initial_value"] == "Hire a tester"
+    assert inputs["path_to_green_date"]["initial_date"] == "2027-01-15"
+    assert inputs[f"benefit:{benefit_id}"]["initial_value"] == "120"
+    assert view_problems(view) == []
+
+    # Submitted again with only the date moved, as the pre-filled form sends it.
+    submit(
+        slack,
+        fake_slack,
+        overall="amber",
+        path="Hire a tester",
+        by="2027-02-01",
+        help="A tester",
+        escalate=True,
+        benefits={benefit_id: "120"},
+    )
+    listeners.wait_idle()
+    [amended] = [m for m in fake_slack.messages_in("C0CRM") if "Amended update" in str(m.get("blocks"))]
+    assert "Changed: Green again by" in str(amended["blocks"])
+    assert "Data migrated" in str(amended["blocks"])
+
+
 def test_pmo_checkin_opens_the_form_any_time(slack, fake_slack, crm):
     slack.command("checkin crm-2", user_id=LEAD, channel_id="C0CRM")
 

@@ -252,6 +252,8 @@ class Submission:
     cleared_cause_keys: list[str]
     # A miss already recorded for this period: the late answer settles its alert.
     answered_late: bool
+    # For an amendment: the names of the fields it changed from the revision before.
+    changed: list[str]
     sponsor_user_id: str | None
     tell_sponsor_turned_red: bool
     tell_sponsor_help: bool
@@ -278,6 +280,8 @@ def submit(
         )
         or 0
     ) + 1
+    before = latest_checkin(session, project.id, period)
+    values_before = checkin_benefit_values(session, before) if before else {}
     person = people.get_or_create(session, actor.slack_user_id, now=now)
     row = Checkin(
         project_id=project.id,
@@ -300,6 +304,9 @@ def submit(
     session.add(row)
     session.flush()
     _store_benefit_values(session, project, row, checkin.benefit_values, person.id, now=now)
+    changed = (
+        changed_fields(before, values_before, row, checkin_benefit_values(session, row), project) if before else []
+    )
 
     previous = last_status_before(session, project.id, period)
     previous_overall = previous.overall_rag if previous else None
@@ -319,6 +326,7 @@ def submit(
         causes=causes,
         cleared_cause_keys=cleared,
         answered_late=missed is not None,
+        changed=changed,
         sponsor_user_id=project.sponsor.slack_user_id if project.sponsor else None,
         tell_sponsor_turned_red=row.overall_rag is Rag.RED and previous_overall is not Rag.RED,
         tell_sponsor_help=bool(row.help_needed),
@@ -354,6 +362,44 @@ def _store_benefit_values(
             )
         )
     session.flush()
+
+
+_COMPARED = (
+    ("Overall", "overall_rag"),
+    ("Schedule", "schedule_rag"),
+    ("Cost", "cost_rag"),
+    ("Scope", "scope_rag"),
+    ("Progress", "progress"),
+    ("Next steps", "next_steps"),
+    ("Risks and issues", "risks_issues"),
+    ("Help needed", "help_needed"),
+    ("Escalate to PMO", "escalate_to_pmo"),
+    ("Path to green", "path_to_green"),
+    ("Green again by", "path_to_green_date"),
+)
+
+
+def checkin_benefit_values(session: Session, checkin: Checkin) -> dict[int, Decimal]:
+    """The benefit values given with one revision of a check-in, by benefit id."""
+    rows = session.execute(
+        select(BenefitValue.benefit_id, BenefitValue.value).where(BenefitValue.checkin_id == checkin.id)
+    )
+    return {benefit_id: value for benefit_id, value in rows}
+
+
+def changed_fields(
+    before: Checkin,
+    values_before: dict[int, Decimal],
+    after: Checkin,
+    values_after: dict[int, Decimal],
+    project: Project,
+) -> list[str]:
+    """What an amendment changed, field by field, in the form's own words."""
+    found = [label for label, column in _COMPARED if getattr(before, column) != getattr(after, column)]
+    found += [
+        benefit.name for benefit in project.benefits if values_before.get(benefit.id) != values_after.get(benefit.id)
+    ]
+    return found
 
 
 def attention_cause_key(project_key: str, period: str) -> str:
