@@ -205,12 +205,13 @@ def action_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     owner = user_mention(who)
     if owner is None:
         raise ACTION.usage_error(f"'{who}' is not a person: type @ and pick the owner from the list.")
-    due = actions.parse_due(when, today=ctx.workspace_today())
+    with unit_of_work(ctx.session_factory) as session:
+        due = actions.parse_due_on_working_day(session, when, today=ctx.workspace_today())
     typed = _TITLE_AFTER.match(request.rest)
     title = typed[1] if typed else " ".join(request.args[3:])
     now = ctx.clock()
-    line, claimed = _create(ctx, request.actor, NewAction(key, title, owner, due), now=now)
-    respond(text=action_added_text(line))
+    line, claimed = _create(ctx, request.actor, NewAction(key, title, owner, due.day), now=now)
+    respond(text=action_added_text(line, moved_from=due.moved_from))
     _tell_owner(ctx, claimed, now=now)
 
 

@@ -387,6 +387,20 @@ def test_snooze_moves_the_due_date_from_today_and_records_it(slack, fake_slack, 
     assert "due Thu 26 Nov" in str(fake_slack.responses[-1]["blocks"])
 
 
+def test_plus_three_days_from_thursday_is_due_monday_and_says_so(
+    slack, fake_slack, crm, session_factory, listeners, clock
+):
+    clock.at = NOW + timedelta(days=3)  # Thursday 26 Nov: +3d is Sunday
+
+    slack.command(f"action CRM-2 <@{OWNER}|doer> +3d Book the room", user_id=LEAD, channel_id="C0CRM")
+    listeners.wait_idle()
+
+    confirmation = reply(fake_slack, "Added")
+    assert "Sun 29 Nov is not a working day, so it is due the next one." in confirmation["text"]
+    [action] = stored(session_factory)
+    assert action.due_date == date(2026, 11, 30)
+
+
 def test_a_snooze_landing_on_a_weekend_moves_to_monday(slack, fake_slack, crm, session_factory, listeners, clock):
     clock.at = NOW + timedelta(days=4)  # Friday
     add_action(session_factory, "Agree the protocol", due=date(2026, 11, 26))

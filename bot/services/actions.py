@@ -82,6 +82,22 @@ def parse_due(text: str, *, today: date) -> date:
     return today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
 
 
+@dataclass(frozen=True)
+class DueDate:
+    day: date
+    # Set when "+3d" landed on a weekend or skip date and the day moved on to the next working day.
+    moved_from: date | None = None
+
+
+def parse_due_on_working_day(session: Session, text: str, *, today: date) -> DueDate:
+    """A due date as typed; "+Nd" that lands on a day off moves to the next working day, as snooze does."""
+    due = parse_due(text, today=today)
+    if not _DAYS_FROM_TODAY.match(text.strip().lower()):
+        return DueDate(due)
+    working = nudges.calendar_between(session, due, due + timedelta(days=30)).on_or_after(due)
+    return DueDate(working, due if working != due else None)
+
+
 # --- creating ---------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
-from bot.services import live_services, people, portfolio
+from bot.services import live_services, nudges, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
@@ -514,6 +514,8 @@ class Shift:
     project_key: str
     days: int
     actions_moved: int
+    # Those whose date, N days later, was not a working day and moved on to the next one.
+    moved_to_working_day: int = 0
 
 
 def shift_open_actions(session: Session, actor: Actor, incident_key: str, project_key: str, *, now: datetime) -> Shift:
@@ -540,9 +542,14 @@ def shift_open_actions(session: Session, actor: Actor, incident_key: str, projec
             .order_by(Action.id)
         )
     )
+    latest = max((action.due_date for action in actions), default=now.date()) + timedelta(days=days)
+    calendar = nudges.calendar_between(session, now.date(), latest + timedelta(days=30))
+    moved_on = 0
     for action in actions:
         before = action.due_date
-        action.due_date = before + timedelta(days=days)
+        # As a snooze does: a due date never lands on a weekend or skip date.
+        action.due_date = calendar.on_or_after(before + timedelta(days=days))
+        moved_on += action.due_date != before + timedelta(days=days)
         action.events.append(
             ActionEvent(
                 kind=SHIFTED_EVENT,
@@ -557,7 +564,7 @@ def shift_open_actions(session: Session, actor: Actor, incident_key: str, projec
             )
         )
     session.flush()
-    return Shift(incident.id, incident.key, project.id, project.key, days, len(actions))
+    return Shift(incident.id, incident.key, project.id, project.key, days, len(actions), moved_on)
 
 
 # --- what people see ---------------------------------------------------------------------------

@@ -316,10 +316,11 @@ def new_action_modal(
     }
 
 
-def action_added_text(line: ActionLine) -> str:
+def action_added_text(line: ActionLine, *, moved_from: date | None = None) -> str:
+    moved = f" ({day_text(moved_from)} is not a working day, so it is due the next one.)" if moved_from else ""
     return (
-        f"Added '{escaped(line.title)}' on {line.project_key} for {user(line.owner_user_id)}, {_due_phrase(line)}. "
-        "They have been told by DM."
+        f"Added '{escaped(line.title)}' on {line.project_key} for {user(line.owner_user_id)}, {_due_phrase(line)}."
+        f"{moved} They have been told by DM."
     )
 
 

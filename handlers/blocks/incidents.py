@@ -178,6 +178,12 @@ def shift_note(shift: Shift, by_user_id: str) -> str:
         f":calendar: {user(by_user_id)} moved {shift.actions_moved} open "
         f"{'action' if shift.actions_moved == 1 else 'actions'} of {shift.project_key} "
         f"{_days(shift.days)} later, for {shift.incident_key}."
+        + (
+            f" {shift.moved_to_working_day} of them would have fallen on a weekend or skip date, "
+            "so they are due the next working day."
+            if shift.moved_to_working_day
+            else ""
+        )
     )
 
 
