@@ -17,7 +17,16 @@ from bot.services import nudges
 from bot.services.nudges import ActionClock, Ladder, WorkingCalendar, parse_ladder
 from bot.settings import ConfigError, load_settings
 from handlers.jobs import run_due_work
-from storage.models import Incident, IncidentImpact, IncidentSeverity, IncidentStatus, Person, Project, SkipDate
+from storage.models import (
+    CheckinPeriod,
+    Incident,
+    IncidentImpact,
+    IncidentSeverity,
+    IncidentStatus,
+    Person,
+    Project,
+    SkipDate,
+)
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_CHANNEL, TEAM_ID
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, add_action, add_project
@@ -401,3 +410,41 @@ def test_reassigning_an_overdue_action_from_the_nudge_does_not_thank_the_old_own
     assert "Thank you" not in redrawn["text"]
     assert "Nothing on this list is yours to chase any more: 1 action now with someone else." in redrawn["text"]
     assert "<@U0NEWOWNER>" in str(redrawn["blocks"])
+
+
+# --- check-in chasing while the lead is away -------------------------------------------------------
+
+CHECKIN_DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+
+
+def test_a_lead_away_without_a_deputy_is_not_chased_and_the_week_is_excused(
+    app_context, slack, fake_slack, crm, session_factory, listeners
+):
+    slack.command("away 2026-11-23 2026-12-04", user_id=LEAD, channel_id="C0CRM")
+    assert "you are away" in fake_slack.wait_for_response(lambda r: "away" in r["text"])["text"]
+    told = len(fake_slack.messages_in(LEAD))
+
+    run_due_work(app_context, CHECKIN_DUE)
+    run_due_work(app_context, CHECKIN_DUE + timedelta(hours=24))
+    run_due_work(app_context, CHECKIN_DUE + timedelta(hours=48))
+
+    assert len(fake_slack.messages_in(LEAD)) == told and fake_slack.messages_in(PMO_CHANNEL) == []
+    with unit_of_work(session_factory) as session:
+        [period] = session.query(CheckinPeriod).all()
+        assert period.excused_reason == "lead_away" and period.missed_at is None
+
+
+def test_a_lead_away_with_a_deputy_leaves_the_reminder_to_the_deputy(app_context, slack, fake_slack, crm, listeners):
+    slack.command("deputy CRM-2 <@U0DEPUTY|dee>", user_id=SPONSOR, channel_id="C0CRM")
+    fake_slack.wait_for_response(lambda r: "deputy lead" in r["text"])
+    fake_slack.add_user("U0DEPUTY")
+    slack.command("away until 2026-12-04", user_id=LEAD, channel_id="C0CRM")
+    fake_slack.wait_for_response(lambda r: "you are away" in r["text"])
+    told = len(fake_slack.messages_in(LEAD))
+
+    run_due_work(app_context, CHECKIN_DUE)
+    run_due_work(app_context, CHECKIN_DUE + timedelta(hours=24))
+
+    assert len(fake_slack.messages_in(LEAD)) == told
+    [reminder] = fake_slack.messages_in("U0DEPUTY")
+    assert "no check-in for 2026-W48" in reminder["text"]

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import benefits, incidents, people, portfolio
+from bot.services import benefits, incidents, nudges, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
@@ -496,8 +496,10 @@ def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[
     )
 
 
-def _overdue(period: CheckinPeriod, project: Project) -> Overdue:
-    leads = [project.lead.slack_user_id] if project.lead else []
+def _overdue(period: CheckinPeriod, project: Project, *, today: date) -> Overdue:
+    # A lead who is away is not chased; their deputy, if there is one, is.
+    lead_here = project.lead is not None and not nudges.is_away(project.lead, today)
+    leads = [project.lead.slack_user_id] if project.lead and lead_here else []
     leads += [
         member.person.slack_user_id
         for member in project.members
@@ -522,23 +524,41 @@ def _take(session: Session, period_id: int, column, now: datetime) -> bool:  # t
     return result.rowcount == 1
 
 
+LEAD_AWAY = "lead_away"
+
+
+def _nobody_to_chase(session: Session, rows: list[tuple[CheckinPeriod, Project]], *, today: date) -> set[int]:
+    """Periods whose lead is away with no deputy: the week is excused, nobody is chased."""
+    excused = set()
+    for period, project in rows:
+        if project.lead is not None and not _overdue(period, project, today=today).lead_user_ids:
+            excuse_period(session, project.id, period.period, LEAD_AWAY)
+            excused.add(period.id)
+    return excused
+
+
 def take_due_reminders(session: Session, *, now: datetime, after: timedelta) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, marked reminded so no one reminds twice."""
     rows = _unanswered(session, CheckinPeriod.reminded_at.is_(None), before=now - after)
+    excused = _nobody_to_chase(session, rows, today=now.date())
     return [
-        _overdue(period, project)
+        _overdue(period, project, today=now.date())
         for period, project in rows
-        if _take(session, period.id, CheckinPeriod.reminded_at, now)
+        if period.id not in excused and _take(session, period.id, CheckinPeriod.reminded_at, now)
     ]
 
 
 def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolerance: float) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, recorded as missed (once)."""
     rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after)
+    excused = _nobody_to_chase(session, rows, today=now.date())
     return [
-        replace(_overdue(period, project), benefits_behind=benefits_behind(project, on=now.date(), tolerance=tolerance))
+        replace(
+            _overdue(period, project, today=now.date()),
+            benefits_behind=benefits_behind(project, on=now.date(), tolerance=tolerance),
+        )
         for period, project in rows
-        if _take(session, period.id, CheckinPeriod.missed_at, now)
+        if period.id not in excused and _take(session, period.id, CheckinPeriod.missed_at, now)
     ]
 
 
