@@ -36,6 +36,27 @@ def ensure_bot_in_channel(client: WebClient, channel_id: str) -> None:
     client.conversations_join(channel=channel_id)
 
 
+def join_linked_channels(client: WebClient, channel_ids: list[str]) -> list[str]:
+    """Join the public channels an import or sync linked; the names of those the bot must be
+    invited to (private ones it is not in), so whoever ran it can say `/invite @pmo-bot`."""
+    to_invite = []
+    for channel_id in channel_ids:
+        try:
+            channel = client.conversations_info(channel=channel_id)["channel"]
+        except SlackApiError as error:
+            if error.response.get("error") != "channel_not_found":
+                raise
+            to_invite.append(channel_id)  # a private channel the bot is not in looks like this
+            continue
+        if channel.get("is_member") or channel.get("is_archived"):
+            continue
+        if channel.get("is_private") or channel.get("is_group"):
+            to_invite.append(f"#{channel.get('name', channel_id)}")
+            continue
+        client.conversations_join(channel=channel_id)
+    return to_invite
+
+
 def _invite_me() -> str:
     return (
         "I'm not in this private channel, so I can't link it. Invite me first: type "

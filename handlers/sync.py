@@ -13,6 +13,7 @@ from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
+from handlers.channels import join_linked_channels
 from handlers.escalations import escalate, settle_alert
 from storage.models import EscalationKind
 from storage.session import unit_of_work
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 class SyncOutcome:
     summary: ImportSummary | None  # None: the source said nothing changed (304)
     error: str | None = None
+    # Private channels it linked that the bot is not in: someone must `/invite @pmo-bot`.
+    to_invite: tuple[str, ...] = ()
 
 
 def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
@@ -58,7 +61,10 @@ def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
         return SyncOutcome(None, str(error))
     if ended_streak is not None:
         settle_alert(ctx, sync.failure_cause_key(ended_streak), {"how": "recovered"}, now=now)
-    return SyncOutcome(summary)
+    to_invite = join_linked_channels(ctx.client, summary.linked_channel_ids) if summary else []
+    for channel in to_invite:
+        log.warning("portfolio sync linked %s, a private channel the bot is not in: invite @pmo-bot to it", channel)
+    return SyncOutcome(summary, to_invite=tuple(to_invite))
 
 
 def _failed(ctx: AppContext, url: str, error: str, now: datetime) -> None:
