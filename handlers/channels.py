@@ -13,11 +13,13 @@ from bot.services.outbox import OutgoingRequest
 from handlers.blocks.channels import joined_hint_message, linked_text, unlinked_text
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import send_once
+from handlers.escalations import settle_alert
 from storage.session import unit_of_work
 
 
-def ensure_bot_in_channel(client: WebClient, channel_id: str) -> None:
-    """Join a public channel if needed; refuse, with instructions, where the bot cannot join."""
+def ensure_bot_in_channel(client: WebClient, channel_id: str) -> bool:
+    """Join a public channel if needed (True when it did); refuse, with instructions, where the
+    bot cannot join."""
     if channel_id.startswith("D"):
         raise UserError("Direct messages cannot be linked: run `/pmo link KEY` in the project's channel.")
     try:
@@ -30,10 +32,11 @@ def ensure_bot_in_channel(client: WebClient, channel_id: str) -> None:
     if channel.get("is_archived"):
         raise UserError("This channel is archived; link an active channel instead.")
     if channel.get("is_member"):
-        return
+        return False
     if channel.get("is_private") or channel.get("is_group"):
         raise UserError(_invite_me())
     client.conversations_join(channel=channel_id)
+    return True
 
 
 def join_linked_channels(client: WebClient, channel_ids: list[str]) -> list[str]:
@@ -71,18 +74,22 @@ def link_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
     with unit_of_work(ctx.session_factory) as session:
         # Refuse before joining: a refused link must not leave the bot sitting in the channel.
         portfolio.check_can_link(session, request.actor, key, request.team_id, request.channel_id)
-    ensure_bot_in_channel(client, request.channel_id)
+    joined = ensure_bot_in_channel(client, request.channel_id)
+    now = ctx.clock()
     with unit_of_work(ctx.session_factory) as session:
-        outcome = portfolio.link_channel(
-            session, request.actor, key, request.team_id, request.channel_id, now=ctx.clock()
-        )
+        outcome = portfolio.link_channel(session, request.actor, key, request.team_id, request.channel_id, now=now)
+        repaired = outcome.repaired or (outcome.already_linked and joined)
         text = linked_text(
             outcome.project.key,
             outcome.project.name,
             is_primary=outcome.is_primary,
-            already_linked=outcome.already_linked,
+            already_linked=outcome.already_linked and not repaired,
+            repaired=repaired,
         )
-    respond(text=text, response_type="ephemeral" if outcome.already_linked else "in_channel")
+    if repaired:
+        how = {"how": "repaired", "by": request.user_id, "channel_id": request.channel_id}
+        settle_alert(ctx, f"broken-channel:{request.team_id}:{request.channel_id}", how, now=now)
+    respond(text=text, response_type="ephemeral" if outcome.already_linked and not repaired else "in_channel")
 
 
 def unlink_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
