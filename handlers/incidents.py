@@ -29,7 +29,7 @@ from handlers.blocks import incidents as blocks
 from handlers.blocks.incidents import ImpactTarget
 from handlers.checkins import BROKEN_CHANNEL_ERRORS
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, deliver, fan_out, post_or_update
+from handlers.delivery import chat_message, claim, deliver, fan_out, post_or_update, send_once
 from handlers.escalations import escalate, settle_alert
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
 from handlers.partners import channel_audience
@@ -374,6 +374,15 @@ def _tell(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
+def tell_declarer(ctx: AppContext, incident_id: int, user_id: str, now: datetime) -> None:
+    """The declarer hears how many affected projects were actually told, and which could not be."""
+    with unit_of_work(ctx.session_factory) as session:
+        view = incidents.incident_view(session, incident_id)
+        report = incidents.notice_report(session, view)
+    text = blocks.notice_report_text(view, report)
+    send_once(ctx, chat_message(f"incident-declared-report:{incident_id}", user_id, text), now=now)
+
+
 # --- listeners ------------------------------------------------------------------------------------
 
 
@@ -394,6 +403,7 @@ def register(app: App, ctx: AppContext) -> None:
             return
         ack(response_action="update", view=blocks.declared_modal(declared))
         announce_declared(ctx, change.incident_id, now)
+        tell_declarer(ctx, change.incident_id, body["user"]["id"], now)
 
     @app.action(ActionId.INCIDENT_RECORD_IMPACT)
     def open_impact_form(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:

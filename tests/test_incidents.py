@@ -238,6 +238,17 @@ def test_a_summary_pinging_everyone_is_shown_as_typed(slack, fake_slack, field, 
     assert "<!channel>" not in json.dumps(crm) and "&lt;!channel&gt; payments down" in str(crm["blocks"])
 
 
+def test_the_declarer_hears_how_many_projects_were_actually_told(slack, fake_slack, session_factory, field, listeners):
+    fake_slack.archive("C0HR")
+    fake_slack.add_user(STRANGER)
+
+    declare(slack, listeners, user_id=STRANGER)
+
+    [report] = [m for m in fake_slack.messages_in(STRANGER) if "were told" in m["text"] or "was told" in m["text"]]
+    assert "1 of 2 affected projects was told in their channels." in report["text"]
+    assert "Could not tell: HR-1 (is_archived)." in report["text"]
+
+
 def test_an_archived_channel_is_marked_broken_and_the_pmo_told(slack, fake_slack, session_factory, field, listeners):
     fake_slack.archive("C0HR")
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
-from bot.services import live_services, nudges, people, portfolio
+from bot.services import live_services, nudges, outbox, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
@@ -36,6 +36,7 @@ from storage.models import (
     ActionStatus,
     Checkin,
     CheckinPeriod,
+    DeliveryStatus,
     EscalationKind,
     Incident,
     IncidentImpact,
@@ -410,6 +411,28 @@ def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
 
 
 PRIORITY_WITHDRAWN = {"how": "withdrawn"}
+
+
+@dataclass(frozen=True)
+class NoticeReport:
+    """After the impact notices went out: which affected projects were told and which not."""
+
+    told: list[str]
+    not_told: list[tuple[str, str]]  # project key, why (Slack's error, or no working channel)
+
+
+def notice_report(session: Session, view: IncidentView) -> NoticeReport:
+    told: list[str] = []
+    not_told: list[tuple[str, str]] = []
+    for line in view.impacts:
+        row = outbox.find(session, message_key(NOTICE, view.incident_id, line.project_id))
+        if row is None:
+            not_told.append((line.project_key, "no working channel linked"))
+        elif row.status is DeliveryStatus.SENT:
+            told.append(line.project_key)
+        else:
+            not_told.append((line.project_key, row.last_error or row.status.value))
+    return NoticeReport(told, not_told)
 
 
 # --- resolving -----------------------------------------------------------------------------
