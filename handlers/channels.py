@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.services import portfolio
+from bot.services import checkins, outbox, portfolio
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks.channels import joined_hint_message, linked_text, unlinked_text
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import send_once
+from handlers.delivery import ClaimedMessage, deliver, send_once
 from handlers.escalations import settle_alert
 from storage.session import unit_of_work
 
@@ -89,7 +91,19 @@ def link_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
     if repaired:
         how = {"how": "repaired", "by": request.user_id, "channel_id": request.channel_id}
         settle_alert(ctx, f"broken-channel:{request.team_id}:{request.channel_id}", how, now=now)
+        _resend_failed_prompt(ctx, outcome.project.id, now=now)
     respond(text=text, response_type="ephemeral" if outcome.already_linked and not repaired else "in_channel")
+
+
+def _resend_failed_prompt(ctx: AppContext, project_id: int, *, now: datetime) -> None:
+    """This period's prompt that could not be posted in the broken channel goes out now."""
+    with unit_of_work(ctx.session_factory) as session:
+        row_id, request = None, checkins.reopen_after_repair(session, project_id, now=now)
+        if request is not None:
+            row = outbox.find(session, request.idempotency_key)
+            row_id = row.id if row is not None else None
+    if request is not None and row_id is not None:
+        deliver(ctx, ClaimedMessage(row_id, request), now=now)
 
 
 def unlink_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:

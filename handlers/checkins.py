@@ -75,7 +75,7 @@ def _send_prompt(ctx: AppContext, prompt: DuePrompt, pacer: Pacer, now: datetime
 def _channel_broke(ctx: AppContext, prompt: DuePrompt, error: str, now: datetime) -> None:
     with unit_of_work(ctx.session_factory) as session:
         portfolio.mark_link_broken(session, prompt.team_id, prompt.channel_id, error, now=now)
-        checkins.excuse_period(session, prompt.project_id, prompt.period, "broken_channel")
+        checkins.excuse_period(session, prompt.project_id, prompt.period, checkins.BROKEN_CHANNEL)
     cause = Cause(
         key=f"broken-channel:{prompt.team_id}:{prompt.channel_id}",
         kind=EscalationKind.BROKEN_CHANNEL,

@@ -183,27 +183,6 @@ def test_the_digest_names_a_broken_channel_without_escaped_markup(app_context, s
     assert "&lt;" not in digest and "&gt;" not in digest
 
 
-def test_pmo_link_in_a_broken_channel_repairs_it_and_settles_the_alert(
-    app_context, slack, fake_slack, session_factory, crm, listeners
-):
-    fake_slack.remove_bot("C0CRM")
-    tick(app_context, DUE)
-    [alert] = alerts(fake_slack)
-    assert "not_in_channel" in alert["text"]
-
-    slack.command("link CRM-2", user_id=LEAD, channel_id="C0CRM")
-    reply = fake_slack.wait_for_response(lambda r: "Repaired" in r["text"])
-    listeners.wait_idle()
-
-    assert "weekly check-in prompts are posted here again" in reply["text"]
-    assert load_project(session_factory, "CRM-2").channel_links[0].broken_at is None
-    latest = [c.args for c in fake_slack.ok_calls_to("chat.update") if c.args["ts"] == alert["ts"]][-1]
-    assert f"Fixed: <@{LEAD}> linked <#C0CRM> again" in str(latest["blocks"])
-    assert "Acknowledge" not in str(latest["blocks"])
-    tick(app_context, DUE + timedelta(days=7))
-    assert [prompt["text"][-8:] for prompt in prompts(fake_slack)] == ["2026-W49"]
-
-
 # --- the form -------------------------------------------------------------------------------
 
 

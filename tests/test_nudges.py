@@ -29,7 +29,7 @@ from storage.models import (
 )
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_CHANNEL, TEAM_ID
-from tests.factories import ACTION_OWNER, LEAD, SPONSOR, add_action, add_project
+from tests.factories import ACTION_OWNER, LEAD, SPONSOR, add_action, add_project, load_project
 
 OWNER = ACTION_OWNER
 MONDAY = NOW.date()
@@ -448,3 +448,31 @@ def test_a_lead_away_with_a_deputy_leaves_the_reminder_to_the_deputy(app_context
     assert len(fake_slack.messages_in(LEAD)) == told
     [reminder] = fake_slack.messages_in("U0DEPUTY")
     assert "no check-in for 2026-W48" in reminder["text"]
+
+
+def test_pmo_link_in_a_broken_channel_repairs_it_and_settles_the_alert(
+    app_context, slack, clock, fake_slack, session_factory, crm, listeners
+):
+    fake_slack.remove_bot("C0CRM")
+    run_due_work(app_context, CHECKIN_DUE)
+    clock.at = CHECKIN_DUE + timedelta(hours=2)
+    [alert] = fake_slack.messages_in(PMO_CHANNEL)
+    assert "not_in_channel" in alert["text"]
+
+    slack.command("link CRM-2", user_id=LEAD, channel_id="C0CRM")
+    reply = fake_slack.wait_for_response(lambda r: "Repaired" in r["text"])
+    listeners.wait_idle()
+
+    assert "weekly check-in prompts are posted here again" in reply["text"]
+    assert load_project(session_factory, "CRM-2").channel_links[0].broken_at is None
+    latest = [c.args for c in fake_slack.ok_calls_to("chat.update") if c.args["ts"] == alert["ts"]][-1]
+    assert f"Fixed: <@{LEAD}> linked <#C0CRM> again" in str(latest["blocks"])
+    assert "Acknowledge" not in str(latest["blocks"])
+    # This week's prompt, which could not be posted, is sent now; next week's as usual.
+    assert [
+        prompt["text"][-8:] for prompt in [m for m in fake_slack.messages_in("C0CRM") if "weekly check-in" in m["text"]]
+    ] == ["2026-W48"]
+    run_due_work(app_context, CHECKIN_DUE + timedelta(days=7))
+    assert [
+        prompt["text"][-8:] for prompt in [m for m in fake_slack.messages_in("C0CRM") if "weekly check-in" in m["text"]]
+    ] == ["2026-W48", "2026-W49"]

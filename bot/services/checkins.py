@@ -16,15 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import benefits, incidents, nudges, people, portfolio
+from bot.services import benefits, incidents, nudges, outbox, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
+from bot.services.outbox import OutgoingRequest
 from storage.models import (
     BenefitValue,
     ChannelLink,
     Checkin,
     CheckinPeriod,
+    DeliveryStatus,
     EscalationKind,
     Project,
     ProjectRole,
@@ -137,6 +139,35 @@ def excuse_period(session: Session, project_id: int, period: str, reason: str) -
         .where(CheckinPeriod.project_id == project_id, CheckinPeriod.period == period)
         .values(excused_reason=reason)
     )
+
+
+BROKEN_CHANNEL = "broken_channel"
+
+
+def reopen_after_repair(session: Session, project_id: int, *, now: datetime) -> OutgoingRequest | None:
+    """The channel works again: a prompt that could not be posted there in the last week is
+    owed again (reminders count from now) and is returned to be sent; None if there is none."""
+    period = session.scalar(
+        select(CheckinPeriod)
+        .where(
+            CheckinPeriod.project_id == project_id,
+            CheckinPeriod.excused_reason == BROKEN_CHANNEL,
+            CheckinPeriod.prompted_at > now - CHASE_WINDOW,
+        )
+        .order_by(CheckinPeriod.period.desc())
+        .limit(1)
+    )
+    if period is None or latest_checkin(session, project_id, period.period) is not None:
+        return None
+    row = outbox.find(session, prompt_key(project_id, period.period))
+    if row is None or row.status is not DeliveryStatus.UNDELIVERABLE:
+        return None
+    period.excused_reason = None
+    period.prompted_at = now
+    # Claimed again by this caller, who sends it now under the same key, so the answer
+    # still finds (and updates) the prompt.
+    row.status = DeliveryStatus.PENDING
+    return OutgoingRequest(row.idempotency_key, row.method, row.channel_id, row.payload)
 
 
 # --- context for the prompt and the form ----------------------------------------------
