@@ -30,6 +30,7 @@ from bot.services.foi import Export
 from bot.services.portfolio_csv import ImportRejected, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_client import SlackUnusable, lookup_user_id_by_email, make_web_client, verify_bot_token
+from handlers.channels import join_linked_channels
 from handlers.jobs import run_due_work
 from handlers.sync import run_sync
 from storage import audit
@@ -253,6 +254,8 @@ def _import(settings: Settings, file: Path) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"{file}: {summary.describe()}")
+    for channel in join_linked_channels(ctx.client, summary.linked_channel_ids):
+        print(f"  invite @pmo-bot to {channel}: it is private, so the bot cannot join it to post the prompts")
     return 0
 
 
@@ -266,6 +269,8 @@ def _sync(settings: Settings) -> int:
         print("sync: the source reports no change since the last sync")
     else:
         print(f"sync: {outcome.summary.describe()}")
+    for channel in outcome.to_invite:
+        print(f"  invite @pmo-bot to {channel}: it is private, so the bot cannot join it to post the prompts")
     return 0
 
 

@@ -44,7 +44,7 @@ from handlers.blocks.actions import (
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, post_or_update
-from handlers.escalations import escalate, publish_alert
+from handlers.escalations import escalate, publish_alert, settle_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
 from handlers.partners import channel_audience
@@ -222,12 +222,13 @@ def action_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     owner = user_mention(who)
     if owner is None:
         raise ACTION.usage_error(f"'{who}' is not a person: type @ and pick the owner from the list.")
-    due = actions.parse_due(when, today=ctx.workspace_today())
+    with unit_of_work(ctx.session_factory) as session:
+        due = actions.parse_due_on_working_day(session, when, today=ctx.workspace_today())
     typed = _TITLE_AFTER.match(request.rest)
     title = typed[1] if typed else " ".join(request.args[3:])
     now = ctx.clock()
-    line, claimed = _create(ctx, request.actor, NewAction(key, title, owner, due), now=now)
-    respond(text=action_added_text(line))
+    line, claimed = _create(ctx, request.actor, NewAction(key, title, owner, due.day), now=now)
+    respond(text=action_added_text(line, moved_from=due.moved_from))
     _tell_owner(ctx, claimed, now=now)
 
 
@@ -342,12 +343,10 @@ def _after_change(ctx: AppContext, ref: ActionRef, user_id: str, respond: Respon
 def _settle_alert(ctx: AppContext, action_id: int, actor_user_id: str, *, now: datetime) -> None:
     """Done or snoozed: an existing PMO alert about the action says so, in place."""
     with unit_of_work(ctx.session_factory) as session:
-        if escalations.find(session, actions.overdue_cause_key(action_id)) is None:
-            return
-        action = actions.get_action(session, action_id)
-        cause = actions.settled_cause(_line(session, ctx, action), actor_user_id=actor_user_id)
-        project_id = action.project_id
-    escalate(ctx, cause, project_id=project_id, now=now)
+        how = actions.settlement(
+            _line(session, ctx, actions.get_action(session, action_id)), actor_user_id=actor_user_id
+        )
+    settle_alert(ctx, actions.overdue_cause_key(action_id), how, now=now)
 
 
 def _change(ctx: AppContext, body: dict[str, Any], ref: ActionRef, respond: Respond, change: Change) -> None:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.services import portfolio
+from bot.services import checkins, outbox, portfolio
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks.channels import joined_hint_message, linked_text, unlinked_text
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
-from handlers.delivery import send_once
+from handlers.delivery import ClaimedMessage, deliver, send_once
+from handlers.escalations import settle_alert
 from storage.session import unit_of_work
 
 
-def ensure_bot_in_channel(client: WebClient, channel_id: str) -> None:
-    """Join a public channel if needed; refuse, with instructions, where the bot cannot join."""
+def ensure_bot_in_channel(client: WebClient, channel_id: str) -> bool:
+    """Join a public channel if needed (True when it did); refuse, with instructions, where the
+    bot cannot join."""
     if channel_id.startswith("D"):
         raise UserError("Direct messages cannot be linked: run `/pmo link KEY` in the project's channel.")
     try:
@@ -30,10 +34,32 @@ def ensure_bot_in_channel(client: WebClient, channel_id: str) -> None:
     if channel.get("is_archived"):
         raise UserError("This channel is archived; link an active channel instead.")
     if channel.get("is_member"):
-        return
+        return False
     if channel.get("is_private") or channel.get("is_group"):
         raise UserError(_invite_me())
     client.conversations_join(channel=channel_id)
+    return True
+
+
+def join_linked_channels(client: WebClient, channel_ids: list[str]) -> list[str]:
+    """Join the public channels an import or sync linked; the names of those the bot must be
+    invited to (private ones it is not in), so whoever ran it can say `/invite @pmo-bot`."""
+    to_invite = []
+    for channel_id in channel_ids:
+        try:
+            channel = client.conversations_info(channel=channel_id)["channel"]
+        except SlackApiError as error:
+            if error.response.get("error") != "channel_not_found":
+                raise
+            to_invite.append(channel_id)  # a private channel the bot is not in looks like this
+            continue
+        if channel.get("is_member") or channel.get("is_archived"):
+            continue
+        if channel.get("is_private") or channel.get("is_group"):
+            to_invite.append(f"#{channel.get('name', channel_id)}")
+            continue
+        client.conversations_join(channel=channel_id)
+    return to_invite
 
 
 def _invite_me() -> str:
@@ -50,18 +76,34 @@ def link_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
     with unit_of_work(ctx.session_factory) as session:
         # Refuse before joining: a refused link must not leave the bot sitting in the channel.
         portfolio.check_can_link(session, request.actor, key, request.team_id, request.channel_id)
-    ensure_bot_in_channel(client, request.channel_id)
+    joined = ensure_bot_in_channel(client, request.channel_id)
+    now = ctx.clock()
     with unit_of_work(ctx.session_factory) as session:
-        outcome = portfolio.link_channel(
-            session, request.actor, key, request.team_id, request.channel_id, now=ctx.clock()
-        )
+        outcome = portfolio.link_channel(session, request.actor, key, request.team_id, request.channel_id, now=now)
+        repaired = outcome.repaired or (outcome.already_linked and joined)
         text = linked_text(
             outcome.project.key,
             outcome.project.name,
             is_primary=outcome.is_primary,
-            already_linked=outcome.already_linked,
+            already_linked=outcome.already_linked and not repaired,
+            repaired=repaired,
         )
-    respond(text=text, response_type="ephemeral" if outcome.already_linked else "in_channel")
+    if repaired:
+        how = {"how": "repaired", "by": request.user_id, "channel_id": request.channel_id}
+        settle_alert(ctx, f"broken-channel:{request.team_id}:{request.channel_id}", how, now=now)
+        _resend_failed_prompt(ctx, outcome.project.id, now=now)
+    respond(text=text, response_type="ephemeral" if outcome.already_linked and not repaired else "in_channel")
+
+
+def _resend_failed_prompt(ctx: AppContext, project_id: int, *, now: datetime) -> None:
+    """This period's prompt that could not be posted in the broken channel goes out now."""
+    with unit_of_work(ctx.session_factory) as session:
+        row_id, request = None, checkins.reopen_after_repair(session, project_id, now=now)
+        if request is not None:
+            row = outbox.find(session, request.idempotency_key)
+            row_id = row.id if row is not None else None
+    if request is not None and row_id is not None:
+        deliver(ctx, ClaimedMessage(row_id, request), now=now)
 
 
 def unlink_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:

@@ -17,13 +17,13 @@ from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from bot.services.escalations import Cause
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
-from handlers.blocks.checkins import BenefitQuestion, FormTarget, SummaryLines
+from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
-from handlers.escalations import escalate
+from handlers.escalations import escalate, settle_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, CallbackId, CheckinBlock
-from storage.models import Checkin, Project, Rag
+from storage.models import Checkin, EscalationKind, Project, Rag
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -78,15 +78,16 @@ def _send_prompt(ctx: AppContext, prompt: DuePrompt, now: datetime) -> None:
 def _channel_broke(ctx: AppContext, prompt: DuePrompt, error: str, now: datetime) -> None:
     with unit_of_work(ctx.session_factory) as session:
         portfolio.mark_link_broken(session, prompt.team_id, prompt.channel_id, error, now=now)
-        checkins.excuse_period(session, prompt.project_id, prompt.period, "broken_channel")
+        checkins.excuse_period(session, prompt.project_id, prompt.period, checkins.BROKEN_CHANNEL)
     cause = Cause(
         key=f"broken-channel:{prompt.team_id}:{prompt.channel_id}",
-        kind="broken_channel",
-        reason=(
-            f"The check-in prompt for {prompt.period} could not be posted in <#{prompt.channel_id}> ({error}), "
-            f"so {prompt.project_key} gets no prompts until a working channel is linked with "
-            f"`/pmo link {prompt.project_key}`."
-        ),
+        kind=EscalationKind.BROKEN_CHANNEL,
+        facts={
+            "what": f"check-in prompt for {prompt.period}",
+            "channel_id": prompt.channel_id,
+            "error": error,
+            "project_key": prompt.project_key,
+        },
         period=prompt.period,
     )
     escalate(ctx, cause, project_id=prompt.project_id, now=now)
@@ -160,6 +161,8 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             project, now=ctx.clock(), default_cadence=ctx.settings.default_cadence
         )
         last = checkins.last_status_before(session, project.id, period)
+        amended = checkins.latest_checkin(session, project.id, period)
+        answers = _answers(session, amended) if amended else None
         benefits = [b for b in project.benefits if b.is_active]
         questions = [
             BenefitQuestion(b.id, b.name, b.unit, b.target, b.target_date)
@@ -171,8 +174,29 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             last.overall_rag.value if last else None,
             questions,
             more=max(0, len(benefits) - len(questions)),
+            answers=answers,
         )
     client.views_open(trigger_id=trigger_id, view=view)
+
+
+def _answers(session: Session, checkin: Checkin) -> FormAnswers:
+    def rag(value: Rag | None) -> str | None:
+        return value.value if value else None
+
+    return FormAnswers(
+        overall=checkin.overall_rag.value,
+        schedule=rag(checkin.schedule_rag),
+        cost=rag(checkin.cost_rag),
+        scope=rag(checkin.scope_rag),
+        progress=checkin.progress,
+        next_steps=checkin.next_steps,
+        risks_issues=checkin.risks_issues,
+        help_needed=checkin.help_needed,
+        escalate=checkin.escalate_to_pmo,
+        path_to_green=checkin.path_to_green,
+        path_to_green_date=checkin.path_to_green_date,
+        benefit_values=checkins.checkin_benefit_values(session, checkin),
+    )
 
 
 def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -240,7 +264,7 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
         summary = _summary_lines(checkin, project)
         name = project.name
         help_needed = checkin.help_needed
-        words = checkin.path_to_green or checkin.help_needed
+        words = blocks.SponsorWords(checkin.progress, checkin.path_to_green, checkin.help_needed)
         help_action = HelpActionTarget(key, checkin.id) if help_needed and project.sponsor else None
         # Their Home tabs show the project's status and its pending check-in.
         home_readers = (
@@ -249,7 +273,6 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
             project.lead.slack_user_id if project.lead else None,
             portfolio.deputy_user_id(project),
         )
-        cleared = [cause for cause in submission.cleared_cause_keys if checkins.escalation_exists(session, cause)]
     if prompt is not None:
         answered = blocks.answered_prompt_blocks(
             key, name, period, submission.overall.value, submitted_by, submission.revision
@@ -260,22 +283,32 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
     if summary_channel is not None:
         thread = {"thread_ts": prompt[1]} if prompt else {}
         text = blocks.summary_text(key, period, submission.overall.value)
-        summary_blocks = blocks.summary_blocks(summary, submitted_by, submission.revision, help_action=help_action)
+        summary_blocks = blocks.summary_blocks(
+            summary, submitted_by, submission.revision, help_action=help_action, changed=submission.changed
+        )
         message = chat_message(
             f"checkin-summary:{submission.checkin_id}", summary_channel, text, summary_blocks, **thread
         )
         send_once(ctx, message, now=now)
     for cause in submission.causes:
         escalate(ctx, cause, project_id=submission.project_id, now=now)
-    for cause_key in cleared:
-        escalate(ctx, checkins.cleared_cause(cause_key, submission.overall), project_id=submission.project_id, now=now)
+    for cause_key in submission.cleared_cause_keys:
+        settle_alert(ctx, cause_key, checkins.amended_settlement(submission.overall), now=now)
+    if submission.answered_late:
+        how = checkins.late_settlement(submitted_by, submission.overall)
+        settle_alert(ctx, checkins.missed_cause_key(key, period), how, now=now)
     sponsor = submission.sponsor_user_id
-    if sponsor and submission.tell_sponsor_turned_red:
-        text = blocks.sponsor_red_dm(key, name, period, words)
-        send_once(ctx, chat_message(f"sponsor-red:{submission.project_id}:{period}", sponsor, text), now=now)
-    if sponsor and submission.tell_sponsor_help and help_needed:
-        text = blocks.sponsor_help_dm(key, name, period, help_needed)
-        send_once(ctx, chat_message(f"sponsor-help:{submission.project_id}:{period}", sponsor, text), now=now)
+    turned_red = submission.tell_sponsor_turned_red
+    asks_help = submission.tell_sponsor_help and bool(help_needed)
+    if sponsor and (turned_red or asks_help):
+        # One DM for one check-in, however many reasons the sponsor has to read it.
+        text = blocks.sponsor_dm(key, name, period, words, turned_red=turned_red)
+        dm_key = (
+            f"sponsor-red:{submission.project_id}:{period}"
+            if turned_red
+            else f"sponsor-help:{submission.project_id}:{period}"
+        )
+        send_once(ctx, chat_message(dm_key, sponsor, text), now=now)
     refresh_home(ctx, home_readers, now)
 
 

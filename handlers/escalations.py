@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
@@ -12,9 +13,9 @@ from bot.context import AppContext
 from bot.services import escalations
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
-from handlers.blocks.escalations import alert_blocks, alert_text
+from handlers.blocks.escalations import alert_blocks, alert_text, coaching_offered_text
 from handlers.blocks.metadata import StaleState
-from handlers.delivery import post_or_update
+from handlers.delivery import chat_message, post_or_update, send_once
 from handlers.ids import ActionId
 from storage.models import Escalation, EscalationStatus, Project
 from storage.session import unit_of_work
@@ -28,6 +29,15 @@ def escalate(ctx: AppContext, cause: Cause, *, project_id: int | None, now: date
         project = session.get(Project, project_id) if project_id else None
         escalation_id = escalations.raise_or_update(session, cause, project=project, now=now).id
     publish_alert(ctx, escalation_id, now=now)
+
+
+def settle_alert(ctx: AppContext, cause_key: str, how: dict[str, Any], *, now: datetime) -> None:
+    """The cause went away: an existing alert says how, in place, and loses its buttons."""
+    with unit_of_work(ctx.session_factory) as session:
+        escalation = escalations.settle(session, cause_key, how, now=now)
+        escalation_id = escalation.id if escalation is not None else None
+    if escalation_id is not None:
+        publish_alert(ctx, escalation_id, now=now)
 
 
 def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None:
@@ -48,6 +58,17 @@ def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None
         ),
         now=now,
     )
+
+
+def tell_coaching_offered(ctx: AppContext, escalation_id: int, coach_user_id: str, *, now: datetime) -> None:
+    """The accountable people hear who in the PMO offered coaching, so they know whom to expect."""
+    with unit_of_work(ctx.session_factory) as session:
+        alert = escalations.alert_view(session, session.get_one(Escalation, escalation_id))
+    text = coaching_offered_text(alert, coach_user_id)
+    for recipient in dict.fromkeys(filter(None, (alert.lead_user_id, alert.sponsor_user_id))):
+        if recipient != coach_user_id:
+            key = f"coaching-offered:{escalation_id}:{recipient}"
+            send_once(ctx, chat_message(key, recipient, text), now=now)
 
 
 def publish_unposted_alerts(ctx: AppContext, now: datetime) -> None:
@@ -86,6 +107,8 @@ def register(app: App, ctx: AppContext) -> None:
                     now=now,
                 )
             publish_alert(ctx, escalation_id, now=now)
+            if status is EscalationStatus.COACHING:
+                tell_coaching_offered(ctx, escalation_id, user_id, now=now)
 
         return listener
 

@@ -29,11 +29,11 @@ from handlers.blocks import incidents as blocks
 from handlers.blocks.incidents import ImpactTarget
 from handlers.checkins import BROKEN_CHANNEL_ERRORS
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, deliver, fan_out, post_or_update
-from handlers.escalations import escalate
+from handlers.delivery import chat_message, claim, deliver, fan_out, post_or_update, send_once
+from handlers.escalations import escalate, settle_alert
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
 from handlers.partners import channel_audience
-from storage.models import Project
+from storage.models import EscalationKind, Project
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,8 @@ def _channel_broke(ctx: AppContext, target: ChannelTarget, error: str, what: str
     cause = Cause(
         # The check-in prompt's key: one alert per broken channel, whichever message found it.
         key=f"broken-channel:{target.team_id}:{target.channel_id}",
-        kind="broken_channel",
-        reason=(
-            f"The {what} could not be posted in <#{target.channel_id}> ({error}), so {target.project_key} gets no "
-            f"prompts or incident notices until a working channel is linked with `/pmo link {target.project_key}`."
-        ),
+        kind=EscalationKind.BROKEN_CHANNEL,
+        facts={"what": what, "channel_id": target.channel_id, "error": error, "project_key": target.project_key},
     )
     escalate(ctx, cause, project_id=target.project_id, now=now)
 
@@ -228,6 +225,8 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
         post_or_update(ctx, chat_message(key, line.sponsor_user_id, text, dm_blocks), now=now)
     if cause is not None:
         escalate(ctx, cause, project_id=change.project_id, now=now)
+    if change.withdrew_priority:
+        settle_alert(ctx, incidents.priority_cause_key(change), incidents.PRIORITY_WITHDRAWN, now=now)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -389,6 +388,15 @@ def _tell(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
+def tell_declarer(ctx: AppContext, incident_id: int, user_id: str, now: datetime) -> None:
+    """The declarer hears how many affected projects were actually told, and which could not be."""
+    with unit_of_work(ctx.session_factory) as session:
+        view = incidents.incident_view(session, incident_id)
+        report = incidents.notice_report(session, view)
+    text = blocks.notice_report_text(view, report)
+    send_once(ctx, chat_message(f"incident-declared-report:{incident_id}", user_id, text), now=now)
+
+
 # --- listeners ------------------------------------------------------------------------------------
 
 
@@ -405,6 +413,7 @@ def register(app: App, ctx: AppContext) -> None:
             declared = incidents.incident_view(session, change.incident_id)
         ack(response_action="update", view=blocks.declared_modal(declared))
         announce_declared(ctx, change.incident_id, now)
+        tell_declarer(ctx, change.incident_id, body["user"]["id"], now)
 
     @app.action(ActionId.INCIDENT_RECORD_IMPACT)
     def open_impact_form(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:

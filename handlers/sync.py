@@ -13,8 +13,10 @@ from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
-from handlers.escalations import escalate
+from handlers.channels import join_linked_channels
+from handlers.escalations import escalate, settle_alert
 from storage import audit
+from storage.models import EscalationKind
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 class SyncOutcome:
     summary: ImportSummary | None  # None: the source said nothing changed (304)
     error: str | None = None
+    # Private channels it linked that the bot is not in: someone must `/invite @pmo-bot`.
+    to_invite: tuple[str, ...] = ()
 
 
 def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
@@ -59,13 +63,11 @@ def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
         _failed(ctx, url, str(error), now)
         return SyncOutcome(None, str(error))
     if ended_streak is not None:
-        escalate(
-            ctx,
-            Cause(sync.failure_cause_key(ended_streak), "portfolio_sync", "Portfolio sync recovered: it works again."),
-            project_id=None,
-            now=now,
-        )
-    return SyncOutcome(summary)
+        settle_alert(ctx, sync.failure_cause_key(ended_streak), {"how": "recovered"}, now=now)
+    to_invite = join_linked_channels(ctx.client, summary.linked_channel_ids) if summary else []
+    for channel in to_invite:
+        log.warning("portfolio sync linked %s, a private channel the bot is not in: invite @pmo-bot to it", channel)
+    return SyncOutcome(summary, to_invite=tuple(to_invite))
 
 
 def _failed(ctx: AppContext, url: str, error: str, now: datetime) -> None:
@@ -77,13 +79,7 @@ def _failed(ctx: AppContext, url: str, error: str, now: datetime) -> None:
     if first and streak_started is not None:
         escalate(
             ctx,
-            Cause(
-                sync.failure_cause_key(streak_started),
-                "portfolio_sync",
-                "Portfolio sync failed, so nothing was changed. It is retried at the next daily sync "
-                "(or run `pmo-bot sync`).",
-                evidence=error,
-            ),
+            Cause(sync.failure_cause_key(streak_started), EscalationKind.PORTFOLIO_SYNC, {"error": error}),
             project_id=None,
             now=now,
         )

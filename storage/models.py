@@ -92,6 +92,20 @@ class EscalationStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class EscalationKind(enum.StrEnum):
+    """Why the PMO is alerted; the facts of each kind are in `Escalation.facts`."""
+
+    CHECKIN_ATTENTION = "checkin_attention"  # Red, dropped to Red, or "Escalate to PMO" ticked
+    CHECKIN_MISSED = "checkin_missed"
+    BROKEN_CHANNEL = "broken_channel"
+    ACTION_OVERDUE = "action_overdue"
+    OWNER_UNREACHABLE = "owner_unreachable"
+    INCIDENT_PRIORITY = "incident_priority"
+    PORTFOLIO_SYNC = "portfolio_sync"
+    # Alerts raised before causes were stored as facts: `facts["text"]` is their wording.
+    LEGACY = "legacy"
+
+
 class DeliveryStatus(enum.StrEnum):
     # pending: claimed, send in progress (or the process died mid-send: never resent blindly)
     PENDING = "pending"
@@ -445,13 +459,17 @@ class Escalation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cause_key: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[EscalationKind] = mapped_column(_enum(EscalationKind, "escalation_kind"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     period: Mapped[str | None] = mapped_column(String(10))
-    reason: Mapped[str] = mapped_column(Text)
-    evidence: Mapped[str | None] = mapped_column(Text)
+    # What caused the alert, as data (period, RAG, days overdue, channel id...); the alert's
+    # words are rendered from it when shown, so people's text is never stored as mrkdwn.
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The cause went away (channel works again, action done, late check-in...): the alert
+    # says how, in `facts["settled"]`, and leaves the PMO's to-do lists.
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     status: Mapped[EscalationStatus] = mapped_column(
         _enum(EscalationStatus, "escalation_status"), default=EscalationStatus.OPEN, index=True
     )

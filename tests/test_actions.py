@@ -28,7 +28,7 @@ from handlers.blocks.actions import (
     sponsor_digest,
 )
 from handlers.escalations import escalate
-from storage.models import Action, ActionStatus, Person, Project, ProjectStatus
+from storage.models import Action, ActionStatus, EscalationKind, Person, Project, ProjectStatus
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, add_action, add_project
@@ -388,6 +388,20 @@ def test_snooze_moves_the_due_date_from_today_and_records_it(slack, fake_slack, 
     assert "due Thu 26 Nov" in str(fake_slack.responses[-1]["blocks"])
 
 
+def test_plus_three_days_from_thursday_is_due_monday_and_says_so(
+    slack, fake_slack, crm, session_factory, listeners, clock
+):
+    clock.at = NOW + timedelta(days=3)  # Thursday 26 Nov: +3d is Sunday
+
+    slack.command(f"action CRM-2 <@{OWNER}|doer> +3d Book the room", user_id=LEAD, channel_id="C0CRM")
+    listeners.wait_idle()
+
+    confirmation = reply(fake_slack, "Added")
+    assert "Sun 29 Nov is not a working day, so it is due the next one." in confirmation["text"]
+    [action] = stored(session_factory)
+    assert action.due_date == date(2026, 11, 30)
+
+
 def test_a_snooze_landing_on_a_weekend_moves_to_monday(slack, fake_slack, crm, session_factory, listeners, clock):
     clock.at = NOW + timedelta(days=4)  # Friday
     add_action(session_factory, "Agree the protocol", due=date(2026, 11, 26))
@@ -397,6 +411,15 @@ def test_a_snooze_landing_on_a_weekend_moves_to_monday(slack, fake_slack, crm, s
     listeners.wait_idle()
 
     assert stored(session_factory)[0].due_date == date(2026, 11, 30)
+
+
+def test_an_action_you_give_yourself_is_not_announced_as_from_you(slack, fake_slack, crm, session_factory, listeners):
+    slack.command(f"action CRM-2 <@{LEAD}|lee> fri Book the room", user_id=LEAD, channel_id="C0CRM")
+    listeners.wait_idle()
+
+    [dm] = fake_slack.messages_in(LEAD)
+    assert "assigned you" not in dm["text"]
+    assert dm["text"].startswith("You recorded an action for yourself on CRM-2: 'Book the room'")
 
 
 def test_reassign_tells_the_new_owner_and_records_it(slack, fake_slack, crm, session_factory, listeners):
@@ -460,7 +483,11 @@ def test_done_updates_the_pmo_alert_about_the_action_in_place(
     action_id = add_action(session_factory, "Agree the protocol")
     escalate(
         app_context,
-        Cause(actions.overdue_cause_key(action_id), "action_overdue", "Action overdue by 7 working days"),
+        Cause(
+            actions.overdue_cause_key(action_id),
+            EscalationKind.ACTION_OVERDUE,
+            {"title": "Agree the protocol", "owner_user_id": OWNER, "due": "2026-11-12", "days_overdue": 7},
+        ),
         project_id=None,
         now=NOW,
     )
@@ -471,3 +498,4 @@ def test_done_updates_the_pmo_alert_about_the_action_in_place(
 
     [alert] = fake_slack.messages_in(PMO_CHANNEL)
     assert f"Done: “Agree the protocol” was marked done by <@{OWNER}> on Mon 23 Nov." in str(alert["blocks"])
+    assert "Acknowledge" not in str(alert["blocks"])  # settled: nothing left for the PMO to pick up

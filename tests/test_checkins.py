@@ -16,7 +16,7 @@ from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import checkboxes, datepicker, plain_input, static_select
 from handlers.checkins import send_checkin_prompts
 from handlers.jobs import run_due_work
-from storage.models import Benefit, Checkin, Project, SkipDate
+from storage.models import Benefit, Checkin, EscalationKind, Project, SkipDate
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID
 from tests.factories import LEAD, SPONSOR, STRANGER, add_benefit, add_project, load_project
@@ -173,6 +173,18 @@ def test_an_archived_channel_is_marked_broken_and_the_pmo_told_once(app_context,
     assert len([c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == "C0GONE"]) == 1
 
 
+def test_the_digest_names_a_broken_channel_without_escaped_markup(app_context, slack, fake_slack, session_factory, crm):
+    fake_slack.add_channel("C0GONE", "gone", is_archived=True)
+    add_project(session_factory, "GONE-1", "Gone", channels=("C0GONE",))
+    tick(app_context, DUE)
+
+    slack.command("digest", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL)
+    digest = str(fake_slack.wait_for_response(lambda r: "blocks" in r)["blocks"])
+
+    assert "could not be posted in <#C0GONE> (is_archived)" in digest
+    assert "&lt;" not in digest and "&gt;" not in digest
+
+
 # --- the form -------------------------------------------------------------------------------
 
 
@@ -184,6 +196,55 @@ def test_the_prompt_button_opens_the_form(app_context, slack, fake_slack, crm):
 
     view = fake_slack.wait_for("views.open").args["view"]
     assert view["callback_id"] == "checkin.submit" and view_problems(view) == []
+
+
+def test_amend_opens_the_form_with_every_answer_and_the_amendment_says_what_changed(
+    app_context, slack, fake_slack, crm, session_factory, listeners
+):
+    benefit_id = add_benefit(session_factory)
+    tick(app_context, DUE)
+    submit(
+        slack,
+        fake_slack,
+        overall="amber",
+        path="Hire a tester",
+        by="2027-01-15",
+        help="A tester",
+        escalate=True,
+        benefits={benefit_id: "120"},
+    )
+    listeners.wait_idle()
+    [prompt] = prompts(fake_slack)
+    answered = next(m for m in fake_slack.messages_in("C0CRM") if m["ts"] == prompt["ts"])
+    assert "Amend update" in str(answered["blocks"])
+
+    slack.block_action("checkin.submit", user_id=LEAD, channel_id="C0CRM", message=answered)
+    view = fake_slack.wait_for("views.open").args["view"]
+    inputs = {block["block_id"]: block["element"] for block in view["blocks"] if block["type"] == "input"}
+    assert inputs["overall"]["initial_option"]["value"] == "amber"
+    assert inputs["progress"]["initial_value"] == "Data migrated"
+    assert inputs["help"]["initial_value"] == "A tester"
+    assert inputs["escalate"]["initial_options"][0]["value"] == "escalate"
+    assert inputs["path_to_green"]["initial_value"] == "Hire a tester"
+    assert inputs["path_to_green_date"]["initial_date"] == "2027-01-15"
+    assert inputs[f"benefit:{benefit_id}"]["initial_value"] == "120"
+    assert view_problems(view) == []
+
+    # Submitted again with only the date moved, as the pre-filled form sends it.
+    submit(
+        slack,
+        fake_slack,
+        overall="amber",
+        path="Hire a tester",
+        by="2027-02-01",
+        help="A tester",
+        escalate=True,
+        benefits={benefit_id: "120"},
+    )
+    listeners.wait_idle()
+    [amended] = [m for m in fake_slack.messages_in("C0CRM") if "Amended update" in str(m.get("blocks"))]
+    assert "Changed: Green again by" in str(amended["blocks"])
+    assert "Data migrated" in str(amended["blocks"])
 
 
 def test_pmo_checkin_opens_the_form_any_time(slack, fake_slack, crm):
@@ -307,6 +368,22 @@ def test_acknowledging_an_alert_records_who_and_updates_it_in_place(app_context,
     assert len(alerts(fake_slack)) == 1
 
 
+def test_offering_coaching_tells_the_lead_and_sponsor_who_offered(app_context, slack, fake_slack, crm, listeners):
+    tick(app_context, DUE)
+    tick(app_context, DUE + timedelta(hours=48))
+    [alert] = alerts(fake_slack)
+    reminders = len(fake_slack.messages_in(LEAD))
+
+    slack.block_action("escalation.coaching", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL, message=alert)
+    listeners.wait_idle()
+
+    for person in (LEAD, SPONSOR):
+        [told] = [m for m in fake_slack.messages_in(person) if "offered coaching" in m["text"]]
+        assert f"<@{PMO_ADMIN}> from the PMO has offered coaching on *CRM-2 · Customer records*" in told["text"]
+        assert "No check-in for 2026-W48" in told["text"]
+    assert len(fake_slack.messages_in(LEAD)) == reminders + 1
+
+
 def test_red_alerts_the_pmo_and_tells_the_sponsor_and_an_amendment_updates_the_same_alert(
     app_context, slack, fake_slack, crm, listeners
 ):
@@ -315,10 +392,12 @@ def test_red_alerts_the_pmo_and_tells_the_sponsor_and_an_amendment_updates_the_s
     listeners.wait_idle()
     [alert] = alerts(fake_slack)
     assert "Reported Red" in str(alert["blocks"]) and "Approve budget" in str(alert["blocks"])
-    sponsor_dms = fake_slack.messages_in(SPONSOR)
-    assert any("reported *Red*" in m["text"] for m in sponsor_dms) and any(
-        "asks for your help" in m["text"] for m in sponsor_dms
-    )
+    [sponsor_dm] = fake_slack.messages_in(SPONSOR)
+    assert "reported *Red*" in sponsor_dm["text"] and "asks for your help" in sponsor_dm["text"]
+    # Every quoted field says what it is: the path to green is a plan, not a fact.
+    assert "*Path to green:*\n> Board decision on budget" in sponsor_dm["text"]
+    assert "*Help needed:*\n> Approve budget" in sponsor_dm["text"]
+    assert "*Progress:*\n> Data migrated" in sponsor_dm["text"]
 
     submit(slack, fake_slack, overall="amber", path="Budget agreed", by="2027-01-15")
     listeners.wait_idle()
@@ -328,17 +407,52 @@ def test_red_alerts_the_pmo_and_tells_the_sponsor_and_an_amendment_updates_the_s
     assert "now reports Amber" in str(latest["blocks"])
 
 
-def test_green_to_red_is_called_a_drop_and_escalate_ticked_alerts_separately(
+def test_red_with_escalate_ticked_is_one_alert_with_both_reasons_and_one_sponsor_dm(
     app_context, slack, fake_slack, crm, session_factory, listeners
 ):
     submit(slack, fake_slack, overall="green", period="2026-W47")
-    submit(slack, fake_slack, overall="red", path="Re-plan", by="2027-01-15", escalate=True)
+    submit(slack, fake_slack, overall="red", path="Re-plan", by="2027-01-15", escalate=True, help="Budget")
     listeners.wait_idle()
 
-    texts = [str(alert["blocks"]) for alert in alerts(fake_slack)]
-    assert len(texts) == 2
-    assert any("Dropped from Green to Red" in text for text in texts)
-    assert any("asked the PMO for help" in text for text in texts)
+    [alert] = alerts(fake_slack)
+    assert "Dropped from Green to Red in 2026-W48." in str(alert["blocks"])
+    assert "The team asked the PMO for help in 2026-W48 (now Red)." in str(alert["blocks"])
+    assert len(fake_slack.messages_in(SPONSOR)) == 1
+
+
+def test_an_amendment_that_is_no_longer_red_settles_the_alert_which_loses_its_buttons_and_leaves_the_digest(
+    app_context, slack, fake_slack, crm, listeners
+):
+    submit(slack, fake_slack, overall="red", path="Re-plan", by="2027-01-15")
+    listeners.wait_idle()
+    [alert] = alerts(fake_slack)
+    slack.command("digest", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL)
+    before = fake_slack.wait_for_response(lambda r: "blocks" in r)
+    assert "Reported Red in 2026-W48" in str(before["blocks"])
+
+    submit(slack, fake_slack, overall="amber", path="Budget agreed", by="2027-01-15")
+    listeners.wait_idle()
+
+    latest = [c.args for c in fake_slack.ok_calls_to("chat.update") if c.args["ts"] == alert["ts"]][-1]
+    assert "now reports Amber, so this no longer applies" in str(latest["blocks"])
+    assert "Acknowledge" not in str(latest["blocks"]) and "Offer coaching" not in str(latest["blocks"])
+    slack.command("digest", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL)
+    after = fake_slack.wait_for_response(lambda r: "blocks" in r and r["blocks"] != before["blocks"])
+    assert "Reported Red in 2026-W48" not in str(after["blocks"])
+
+
+def test_a_late_check_in_settles_the_missed_alert(app_context, slack, fake_slack, crm, listeners):
+    tick(app_context, DUE)
+    tick(app_context, DUE + timedelta(hours=48))
+    [alert] = alerts(fake_slack)
+    assert "No check-in for 2026-W48" in alert["text"]
+
+    submit(slack, fake_slack, overall="green")
+    listeners.wait_idle()
+
+    latest = [c.args for c in fake_slack.ok_calls_to("chat.update") if c.args["ts"] == alert["ts"]][-1]
+    assert f"Answered late: <@{LEAD}> checked in for 2026-W48 (Green)." in str(latest["blocks"])
+    assert "Acknowledge" not in str(latest["blocks"])
 
 
 def test_benefit_values_are_stored_with_the_check_in_and_must_be_numbers(
@@ -377,7 +491,10 @@ def test_an_escalation_recorded_but_never_posted_is_posted_by_the_next_tick(
     with unit_of_work(session_factory) as session:  # as if the process died right after recording it
         project = session.query(Project).filter_by(key="CRM-2").one()
         escalations.raise_or_update(
-            session, Cause("checkin-red:CRM-2:2026-W48", "checkin_red", "Reported Red"), project=project, now=NOW
+            session,
+            Cause("checkin-red:CRM-2:2026-W48", EscalationKind.CHECKIN_ATTENTION, {"period": "2026-W48", "red": True}),
+            project=project,
+            now=NOW,
         )
 
     tick(app_context, NOW)

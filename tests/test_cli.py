@@ -241,3 +241,21 @@ def test_export_quotes_cells_a_spreadsheet_would_run_and_import_takes_the_quote_
         names = [row[1] for row in csv.reader(exported)][1:]
     assert names == ["'" + name for name in FORMULA_NAMES]
     assert not any(name[0] in "=+-@\t\r" for name in names)
+
+
+def test_import_joins_the_public_channels_it_links_and_names_the_private_ones_to_invite_to(cli_env, fake_slack, capsys):
+    fake_slack.add_channel("C0CRM", "crm-team", bot_is_member=False)
+    fake_slack.add_channel("C0HR", "hr-secret", is_private=True, bot_is_member=False)
+    (cli_env / "in.csv").write_text(
+        "key,name,programme,objective,sponsor,lead,services,channel,checkin_day,checkin_time,timezone,status\n"
+        "CRM-2,Customer records,,,,,,C0CRM,,,,\n"
+        "HR-1,HR system,,,,,,C0HR,,,,\n"
+    )
+
+    assert run_cli("import", "in.csv") == 0
+    out = capsys.readouterr().out
+    assert run_cli("tick", "--at", "2026-12-07T09:30") == 0  # the first Monday prompt after the import
+
+    assert [call.args["channel"] for call in fake_slack.ok_calls_to("conversations.join")] == ["C0CRM"]
+    assert "invite @pmo-bot to C0HR" in out and "C0CRM" not in out.split("unchanged", 1)[1]
+    assert any("weekly check-in" in message["text"] for message in fake_slack.messages_in("C0CRM"))

@@ -38,7 +38,7 @@ from bot.services.governance import ComplianceRate, ComplianceReport
 from handlers.blocks.digest import digest_blocks, digest_text, pack_blocks
 from handlers.escalations import escalate
 from handlers.jobs import run_due_work
-from storage.models import OutgoingMessage, Project, Rag, SkipDate
+from storage.models import EscalationKind, OutgoingMessage, Project, Rag, SkipDate
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID, make_test_client
 from tests.factories import LEAD, SPONSOR, add_benefit, add_project
@@ -111,7 +111,11 @@ def history(app_context, session_factory, fake_slack):
     checkin(session_factory, "CRM-2", "2026-W47", "red", help_needed="Approve the extra budget")
     escalate_now(
         app_context,
-        Cause(checkins.red_cause_key("CRM-2", "2026-W47"), "checkin_red", "Reported Red in 2026-W47."),
+        Cause(
+            checkins.attention_cause_key("CRM-2", "2026-W47"),
+            EscalationKind.CHECKIN_ATTENTION,
+            {"period": "2026-W47", "rag": "red", "red": True},
+        ),
         "CRM-2",
     )
     benefit_id = add_benefit(
@@ -125,7 +129,11 @@ def history(app_context, session_factory, fake_slack):
         checkin(session_factory, "HR-1", period, "amber", green_by=date(2027, 3, 1))
     raise_escalation(
         session_factory,
-        Cause("checkin-escalate:HR-1:2026-W46", "checkin_escalate", "Asked for help."),
+        Cause(
+            "checkin-red:HR-1:2026-W46",
+            EscalationKind.CHECKIN_ATTENTION,
+            {"period": "2026-W46", "rag": "amber", "asked_pmo": True},
+        ),
         "HR-1",
         status="acknowledged",
     )
@@ -137,7 +145,7 @@ def history(app_context, session_factory, fake_slack):
     prompted(session_factory, "OPS-4", "2026-W47", missed=True)
     escalate_now(
         app_context,
-        Cause(checkins.missed_cause_key("OPS-4", "2026-W47"), "checkin_missed", "No check-in for 2026-W47."),
+        Cause(checkins.missed_cause_key("OPS-4", "2026-W47"), EscalationKind.CHECKIN_MISSED, {"period": "2026-W47"}),
         "OPS-4",
     )
     incident(session_factory, "INC-7", delays={"CRM-2": 5, "HR-1": None}, not_affected=("WEB-3",))
@@ -221,8 +229,8 @@ def test_the_digest_reports_every_category_with_its_numbers_and_links(app_contex
     assert "`WEB-3`" not in blocks
     # Escalations still unacknowledged, linked; the acknowledged one is not listed.
     assert f"<{red_alert}|CRM-2 · Customer records>: Reported Red in 2026-W47." in blocks
-    assert f"<{missed_alert}|OPS-4 · Operations hub>: No check-in for 2026-W47." in blocks
-    assert "Asked for help." not in blocks
+    assert f"<{missed_alert}|OPS-4 · Operations hub>: No check-in for 2026-W47: the prompt" in blocks
+    assert "The team asked the PMO for help" not in blocks
     # Governance rules with their evidence.
     assert "*Watermelons: Green outside, red inside* (1)" in blocks
     assert "Action “Sign off the design” is 6 working days overdue" in blocks
@@ -470,7 +478,9 @@ def _huge_digest() -> Digest:
             )
             for n in range(300)
         ],
-        unacknowledged=[EscalationLine(f"cause:{k}", k, long_name, "R" * 3000, NOW) for k in keys],
+        unacknowledged=[
+            EscalationLine(f"cause:{k}", k, long_name, EscalationKind.LEGACY, {"text": "R" * 3000}, NOW) for k in keys
+        ],
         watermelons=[RuleFinding(k, long_name, evidence) for k in keys],
         stuck=[RuleFinding(k, long_name, evidence) for k in keys],
         compliance=ComplianceReport(date(2026, 8, 24), rates, rates, rates),

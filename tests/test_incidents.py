@@ -245,6 +245,17 @@ def test_a_summary_pinging_everyone_is_shown_as_typed(slack, fake_slack, field, 
     assert "<!channel>" not in json.dumps(crm) and "&lt;!channel&gt; payments down" in str(crm["blocks"])
 
 
+def test_the_declarer_hears_how_many_projects_were_actually_told(slack, fake_slack, session_factory, field, listeners):
+    fake_slack.archive("C0HR")
+    fake_slack.add_user(STRANGER)
+
+    declare(slack, listeners, user_id=STRANGER)
+
+    [report] = [m for m in fake_slack.messages_in(STRANGER) if "were told" in m["text"] or "was told" in m["text"]]
+    assert "1 of 2 affected projects was told in their channels." in report["text"]
+    assert "Could not tell: HR-1 (is_archived)." in report["text"]
+
+
 def test_an_archived_channel_is_marked_broken_and_the_pmo_told(slack, fake_slack, session_factory, field, listeners):
     fake_slack.archive("C0HR")
 
@@ -491,6 +502,36 @@ def test_shifting_open_actions_moves_them_once_by_the_incidents_length(
         assert event.kind == "shifted" and event.detail["days"] == 2 and event.detail["from"] == "2026-12-01"
     [note] = [m for m in fake_slack.messages_in("C0CRM") if m.get("thread_ts") == replan["ts"]]
     assert "moved 1 open action of CRM-2 2 days later" in note["text"]
+
+
+def test_shifting_never_lands_an_action_on_a_weekend_and_the_note_says_so(
+    slack, fake_slack, clock, session_factory, field, listeners
+):
+    with unit_of_work(session_factory) as session:
+        crm = session.query(Project).filter_by(key="CRM-2").one()
+        session.add(
+            Action(
+                project_id=crm.id,
+                title="Agree the protocol",
+                owner_id=crm.lead_id,
+                due_date=date(2026, 12, 3),  # a Thursday: two days later is Saturday
+                status="open",
+                created_at=NOW,
+            )
+        )
+    declare(slack, listeners)
+    clock.at = NOW + timedelta(hours=30)
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    listeners.wait_idle()
+    [replan] = replans(fake_slack, "C0CRM")
+
+    slack.block_action("incident.shift_actions", user_id=LEAD, channel_id="C0CRM", message=replan)
+    listeners.wait_idle()
+
+    with unit_of_work(session_factory) as session:
+        assert session.query(Action).one().due_date == date(2026, 12, 7)
+    [note] = [m for m in fake_slack.messages_in("C0CRM") if m.get("thread_ts") == replan["ts"]]
+    assert "1 of them would have fallen on a weekend or skip date, so they are due the next working day" in note["text"]
 
 
 # --- the whole story ----------------------------------------------------------------------------------

@@ -17,10 +17,19 @@ from bot.services import nudges
 from bot.services.nudges import ActionClock, Ladder, WorkingCalendar, parse_ladder
 from bot.settings import ConfigError, load_settings
 from handlers.jobs import run_due_work
-from storage.models import Incident, IncidentImpact, IncidentSeverity, IncidentStatus, Person, Project, SkipDate
+from storage.models import (
+    CheckinPeriod,
+    Incident,
+    IncidentImpact,
+    IncidentSeverity,
+    IncidentStatus,
+    Person,
+    Project,
+    SkipDate,
+)
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_CHANNEL, TEAM_ID
-from tests.factories import ACTION_OWNER, LEAD, SPONSOR, add_action, add_project
+from tests.factories import ACTION_OWNER, LEAD, SPONSOR, add_action, add_project, load_project
 
 OWNER = ACTION_OWNER
 MONDAY = NOW.date()
@@ -376,3 +385,94 @@ def test_snooze_in_the_nudge_counts_from_today(app_context, slack, clock, fake_s
     redrawn = fake_slack.messages_in(OWNER)[0]
     assert "due Fri 27 Nov" in str(redrawn["blocks"]) and controls["block_id"] in str(redrawn["blocks"])
     assert list(later[OWNER]) == [day(7), day(9)]  # day 1 is the Monday after the new due date
+
+
+def test_reassigning_an_overdue_action_from_the_nudge_does_not_thank_the_old_owner(
+    app_context, slack, clock, fake_slack, session_factory, crm, listeners
+):
+    add_action(session_factory, "Agree the protocol")
+    run_days(app_context, clock, fake_slack, 0, 1)
+    [nudge] = fake_slack.messages_in(OWNER)
+    fake_slack.add_user("U0NEWOWNER")
+
+    block_id = controls_of(nudge["blocks"], "Agree the protocol")
+    slack.block_action(
+        "action.reassign",
+        user_id=OWNER,
+        message=nudge,
+        channel_id=f"D{OWNER}",
+        block_id=block_id,
+        selected_user="U0NEWOWNER",
+    )
+    listeners.wait_idle()
+
+    redrawn = next(m for m in fake_slack.messages_in(OWNER) if m["ts"] == nudge["ts"])
+    assert "Thank you" not in redrawn["text"]
+    assert "Nothing on this list is yours to chase any more: 1 action now with someone else." in redrawn["text"]
+    assert "<@U0NEWOWNER>" in str(redrawn["blocks"])
+
+
+# --- check-in chasing while the lead is away -------------------------------------------------------
+
+CHECKIN_DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+
+
+def test_a_lead_away_without_a_deputy_is_not_chased_and_the_week_is_excused(
+    app_context, slack, fake_slack, crm, session_factory, listeners
+):
+    slack.command("away 2026-11-23 2026-12-04", user_id=LEAD, channel_id="C0CRM")
+    assert "you are away" in fake_slack.wait_for_response(lambda r: "away" in r["text"])["text"]
+    told = len(fake_slack.messages_in(LEAD))
+
+    run_due_work(app_context, CHECKIN_DUE)
+    run_due_work(app_context, CHECKIN_DUE + timedelta(hours=24))
+    run_due_work(app_context, CHECKIN_DUE + timedelta(hours=48))
+
+    assert len(fake_slack.messages_in(LEAD)) == told and fake_slack.messages_in(PMO_CHANNEL) == []
+    with unit_of_work(session_factory) as session:
+        [period] = session.query(CheckinPeriod).all()
+        assert period.excused_reason == "lead_away" and period.missed_at is None
+
+
+def test_a_lead_away_with_a_deputy_leaves_the_reminder_to_the_deputy(app_context, slack, fake_slack, crm, listeners):
+    slack.command("deputy CRM-2 <@U0DEPUTY|dee>", user_id=SPONSOR, channel_id="C0CRM")
+    fake_slack.wait_for_response(lambda r: "deputy lead" in r["text"])
+    fake_slack.add_user("U0DEPUTY")
+    slack.command("away until 2026-12-04", user_id=LEAD, channel_id="C0CRM")
+    fake_slack.wait_for_response(lambda r: "you are away" in r["text"])
+    told = len(fake_slack.messages_in(LEAD))
+
+    run_due_work(app_context, CHECKIN_DUE)
+    run_due_work(app_context, CHECKIN_DUE + timedelta(hours=24))
+
+    assert len(fake_slack.messages_in(LEAD)) == told
+    [reminder] = fake_slack.messages_in("U0DEPUTY")
+    assert "no check-in for 2026-W48" in reminder["text"]
+
+
+def test_pmo_link_in_a_broken_channel_repairs_it_and_settles_the_alert(
+    app_context, slack, clock, fake_slack, session_factory, crm, listeners
+):
+    fake_slack.remove_bot("C0CRM")
+    run_due_work(app_context, CHECKIN_DUE)
+    clock.at = CHECKIN_DUE + timedelta(hours=2)
+    [alert] = fake_slack.messages_in(PMO_CHANNEL)
+    assert "not_in_channel" in alert["text"]
+
+    slack.command("link CRM-2", user_id=LEAD, channel_id="C0CRM")
+    reply = fake_slack.wait_for_response(lambda r: "Repaired" in r["text"])
+    listeners.wait_idle()
+
+    assert "weekly check-in prompts are posted here again" in reply["text"]
+    assert load_project(session_factory, "CRM-2").channel_links[0].broken_at is None
+    latest = [c.args for c in fake_slack.ok_calls_to("chat.update") if c.args["ts"] == alert["ts"]][-1]
+    assert f"Fixed: <@{LEAD}> linked <#C0CRM> again" in str(latest["blocks"])
+    assert "Acknowledge" not in str(latest["blocks"])
+    # This week's prompt, which could not be posted, is sent now; next week's as usual.
+    assert [
+        prompt["text"][-8:] for prompt in [m for m in fake_slack.messages_in("C0CRM") if "weekly check-in" in m["text"]]
+    ] == ["2026-W48"]
+    run_due_work(app_context, CHECKIN_DUE + timedelta(days=7))
+    assert [
+        prompt["text"][-8:] for prompt in [m for m in fake_slack.messages_in("C0CRM") if "weekly check-in" in m["text"]]
+    ] == ["2026-W48", "2026-W49"]

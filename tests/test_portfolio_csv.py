@@ -68,7 +68,7 @@ CRM_ROW = _row(
 def test_import_creates_projects_with_their_records(session: Session) -> None:
     summary = _import(session, HEADER, CRM_ROW, _row(key="HR-1", name="HR system"))
 
-    assert summary == ImportSummary(created=["CRM-2", "HR-1"])
+    assert summary == ImportSummary(created=["CRM-2", "HR-1"], linked_channel_ids=["C0CRM"])
     crm = _record(session, "CRM-2")
     assert (crm.name, crm.programme, crm.objective) == ("New CRM", "Customer", "Better service")
     assert (crm.sponsor_user_id, crm.lead_user_id) == ("U0SPONSOR", "U0ADA")

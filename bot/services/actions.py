@@ -26,6 +26,7 @@ from storage.models import (
     ActionStatus,
     Checkin,
     Escalation,
+    EscalationKind,
     Person,
     Project,
     ProjectStatus,
@@ -79,6 +80,22 @@ def parse_due(text: str, *, today: date) -> date:
     except UserError:
         raise UserError(f"'{text}' is not a date: use {DUE_DATE_FORMS}.") from None
     return today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+
+
+@dataclass(frozen=True)
+class DueDate:
+    day: date
+    # Set when "+3d" landed on a weekend or skip date and the day moved on to the next working day.
+    moved_from: date | None = None
+
+
+def parse_due_on_working_day(session: Session, text: str, *, today: date) -> DueDate:
+    """A due date as typed; "+Nd" that lands on a day off moves to the next working day, as snooze does."""
+    due = parse_due(text, today=today)
+    if not _DAYS_FROM_TODAY.match(text.strip().lower()):
+        return DueDate(due)
+    working = nudges.calendar_between(session, due, due + timedelta(days=30)).on_or_after(due)
+    return DueDate(working, due if working != due else None)
 
 
 # --- creating ---------------------------------------------------------------------------
@@ -449,13 +466,8 @@ def day_text(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b}"
 
 
-def owner_text(line: ActionLine) -> str:
-    away = f" (away until {day_text(line.owner_away_until)})" if line.owner_away_until else ""
-    return f"<@{line.owner_user_id}>{away}"
-
-
 def quoted(title: str) -> str:
-    """A title inside a PMO alert's wording: quoted, and escaped so `<!here>` in it pings nobody."""
+    """A title inside a refusal's wording: quoted, and escaped so `<!here>` in it pings nobody."""
     return "“" + title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "”"
 
 
@@ -463,25 +475,25 @@ def working_days_text(days: int) -> str:
     return f"{days} working day{'s' if days != 1 else ''}"
 
 
-def _notes_evidence(session: Session, action: Action) -> str | None:
+def _notes_facts(session: Session, action: Action) -> list[dict[str, str | None]]:
     notes = [event for event in action.events if event.kind == "note"][-NOTES_IN_ALERT:]
-    snoozes = sum(event.kind == "snoozed" for event in action.events)
-    lines = []
+    found = []
     for note in notes:
         author = session.get(Person, note.actor_id) if note.actor_id else None
-        # Evidence is plain text (the alert escapes it), so the author is named, not mentioned.
-        by = (author.display_name or author.slack_user_id) if author else "someone"
-        lines.append(f"Note from {by}: {note.detail.get('text', '')}")
-    if snoozes:
-        lines.append(f"Snoozed {snoozes} time{'s' if snoozes != 1 else ''} so far.")
-    return "\n".join(lines) or None
+        found.append({"by": author.slack_user_id if author else None, "text": note.detail.get("text", "")})
+    return found
 
 
-def overdue_reason(line: ActionLine) -> str:
-    return (
-        f"Action overdue by {working_days_text(line.overdue_days)}: {quoted(line.title)}, owned by {owner_text(line)}, "
-        f"due {day_text(line.due)}."
-    )
+def overdue_facts(session: Session, line: ActionLine, action: Action) -> dict[str, object]:
+    return {
+        "title": line.title,
+        "owner_user_id": line.owner_user_id,
+        "owner_away_until": line.owner_away_until.isoformat() if line.owner_away_until else None,
+        "due": line.due.isoformat(),
+        "days_overdue": line.overdue_days,
+        "notes": _notes_facts(session, action),
+        "snoozes": sum(event.kind == "snoozed" for event in action.events),
+    }
 
 
 def overdue_alerts_updated_since(session: Session, since: datetime) -> set[int]:
@@ -494,43 +506,39 @@ def overdue_alerts_updated_since(session: Session, since: datetime) -> set[int]:
     return {int(key.removeprefix(OVERDUE_CAUSE_PREFIX)) for key in keys}
 
 
-def settled_cause(line: ActionLine, *, actor_user_id: str) -> Cause:
-    """The alert's wording once the owner (or someone allowed to) has done or snoozed the action."""
+def settlement(line: ActionLine, *, actor_user_id: str) -> dict[str, str]:
+    """How an action's alert was settled once the owner (or someone allowed to) did or snoozed it."""
     if line.status == ActionStatus.DONE.value:
-        reason = f"Done: {quoted(line.title)} was marked done by <@{actor_user_id}> on {day_text(line.as_of)}."
-    else:
-        reason = f"Snoozed by <@{actor_user_id}>: {quoted(line.title)} is now due {day_text(line.due)}."
-    return Cause(key=overdue_cause_key(line.action_id), kind="action_overdue", reason=reason)
+        return {"how": "done", "by": actor_user_id, "on": line.as_of.isoformat()}
+    return {"how": "snoozed", "by": actor_user_id, "due": line.due.isoformat()}
 
 
 def unreachable_cause(user_id: str, error: str, lines: list[ActionLine]) -> Cause:
-    owned = len(lines)
-    reason = f"<@{user_id}> can't be reached by direct message ({error}), so nudges to them go nowhere."
-    if owned:
-        keys = sorted({line.project_key for line in lines})
-        reason += (
-            f" They own {owned} open action{'s' if owned != 1 else ''}: reassign "
-            f"{'them' if owned != 1 else 'it'} from `/pmo actions {keys[0]}`."
-        )
-    evidence = "\n".join(f"“{line.title}” ({line.project_key}, due {day_text(line.due)})" for line in lines) or None
-    return Cause(key=unreachable_cause_key(user_id), kind="owner_unreachable", reason=reason, evidence=evidence)
+    facts = {
+        "user_id": user_id,
+        "error": error,
+        "actions": [
+            {"title": line.title, "project_key": line.project_key, "due": line.due.isoformat()} for line in lines
+        ],
+    }
+    return Cause(key=unreachable_cause_key(user_id), kind=EscalationKind.OWNER_UNREACHABLE, facts=facts)
 
 
 def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) -> int | None:
-    """Raise or refresh an action's PMO alert; the escalation's id when its wording changed, else None.
+    """Raise or refresh an action's PMO alert; the escalation's id when its facts changed, else None.
 
-    Comparing the wording is what keeps repeated ticks quiet: the alert changes when the
-    action ages (once a working day at most) or its owner goes away, and is otherwise left alone.
+    Comparing the facts is what keeps repeated ticks quiet: the alert changes when the
+    action ages (once a working day at most) or its owner goes away, and is otherwise left
+    alone. Its count of days never goes down: an incident pause found later stops the clock
+    from then on, it does not take back days the PMO was already shown.
     """
     action = get_action(session, line.action_id)
-    cause = Cause(
-        key=overdue_cause_key(line.action_id),
-        kind="action_overdue",
-        reason=overdue_reason(line),
-        evidence=_notes_evidence(session, action),
-    )
-    existing = escalations.find(session, cause.key)
-    if existing is not None and (existing.reason, existing.evidence) == (cause.reason, cause.evidence):
+    facts = overdue_facts(session, line, action)
+    existing = escalations.find(session, overdue_cause_key(line.action_id))
+    if existing is not None and existing.settled_at is None and existing.kind is EscalationKind.ACTION_OVERDUE:
+        facts["days_overdue"] = max(int(facts["days_overdue"]), int(existing.facts.get("days_overdue", 0)))  # type: ignore[call-overload]
+    cause = Cause(key=overdue_cause_key(line.action_id), kind=EscalationKind.ACTION_OVERDUE, facts=facts)
+    if existing is not None and not escalations.is_changed(existing, cause):
         return None
     escalation = escalations.raise_or_update(session, cause, project=project_of(session, action), now=now)
     escalation.action_id = action.id

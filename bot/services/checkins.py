@@ -16,15 +16,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import benefits, escalations, incidents, people, portfolio
+from bot.services import benefits, incidents, nudges, outbox, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
+from bot.services.outbox import OutgoingRequest
 from storage.models import (
     BenefitValue,
     ChannelLink,
     Checkin,
     CheckinPeriod,
+    DeliveryStatus,
+    EscalationKind,
     Project,
     ProjectRole,
     ProjectStatus,
@@ -147,6 +150,45 @@ def excuse_period(session: Session, project_id: int, period: str, reason: str) -
     )
 
 
+BROKEN_CHANNEL = "broken_channel"
+
+
+def latest_checkin(session: Session, project_id: int, period: str) -> Checkin | None:
+    """The last revision of a period's check-in (an amendment replaces what came before)."""
+    return session.scalar(
+        select(Checkin)
+        .where(Checkin.project_id == project_id, Checkin.period == period)
+        .order_by(Checkin.revision.desc())
+        .limit(1)
+    )
+
+
+def reopen_after_repair(session: Session, project_id: int, *, now: datetime) -> OutgoingRequest | None:
+    """The channel works again: a prompt that could not be posted there in the last week is
+    owed again (reminders count from now) and is returned to be sent; None if there is none."""
+    period = session.scalar(
+        select(CheckinPeriod)
+        .where(
+            CheckinPeriod.project_id == project_id,
+            CheckinPeriod.excused_reason == BROKEN_CHANNEL,
+            CheckinPeriod.prompted_at > now - CHASE_WINDOW,
+        )
+        .order_by(CheckinPeriod.period.desc())
+        .limit(1)
+    )
+    if period is None or latest_checkin(session, project_id, period.period) is not None:
+        return None
+    row = outbox.find(session, prompt_key(project_id, period.period))
+    if row is None or row.status is not DeliveryStatus.UNDELIVERABLE:
+        return None
+    period.excused_reason = None
+    period.prompted_at = now
+    # Claimed again by this caller, who sends it now under the same key, so the answer
+    # still finds (and updates) the prompt.
+    row.status = DeliveryStatus.PENDING
+    return OutgoingRequest(row.idempotency_key, row.method, row.channel_id, row.payload)
+
+
 # --- context for the prompt and the form ----------------------------------------------
 
 
@@ -249,6 +291,10 @@ class Submission:
     previous_overall: Rag | None
     causes: list[Cause]
     cleared_cause_keys: list[str]
+    # A miss already recorded for this period: the late answer settles its alert.
+    answered_late: bool
+    # For an amendment: the names of the fields it changed from the revision before.
+    changed: list[str]
     sponsor_user_id: str | None
     tell_sponsor_turned_red: bool
     tell_sponsor_help: bool
@@ -275,6 +321,8 @@ def submit(
         )
         or 0
     ) + 1
+    before = latest_checkin(session, project.id, period)
+    values_before = checkin_benefit_values(session, before) if before else {}
     person = people.get_or_create(session, actor.slack_user_id, now=now)
     row = Checkin(
         project_id=project.id,
@@ -297,11 +345,17 @@ def submit(
     session.add(row)
     session.flush()
     _store_benefit_values(session, project, row, checkin.benefit_values, person.id, now=now)
+    changed = (
+        changed_fields(before, values_before, row, checkin_benefit_values(session, row), project) if before else []
+    )
 
     previous = last_status_before(session, project.id, period)
     previous_overall = previous.overall_rag if previous else None
-    benefits_note = off_trajectory_note(project, on=now.date(), tolerance=tolerance)
-    causes, cleared = _escalation_causes(project, period, row, previous_overall, benefits_note)
+    behind = benefits_behind(project, on=now.date(), tolerance=tolerance)
+    causes, cleared = _escalation_causes(project, period, row, previous_overall, behind)
+    missed = session.scalar(
+        select(CheckinPeriod.missed_at).where(CheckinPeriod.project_id == project.id, CheckinPeriod.period == period)
+    )
     return Submission(
         checkin_id=row.id,
         project_id=project.id,
@@ -312,6 +366,8 @@ def submit(
         previous_overall=previous_overall,
         causes=causes,
         cleared_cause_keys=cleared,
+        answered_late=missed is not None,
+        changed=changed,
         sponsor_user_id=project.sponsor.slack_user_id if project.sponsor else None,
         tell_sponsor_turned_red=row.overall_rag is Rag.RED and previous_overall is not Rag.RED,
         tell_sponsor_help=bool(row.help_needed),
@@ -349,30 +405,65 @@ def _store_benefit_values(
     session.flush()
 
 
-def red_cause_key(project_key: str, period: str) -> str:
+_COMPARED = (
+    ("Overall", "overall_rag"),
+    ("Schedule", "schedule_rag"),
+    ("Cost", "cost_rag"),
+    ("Scope", "scope_rag"),
+    ("Progress", "progress"),
+    ("Next steps", "next_steps"),
+    ("Risks and issues", "risks_issues"),
+    ("Help needed", "help_needed"),
+    ("Escalate to PMO", "escalate_to_pmo"),
+    ("Path to green", "path_to_green"),
+    ("Green again by", "path_to_green_date"),
+)
+
+
+def checkin_benefit_values(session: Session, checkin: Checkin) -> dict[int, Decimal]:
+    """The benefit values given with one revision of a check-in, by benefit id."""
+    rows = session.execute(
+        select(BenefitValue.benefit_id, BenefitValue.value).where(BenefitValue.checkin_id == checkin.id)
+    )
+    return {benefit_id: value for benefit_id, value in rows}
+
+
+def changed_fields(
+    before: Checkin,
+    values_before: dict[int, Decimal],
+    after: Checkin,
+    values_after: dict[int, Decimal],
+    project: Project,
+) -> list[str]:
+    """What an amendment changed, field by field, in the form's own words."""
+    found = [label for label, column in _COMPARED if getattr(before, column) != getattr(after, column)]
+    found += [
+        benefit.name for benefit in project.benefits if values_before.get(benefit.id) != values_after.get(benefit.id)
+    ]
+    return found
+
+
+def attention_cause_key(project_key: str, period: str) -> str:
+    """One alert per project and week, whether it is Red, asks the PMO for help, or both."""
     return f"checkin-red:{project_key}:{period}"
-
-
-def escalate_cause_key(project_key: str, period: str) -> str:
-    return f"checkin-escalate:{project_key}:{period}"
 
 
 def missed_cause_key(project_key: str, period: str) -> str:
     return f"checkin-missed:{project_key}:{period}"
 
 
-def _team_words(checkin: Checkin) -> str:
+def _team_words(checkin: Checkin) -> list[tuple[str, str]]:
     parts = [
         ("Help needed", checkin.help_needed),
         ("Path to green", checkin.path_to_green),
         ("Risks and issues", checkin.risks_issues),
         ("Progress", checkin.progress),
     ]
-    return "\n".join(f"{label}: {text}" for label, text in parts if text)
+    return [(label, text) for label, text in parts if text]
 
 
-def off_trajectory_note(project: Project, *, on: date, tolerance: float) -> str | None:
-    """The project's benefits that are behind plan, in a line for the PMO's alerts."""
+def benefits_behind(project: Project, *, on: date, tolerance: float) -> list[dict[str, str]]:
+    """The project's benefits that are behind plan, as facts for the PMO's alerts."""
     behind = []
     for benefit in project.benefits:
         if not benefit.is_active:
@@ -380,30 +471,33 @@ def off_trajectory_note(project: Project, *, on: date, tolerance: float) -> str 
         path = benefits.trajectory(benefit, on=on, tolerance=tolerance)
         if path.is_off_track and path.latest is not None:
             behind.append(
-                f"{benefit.name} {path.latest.normalize():f} {benefit.unit} "
-                f"(expected {path.expected.quantize(Decimal(1)):f} by now)"
+                {
+                    "name": benefit.name,
+                    "latest": f"{path.latest.normalize():f}",
+                    "unit": benefit.unit,
+                    "expected": f"{path.expected.quantize(Decimal(1)):f}",
+                }
             )
-    return "Benefits off trajectory: " + "; ".join(behind) if behind else None
+    return behind
 
 
 def _escalation_causes(
-    project: Project, period: str, checkin: Checkin, previous: Rag | None, benefits_note: str | None
+    project: Project, period: str, checkin: Checkin, previous: Rag | None, behind: list[dict[str, str]]
 ) -> tuple[list[Cause], list[str]]:
-    causes: list[Cause] = []
-    cleared: list[str] = []
-    words = "\n".join(part for part in (_team_words(checkin), benefits_note) if part) or None
-    if checkin.overall_rag is Rag.RED:
-        dropped = previous is not None and RAG_ORDER[Rag.RED] - RAG_ORDER[previous] >= 2
-        reason = f"Dropped from Green to Red in {period}." if dropped else f"Reported Red in {period}."
-        causes.append(Cause(red_cause_key(project.key, period), "checkin_red", reason, words, period))
-    else:
-        cleared.append(red_cause_key(project.key, period))
-    if checkin.escalate_to_pmo:
-        reason = f"The team asked the PMO for help in {period} (now {checkin.overall_rag.value.capitalize()})."
-        causes.append(Cause(escalate_cause_key(project.key, period), "checkin_escalate", reason, words, period))
-    else:
-        cleared.append(escalate_cause_key(project.key, period))
-    return causes, cleared
+    key = attention_cause_key(project.key, period)
+    red = checkin.overall_rag is Rag.RED
+    if not (red or checkin.escalate_to_pmo):
+        return [], [key]
+    facts = {
+        "period": period,
+        "rag": checkin.overall_rag.value,
+        "red": red,
+        "dropped": red and previous is not None and RAG_ORDER[Rag.RED] - RAG_ORDER[previous] >= 2,
+        "asked_pmo": checkin.escalate_to_pmo,
+        "words": [list(pair) for pair in _team_words(checkin)],
+        "benefits_behind": behind,
+    }
+    return [Cause(key, EscalationKind.CHECKIN_ATTENTION, facts, period)], []
 
 
 # --- reminders and misses ----------------------------------------------------------------
@@ -418,7 +512,7 @@ class Overdue:
     period: str
     lead_user_ids: list[str]  # the lead and any deputies
     sponsor_user_id: str | None
-    benefits_note: str | None = None
+    benefits_behind: list[dict[str, str]] = field(default_factory=list)
 
 
 def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[CheckinPeriod, Project]]:  # type: ignore[no-untyped-def]
@@ -443,8 +537,10 @@ def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[
     )
 
 
-def _overdue(period: CheckinPeriod, project: Project) -> Overdue:
-    leads = [project.lead.slack_user_id] if project.lead else []
+def _overdue(period: CheckinPeriod, project: Project, *, today: date) -> Overdue:
+    # A lead who is away is not chased; their deputy, if there is one, is.
+    lead_here = project.lead is not None and not nudges.is_away(project.lead, today)
+    leads = [project.lead.slack_user_id] if project.lead and lead_here else []
     leads += [
         member.person.slack_user_id
         for member in project.members
@@ -469,46 +565,58 @@ def _take(session: Session, period_id: int, column, now: datetime) -> bool:  # t
     return result.rowcount == 1
 
 
+LEAD_AWAY = "lead_away"
+
+
+def _nobody_to_chase(session: Session, rows: list[tuple[CheckinPeriod, Project]], *, today: date) -> set[int]:
+    """Periods whose lead is away with no deputy: the week is excused, nobody is chased."""
+    excused = set()
+    for period, project in rows:
+        if project.lead is not None and not _overdue(period, project, today=today).lead_user_ids:
+            excuse_period(session, project.id, period.period, LEAD_AWAY)
+            excused.add(period.id)
+    return excused
+
+
 def take_due_reminders(session: Session, *, now: datetime, after: timedelta) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, marked reminded so no one reminds twice."""
     rows = _unanswered(session, CheckinPeriod.reminded_at.is_(None), before=now - after)
+    excused = _nobody_to_chase(session, rows, today=now.date())
     return [
-        _overdue(period, project)
+        _overdue(period, project, today=now.date())
         for period, project in rows
-        if _take(session, period.id, CheckinPeriod.reminded_at, now)
+        if period.id not in excused and _take(session, period.id, CheckinPeriod.reminded_at, now)
     ]
 
 
 def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolerance: float) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, recorded as missed (once)."""
     rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after)
+    excused = _nobody_to_chase(session, rows, today=now.date())
     return [
         replace(
-            _overdue(period, project), benefits_note=off_trajectory_note(project, on=now.date(), tolerance=tolerance)
+            _overdue(period, project, today=now.date()),
+            benefits_behind=benefits_behind(project, on=now.date(), tolerance=tolerance),
         )
         for period, project in rows
-        if _take(session, period.id, CheckinPeriod.missed_at, now)
+        if period.id not in excused and _take(session, period.id, CheckinPeriod.missed_at, now)
     ]
 
 
 def missed_cause(overdue: Overdue) -> Cause:
     return Cause(
         missed_cause_key(overdue.project_key, overdue.period),
-        "checkin_missed",
-        f"No check-in for {overdue.period}: the prompt and a reminder went unanswered.",
-        overdue.benefits_note,
+        EscalationKind.CHECKIN_MISSED,
+        {"period": overdue.period, "benefits_behind": overdue.benefits_behind},
         overdue.period,
     )
 
 
-def escalation_exists(session: Session, cause_key: str) -> bool:
-    return escalations.find(session, cause_key) is not None
+def amended_settlement(overall: Rag) -> dict[str, str]:
+    """An amendment took away the reason for an alert: the alert says so rather than disappear."""
+    return {"how": "amended", "rag": overall.value}
 
 
-def cleared_cause(cause_key: str, overall: Rag) -> Cause:
-    """An amendment took away the reason for an alert: say so on the alert rather than delete it."""
-    return Cause(
-        cause_key,
-        "checkin_amended",
-        f"Amended: the team now reports {overall.value.capitalize()}, so this no longer applies.",
-    )
+def late_settlement(submitted_by: str, overall: Rag) -> dict[str, str]:
+    """The check-in recorded as missed arrived after all."""
+    return {"how": "late_checkin", "by": submitted_by, "rag": overall.value}

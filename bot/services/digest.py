@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
@@ -28,6 +29,7 @@ from storage.models import (
     Checkin,
     CheckinPeriod,
     Escalation,
+    EscalationKind,
     EscalationStatus,
     Incident,
     IncidentImpact,
@@ -195,7 +197,8 @@ class EscalationLine:
     cause_key: str
     project_key: str | None
     project_name: str | None
-    reason: str
+    kind: EscalationKind
+    facts: dict[str, Any]
     raised_at: datetime
 
 
@@ -230,7 +233,7 @@ def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -
         before, after = portfolio.status(project.id, week_ago), portfolio.status(project.id, now)
         if before is None or after is None or RAG_ORDER[after.overall] <= RAG_ORDER[before.overall]:
             continue
-        alert = checkins.red_cause_key(project.key, after.period) if after.overall is Rag.RED else None
+        alert = checkins.attention_cause_key(project.key, after.period) if after.overall is Rag.RED else None
         changes.append(RagChange(project.key, project.name, before.overall, after.overall, after.period, alert))
     # Biggest drops first (Green to Red before Amber to Red), then by key.
     return sorted(changes, key=lambda c: (RAG_ORDER[c.before] - RAG_ORDER[c.after], c.project_key))
@@ -286,12 +289,14 @@ def _incident_alerts(session: Session, incident_ids: list[int]) -> dict[int, str
 
 
 def _unacknowledged(session: Session, scope: ColumnElement[bool]) -> list[EscalationLine]:
-    """Open escalations of projects in `scope`; portfolio-wide ones (no project) only for the
-    whole portfolio, since a narrower scope cannot vouch for them."""
+    """Open escalations of projects in `scope` whose cause is still there; portfolio-wide ones
+    (no project) only for the whole portfolio, since a narrower scope cannot vouch for them."""
     rows = session.execute(
-        select(Escalation.cause_key, Project.key, Project.name, Escalation.reason, Escalation.created_at)
+        select(
+            Escalation.cause_key, Project.key, Project.name, Escalation.kind, Escalation.facts, Escalation.created_at
+        )
         .outerjoin(Project, Project.id == Escalation.project_id)
-        .where(Escalation.status == EscalationStatus.OPEN, scope)
+        .where(Escalation.status == EscalationStatus.OPEN, Escalation.settled_at.is_(None), scope)
         .order_by(Escalation.created_at, Escalation.id)
     )
     return [EscalationLine(*row) for row in rows]

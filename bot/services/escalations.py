@@ -6,25 +6,29 @@ the PMO should look, and records which PMO member picked it up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, NotFound
 from bot.services import people
-from storage.models import Escalation, EscalationStatus, OutgoingMessage, Person, Project
+from storage.models import Escalation, EscalationKind, EscalationStatus, OutgoingMessage, Person, Project
 
 
 @dataclass(frozen=True)
 class Cause:
-    """Why the PMO should look. `key` names the cause so a repeat updates, never duplicates."""
+    """Why the PMO should look. `key` names the cause so a repeat updates, never duplicates.
+
+    `facts` are plain data (periods, RAG values, days, user and channel ids, people's words
+    as typed); the alert's wording is rendered from them each time it is shown.
+    """
 
     key: str
-    kind: str
-    reason: str
-    evidence: str | None = None
+    kind: EscalationKind
+    facts: dict[str, Any] = field(default_factory=dict)
     period: str | None = None
 
 
@@ -46,7 +50,11 @@ def find(session: Session, cause_key: str) -> Escalation | None:
 
 
 def raise_or_update(session: Session, cause: Cause, *, project: Project | None, now: datetime) -> Escalation:
-    """The escalation for this cause, created the first time and refreshed after that."""
+    """The escalation for this cause, created the first time and refreshed after that.
+
+    A cause that comes back after it was settled (the channel broke again, the amendment
+    is Red again) reopens the same alert.
+    """
     escalation = find(session, cause.key)
     if escalation is None:
         escalation = Escalation(
@@ -54,8 +62,7 @@ def raise_or_update(session: Session, cause: Cause, *, project: Project | None, 
             kind=cause.kind,
             project_id=project.id if project else None,
             period=cause.period,
-            reason=cause.reason,
-            evidence=cause.evidence,
+            facts=cause.facts,
             status=EscalationStatus.OPEN,
             created_at=now,
             updated_at=now,
@@ -64,10 +71,28 @@ def raise_or_update(session: Session, cause: Cause, *, project: Project | None, 
         # state); should two still race, the unique cause_key fails the second transaction.
         session.add(escalation)
         session.flush()
-    if (escalation.reason, escalation.evidence) != (cause.reason, cause.evidence):
-        escalation.reason = cause.reason
-        escalation.evidence = cause.evidence
+    if is_changed(escalation, cause):
+        escalation.kind = cause.kind
+        escalation.facts = cause.facts
+        escalation.settled_at = None
         escalation.updated_at = now
+    return escalation
+
+
+def is_changed(escalation: Escalation, cause: Cause) -> bool:
+    """Whether raising this cause would change the alert: decided on the facts, not on wording."""
+    return escalation.settled_at is not None or (escalation.kind, escalation.facts) != (cause.kind, cause.facts)
+
+
+def settle(session: Session, cause_key: str, how: dict[str, Any], *, now: datetime) -> Escalation | None:
+    """The cause went away: the alert keeps its facts, adds how it was settled and leaves the
+    PMO's to-do lists. None when there is no such alert or it already says exactly that."""
+    escalation = find(session, cause_key)
+    if escalation is None or escalation.facts.get("settled") == how:
+        return None
+    escalation.facts = {**escalation.facts, "settled": how}
+    escalation.settled_at = now
+    escalation.updated_at = now
     return escalation
 
 
@@ -103,8 +128,9 @@ class AlertView:
     project_name: str | None
     sponsor_user_id: str | None
     lead_user_id: str | None
-    reason: str
-    evidence: str | None
+    kind: EscalationKind
+    facts: dict[str, Any]
+    is_settled: bool
     status: str
     picked_up_by_user_id: str | None
 
@@ -119,8 +145,9 @@ def alert_view(session: Session, escalation: Escalation) -> AlertView:
         project_name=project.name if project else None,
         sponsor_user_id=project.sponsor.slack_user_id if project and project.sponsor else None,
         lead_user_id=project.lead.slack_user_id if project and project.lead else None,
-        reason=escalation.reason,
-        evidence=escalation.evidence,
+        kind=escalation.kind,
+        facts=escalation.facts,
+        is_settled=escalation.settled_at is not None,
         status=escalation.status.value,
         picked_up_by_user_id=picked_up_by.slack_user_id if picked_up_by else None,
     )

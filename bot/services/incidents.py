@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
-from bot.services import live_services, people, portfolio
+from bot.services import live_services, nudges, outbox, people, portfolio
 from bot.services.access import Actor, can_manage, can_manage_incident
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
@@ -36,6 +36,8 @@ from storage.models import (
     ActionStatus,
     Checkin,
     CheckinPeriod,
+    DeliveryStatus,
+    EscalationKind,
     Incident,
     IncidentImpact,
     IncidentService,
@@ -381,16 +383,13 @@ def mark_not_affected(
     )
 
 
+def priority_cause_key(change: ImpactChange) -> str:
+    return f"incident-priority:{change.incident_key}:{change.project_key}"
+
+
 def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
-    """The PMO alert a team's ask for priority raises, or the note that it was withdrawn; None otherwise."""
-    key = f"incident-priority:{change.incident_key}:{change.project_key}"
-    if change.withdrew_priority:
-        return Cause(
-            key,
-            "incident_priority_withdrawn",
-            f"Withdrawn: {change.project_key}'s team no longer asks for priority during {change.incident_key}.",
-        )
-    if not change.asks_for_priority:
+    """The PMO alert a team's ask for priority raises; None when it does not ask (any more)."""
+    if not change.asks_for_priority or change.withdrew_priority:
         return None
     impact = session.scalars(
         select(IncidentImpact).where(
@@ -398,24 +397,48 @@ def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
         )
     ).one()
     incident = impact.incident
-    services = ", ".join(link.service.name for link in incident.service_links)
-    delay = f"{impact.expected_delay_days} days" if impact.expected_delay_days is not None else "an unknown delay"
-    evidence = "\n".join(
-        f"{label}: {text}"
-        for label, text in (
-            ("Milestones at risk", impact.milestones_at_risk),
-            ("People diverted", impact.people_diverted),
-            ("Contingency plan", impact.contingency_plan),
-        )
-        if text
-    )
-    return Cause(
-        key,
-        "incident_priority",
-        f"{change.project_key}'s team asks for priority during {incident.key} ({incident.severity.value} on "
-        f"{services}): they expect {delay} of delay and think senior management would put the project first.",
-        evidence or None,
-    )
+    facts = {
+        "project_key": change.project_key,
+        "incident_key": incident.key,
+        "severity": incident.severity.value,
+        "services": ", ".join(link.service.name for link in incident.service_links),
+        "delay_days": impact.expected_delay_days,
+        "impact": [
+            [label, text]
+            for label, text in (
+                ("Milestones at risk", impact.milestones_at_risk),
+                ("People diverted", impact.people_diverted),
+                ("Contingency plan", impact.contingency_plan),
+            )
+            if text
+        ],
+    }
+    return Cause(priority_cause_key(change), EscalationKind.INCIDENT_PRIORITY, facts)
+
+
+PRIORITY_WITHDRAWN = {"how": "withdrawn"}
+
+
+@dataclass(frozen=True)
+class NoticeReport:
+    """After the impact notices went out: which affected projects were told and which not."""
+
+    told: list[str]
+    not_told: list[tuple[str, str]]  # project key, why (Slack's error, or no working channel)
+
+
+def notice_report(session: Session, view: IncidentView) -> NoticeReport:
+    told: list[str] = []
+    not_told: list[tuple[str, str]] = []
+    for line in view.impacts:
+        row = outbox.find(session, message_key(NOTICE, view.incident_id, line.project_id))
+        if row is None:
+            not_told.append((line.project_key, "no working channel linked"))
+        elif row.status is DeliveryStatus.SENT:
+            told.append(line.project_key)
+        else:
+            not_told.append((line.project_key, row.last_error or row.status.value))
+    return NoticeReport(told, not_told)
 
 
 # --- resolving -----------------------------------------------------------------------------
@@ -537,6 +560,8 @@ class Shift:
     project_key: str
     days: int
     actions_moved: int
+    # Those whose date, N days later, was not a working day and moved on to the next one.
+    moved_to_working_day: int = 0
 
 
 def shift_open_actions(session: Session, actor: Actor, incident_key: str, project_key: str, *, now: datetime) -> Shift:
@@ -563,9 +588,14 @@ def shift_open_actions(session: Session, actor: Actor, incident_key: str, projec
             .order_by(Action.id)
         )
     )
+    latest = max((action.due_date for action in actions), default=now.date()) + timedelta(days=days)
+    calendar = nudges.calendar_between(session, now.date(), latest + timedelta(days=30))
+    moved_on = 0
     for action in actions:
         before = action.due_date
-        action.due_date = before + timedelta(days=days)
+        # As a snooze does: a due date never lands on a weekend or skip date.
+        action.due_date = calendar.on_or_after(before + timedelta(days=days))
+        moved_on += action.due_date != before + timedelta(days=days)
         action.events.append(
             ActionEvent(
                 kind=SHIFTED_EVENT,
@@ -580,7 +610,7 @@ def shift_open_actions(session: Session, actor: Actor, incident_key: str, projec
             )
         )
     session.flush()
-    return Shift(incident.id, incident.key, project.id, project.key, days, len(actions))
+    return Shift(incident.id, incident.key, project.id, project.key, days, len(actions), moved_on)
 
 
 # --- what people see ---------------------------------------------------------------------------

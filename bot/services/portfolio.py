@@ -346,6 +346,8 @@ class LinkOutcome:
     project: Project
     is_primary: bool
     already_linked: bool
+    # The link was there but marked broken (archived, bot removed): linking again fixed it.
+    repaired: bool = False
 
 
 def link_channel(
@@ -358,7 +360,7 @@ def link_channel(
             # Linking again is how people say "fixed": the bot is back in, prompts resume.
             existing.broken_at = None
             existing.broken_reason = None
-            return LinkOutcome(project, existing.is_primary, already_linked=False)
+            return LinkOutcome(project, existing.is_primary, already_linked=True, repaired=True)
         return LinkOutcome(project, existing.is_primary, already_linked=True)
     has_primary = any(link.is_primary for link in project.channel_links)
     link = ChannelLink(

@@ -96,6 +96,8 @@ class ImportSummary:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Channels the import made primary: the bot must be in them to post the prompts.
+    linked_channel_ids: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
@@ -262,6 +264,8 @@ def _import_rows(
             project.updated_at = now
             summary.updated.append(row.key)
         _apply(session, project, row, team_id=team_id, email_by_user_id=reader.email_by_user_id, now=now)
+        if row.channel_id is not None:
+            summary.linked_channel_ids.append(row.channel_id)
     session.flush()
     return summary
 

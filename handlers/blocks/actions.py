@@ -17,7 +17,6 @@ from bot.services.actions import (
     ActionLine,
     HistoryEntry,
     day_text,
-    owner_text,
     working_days_text,
 )
 from handlers.blocks.common import (
@@ -39,6 +38,13 @@ from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
 
 MAX_CARDS = 20  # 2 blocks each, so a list stays well under 50 blocks
+
+
+def owner_text(line: ActionLine) -> str:
+    away = f" (away until {day_text(line.owner_away_until)})" if line.owner_away_until else ""
+    return f"{user(line.owner_user_id)}{away}"
+
+
 SNOOZE_LABELS = {1: "1 day", 3: "3 days", 7: "1 week"}
 STATUS_LABELS = {"done": ":white_check_mark: done", "dropped": "dropped"}
 # Where a card is shown, which decides how it is redrawn after a click.
@@ -236,15 +242,15 @@ def action_list(lines: list[ActionLine], *, project: tuple[str, str] | None = No
 
 def assignment_dm(line: ActionLine, dm: ActionDm, *, key: str, recipient: str) -> tuple[str, list[Block]]:
     """The DM telling someone an action is theirs; redrawn as it changes."""
-    text = (
-        f"{user(dm.assigned_by)} assigned you an action on {line.project_key}: "
-        f"'{escaped(line.title)}', {_due_phrase(line)}."
+    # Recording an action for yourself is not news from someone else.
+    who = (
+        "You recorded an action for yourself"
+        if dm.assigned_by == recipient
+        else f"{user(dm.assigned_by)} assigned you an action"
     )
+    text = f"{who} on {line.project_key}: '{escaped(line.title)}', {_due_phrase(line)}."
     blocks = [
-        section(
-            f":clipboard: {user(dm.assigned_by)} assigned you an action on "
-            f"*{line.project_key} · {escaped(line.project_name)}*"
-        ),
+        section(f":clipboard: {who} on *{line.project_key} · {escaped(line.project_name)}*"),
         *_cards([line], [ActionRef(line.action_id, DM, key)], viewer=recipient),
     ]
     return clip(text, SECTION_TEXT_LIMIT), blocks
@@ -253,8 +259,16 @@ def assignment_dm(line: ActionLine, dm: ActionDm, *, key: str, recipient: str) -
 def overdue_digest(lines: list[ActionLine], *, key: str, recipient: str) -> tuple[str, list[Block]]:
     """The owner's one DM of the day: every action of theirs that reached a ladder step today."""
     still_overdue = [line for line in lines if line.is_overdue and line.owner_user_id == recipient]
+    handed_on = [line for line in lines if line.owner_user_id != recipient]
     count = len(still_overdue)
-    if count == 0:
+    if count == 0 and len(handed_on) == len(lines):
+        # Reassigned away is not "done": no thanks for work the recipient did not do.
+        moved = len(handed_on)
+        heading = (
+            f":arrow_right: Nothing on this list is yours to chase any more: "
+            f"{moved} action{'s' if moved != 1 else ''} now with someone else."
+        )
+    elif count == 0:
         heading = ":white_check_mark: Nothing on this list is overdue any more. Thank you!"
     elif count == 1:
         heading = ":alarm_clock: One of your actions is overdue"
@@ -352,11 +366,11 @@ def new_action_modal(
     }
 
 
-def action_added_text(line: ActionLine) -> str:
+def action_added_text(line: ActionLine, *, moved_from: date | None = None) -> str:
+    moved = f" ({day_text(moved_from)} is not a working day, so it is due the next one.)" if moved_from else ""
     return (
         f"Added '{escaped(line.title)}' (action {line.action_id}) on {line.project_key} "
-        f"for {user(line.owner_user_id)}, {_due_phrase(line)}. "
-        "They have been told by DM."
+        f"for {user(line.owner_user_id)}, {_due_phrase(line)}.{moved} They have been told by DM."
     )
 
 

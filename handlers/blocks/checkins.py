@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -77,6 +77,24 @@ def answered_prompt_blocks(
 # --- the form ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FormAnswers:
+    """What the form opens with when it amends this week's check-in: its latest revision."""
+
+    overall: str | None = None
+    schedule: str | None = None
+    cost: str | None = None
+    scope: str | None = None
+    progress: str | None = None
+    next_steps: str | None = None
+    risks_issues: str | None = None
+    help_needed: str | None = None
+    escalate: bool = False
+    path_to_green: str | None = None
+    path_to_green_date: date | None = None
+    benefit_values: dict[int, Decimal] = field(default_factory=dict)
+
+
 def _rag_select(block_id: str, label: str, *, optional: bool, initial: str | None) -> Block:
     options = [{"text": plain(rag_label(rag), 75), "value": rag} for rag in RAG_OPTIONS]
     element: dict[str, Any] = {"type": "static_select", "action_id": block_id, "options": options}
@@ -85,7 +103,9 @@ def _rag_select(block_id: str, label: str, *, optional: bool, initial: str | Non
     return {"type": "input", "block_id": block_id, "optional": optional, "label": plain(label), "element": element}
 
 
-def _text(block_id: str, label: str, *, multiline: bool = True, hint: str | None = None) -> Block:
+def _text(
+    block_id: str, label: str, *, multiline: bool = True, hint: str | None = None, initial: str | None = None
+) -> Block:
     block: Block = {
         "type": "input",
         "block_id": block_id,
@@ -95,6 +115,8 @@ def _text(block_id: str, label: str, *, multiline: bool = True, hint: str | None
     }
     if hint:
         block["hint"] = plain(hint)
+    if initial:
+        block["element"]["initial_value"] = initial[:2000]
     return block
 
 
@@ -103,47 +125,66 @@ def _number_text(value: Decimal) -> str:
 
 
 def checkin_modal(
-    target: FormTarget, project_name: str, last_status: str | None, benefits: list[BenefitQuestion], more: int
+    target: FormTarget,
+    project_name: str,
+    last_status: str | None,
+    benefits: list[BenefitQuestion],
+    more: int,
+    *,
+    answers: FormAnswers | None = None,
 ) -> dict[str, Any]:
+    """The check-in form; with `answers` (an amendment) every field starts as last submitted."""
+    given = answers or FormAnswers()
+    escalate_option = {"text": plain("Escalate to PMO", 75), "value": "escalate"}
+    escalate: dict[str, Any] = {
+        "type": "checkboxes",
+        "action_id": CheckinBlock.ESCALATE,
+        "options": [escalate_option],
+    }
+    if given.escalate:
+        escalate["initial_options"] = [escalate_option]
+    green_by: dict[str, Any] = {"type": "datepicker", "action_id": CheckinBlock.PATH_TO_GREEN_DATE}
+    if given.path_to_green_date:
+        green_by["initial_date"] = given.path_to_green_date.isoformat()
+    amending = context("You are amending this week's update: change what is different and submit.")
     blocks: list[Block] = [
         context(
             f"*{target.project_key} · {escaped(clip(project_name, 150))}*, {target.period}. "
             f"Last week: {rag_label(last_status)}"
         ),
-        _rag_select(CheckinBlock.OVERALL, "Overall status", optional=False, initial=None),
-        _rag_select(CheckinBlock.SCHEDULE, "Schedule", optional=True, initial=None),
-        _rag_select(CheckinBlock.COST, "Cost", optional=True, initial=None),
-        _rag_select(CheckinBlock.SCOPE, "Scope", optional=True, initial=None),
-        _text(CheckinBlock.PROGRESS, "Progress since last time"),
-        _text(CheckinBlock.NEXT_STEPS, "Next steps"),
-        _text(CheckinBlock.RISKS, "Risks and issues"),
-        _text(CheckinBlock.HELP, "Help needed from the sponsor or PMO"),
+        *([amending] if answers else []),
+        _rag_select(CheckinBlock.OVERALL, "Overall status", optional=False, initial=given.overall),
+        _rag_select(CheckinBlock.SCHEDULE, "Schedule", optional=True, initial=given.schedule),
+        _rag_select(CheckinBlock.COST, "Cost", optional=True, initial=given.cost),
+        _rag_select(CheckinBlock.SCOPE, "Scope", optional=True, initial=given.scope),
+        _text(CheckinBlock.PROGRESS, "Progress since last time", initial=given.progress),
+        _text(CheckinBlock.NEXT_STEPS, "Next steps", initial=given.next_steps),
+        _text(CheckinBlock.RISKS, "Risks and issues", initial=given.risks_issues),
+        _text(CheckinBlock.HELP, "Help needed from the sponsor or PMO", initial=given.help_needed),
         {
             "type": "input",
             "block_id": CheckinBlock.ESCALATE,
             "optional": True,
             "label": plain("Escalation"),
-            "element": {
-                "type": "checkboxes",
-                "action_id": CheckinBlock.ESCALATE,
-                "options": [{"text": plain("Escalate to PMO", 75), "value": "escalate"}],
-            },
+            "element": escalate,
         },
         _text(
             CheckinBlock.PATH_TO_GREEN,
             "Path to green",
             multiline=False,
             hint="Needed for Amber or Red: what brings it back.",
+            initial=given.path_to_green,
         ),
         {
             "type": "input",
             "block_id": CheckinBlock.PATH_TO_GREEN_DATE,
             "optional": True,
             "label": plain("Green again by"),
-            "element": {"type": "datepicker", "action_id": CheckinBlock.PATH_TO_GREEN_DATE},
+            "element": green_by,
         },
     ]
     for benefit in benefits:
+        value = given.benefit_values.get(benefit.benefit_id)
         blocks.append(
             _text(
                 benefit_field(benefit.benefit_id),
@@ -151,6 +192,7 @@ def checkin_modal(
                 multiline=False,
                 hint=f"Target {_number_text(benefit.target)} {benefit.unit} by {benefit.target_date}. "
                 "Leave blank if not measured this week.",
+                initial=_number_text(value) if value is not None else None,
             )
         )
     if more:
@@ -189,10 +231,15 @@ def summary_text(project_key: str, period: str, overall: str) -> str:
 
 
 def summary_blocks(
-    lines: SummaryLines, submitted_by: str, revision: int, *, help_action: HelpActionTarget | None = None
+    lines: SummaryLines,
+    submitted_by: str,
+    revision: int,
+    *,
+    help_action: HelpActionTarget | None = None,
+    changed: list[str] | None = None,
 ) -> list[Block]:
     """The summary in the prompt's thread; with `help_action`, a button that makes the help asked for
-    into an action for the sponsor."""
+    into an action for the sponsor. An amendment's summary starts with what it changed."""
     aspects = " · ".join(
         f"{name} {rag_label(rag)}"
         for name, rag in (("Schedule", lines.schedule), ("Cost", lines.cost), ("Scope", lines.scope))
@@ -212,6 +259,9 @@ def summary_blocks(
         by = f" (by {lines.path_to_green_date})" if lines.path_to_green_date else ""
         body.append(f"*Path to green:* {escaped(lines.path_to_green)}{by}")
     blocks = [section(clip(part, 3000)) for part in body]
+    if revision > 1:
+        what = ", ".join(changed) if changed else "nothing (submitted again as it was)"
+        blocks.insert(1, context(f"Changed: {what}"))
     if lines.benefit_values:
         measured = "; ".join(f"{escaped(name)} {escaped(value)}" for name, value in lines.benefit_values)
         blocks.append(context(f"Benefits: {measured}"))
@@ -241,16 +291,31 @@ def reminder_thread_note(period: str, lead_user_ids: list[str]) -> str:
     return f"Reminder: no update for {period} yet. {who}, the button above opens the form."
 
 
-def sponsor_red_dm(project_key: str, project_name: str, period: str, words: str | None) -> str:
-    said = f"\nThe team says: {escaped(words)}" if words else ""
-    return (
-        f":red_circle: {project_key} · {escaped(project_name)} reported *Red* for {period}. "
-        f"It needs a decision or help.{said}"
-    )
+@dataclass(frozen=True)
+class SponsorWords:
+    """The team's words a sponsor DM quotes, each under its own label."""
+
+    progress: str | None
+    path_to_green: str | None
+    help_needed: str | None
 
 
-def sponsor_help_dm(project_key: str, project_name: str, period: str, help_needed: str) -> str:
-    return (
-        f":raising_hand: The {project_key} · {escaped(project_name)} team asks for your help ({period}):\n"
-        f"> {escaped(help_needed)}"
+def sponsor_dm(project_key: str, project_name: str, period: str, words: SponsorWords, *, turned_red: bool) -> str:
+    """The sponsor's one DM about a check-in that turned Red, asks for their help, or both."""
+    subject = f"{project_key} · {escaped(project_name)}"
+    if turned_red:
+        lines = [f":red_circle: {subject} reported *Red* for {period}. It needs a decision or help."]
+        if words.help_needed:
+            lines.append("The team asks for your help.")
+    else:
+        lines = [f":raising_hand: The {subject} team asks for your help ({period})."]
+    labelled = (
+        ("Progress", words.progress),
+        ("Path to green", words.path_to_green),
+        ("Help needed", words.help_needed),
     )
+    for label, text in labelled:
+        if text and (turned_red or label == "Help needed"):
+            quoted = "\n".join(f"> {escaped(line)}" for line in text.splitlines() if line.strip())
+            lines.append(f"*{label}:*\n{quoted}")
+    return "\n".join(lines)

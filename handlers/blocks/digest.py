@@ -26,6 +26,7 @@ from bot.services.digest import (
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
 from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, clip, context, divider, escaped, header, section, user
+from handlers.blocks.escalations import reason_text
 from storage.models import Rag
 
 # Lines shown per list; the rest are counted. Also bounds the permalinks fetched per digest.
@@ -138,7 +139,8 @@ def _escalation(escalation: EscalationLine, links: Mapping[str, str]) -> str:
     subject = f"<{link}|{subject}>" if link else f"*{subject}*"
     if not link and escalation.project_key:
         subject += f" (`/pmo status {escalation.project_key}`)"
-    return f"{subject}: {_words(escalation.reason)} (raised {escalation.raised_at:%d %b})"
+    reason = " ".join(reason_text(escalation.kind, escalation.facts).split())
+    return f"{subject}: {clip(reason, DETAIL_LIMIT)} (raised {escalation.raised_at:%d %b})"
 
 
 def _findings(findings: list[RuleFinding]) -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from bot.services.incidents import MAX_SUMMARY_LENGTH, ImpactInput, ImpactLine, IncidentView, Shift
+from bot.services.incidents import MAX_SUMMARY_LENGTH, ImpactInput, ImpactLine, IncidentView, NoticeReport, Shift
 from handlers.blocks.checkins import FormTarget
 from handlers.blocks.common import (
     SECTION_TEXT_LIMIT,
@@ -180,6 +180,12 @@ def shift_note(shift: Shift, by_user_id: str) -> str:
         f":calendar: {user(by_user_id)} moved {shift.actions_moved} open "
         f"{'action' if shift.actions_moved == 1 else 'actions'} of {shift.project_key} "
         f"{_days(shift.days)} later, for {shift.incident_key}."
+        + (
+            f" {shift.moved_to_working_day} of them would have fallen on a weekend or skip date, "
+            "so they are due the next working day."
+            if shift.moved_to_working_day
+            else ""
+        )
     )
 
 
@@ -350,12 +356,25 @@ def declared_modal(view: IncidentView) -> dict[str, Any]:
         "close": plain("Done", 24),
         "blocks": [
             section(
-                f"*{headline(view)}* is declared. {len(view.impacts)} affected projects are being told in their "
-                f"channels, and the PMO has a summary.\nPost updates with `/pmo incident update {view.key} ...`; "
+                f"*{headline(view)}* is declared. The {len(view.impacts)} affected projects are being told in their "
+                "channels now (you'll get a DM saying how many were reached), and the PMO has a summary.\n"
+                f"Post updates with `/pmo incident update {view.key} ...`; "
                 f"resolve it with `/pmo incident resolve {view.key}`."
             )
         ],
     }
+
+
+def notice_report_text(view: IncidentView, report: NoticeReport) -> str:
+    """The declarer's DM once the notices went out: the projects actually told, and the rest."""
+    count = len(report.told)
+    text = (
+        f"{headline(view)}: {count} of {len(view.impacts)} affected project{'s' if len(view.impacts) != 1 else ''} "
+        f"{'were' if count != 1 else 'was'} told in their channels."
+    )
+    if report.not_told:
+        text += " Could not tell: " + "; ".join(f"{key} ({why})" for key, why in report.not_told) + "."
+    return text
 
 
 def _text_input(block_id: str, label: str, initial: str | None, *, hint: str | None = None) -> Block:
