@@ -521,7 +521,7 @@ def test_shifting_never_lands_an_action_on_a_weekend_and_the_note_says_so(
         )
     declare(slack, listeners)
     clock.at = NOW + timedelta(hours=30)
-    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}")
+    last_reply(slack, fake_slack, f"incident resolve {latest_key(session_factory)}", user_id=STRANGER)
     listeners.wait_idle()
     [replan] = replans(fake_slack, "C0CRM")
 

@@ -15,7 +15,7 @@ from bot.services.actions import ActionLine, HistoryEntry
 from bot.services.escalations import Cause
 from handlers.blocks.actions import action_history
 from handlers.jobs import run_due_work
-from storage.models import ProjectStatus, Rag
+from storage.models import EscalationKind, ProjectStatus, Rag
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, TODAY, add_action, add_project, load_project
@@ -176,7 +176,11 @@ def test_a_pmo_admins_home_tab_shows_the_portfolio_summary(slack, fake_slack, li
     with unit_of_work(session_factory) as session:
         project = portfolio.get_project(session, "CRM-2")
         escalations.raise_or_update(
-            session, Cause(key="red:CRM-2:2026-W47", kind="red", reason="Reported Red"), project=project, now=NOW
+            session, Cause(
+                key="red:CRM-2:2026-W47",
+                kind=EscalationKind.CHECKIN_ATTENTION,
+                facts={"period": "2026-W47", "red": True, "rag": "red"},
+            ), project=project, now=NOW
         )
 
     slack.event({"type": "app_home_opened", "user": PMO_ADMIN, "channel": "D0ADMIN", "tab": "home"})

@@ -22,7 +22,7 @@ from bot.services.access import Actor
 from bot.services.escalations import Cause
 from bot.services.live_services import NewService
 from storage.base import Base
-from storage.models import ServiceRelation
+from storage.models import EscalationKind, ServiceRelation
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, REPO_ROOT
 from tests.factories import LEAD, SPONSOR, STRANGER, add_action, add_benefit, add_project
@@ -60,7 +60,10 @@ def world(fake_slack, session_factory) -> World:
             now=NOW,
         )
         escalation = escalations.raise_or_update(
-            session, Cause("test:red", "checkin_red", "Reported Red."), project=None, now=NOW
+            session,
+            Cause("test:red", EscalationKind.CHECKIN_ATTENTION, {"period": "2026-W48", "red": True, "rag": "red"}),
+            project=None,
+            now=NOW,
         )
         escalation_id = escalation.id
         incident_key = change.key

@@ -8,7 +8,7 @@ from handlers.blocks.common import Block, context, escaped, section
 def linked_text(key: str, name: str, *, is_primary: bool, already_linked: bool, repaired: bool = False) -> str:
     if repaired:
         where = "weekly check-in prompts are posted here again" if is_primary else "it is linked again"
-        return f"Repaired: I'm back in this channel and it works for *{key}* ({name}) again: {where}."
+        return f"Repaired: I'm back in this channel and it works for *{key}* ({escaped(name)}) again: {where}."
     if already_linked:
         return f"This channel is already linked to {key} ({escaped(name)}). Nothing changed."
     role = (

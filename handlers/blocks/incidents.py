@@ -373,7 +373,7 @@ def notice_report_text(view: IncidentView, report: NoticeReport) -> str:
         f"{'were' if count != 1 else 'was'} told in their channels."
     )
     if report.not_told:
-        text += " Could not tell: " + "; ".join(f"{key} ({why})" for key, why in report.not_told) + "."
+        text += " Could not tell: " + "; ".join(f"{key} ({escaped(why)})" for key, why in report.not_told) + "."
     return text
 
 
