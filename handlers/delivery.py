@@ -124,11 +124,16 @@ def fan_out(ctx: AppContext, items: Sequence[Item], send: Callable[[Item], None]
 
 
 def retry_failed_messages(ctx: AppContext, now: datetime) -> None:
-    """Scheduled work: re-send the messages whose earlier attempt failed for a passing reason."""
+    """Scheduled work: re-send the messages whose earlier attempt failed for a passing reason,
+    and the ones whose sender died between claiming and recording Slack's answer."""
     with unit_of_work(ctx.session_factory) as session:
-        due = [(row.id, row.method, row.payload) for row in outbox.claim_due_retries(session, now=now)]
-    for row_id, method, payload in due:
-        _attempt(ctx, row_id, method, payload, now=now)
+        due = outbox.claim_due_retries(session, now=now)
+    for row in due:
+        if row.abandoned:
+            log.warning(
+                "taking over %s: claimed but never confirmed (its sender stopped); sending it now", row.idempotency_key
+            )
+        _attempt(ctx, row.row_id, row.method, row.payload, now=now)
 
 
 def _attempt(ctx: AppContext, row_id: int, method: str, payload: dict, *, now: datetime) -> Delivery:

@@ -107,7 +107,8 @@ class EscalationKind(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    # pending: claimed, send in progress (or the process died mid-send: never resent blindly)
+    # pending: claimed, send in progress; if the sender died, its lease (next_attempt_at) runs out
+    # and the retry job takes it over
     PENDING = "pending"
     SENT = "sent"
     # failed: Slack or the network said no for a reason that may pass; retried later

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
@@ -21,6 +20,7 @@ from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
+from storage.insert_once import insert_once
 from storage.models import (
     BenefitValue,
     ChannelLink,
@@ -121,15 +121,13 @@ def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) ->
 
 def claim_prompt(session: Session, prompt: DuePrompt, *, now: datetime) -> bool:
     """Open the period; False when another tick or instance already did (it sends the prompt)."""
-    session.add(
-        CheckinPeriod(project_id=prompt.project_id, period=prompt.period, due_at=prompt.due_at, prompted_at=now)
+    opened = insert_once(
+        session,
+        CheckinPeriod,
+        {"project_id": prompt.project_id, "period": prompt.period, "due_at": prompt.due_at, "prompted_at": now},
+        unique=("project_id", "period"),
     )
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+    return opened is not None
 
 
 PROMPT_TOO_LATE = "prompt_too_late"

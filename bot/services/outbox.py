@@ -4,6 +4,12 @@ A message is claimed under its idempotency key in a committed transaction before
 sent. Whoever inserts the row first sends; everyone else (a retried event, a second
 instance, a re-run tick) sees the row and stays quiet. Failures that may pass are retried
 later with backoff from the stored payload; failures that will not pass stop there.
+
+A claim is a lease: a pending row's `next_attempt_at` is when its claim runs out. A sender
+records Slack's answer as soon as it comes; if its process died first (SIGKILL, a crash,
+a redeploy mid fan-out) the row stays pending, and once the lease has run out the retry
+job takes it over and sends it. So nothing claimed is ever lost; a message Slack accepted
+just before the sender died, with no time to record it, may be sent a second time.
 """
 
 from __future__ import annotations
@@ -12,14 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.insert_once import insert_once
 from storage.models import DeliveryStatus, OutgoingMessage
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY_DELAY = timedelta(minutes=1)
+# Far longer than one send takes, even paced behind a whole Monday fan-out's queue (the
+# slowest sender of a 2,000-prompt fan-out waits about 45 s), so a live sender's claim is
+# never taken over; short enough that a crash costs a few minutes' delay, not a message.
+CLAIM_LEASE = timedelta(minutes=10)
 
 # Slack errors that retrying will not fix; the caller decides what else to do (e.g. mark
 # a channel link broken and tell the PMO).
@@ -57,28 +67,28 @@ class OutgoingRequest:
 def claim(session: Session, request: OutgoingRequest, *, now: datetime) -> OutgoingMessage | None:
     """Insert the ledger row; None when the key is already taken (someone else sends it).
 
-    Call it in a transaction of its own and commit before sending: the unique key is the
-    lock, and it only protects once other instances can see it.
+    Commit before sending: the unique key is the lock, and it only protects once other
+    instances can see it. Losing the race leaves the rest of the caller's transaction as
+    it was, so a claim can sit beside the state change that calls for the message.
     """
     if find(session, request.idempotency_key) is not None:
         return None
-    row = OutgoingMessage(
-        idempotency_key=request.idempotency_key,
-        method=request.method,
-        channel_id=request.channel_id,
-        payload=request.payload,
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        created_at=now,
+    row_id = insert_once(
+        session,
+        OutgoingMessage,
+        {
+            "idempotency_key": request.idempotency_key,
+            "method": request.method,
+            "channel_id": request.channel_id,
+            "payload": request.payload,
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now + CLAIM_LEASE,
+        },
+        unique=("idempotency_key",),
     )
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:
-        # Another instance inserted the same key between our check and our insert.
-        session.rollback()
-        return None
-    return row
+    return session.get(OutgoingMessage, row_id) if row_id is not None else None
 
 
 def find(session: Session, idempotency_key: str) -> OutgoingMessage | None:
@@ -128,25 +138,50 @@ def record_failure(row: OutgoingMessage, error: str, *, now: datetime) -> None:
         row.next_attempt_at = now + FIRST_RETRY_DELAY * (2 ** (row.attempts - 1))
 
 
-def claim_due_retries(session: Session, *, now: datetime, limit: int = 100) -> list[OutgoingMessage]:
-    """Failed messages whose retry time has come, each taken by exactly one worker.
+@dataclass(frozen=True)
+class TakenRow:
+    """A ledger row this worker now holds the lease on, to send from its stored payload."""
 
-    The conditional UPDATE is the lock: it succeeds for one instance only, on SQLite and
-    PostgreSQL alike. Commit before sending, as with `claim`.
+    row_id: int
+    idempotency_key: str
+    method: str
+    payload: dict[str, Any]
+    # True when an earlier sender's claim ran out unconfirmed (it crashed mid-send).
+    abandoned: bool
+
+
+def claim_due_retries(session: Session, *, now: datetime, limit: int = 100) -> list[TakenRow]:
+    """Failed messages whose retry time has come, and pending ones whose claim ran out
+    (their sender died before recording Slack's answer), each taken by exactly one worker.
+
+    The conditional UPDATE is the lock: it matches the row's status and due time as read,
+    so it succeeds for one instance only, on SQLite and PostgreSQL alike; the winner holds
+    a fresh lease. Commit before sending, as with `claim`.
     """
-    due_ids = session.scalars(
-        select(OutgoingMessage.id)
-        .where(OutgoingMessage.status == DeliveryStatus.FAILED, OutgoingMessage.next_attempt_at <= now)
+    due = session.execute(
+        select(OutgoingMessage.id, OutgoingMessage.status, OutgoingMessage.next_attempt_at)
+        .where(
+            or_(OutgoingMessage.status == DeliveryStatus.FAILED, OutgoingMessage.status == DeliveryStatus.PENDING),
+            OutgoingMessage.next_attempt_at <= now,
+        )
         .order_by(OutgoingMessage.next_attempt_at)
         .limit(limit)
     ).all()
-    taken = []
-    for row_id in due_ids:
+    taken: list[TakenRow] = []
+    for row_id, status, due_at in due:
         result = session.execute(
             update(OutgoingMessage)
-            .where(OutgoingMessage.id == row_id, OutgoingMessage.status == DeliveryStatus.FAILED)
-            .values(status=DeliveryStatus.PENDING)
+            .where(
+                OutgoingMessage.id == row_id,
+                OutgoingMessage.status == status,
+                OutgoingMessage.next_attempt_at == due_at,
+            )
+            .values(status=DeliveryStatus.PENDING, next_attempt_at=now + CLAIM_LEASE)
+            .returning(OutgoingMessage.idempotency_key, OutgoingMessage.method, OutgoingMessage.payload)
         )
-        if result.rowcount == 1:
-            taken.append(row_id)
-    return list(session.scalars(select(OutgoingMessage).where(OutgoingMessage.id.in_(taken)))) if taken else []
+        won = result.one_or_none()
+        if won is not None:
+            taken.append(
+                TakenRow(row_id, won.idempotency_key, won.method, won.payload, status is DeliveryStatus.PENDING)
+            )
+    return taken
