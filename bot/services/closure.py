@@ -123,11 +123,7 @@ def close_project(session: Session, actor: Actor, key: str, closing: ClosureInpu
         for kind, texts in lessons.items()
         for text in texts
     )
-    project.status = ProjectStatus.CLOSED
-    project.closed_at = now
-    project.updated_at = now
-    session.flush()
-    primary = portfolio.primary_channel(project)
+    note_channel_id = _mark_closed(session, project, now=now)
     return Closure(
         decision_id=decision.id,
         project_key=project.key,
@@ -137,8 +133,18 @@ def close_project(session: Session, actor: Actor, key: str, closing: ClosureInpu
         benefits_status=benefits_status,
         lessons_to_repeat=len(lessons[REPEAT]),
         lessons_to_avoid=len(lessons[AVOID]),
-        primary_channel_id=primary.channel_id if primary and primary.broken_at is None else None,
+        primary_channel_id=note_channel_id,
     )
+
+
+def _mark_closed(session: Session, project: Project, *, now: datetime) -> str | None:
+    """Close the project; the channel its closure note goes to (none when it has no working one)."""
+    project.status = ProjectStatus.CLOSED
+    project.closed_at = now
+    project.updated_at = now
+    session.flush()
+    primary = portfolio.primary_channel(project)
+    return primary.channel_id if primary and primary.broken_at is None else None
 
 
 def archive_project(session: Session, actor: Actor, key: str, *, now: datetime) -> Closure:
@@ -153,11 +159,7 @@ def archive_project(session: Session, actor: Actor, key: str, *, now: datetime) 
         decided_at=now,
     )
     session.add(decision)
-    project.status = ProjectStatus.CLOSED
-    project.closed_at = now
-    project.updated_at = now
-    session.flush()
-    primary = portfolio.primary_channel(project)
+    note_channel_id = _mark_closed(session, project, now=now)
     return Closure(
         decision_id=decision.id,
         project_key=project.key,
@@ -167,7 +169,7 @@ def archive_project(session: Session, actor: Actor, key: str, *, now: datetime) 
         benefits_status="",
         lessons_to_repeat=0,
         lessons_to_avoid=0,
-        primary_channel_id=primary.channel_id if primary and primary.broken_at is None else None,
+        primary_channel_id=note_channel_id,
     )
 
 
