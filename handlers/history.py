@@ -6,7 +6,6 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.services import history
 from bot.services.access import Actor
 from handlers.blocks.history import HistoryPageState, history_blocks, history_text
@@ -28,16 +27,10 @@ def history_command(ctx: AppContext, request: CommandRequest, client: WebClient,
 
 
 def register(app: App, ctx: AppContext) -> None:
-    def turn_page(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def turn_page(ack: Ack, action: dict, respond: Respond, actor: Actor) -> None:
         ack()
-        user_id = body["user"]["id"]
-        try:
-            state = HistoryPageState.from_json(action["value"])
-            _show(ctx, Actor(user_id, ctx.settings.is_pmo_admin(user_id)), state.key, state.page, respond, replace=True)
-        except (ValueError, TypeError):
-            respond(text="This button is out of date; run `/pmo history KEY` again.", replace_original=False)
-        except UserError as error:
-            respond(text=str(error), replace_original=False)
+        state = HistoryPageState.from_json(action["value"])
+        _show(ctx, actor, state.key, state.page, respond, replace=True)
 
     app.action(ActionId.HISTORY_NEWER)(turn_page)
     app.action(ActionId.HISTORY_OLDER)(turn_page)

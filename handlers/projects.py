@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -182,23 +183,18 @@ def register(app: App, ctx: AppContext) -> None:
         )
 
     @app.view(CallbackId.EDIT_PROJECT)
-    def save_edit(ack: Ack, body: dict, view: dict) -> None:
-        user_id = body["user"]["id"]
+    def save_edit(ack: Ack, view: dict, actor: Actor, now: datetime) -> None:
         target = EditedProject.from_json(view["private_metadata"])
         changes = _project_edit(view["state"]["values"])
         problems = portfolio.edit_problems(changes)
         if problems:
             ack(response_action="errors", errors={EDIT_BLOCKS[name]: text for name, text in problems.items()})
             return
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                actor = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-                project = portfolio.edit_project(session, actor, target.project_key, changes, now=ctx.clock())
-                key, name = project.key, project.name
-        except UserError as error:
-            # Rights or the project changed since the form opened.
-            ack(response_action="errors", errors={NewProjectBlock.NAME: str(error)})
-            return
+        # Rights or the project may have changed since the form opened: the request path shows
+        # such a refusal on the form.
+        with unit_of_work(ctx.session_factory) as session:
+            project = portfolio.edit_project(session, actor, target.project_key, changes, now=now)
+            key, name = project.key, project.name
         ack(response_action="update", view=project_saved_modal(key, name))
 
     @app.view(CallbackId.NEW_PROJECT)
