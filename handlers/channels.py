@@ -8,7 +8,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.services import portfolio
+from bot.services import message_keys, portfolio
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks.channels import joined_hint_message, linked_text, unlinked_text
 from handlers.commands import CommandRequest, Subcommand, Usage
@@ -87,7 +87,7 @@ def register(app: App, ctx: AppContext) -> None:
         send_once(
             ctx,
             OutgoingRequest(
-                idempotency_key=f"joined-hint:{body['event_id']}",
+                idempotency_key=message_keys.joined_hint(body["event_id"]),
                 method="chat.postMessage",
                 channel_id=event["channel"],
                 payload={"channel": event["channel"], "text": text, "blocks": blocks},

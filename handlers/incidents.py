@@ -20,17 +20,23 @@ from sqlalchemy.orm import Session
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
 from bot.pacing import Pacer
-from bot.services import checkins, incidents, live_services, outbox, portfolio
+from bot.services import checkins, incidents, live_services, outbox
 from bot.services.access import Actor
-from bot.services.escalations import Cause
 from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, IncidentView, NewIncident
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import incidents as blocks
 from handlers.blocks.incidents import ImpactTarget
-from handlers.checkins import BROKEN_CHANNEL_ERRORS
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, deliver, fan_out, post_or_update
-from handlers.escalations import escalate
+from handlers.delivery import (
+    chat_message,
+    claim,
+    deliver,
+    deliver_dm,
+    deliver_to_channel,
+    escalate,
+    fan_out,
+    post_or_update,
+)
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
 from handlers.partners import channel_audience
 from storage.models import Project
@@ -45,48 +51,44 @@ log = logging.getLogger(__name__)
 def _send_paced(
     ctx: AppContext, request: OutgoingRequest, target: ChannelTarget | None, pacer: Pacer, now: datetime, what: str
 ) -> None:
-    """Claim, wait for a send slot, send; a channel Slack refuses for good is handled as check-ins do."""
+    """Claim (or take over a claim whose sender died), wait for a send slot, send."""
     with unit_of_work(ctx.session_factory) as session:
-        claimed = claim(session, request, now=now)
+        claimed = claim(session, request, now=now, take_over=True)
     if claimed is None:
         return
     pacer.wait()
-    delivery = deliver(ctx, claimed, now=now)
-    if target is not None and delivery.error in BROKEN_CHANNEL_ERRORS:
-        _channel_broke(ctx, target, delivery.error or "", what, now)
+    if target is None:
+        deliver(ctx, claimed, now=now)
+    else:
+        deliver_to_channel(ctx, claimed, target, what=what, now=now)
 
 
-def _channel_broke(ctx: AppContext, target: ChannelTarget, error: str, what: str, now: datetime) -> None:
+def _send_dm_paced(ctx: AppContext, request: OutgoingRequest, pacer: Pacer, now: datetime) -> None:
     with unit_of_work(ctx.session_factory) as session:
-        portfolio.mark_link_broken(session, target.team_id, target.channel_id, error, now=now)
-    cause = Cause(
-        # The check-in prompt's key: one alert per broken channel, whichever message found it.
-        key=f"broken-channel:{target.team_id}:{target.channel_id}",
-        kind="broken_channel",
-        reason=(
-            f"The {what} could not be posted in <#{target.channel_id}> ({error}), so {target.project_key} gets no "
-            f"prompts or incident notices until a working channel is linked with `/pmo link {target.project_key}`."
-        ),
-    )
-    escalate(ctx, cause, project_id=target.project_id, now=now)
+        claimed = claim(session, request, now=now, take_over=True)
+    if claimed is None:
+        return
+    pacer.wait()
+    deliver_dm(ctx, claimed, now=now)
 
 
-def _unsent_channels(session: Session, kind: str, incident_id: int) -> list[ChannelTarget]:
-    """Affected channels whose message of this kind (NOTICE, REPLAN) is not in the ledger yet."""
+def _unsent_channels(session: Session, kind: str, incident_id: int, *, now: datetime) -> list[ChannelTarget]:
+    """Affected channels whose message of this kind (NOTICE, REPLAN) is not in the ledger yet, or
+    was claimed by a sender that stopped before Slack answered (its lease expired)."""
     targets = incidents.channel_targets(session, incident_id)
     keys = {target.project_id: incidents.message_key(kind, incident_id, target.project_id) for target in targets}
     # Asked by exact key, so the ledger's unique index answers (a prefix LIKE would scan it).
-    claimed = outbox.claimed_keys(session, list(keys.values()))
-    return [target for target in targets if keys[target.project_id] not in claimed]
+    in_hand = outbox.keys_in_hand(session, list(keys.values()), now=now)
+    return [target for target in targets if keys[target.project_id] not in in_hand]
 
 
-def _unsent_sponsors(session: Session, incident_id: int) -> set[str]:
+def _unsent_sponsors(session: Session, incident_id: int, *, now: datetime) -> set[str]:
     keys = {
         sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
         for sponsor in incidents.sponsor_user_ids(session, incident_id)
     }
-    claimed = outbox.claimed_keys(session, list(keys.values()))
-    return {sponsor for sponsor, key in keys.items() if key not in claimed}
+    in_hand = outbox.keys_in_hand(session, list(keys.values()), now=now)
+    return {sponsor for sponsor, key in keys.items() if key not in in_hand}
 
 
 # --- what a declaration and a resolution send -----------------------------------------------
@@ -104,8 +106,8 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     """The PMO summary, one impact notice per affected channel, one DM per sponsor."""
     with unit_of_work(ctx.session_factory) as session:
         view = incidents.incident_view(session, incident_id)
-        channels = _unsent_channels(session, incidents.NOTICE, incident_id)
-        sponsors = _unsent_sponsors(session, incident_id)
+        channels = _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
+        sponsors = _unsent_sponsors(session, incident_id, now=now)
     publish_summary(ctx, view, now)
     lines = {line.project_id: line for line in view.impacts}
     notices = [
@@ -128,7 +130,7 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
             text, dm_blocks = blocks.sponsor_dm(view, sponsored)
             key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
             dms.append(chat_message(key, sponsor, text, dm_blocks))
-    fan_out(ctx, dms, lambda request, pacer: _send_paced(ctx, request, None, pacer, now, "sponsor DM"))
+    fan_out(ctx, dms, lambda request, pacer: _send_dm_paced(ctx, request, pacer, now))
 
 
 def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
@@ -138,7 +140,7 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
         not_affected = {line.project_id for line in view.impacts if line.not_affected}
         channels = [
             target
-            for target in _unsent_channels(session, incidents.REPLAN, incident_id)
+            for target in _unsent_channels(session, incidents.REPLAN, incident_id, now=now)
             if target.project_id not in not_affected
         ]
         default_cadence = ctx.settings.default_cadence
@@ -190,14 +192,15 @@ def send_pending_incident_messages(ctx: AppContext, now: datetime) -> None:
         declared = [
             incident_id
             for incident_id in open_ids
-            if outbox.find(session, incidents.summary_key(incident_id)) is None
-            or _unsent_channels(session, incidents.NOTICE, incident_id)
-            or _unsent_sponsors(session, incident_id)
+            if incidents.summary_key(incident_id)
+            not in outbox.keys_in_hand(session, [incidents.summary_key(incident_id)], now=now)
+            or _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
+            or _unsent_sponsors(session, incident_id, now=now)
         ]
         resolved = [
             incident_id
             for incident_id in resolved_ids
-            if set(target.project_id for target in _unsent_channels(session, incidents.REPLAN, incident_id))
+            if set(target.project_id for target in _unsent_channels(session, incidents.REPLAN, incident_id, now=now))
             - incidents.not_affected_project_ids(session, incident_id)
         ]
     for incident_id in declared:

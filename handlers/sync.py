@@ -13,7 +13,7 @@ from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
-from handlers.escalations import escalate
+from handlers.delivery import escalate
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)

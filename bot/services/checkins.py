@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
@@ -20,6 +19,7 @@ from bot.services import benefits, escalations, incidents, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
+from storage.inserts import insert_unless_taken
 from storage.models import (
     BenefitValue,
     ChannelLink,
@@ -117,16 +117,17 @@ def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) ->
 
 
 def claim_prompt(session: Session, prompt: DuePrompt, *, now: datetime) -> bool:
-    """Open the period; False when another tick or instance already did (it sends the prompt)."""
-    session.add(
-        CheckinPeriod(project_id=prompt.project_id, period=prompt.period, due_at=prompt.due_at, prompted_at=now)
+    """Open the period; False when another tick or instance already did (it sends the prompt).
+
+    A lost race leaves the rest of the caller's transaction as it was.
+    """
+    opened = insert_unless_taken(
+        session,
+        CheckinPeriod,
+        {"project_id": prompt.project_id, "period": prompt.period, "due_at": prompt.due_at, "prompted_at": now},
+        ["project_id", "period"],
     )
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+    return opened is not None
 
 
 def excuse_period(session: Session, project_id: int, period: str, reason: str) -> None:

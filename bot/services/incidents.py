@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
@@ -30,6 +29,7 @@ from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.partners import INTERNAL, Audience, is_visible
+from storage.inserts import insert_unless_taken
 from storage.models import (
     Action,
     ActionEvent,
@@ -181,32 +181,30 @@ def declare(session: Session, new: NewIncident, *, now: datetime) -> IncidentCha
     services = list(session.scalars(select(Service).where(Service.id.in_(new.service_ids)).order_by(Service.key)))
     if not services:
         raise UserError("Choose the service (or services) that are down.")
-    incident = Incident(
+    values = {
         # The key is INC-<id>, known only once the row exists; this placeholder is unique meanwhile.
-        key=f"new-{uuid.uuid4().hex[:24]}",
-        summary=summary,
-        severity=new.severity,
-        status=IncidentStatus.OPEN,
-        external_source=new.external_source.value if new.external_source else None,
-        external_id=new.external_id,
-        declared_by_id=people.get_or_create(session, new.declared_by_user_id, now=now).id
+        "key": f"new-{uuid.uuid4().hex[:24]}",
+        "summary": summary,
+        "severity": new.severity,
+        "status": IncidentStatus.OPEN,
+        "external_source": new.external_source.value if new.external_source else None,
+        "external_id": new.external_id,
+        "declared_by_id": people.get_or_create(session, new.declared_by_user_id, now=now).id
         if new.declared_by_user_id
         else None,
-        declared_at=now,
-        service_links=[IncidentService(service_id=service.id) for service in services],
-    )
-    session.add(incident)
-    try:
-        session.flush()
-    except IntegrityError:
+        "declared_at": now,
+    }
+    incident_id = insert_unless_taken(session, Incident, values, ["external_source", "external_id"])
+    if incident_id is None:
         # The same external incident arrived twice at once; the other request declared it.
-        session.rollback()
-        if new.external_source is None or new.external_id is None:
-            raise
+        assert new.external_source is not None and new.external_id is not None
         existing = find_external(session, new.external_source, new.external_id)
         if existing is None:
-            raise
+            raise Conflict("The incident is being declared by another request; try again in a moment.")
         return IncidentChange(existing.id, existing.key, ChangeKind.DECLARED, is_new=False)
+    incident = session.get_one(Incident, incident_id)
+    incident.service_links = [IncidentService(service_id=service.id) for service in services]
+    session.flush()
     incident.key = f"{KEY_PREFIX}{incident.id}"
     affected = affected_project_ids(session, (service.id for service in services))
     if affected:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.inserts import insert_unless_taken
 from storage.models import JobRun
 
 
@@ -16,11 +16,5 @@ def is_done(session: Session, run_key: str) -> bool:
 
 
 def mark_done(session: Session, run_key: str, *, now: datetime) -> None:
-    """Call in a transaction of its own: a second instance marking the same key is not an error."""
-    if is_done(session, run_key):
-        return
-    session.add(JobRun(run_key=run_key, completed_at=now))
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
+    """A second instance marking the same key is not an error, and undoes nothing of the caller's."""
+    insert_unless_taken(session, JobRun, {"run_key": run_key, "completed_at": now}, ["run_key"])

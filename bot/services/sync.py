@@ -5,23 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.inserts import insert_unless_taken
 from storage.models import SyncState
 
 
 def state_for(session: Session, source_url: str) -> SyncState:
     state = session.scalar(select(SyncState).where(SyncState.source_url == source_url))
     if state is None:
-        state = SyncState(source_url=source_url)
-        session.add(state)
-        try:
-            session.flush()
-        except IntegrityError:
-            # Another instance created it a moment ago.
-            session.rollback()
-            return state_for(session, source_url)
+        # Another instance may create it at the same moment; either insert will do.
+        insert_unless_taken(session, SyncState, {"source_url": source_url}, ["source_url"])
+        state = session.scalars(select(SyncState).where(SyncState.source_url == source_url)).one()
     return state
 
 
