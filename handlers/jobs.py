@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import text
+
 from bot.context import AppContext
 from handlers.checkins import record_missed_checkins, send_checkin_prompts, send_checkin_reminders
 from handlers.delivery import retry_failed_messages
@@ -38,7 +40,36 @@ JOBS: tuple[Job, ...] = (
 )
 
 
+# pg_try_advisory_lock's key for "a tick is running": any number, the same in every instance.
+TICK_LOCK_KEY = 7_246_501
+
+
 def run_due_work(ctx: AppContext, now: datetime) -> None:
+    """Run every job due at `now`, in one instance at a time.
+
+    On PostgreSQL a session-level advisory lock, held on a connection of its own for the whole
+    tick, makes the other instances skip this run; a crashed instance's lock goes with its
+    connection. SQLite serves one instance (one file, one host), where the in-process
+    scheduler never overlaps its ticks, so there is no lock to take; the ledger stays the
+    second line of defence either way.
+    """
+    with ctx.session_factory() as session:
+        engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
+        _run_jobs(ctx, now)
+        return
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": TICK_LOCK_KEY}):
+            log.debug("another instance is running the scheduled work; skipping the tick for %s", now.isoformat())
+            return
+        try:
+            _run_jobs(ctx, now)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": TICK_LOCK_KEY})
+
+
+def _run_jobs(ctx: AppContext, now: datetime) -> None:
     for job in JOBS:
         try:
             job(ctx, now)
