@@ -283,3 +283,35 @@ def test_serve_killed_mid_announcement_loses_no_impact_notice(env, fake_slack, s
     with session_factory() as session:
         statuses = Counter(session.scalars(select(OutgoingMessage.status)))
     assert set(statuses) == {DeliveryStatus.SENT}
+
+
+def test_two_ticks_at_once_on_postgresql_run_the_jobs_in_one_of_them(
+    env, fake_slack, session_factory, engine, database_url, tmp_path
+):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serves one instance: there is no second scheduler to keep out")
+    projects = 120
+    _seed(session_factory, projects, created=DUE - timedelta(days=7))
+    channels = [_channel(n) for n in range(projects)]
+    for channel in channels:
+        fake_slack.add_channel(channel, channel.lower())
+
+    ticks = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "tick", "--at", DUE.isoformat()],
+            env={**env, "LOG_LEVEL": "debug"},
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    logs = [tick.communicate(timeout=120)[1] for tick in ticks]
+
+    assert [tick.returncode for tick in ticks] == [0, 0]
+    skipped = ["another instance is running the scheduled work" in log for log in logs]
+    assert sorted(skipped) == [False, True]
+    assert set(_per_channel(fake_slack, channels, "weekly check-in").values()) == {1}
+    # The instance that skipped asked Slack nothing: its jobs did not run at all.
+    assert "api.slack.com" not in logs[skipped.index(True)] and "chat.postMessage" not in logs[skipped.index(True)]
