@@ -208,6 +208,45 @@ def post_or_update(ctx: AppContext, request: OutgoingRequest, *, now: datetime) 
             return
 
 
+Render = Callable[[Session], tuple[str, list]]
+
+
+def publish_current(
+    ctx: AppContext, key: str, channel: str, render: Render, *, now: datetime, to_person: bool = False
+) -> None:
+    """Post a message kept up to date in place, or update it, rendered from the present state.
+
+    `render` reads the state under the ledger row's lock, so of two publishers racing (a
+    declaration and its resolution a moment later) the last to write rendered the latest
+    state. After an update, a payload changed meanwhile is sent again, so Slack ends with
+    the latest; a first post still in flight applies it when it records Slack's answer.
+    `to_person`: `channel` is a user ID, and a person Slack says is gone is handled as DMs are.
+    """
+    for _ in range(5):
+        with unit_of_work(ctx.session_factory) as session:
+            row = outbox.lock_by_key(session, key)
+            text, blocks = render(session)
+            request = chat_message(key, channel, text, blocks)
+            claimed = None
+            if row is None:
+                claimed = claim(session, request, now=now)
+                if claimed is None:
+                    continue  # claimed by another publisher a moment ago: render again under its lock
+            else:
+                row.payload = request.payload
+                posted = (row.channel_id, row.message_ts) if row.status is DeliveryStatus.SENT else None
+        if claimed is not None:
+            (deliver_dm if to_person else deliver)(ctx, claimed, now=now)
+            return
+        if posted is None or posted[1] is None:
+            return  # not sent yet: the sender in flight, or the retry, sends this payload
+        _update(ctx, key, posted[0], posted[1], request.payload)
+        with unit_of_work(ctx.session_factory) as session:
+            latest = outbox.find(session, key)
+            if latest is None or latest.payload == request.payload:
+                return
+
+
 def _update(ctx: AppContext, key: str, channel_id: str, ts: str, payload: dict) -> None:
     try:
         ctx.client.chat_update(channel=channel_id, ts=ts, **_update_fields(payload))
@@ -234,21 +273,16 @@ def escalate(ctx: AppContext, cause: Cause, *, project_id: int | None, now: date
 def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None:
     channel_id = ctx.settings.pmo_channel_id
     with unit_of_work(ctx.session_factory) as session:
-        escalation = session.get_one(Escalation, escalation_id)
-        alert = escalations.alert_view(session, escalation)
+        cause_key = session.get_one(Escalation, escalation_id).cause_key
     if channel_id is None:
-        log.warning("PMO_CHANNEL_ID is not set, so escalation %s is recorded but not posted", alert.cause_key)
+        log.warning("PMO_CHANNEL_ID is not set, so escalation %s is recorded but not posted", cause_key)
         return
-    post_or_update(
-        ctx,
-        OutgoingRequest(
-            idempotency_key=escalations.alert_key(alert.cause_key),
-            method="chat.postMessage",
-            channel_id=channel_id,
-            payload={"channel": channel_id, "text": alert_text(alert), "blocks": alert_blocks(alert)},
-        ),
-        now=now,
-    )
+
+    def render(session: Session) -> tuple[str, list]:
+        alert = escalations.alert_view(session, session.get_one(Escalation, escalation_id, populate_existing=True))
+        return alert_text(alert), alert_blocks(alert)
+
+    publish_current(ctx, escalations.alert_key(cause_key), channel_id, render, now=now)
 
 
 # --- bursts and retries --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from bot.errors import Conflict, UserError
 from bot.pacing import Pacer
 from bot.services import checkins, incidents, live_services, outbox
 from bot.services.access import Actor
-from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, IncidentView, NewIncident
+from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, NewIncident
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import incidents as blocks
 from handlers.blocks.incidents import ImpactTarget
@@ -31,11 +32,11 @@ from handlers.delivery import (
     chat_message,
     claim,
     deliver,
-    deliver_dm,
     deliver_to_channel,
     escalate,
     fan_out,
     post_or_update,
+    publish_current,
 )
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
 from handlers.partners import channel_audience
@@ -61,15 +62,6 @@ def _send_paced(
         deliver(ctx, claimed, now=now)
     else:
         deliver_to_channel(ctx, claimed, target, what=what, now=now)
-
-
-def _send_dm_paced(ctx: AppContext, request: OutgoingRequest, pacer: Pacer, now: datetime) -> None:
-    with unit_of_work(ctx.session_factory) as session:
-        claimed = claim(session, request, now=now, take_over=True)
-    if claimed is None:
-        return
-    pacer.wait()
-    deliver_dm(ctx, claimed, now=now)
 
 
 def _unsent_channels(session: Session, kind: str, incident_id: int, *, now: datetime) -> list[ChannelTarget]:
@@ -108,7 +100,7 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
         view = incidents.incident_view(session, incident_id)
         channels = _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
         sponsors = _unsent_sponsors(session, incident_id, now=now)
-    publish_summary(ctx, view, now)
+    publish_summary(ctx, incident_id, now)
     lines = {line.project_id: line for line in view.impacts}
     notices = [
         (
@@ -124,13 +116,9 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     ]
     what = f"impact notice for {view.key}"
     fan_out(ctx, notices, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
-    dms = []
-    for sponsor, sponsored in incidents.impacts_by_sponsor(view).items():
-        if sponsor in sponsors:
-            text, dm_blocks = blocks.sponsor_dm(view, sponsored)
-            key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
-            dms.append(chat_message(key, sponsor, text, dm_blocks))
-    fan_out(ctx, dms, lambda request, pacer: _send_dm_paced(ctx, request, pacer, now))
+    # Rendered when each is sent, so a resolution arriving meanwhile is what they say.
+    unsent = [sponsor for sponsor in incidents.impacts_by_sponsor(view) if sponsor in sponsors]
+    fan_out(ctx, unsent, lambda sponsor, pacer: _send_sponsor_dm(ctx, incident_id, sponsor, pacer, now))
 
 
 def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
@@ -150,7 +138,8 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
             )
             for target in channels
         }
-    publish_summary(ctx, view, now)
+    publish_summary(ctx, incident_id, now)
+    _update_sponsor_dms(ctx, incident_id, incidents.impacts_by_sponsor(view), now)
     assert view.duration is not None
     shift_days = incidents.days_to_shift(view.duration)
     lines = {line.project_id: line for line in view.impacts}
@@ -172,16 +161,43 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
     fan_out(ctx, replans, lambda item, pacer: _send_paced(ctx, item[0], item[1], pacer, now, what))
 
 
-def publish_summary(ctx: AppContext, view: IncidentView, now: datetime) -> None:
-    """The PMO channel's one message about the incident, posted once and then updated in place."""
+def publish_summary(ctx: AppContext, incident_id: int, now: datetime) -> None:
+    """The PMO channel's one message about the incident, posted once and then updated in place,
+    always rendered from the incident as it stands when it is sent."""
     channel_id = ctx.settings.pmo_channel_id
     if channel_id is None:
-        log.warning("PMO_CHANNEL_ID is not set, so the summary of %s is not posted", view.key)
+        log.warning("PMO_CHANNEL_ID is not set, so the summary of incident %d is not posted", incident_id)
         return
-    request = chat_message(
-        incidents.summary_key(view.incident_id), channel_id, blocks.summary_text(view), blocks.summary_blocks(view)
-    )
-    post_or_update(ctx, request, now=now)
+
+    def render(session: Session) -> tuple[str, list]:
+        view = incidents.incident_view(session, incident_id)
+        return blocks.summary_text(view), blocks.summary_blocks(view)
+
+    publish_current(ctx, incidents.summary_key(incident_id), channel_id, render, now=now)
+
+
+def _publish_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: datetime) -> None:
+    def render(session: Session) -> tuple[str, list]:
+        view = incidents.incident_view(session, incident_id)
+        return blocks.sponsor_dm(view, incidents.impacts_by_sponsor(view).get(sponsor, []))
+
+    key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
+    publish_current(ctx, key, sponsor, render, now=now, to_person=True)
+
+
+def _send_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, pacer: Pacer, now: datetime) -> None:
+    pacer.wait()
+    _publish_sponsor_dm(ctx, incident_id, sponsor, now)
+
+
+def _update_sponsor_dms(ctx: AppContext, incident_id: int, sponsors: Iterable[str], now: datetime) -> None:
+    """Sponsors' DMs already sent (or on their way) brought up to date, e.g. resolved with the total delay."""
+    with unit_of_work(ctx.session_factory) as session:
+        keys = {sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor) for sponsor in sponsors}
+        told = outbox.claimed_keys(session, list(keys.values()))
+    for sponsor, key in keys.items():
+        if key in told:
+            _publish_sponsor_dm(ctx, incident_id, sponsor, now)
 
 
 def send_pending_incident_messages(ctx: AppContext, now: datetime) -> None:
@@ -225,11 +241,9 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
         key = incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id)
         notice_text, notice_blocks = blocks.notice_text(view, line), blocks.notice_blocks(view, line)
         post_or_update(ctx, chat_message(key, notice_channel, notice_text, notice_blocks), now=now)
-    publish_summary(ctx, view, now)
+    publish_summary(ctx, change.incident_id, now)
     if line.sponsor_user_id:
-        text, dm_blocks = blocks.sponsor_dm(view, incidents.impacts_by_sponsor(view)[line.sponsor_user_id])
-        key = incidents.message_key(incidents.SPONSOR_DM, change.incident_id, line.sponsor_user_id)
-        post_or_update(ctx, chat_message(key, line.sponsor_user_id, text, dm_blocks), now=now)
+        _update_sponsor_dms(ctx, change.incident_id, [line.sponsor_user_id], now)
     if cause is not None:
         escalate(ctx, cause, project_id=change.project_id, now=now)
 

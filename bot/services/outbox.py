@@ -122,6 +122,24 @@ def lock_for_recording(session: Session, row_id: int) -> OutgoingMessage:
     return session.get_one(OutgoingMessage, row_id, populate_existing=True)
 
 
+def lock_by_key(session: Session, idempotency_key: str) -> OutgoingMessage | None:
+    """The row under this key, locked until the caller commits (as `lock_for_recording`), or None.
+
+    Rendering a message after taking this lock means the last payload written was rendered
+    from the latest committed state: renderers that race are ordered by the lock.
+    """
+    session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.idempotency_key == idempotency_key)
+        .values(attempts=OutgoingMessage.attempts)
+    )
+    return session.scalar(
+        select(OutgoingMessage)
+        .where(OutgoingMessage.idempotency_key == idempotency_key)
+        .execution_options(populate_existing=True)
+    )
+
+
 def record_sent(row: OutgoingMessage, *, message_ts: str | None, now: datetime, channel_id: str | None = None) -> None:
     """`channel_id` is where Slack says it posted: a DM sent to a user ID lands in a D... channel,
     and that is the channel chat.update and thread replies need."""
