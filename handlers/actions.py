@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import Conflict, NotFound, UserError
-from bot.services import actions, escalations, nudges, outbox, partners, portfolio
+from bot.services import actions, escalations, message_keys, nudges, outbox, partners, portfolio
 from bot.services.access import Actor
 from bot.services.actions import InvalidAction, NewAction
 from bot.services.cadence import parse_timezone
@@ -43,16 +43,21 @@ from handlers.blocks.actions import (
     overdue_digest,
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
-from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, post_or_update
-from handlers.escalations import escalate, publish_alert, settle_alert
+from handlers.delivery import (
+    ClaimedMessage,
+    chat_message,
+    claim,
+    deliver_dm,
+    post_or_update,
+    publish_alert,
+)
+from handlers.escalations import settle_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
 from handlers.partners import channel_audience
 from storage.models import Action, ProjectStatus
 from storage.session import unit_of_work
 
-# Slack's answers to a DM that mean the person is gone, not that Slack is having a bad day.
-UNREACHABLE_ERRORS = frozenset({"user_not_found", "account_inactive"})
 # "KEY @owner DATE" and then the title, as typed (apostrophes and quotes kept).
 _TITLE_AFTER = re.compile(r"^\s*(?:\S+\s+){3}(.+)$", re.DOTALL)
 
@@ -95,19 +100,6 @@ def check_owner(client: WebClient, user_id: str, default_timezone: str) -> str:
 # --- DMs about actions -----------------------------------------------------------------------
 
 
-def assigned_key(action_id: int) -> str:
-    return f"action-assigned:{action_id}"
-
-
-def reassigned_key(action_id: int, owner_user_id: str, event_id: int) -> str:
-    return f"action-reassigned:{action_id}:{owner_user_id}:{event_id}"
-
-
-def help_action_key(checkin_id: int) -> str:
-    """One action per check-in's help request: the claim of its DM is what refuses a second."""
-    return f"action-from-checkin:{checkin_id}"
-
-
 def _dm_message(session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str) -> OutgoingRequest:
     lines = actions.action_lines(
         session, actions.actions_by_id(session, dm.action_ids), as_of=date.fromisoformat(dm.as_of), zone=_zone(ctx)
@@ -138,23 +130,6 @@ def redraw_action_dm(ctx: AppContext, key: str, *, now: datetime) -> None:
     post_or_update(ctx, message, now=now)
 
 
-def deliver_dm(ctx: AppContext, claimed: ClaimedMessage, *, now: datetime) -> None:
-    """Send a claimed DM; a person Slack says is gone is recorded and the PMO told, once."""
-    delivery = deliver(ctx, claimed, now=now)
-    if delivery.error in UNREACHABLE_ERRORS:
-        person_unreachable(ctx, claimed.request.channel_id, delivery.error or "", now=now)
-
-
-def person_unreachable(ctx: AppContext, user_id: str, error: str, *, now: datetime) -> None:
-    with unit_of_work(ctx.session_factory) as session:
-        if not nudges.mark_unreachable(session, user_id, now=now):
-            return
-        lines = actions.action_lines(
-            session, actions.open_actions_owned_by(session, user_id), as_of=ctx.workspace_today(), zone=_zone(ctx)
-        )
-    escalate(ctx, actions.unreachable_cause(user_id, error, lines), project_id=None, now=now)
-
-
 # --- creating ---------------------------------------------------------------------------------
 
 
@@ -167,7 +142,7 @@ def _create(
     with unit_of_work(ctx.session_factory) as session:
         action = actions.create_action(session, actor, new, today=today, now=now)
         nudges.remember_timezone(session, new.owner_user_id, timezone, now=now)
-        key = assigned_key(action.id)
+        key = message_keys.action_assigned(action.id)
         dm = ActionDm(ASSIGNED, today.isoformat(), [action.id], assigned_by=actor.slack_user_id)
         claimed = claim_action_dm(session, ctx, dm, key=key, recipient=new.owner_user_id, now=now)
         line = _line(session, ctx, action)
@@ -398,7 +373,7 @@ def register(app: App, ctx: AppContext) -> None:
             nudges.remember_timezone(session, new_owner, timezone, now=now)
             today = ctx.workspace_today()
             dm = ActionDm(ASSIGNED, today.isoformat(), [action_id], assigned_by=actor.slack_user_id)
-            key = reassigned_key(action_id, new_owner, moved.events[-1].id)
+            key = message_keys.action_reassigned(action_id, new_owner, moved.events[-1].id)
             told = claim_action_dm(session, ctx, dm, key=key, recipient=new_owner, now=now)
             claimed.extend([told] if told else [])
             return moved
@@ -494,7 +469,9 @@ def _make_help_action(ctx: AppContext, client: WebClient, body: dict[str, Any], 
         if timezone:
             nudges.remember_timezone(session, owner, timezone, now=now)
         dm = ActionDm(ASSIGNED, today.isoformat(), [created.id], assigned_by=user_id)
-        claimed = claim_action_dm(session, ctx, dm, key=help_action_key(target.checkin_id), recipient=owner, now=now)
+        claimed = claim_action_dm(
+            session, ctx, dm, key=message_keys.action_from_checkin(target.checkin_id), recipient=owner, now=now
+        )
         if claimed is None:
             raise Conflict(
                 "This help request is already an action. `/pmo actions " + target.project_key + "` lists it."

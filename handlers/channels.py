@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.services import checkins, outbox, portfolio
+from bot.services import checkins, message_keys, outbox, portfolio
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks.channels import joined_hint_message, linked_text, unlinked_text
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
@@ -129,7 +129,7 @@ def register(app: App, ctx: AppContext) -> None:
         send_once(
             ctx,
             OutgoingRequest(
-                idempotency_key=f"joined-hint:{body['event_id']}",
+                idempotency_key=message_keys.joined_hint(body["event_id"]),
                 method="chat.postMessage",
                 channel_id=event["channel"],
                 payload={"channel": event["channel"], "text": text, "blocks": blocks},

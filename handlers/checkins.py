@@ -11,25 +11,32 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import checkins, outbox, portfolio
+from bot.services import checkins, message_keys, outbox, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
-from bot.services.escalations import Cause
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
-from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, fan_out, post_or_update, send_once
-from handlers.escalations import escalate, settle_alert
+from handlers.delivery import (
+    ClaimedMessage,
+    chat_message,
+    claim,
+    deliver,
+    deliver_to_channel,
+    escalate,
+    fan_out,
+    post_or_update,
+    send_dm_once,
+    send_once,
+)
+from handlers.escalations import settle_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, CallbackId, CheckinBlock
-from storage.models import Checkin, EscalationKind, Project, Rag
+from storage.models import Checkin, Project, Rag
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
-
-# Slack's answers that mean the channel itself is gone for the bot; retrying cannot help.
-BROKEN_CHANNEL_ERRORS = frozenset({"is_archived", "not_in_channel", "channel_not_found"})
 
 
 # --- scheduled work ------------------------------------------------------------------------
@@ -70,27 +77,8 @@ def _send_prompt(ctx: AppContext, prompt: DuePrompt, now: datetime) -> None:
         claimed = claim(session, message, now=now)
     if claimed is None:
         return
-    delivery = deliver(ctx, claimed, now=now)
-    if delivery.error in BROKEN_CHANNEL_ERRORS:
-        _channel_broke(ctx, prompt, delivery.error or "", now)
-
-
-def _channel_broke(ctx: AppContext, prompt: DuePrompt, error: str, now: datetime) -> None:
-    with unit_of_work(ctx.session_factory) as session:
-        portfolio.mark_link_broken(session, prompt.team_id, prompt.channel_id, error, now=now)
-        checkins.excuse_period(session, prompt.project_id, prompt.period, checkins.BROKEN_CHANNEL)
-    cause = Cause(
-        key=f"broken-channel:{prompt.team_id}:{prompt.channel_id}",
-        kind=EscalationKind.BROKEN_CHANNEL,
-        facts={
-            "what": f"check-in prompt for {prompt.period}",
-            "channel_id": prompt.channel_id,
-            "error": error,
-            "project_key": prompt.project_key,
-        },
-        period=prompt.period,
-    )
-    escalate(ctx, cause, project_id=prompt.project_id, now=now)
+    what = f"check-in prompt for {prompt.period}"
+    deliver_to_channel(ctx, claimed, prompt, what=what, now=now, period=prompt.period)
 
 
 def send_checkin_reminders(ctx: AppContext, now: datetime) -> None:
@@ -108,13 +96,13 @@ def _claim_reminders(session: Session, overdue: Overdue, now: datetime) -> list[
     requests = []
     text, dm_blocks = blocks.reminder_dm(overdue.project_key, overdue.project_name, overdue.period)
     for lead in overdue.lead_user_ids:
-        key = f"checkin-reminder:{overdue.project_id}:{overdue.period}:{lead}"
+        key = message_keys.checkin_reminder(overdue.project_id, overdue.period, lead)
         requests.append(chat_message(key, lead, text, dm_blocks))
     prompt = outbox.sent_message(session, checkins.prompt_key(overdue.project_id, overdue.period))
     if prompt is not None:
         channel, ts = prompt
         note = blocks.reminder_thread_note(overdue.period, overdue.lead_user_ids)
-        key = f"checkin-reminder-note:{overdue.project_id}:{overdue.period}"
+        key = message_keys.checkin_reminder_note(overdue.project_id, overdue.period)
         requests.append(chat_message(key, channel, note, thread_ts=ts))
     return [message for request in requests if (message := claim(session, request, now=now)) is not None]
 
@@ -287,7 +275,7 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
             summary, submitted_by, submission.revision, help_action=help_action, changed=submission.changed
         )
         message = chat_message(
-            f"checkin-summary:{submission.checkin_id}", summary_channel, text, summary_blocks, **thread
+            message_keys.checkin_summary(submission.checkin_id), summary_channel, text, summary_blocks, **thread
         )
         send_once(ctx, message, now=now)
     for cause in submission.causes:
@@ -304,11 +292,11 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
         # One DM for one check-in, however many reasons the sponsor has to read it.
         text = blocks.sponsor_dm(key, name, period, words, turned_red=turned_red)
         dm_key = (
-            f"sponsor-red:{submission.project_id}:{period}"
+            message_keys.sponsor_red(submission.project_id, period)
             if turned_red
-            else f"sponsor-help:{submission.project_id}:{period}"
+            else message_keys.sponsor_help(submission.project_id, period)
         )
-        send_once(ctx, chat_message(dm_key, sponsor, text), now=now)
+        send_dm_once(ctx, chat_message(dm_key, sponsor, text), now=now)
     refresh_home(ctx, home_readers, now)
 
 

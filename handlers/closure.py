@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.services import closure, portfolio
+from bot.services import closure, message_keys, portfolio
 from bot.services.access import Actor
 from bot.services.closure import Closure, ClosureInput
 from handlers.blocks import closure as blocks
@@ -94,7 +94,7 @@ def _post_closure_note(ctx: AppContext, done: Closure, closed_by: str, now: date
     if channel_id is None:
         return
     note = chat_message(
-        f"closure-note:{done.decision_id}",
+        message_keys.closure_note(done.decision_id),
         channel_id,
         blocks.closure_note_text(done),
         blocks.closure_note_blocks(done, closed_by),

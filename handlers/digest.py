@@ -22,7 +22,7 @@ from handlers.blocks import digest as blocks
 from handlers.blocks.common import Block
 from handlers.blocks.pack_tables import pack_tables_blocks, pack_tables_text
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
-from handlers.delivery import chat_message, claim, deliver, send_once
+from handlers.delivery import PERMANENT_ERRORS, chat_message, claim, deliver, send_once
 from handlers.partners import channel_audience
 from storage.session import unit_of_work
 
@@ -210,7 +210,7 @@ def _share_charts(ctx: AppContext, pack: GovernancePack, channel_id: str, key: s
         files = [{"id": _upload(ctx, name, png, alt), "title": title} for name, title, png, alt in drawn]
     except SlackApiError as exc:
         error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-        if error in outbox.PERMANENT_ERRORS:
+        if error in PERMANENT_ERRORS:
             # e.g. missing_scope: retrying every minute all month would not help; the ledger
             # records why, and no later tick tries this month's charts again.
             _give_up(ctx, request, error, now)
@@ -228,9 +228,10 @@ def _share_charts(ctx: AppContext, pack: GovernancePack, channel_id: str, key: s
 
 def _give_up(ctx: AppContext, request: OutgoingRequest, error: str, now: datetime) -> None:
     with unit_of_work(ctx.session_factory) as session:
-        row = outbox.claim(session, request, now=now)
-        if row is not None:
-            outbox.record_failure(row, error, now=now)
+        claimed = outbox.claim(session, request, now=now)
+        if claimed is not None:
+            row = outbox.lock_for_recording(session, claimed.id)
+            outbox.record_failure(row, error, permanent=True, now=now)
 
 
 DIGEST = Subcommand(

@@ -11,24 +11,14 @@ from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
 from bot.services import escalations
-from bot.services.escalations import Cause
-from bot.services.outbox import OutgoingRequest
-from handlers.blocks.escalations import alert_blocks, alert_text, coaching_offered_text
+from handlers.blocks.escalations import coaching_offered_text
 from handlers.blocks.metadata import StaleState
-from handlers.delivery import chat_message, post_or_update, send_once
+from handlers.delivery import chat_message, publish_alert, send_once
 from handlers.ids import ActionId
-from storage.models import Escalation, EscalationStatus, Project
+from storage.models import Escalation, EscalationStatus
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
-
-
-def escalate(ctx: AppContext, cause: Cause, *, project_id: int | None, now: datetime) -> None:
-    """Raise (or refresh) the escalation for a cause and show it in the PMO channel."""
-    with unit_of_work(ctx.session_factory) as session:
-        project = session.get(Project, project_id) if project_id else None
-        escalation_id = escalations.raise_or_update(session, cause, project=project, now=now).id
-    publish_alert(ctx, escalation_id, now=now)
 
 
 def settle_alert(ctx: AppContext, cause_key: str, how: dict[str, Any], *, now: datetime) -> None:
@@ -38,26 +28,6 @@ def settle_alert(ctx: AppContext, cause_key: str, how: dict[str, Any], *, now: d
         escalation_id = escalation.id if escalation is not None else None
     if escalation_id is not None:
         publish_alert(ctx, escalation_id, now=now)
-
-
-def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None:
-    channel_id = ctx.settings.pmo_channel_id
-    with unit_of_work(ctx.session_factory) as session:
-        escalation = session.get_one(Escalation, escalation_id)
-        alert = escalations.alert_view(session, escalation)
-    if channel_id is None:
-        log.warning("PMO_CHANNEL_ID is not set, so escalation %s is recorded but not posted", alert.cause_key)
-        return
-    post_or_update(
-        ctx,
-        OutgoingRequest(
-            idempotency_key=escalations.alert_key(alert.cause_key),
-            method="chat.postMessage",
-            channel_id=channel_id,
-            payload={"channel": channel_id, "text": alert_text(alert), "blocks": alert_blocks(alert)},
-        ),
-        now=now,
-    )
 
 
 def tell_coaching_offered(ctx: AppContext, escalation_id: int, coach_user_id: str, *, now: datetime) -> None:

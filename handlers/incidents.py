@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,20 +21,28 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
-from bot.services import checkins, incidents, live_services, outbox, portfolio
+from bot.services import checkins, incidents, live_services, outbox
 from bot.services.access import Actor
-from bot.services.escalations import Cause
-from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, IncidentView, NewIncident
+from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, NewIncident
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import incidents as blocks
 from handlers.blocks.incidents import ImpactTarget
-from handlers.checkins import BROKEN_CHANNEL_ERRORS
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, deliver, fan_out, post_or_update, send_once
-from handlers.escalations import escalate, settle_alert
+from handlers.delivery import (
+    chat_message,
+    claim,
+    deliver,
+    deliver_to_channel,
+    escalate,
+    fan_out,
+    post_or_update,
+    publish_current,
+    send_once,
+)
+from handlers.escalations import settle_alert
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
 from handlers.partners import channel_audience
-from storage.models import EscalationKind, Project
+from storage.models import Project
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -45,44 +54,34 @@ log = logging.getLogger(__name__)
 def _send_paced(
     ctx: AppContext, request: OutgoingRequest, target: ChannelTarget | None, now: datetime, what: str
 ) -> None:
-    """Claim, then send (the client paces it); a channel Slack refuses for good is handled as check-ins do."""
+    """Claim (or take over a claim whose sender died), then send (the client paces it)."""
     with unit_of_work(ctx.session_factory) as session:
-        claimed = claim(session, request, now=now)
+        claimed = claim(session, request, now=now, take_over=True)
     if claimed is None:
         return
-    delivery = deliver(ctx, claimed, now=now)
-    if target is not None and delivery.error in BROKEN_CHANNEL_ERRORS:
-        _channel_broke(ctx, target, delivery.error or "", what, now)
+    if target is None:
+        deliver(ctx, claimed, now=now)
+    else:
+        deliver_to_channel(ctx, claimed, target, what=what, now=now)
 
 
-def _channel_broke(ctx: AppContext, target: ChannelTarget, error: str, what: str, now: datetime) -> None:
-    with unit_of_work(ctx.session_factory) as session:
-        portfolio.mark_link_broken(session, target.team_id, target.channel_id, error, now=now)
-    cause = Cause(
-        # The check-in prompt's key: one alert per broken channel, whichever message found it.
-        key=f"broken-channel:{target.team_id}:{target.channel_id}",
-        kind=EscalationKind.BROKEN_CHANNEL,
-        facts={"what": what, "channel_id": target.channel_id, "error": error, "project_key": target.project_key},
-    )
-    escalate(ctx, cause, project_id=target.project_id, now=now)
-
-
-def _unsent_channels(session: Session, kind: str, incident_id: int) -> list[ChannelTarget]:
-    """Affected channels whose message of this kind (NOTICE, REPLAN) is not in the ledger yet."""
+def _unsent_channels(session: Session, kind: str, incident_id: int, *, now: datetime) -> list[ChannelTarget]:
+    """Affected channels whose message of this kind (NOTICE, REPLAN) is not in the ledger yet, or
+    was claimed by a sender that stopped before Slack answered (its lease expired)."""
     targets = incidents.channel_targets(session, incident_id)
     keys = {target.project_id: incidents.message_key(kind, incident_id, target.project_id) for target in targets}
     # Asked by exact key, so the ledger's unique index answers (a prefix LIKE would scan it).
-    claimed = outbox.claimed_keys(session, list(keys.values()))
-    return [target for target in targets if keys[target.project_id] not in claimed]
+    in_hand = outbox.keys_in_hand(session, list(keys.values()), now=now)
+    return [target for target in targets if keys[target.project_id] not in in_hand]
 
 
-def _unsent_sponsors(session: Session, incident_id: int) -> set[str]:
+def _unsent_sponsors(session: Session, incident_id: int, *, now: datetime) -> set[str]:
     keys = {
         sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
         for sponsor in incidents.sponsor_user_ids(session, incident_id)
     }
-    claimed = outbox.claimed_keys(session, list(keys.values()))
-    return {sponsor for sponsor, key in keys.items() if key not in claimed}
+    in_hand = outbox.keys_in_hand(session, list(keys.values()), now=now)
+    return {sponsor for sponsor, key in keys.items() if key not in in_hand}
 
 
 # --- what a declaration and a resolution send -----------------------------------------------
@@ -100,9 +99,9 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     """The PMO summary, one impact notice per affected channel, one DM per sponsor."""
     with unit_of_work(ctx.session_factory) as session:
         view = incidents.incident_view(session, incident_id)
-        channels = _unsent_channels(session, incidents.NOTICE, incident_id)
-        sponsors = _unsent_sponsors(session, incident_id)
-    publish_summary(ctx, view, now)
+        channels = _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
+        sponsors = _unsent_sponsors(session, incident_id, now=now)
+    publish_summary(ctx, incident_id, now)
     lines = {line.project_id: line for line in view.impacts}
     notices = [
         (
@@ -118,13 +117,9 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     ]
     what = f"impact notice for {view.key}"
     fan_out(ctx, notices, lambda item: _send_paced(ctx, item[0], item[1], now, what))
-    dms = []
-    for sponsor, sponsored in incidents.impacts_by_sponsor(view).items():
-        if sponsor in sponsors:
-            text, dm_blocks = blocks.sponsor_dm(view, sponsored)
-            key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
-            dms.append(chat_message(key, sponsor, text, dm_blocks))
-    fan_out(ctx, dms, lambda request: _send_paced(ctx, request, None, now, "sponsor DM"))
+    # Rendered when each is sent, so a resolution arriving meanwhile is what they say.
+    unsent = [sponsor for sponsor in incidents.impacts_by_sponsor(view) if sponsor in sponsors]
+    fan_out(ctx, unsent, lambda sponsor: _send_sponsor_dm(ctx, incident_id, sponsor, now))
 
 
 def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
@@ -134,7 +129,7 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
         not_affected = {line.project_id for line in view.impacts if line.not_affected}
         channels = [
             target
-            for target in _unsent_channels(session, incidents.REPLAN, incident_id)
+            for target in _unsent_channels(session, incidents.REPLAN, incident_id, now=now)
             if target.project_id not in not_affected
         ]
         default_cadence = ctx.settings.default_cadence
@@ -144,7 +139,8 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
             )
             for target in channels
         }
-    publish_summary(ctx, view, now)
+    publish_summary(ctx, incident_id, now)
+    _update_sponsor_dms(ctx, incident_id, incidents.impacts_by_sponsor(view), now)
     assert view.duration is not None
     shift_days = incidents.days_to_shift(view.duration)
     lines = {line.project_id: line for line in view.impacts}
@@ -166,16 +162,42 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
     fan_out(ctx, replans, lambda item: _send_paced(ctx, item[0], item[1], now, what))
 
 
-def publish_summary(ctx: AppContext, view: IncidentView, now: datetime) -> None:
-    """The PMO channel's one message about the incident, posted once and then updated in place."""
+def publish_summary(ctx: AppContext, incident_id: int, now: datetime) -> None:
+    """The PMO channel's one message about the incident, posted once and then updated in place,
+    always rendered from the incident as it stands when it is sent."""
     channel_id = ctx.settings.pmo_channel_id
     if channel_id is None:
-        log.warning("PMO_CHANNEL_ID is not set, so the summary of %s is not posted", view.key)
+        log.warning("PMO_CHANNEL_ID is not set, so the summary of incident %d is not posted", incident_id)
         return
-    request = chat_message(
-        incidents.summary_key(view.incident_id), channel_id, blocks.summary_text(view), blocks.summary_blocks(view)
-    )
-    post_or_update(ctx, request, now=now)
+
+    def render(session: Session) -> tuple[str, list]:
+        view = incidents.incident_view(session, incident_id)
+        return blocks.summary_text(view), blocks.summary_blocks(view)
+
+    publish_current(ctx, incidents.summary_key(incident_id), channel_id, render, now=now)
+
+
+def _publish_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: datetime) -> None:
+    def render(session: Session) -> tuple[str, list]:
+        view = incidents.incident_view(session, incident_id)
+        return blocks.sponsor_dm(view, incidents.impacts_by_sponsor(view).get(sponsor, []))
+
+    key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
+    publish_current(ctx, key, sponsor, render, now=now, to_person=True)
+
+
+def _send_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: datetime) -> None:
+    _publish_sponsor_dm(ctx, incident_id, sponsor, now)
+
+
+def _update_sponsor_dms(ctx: AppContext, incident_id: int, sponsors: Iterable[str], now: datetime) -> None:
+    """Sponsors' DMs already sent (or on their way) brought up to date, e.g. resolved with the total delay."""
+    with unit_of_work(ctx.session_factory) as session:
+        keys = {sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor) for sponsor in sponsors}
+        told = outbox.claimed_keys(session, list(keys.values()))
+    for sponsor, key in keys.items():
+        if key in told:
+            _publish_sponsor_dm(ctx, incident_id, sponsor, now)
 
 
 def send_pending_incident_messages(ctx: AppContext, now: datetime) -> None:
@@ -186,14 +208,15 @@ def send_pending_incident_messages(ctx: AppContext, now: datetime) -> None:
         declared = [
             incident_id
             for incident_id in open_ids
-            if outbox.find(session, incidents.summary_key(incident_id)) is None
-            or _unsent_channels(session, incidents.NOTICE, incident_id)
-            or _unsent_sponsors(session, incident_id)
+            if incidents.summary_key(incident_id)
+            not in outbox.keys_in_hand(session, [incidents.summary_key(incident_id)], now=now)
+            or _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
+            or _unsent_sponsors(session, incident_id, now=now)
         ]
         resolved = [
             incident_id
             for incident_id in resolved_ids
-            if set(target.project_id for target in _unsent_channels(session, incidents.REPLAN, incident_id))
+            if set(target.project_id for target in _unsent_channels(session, incidents.REPLAN, incident_id, now=now))
             - incidents.not_affected_project_ids(session, incident_id)
         ]
     for incident_id in declared:
@@ -218,11 +241,9 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
         key = incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id)
         notice_text, notice_blocks = blocks.notice_text(view, line), blocks.notice_blocks(view, line)
         post_or_update(ctx, chat_message(key, notice_channel, notice_text, notice_blocks), now=now)
-    publish_summary(ctx, view, now)
+    publish_summary(ctx, change.incident_id, now)
     if line.sponsor_user_id:
-        text, dm_blocks = blocks.sponsor_dm(view, incidents.impacts_by_sponsor(view)[line.sponsor_user_id])
-        key = incidents.message_key(incidents.SPONSOR_DM, change.incident_id, line.sponsor_user_id)
-        post_or_update(ctx, chat_message(key, line.sponsor_user_id, text, dm_blocks), now=now)
+        _update_sponsor_dms(ctx, change.incident_id, [line.sponsor_user_id], now)
     if cause is not None:
         escalate(ctx, cause, project_id=change.project_id, now=now)
     if change.withdrew_priority:

@@ -19,22 +19,13 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.services import actions, nudges, outbox
+from bot.services import actions, message_keys, nudges, outbox
 from bot.services.nudges import DailyNudge
-from handlers.actions import claim_action_dm, deliver_dm, timezone_of
+from handlers.actions import claim_action_dm, timezone_of
 from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, fan_out
-from handlers.escalations import publish_alert
+from handlers.delivery import chat_message, claim, deliver_dm, fan_out, publish_alert
 from storage.session import unit_of_work
-
-
-def owner_digest_key(user_id: str, local_day: date) -> str:
-    return f"nudge:{user_id}:{local_day.isoformat()}"
-
-
-def sponsor_digest_key(user_id: str, local_day: date) -> str:
-    return f"nudge-sponsor:{user_id}:{local_day.isoformat()}"
 
 
 def send_nudges(ctx: AppContext, now: datetime) -> None:
@@ -43,8 +34,8 @@ def send_nudges(ctx: AppContext, now: datetime) -> None:
     if plan.unknown_timezones:
         _learn_timezones(ctx, plan.unknown_timezones, now)
         plan = _plan(ctx, now)
-    owner_digests = _not_yet_sent(ctx, plan.owner_digests, owner_digest_key)
-    sponsor_digests = _not_yet_sent(ctx, plan.sponsor_digests, sponsor_digest_key)
+    owner_digests = _not_yet_sent(ctx, plan.owner_digests, message_keys.owner_nudge)
+    sponsor_digests = _not_yet_sent(ctx, plan.sponsor_digests, message_keys.sponsor_nudge)
     fan_out(ctx, owner_digests, lambda digest: _send_owner_digest(ctx, digest, now))
     fan_out(ctx, sponsor_digests, lambda digest: _send_sponsor_digest(ctx, digest, now))
     if plan.pmo_day is not None and plan.pmo_alerts:
@@ -78,7 +69,7 @@ def _learn_timezones(ctx: AppContext, user_ids: list[str], now: datetime) -> Non
 
 
 def _send_owner_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> None:
-    key = owner_digest_key(digest.user_id, digest.local_day)
+    key = message_keys.owner_nudge(digest.user_id, digest.local_day)
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
             return  # today's DM already went (or is going) out
@@ -89,7 +80,7 @@ def _send_owner_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> No
 
 
 def _send_sponsor_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> None:
-    key = sponsor_digest_key(digest.user_id, digest.local_day)
+    key = message_keys.sponsor_nudge(digest.user_id, digest.local_day)
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
             return

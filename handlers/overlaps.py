@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
 from bot.errors import Conflict
-from bot.services import job_runs, outbox, overlaps
+from bot.services import job_runs, message_keys, outbox, overlaps
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import overlaps as blocks
 from handlers.blocks.overlaps import OverlapChoice
@@ -25,7 +25,7 @@ def post_overlap_note(ctx: AppContext, now: datetime) -> None:
         return
     period, _day, _instant = ctx.settings.overlap_cadence.latest_due(now)
     key = overlaps.note_key(period)
-    quiet_week = f"overlap-check:{period}"
+    quiet_week = message_keys.overlap_quiet_week(period)
     with unit_of_work(ctx.session_factory) as session:
         # Checked first so that, once the week's comparison is done, ticks skip it all week.
         if outbox.find(session, key) is not None or job_runs.is_done(session, quiet_week):

@@ -14,7 +14,8 @@ from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
 from handlers.channels import join_linked_channels
-from handlers.escalations import escalate, settle_alert
+from handlers.delivery import escalate
+from handlers.escalations import settle_alert
 from storage import audit
 from storage.models import EscalationKind
 from storage.session import unit_of_work

@@ -27,7 +27,7 @@ from handlers.blocks.actions import (
     overdue_digest,
     sponsor_digest,
 )
-from handlers.escalations import escalate
+from handlers.delivery import escalate
 from storage.models import Action, ActionStatus, EscalationKind, Person, Project, ProjectStatus
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL

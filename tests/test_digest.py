@@ -36,7 +36,7 @@ from bot.services.digest import (
 from bot.services.escalations import Cause
 from bot.services.governance import ComplianceRate, ComplianceReport
 from handlers.blocks.digest import digest_blocks, digest_text, pack_blocks
-from handlers.escalations import escalate
+from handlers.delivery import escalate
 from handlers.jobs import run_due_work
 from storage.models import EscalationKind, OutgoingMessage, Project, Rag, SkipDate
 from storage.session import unit_of_work

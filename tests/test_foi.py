@@ -24,6 +24,7 @@ from storage.models import (
     Decision,
     DeliveryStatus,
     Escalation,
+    EscalationKind,
     EscalationStatus,
     Incident,
     IncidentImpact,
@@ -99,9 +100,9 @@ def held(session_factory):
         session.add(
             Escalation(
                 cause_key="checkin-red:CRM-2:2026-W47",
-                kind="red",
+                kind=EscalationKind.CHECKIN_ATTENTION,
+                facts={"period": "2026-W47", "red": True, "rag": "red"},
                 project_id=project.id,
-                reason="Reported Red",
                 status=EscalationStatus.ACKNOWLEDGED,
                 picked_up_by_id=session.query(Person).filter_by(slack_user_id=LEAD).one().id,
                 picked_up_at=NOW,

@@ -16,6 +16,7 @@ import copy
 import itertools
 import json
 import math
+import sys
 import threading
 import time
 import uuid
@@ -162,6 +163,7 @@ class FakeSlack:
         self._triggers: dict[str, _Trigger] = {}
         self._uploads: dict[str, _Upload] = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._latency: dict[str, float] = {}
         self._channel_rate_limit: _SlidingWindow | None = None
         self._overall_rate_limit: _SlidingWindow | None = None
 
@@ -253,6 +255,12 @@ class FakeSlack:
         with self._cond:
             self._channel_rate_limit = _SlidingWindow(per_channel_per_second) if per_channel_per_second else None
             self._overall_rate_limit = _SlidingWindow(overall_per_second) if overall_per_second else None
+
+    def set_latency(self, method: str, seconds: float) -> None:
+        """Take `seconds` to answer each call of `method` (0 for none). The call is handled
+        after the wait even if the caller has gone: a client killed mid-call may still post."""
+        with self._cond:
+            self._latency[method] = seconds
 
     # --- what the app did ---------------------------------------------------------------
 
@@ -375,6 +383,10 @@ class FakeSlack:
         return _Reply.text(404, "not_found")
 
     def _web_api(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
+        with self._cond:
+            latency = self._latency.get(method, 0.0)
+        if latency:
+            time.sleep(latency)  # outside the lock: calls in flight overlap, as Slack's do
         spec = self._method_specs.get(method)
         args: dict[str, Any] = {}
         token = _bearer_token(headers)
@@ -1118,6 +1130,12 @@ class _Server(ThreadingHTTPServer):
     # socketserver's default backlog of 5 drops connections under concurrent load, and the
     # client's TCP retry then adds a whole second: that would distort fan-out timings.
     request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-call (the crash tests) leaves a broken pipe: not the fake's error."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
     fake: FakeSlack
 
 

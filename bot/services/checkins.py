@@ -20,7 +20,7 @@ from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
-from storage.insert_once import insert_once
+from storage.inserts import insert_unless_taken
 from storage.models import (
     BenefitValue,
     ChannelLink,
@@ -120,12 +120,15 @@ def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) ->
 
 
 def claim_prompt(session: Session, prompt: DuePrompt, *, now: datetime) -> bool:
-    """Open the period; False when another tick or instance already did (it sends the prompt)."""
-    opened = insert_once(
+    """Open the period; False when another tick or instance already did (it sends the prompt).
+
+    A lost race leaves the rest of the caller's transaction as it was.
+    """
+    opened = insert_unless_taken(
         session,
         CheckinPeriod,
         {"project_id": prompt.project_id, "period": prompt.period, "due_at": prompt.due_at, "prompted_at": now},
-        unique=("project_id", "period"),
+        ["project_id", "period"],
     )
     return opened is not None
 

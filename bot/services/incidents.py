@@ -29,7 +29,7 @@ from bot.services.access import Actor, can_manage, can_manage_incident
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.partners import INTERNAL, Audience, is_visible
-from storage.insert_once import insert_once
+from storage.inserts import insert_unless_taken
 from storage.models import (
     Action,
     ActionEvent,
@@ -183,34 +183,30 @@ def declare(session: Session, new: NewIncident, *, now: datetime) -> IncidentCha
     services = list(session.scalars(select(Service).where(Service.id.in_(new.service_ids)).order_by(Service.key)))
     if not services:
         raise UserError("Choose the service (or services) that are down.")
-    declared_by_id = (
-        people.get_or_create(session, new.declared_by_user_id, now=now).id if new.declared_by_user_id else None
-    )
-    incident_id = insert_once(
-        session,
-        Incident,
-        {
-            # The key is INC-<id>, known only once the row exists; this placeholder is unique meanwhile.
-            "key": f"new-{uuid.uuid4().hex[:24]}",
-            "summary": summary,
-            "severity": new.severity,
-            "status": IncidentStatus.OPEN,
-            "external_source": new.external_source.value if new.external_source else None,
-            "external_id": new.external_id,
-            "declared_by_id": declared_by_id,
-            "declared_at": now,
-        },
-        # Incidents declared in Slack have no external id, and NULLs never conflict.
-        unique=("external_source", "external_id"),
-    )
+    values = {
+        # The key is INC-<id>, known only once the row exists; this placeholder is unique meanwhile.
+        "key": f"new-{uuid.uuid4().hex[:24]}",
+        "summary": summary,
+        "severity": new.severity,
+        "status": IncidentStatus.OPEN,
+        "external_source": new.external_source.value if new.external_source else None,
+        "external_id": new.external_id,
+        "declared_by_id": people.get_or_create(session, new.declared_by_user_id, now=now).id
+        if new.declared_by_user_id
+        else None,
+        "declared_at": now,
+    }
+    incident_id = insert_unless_taken(session, Incident, values, ["external_source", "external_id"])
     if incident_id is None:
         # The same external incident arrived twice at once; the other request declared it.
-        existing = find_external(session, new.external_source, new.external_id)  # type: ignore[arg-type]
+        assert new.external_source is not None and new.external_id is not None
+        existing = find_external(session, new.external_source, new.external_id)
         if existing is None:
-            raise Conflict("That incident is being declared by another request; try again in a moment.")
+            raise Conflict("The incident is being declared by another request; try again in a moment.")
         return IncidentChange(existing.id, existing.key, ChangeKind.DECLARED, is_new=False)
     incident = session.get_one(Incident, incident_id)
     incident.service_links = [IncidentService(service_id=service.id) for service in services]
+    session.flush()
     incident.key = f"{KEY_PREFIX}{incident.id}"
     affected = affected_project_ids(session, (service.id for service in services))
     if affected:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.insert_once import insert_once
+from storage.inserts import insert_unless_taken
 from storage.models import JobRun
 
 
@@ -16,6 +16,5 @@ def is_done(session: Session, run_key: str) -> bool:
 
 
 def mark_done(session: Session, run_key: str, *, now: datetime) -> None:
-    """A second instance marking the same key is not an error, and leaves the caller's transaction alone."""
-    if not is_done(session, run_key):
-        insert_once(session, JobRun, {"run_key": run_key, "completed_at": now}, unique=("run_key",))
+    """A second instance marking the same key is not an error, and undoes nothing of the caller's."""
+    insert_unless_taken(session, JobRun, {"run_key": run_key, "completed_at": now}, ["run_key"])

@@ -1,15 +1,12 @@
 """The idempotency ledger for messages that schedules and events trigger.
 
-A message is claimed under its idempotency key in a committed transaction before it is
-sent. Whoever inserts the row first sends; everyone else (a retried event, a second
-instance, a re-run tick) sees the row and stays quiet. Failures that may pass are retried
-later with backoff from the stored payload; failures that will not pass stop there.
-
-A claim is a lease: a pending row's `next_attempt_at` is when its claim runs out. A sender
-records Slack's answer as soon as it comes; if its process died first (SIGKILL, a crash,
-a redeploy mid fan-out) the row stays pending, and once the lease has run out the retry
-job takes it over and sends it. So nothing claimed is ever lost; a message Slack accepted
-just before the sender died, with no time to record it, may be sent a second time.
+A message is claimed under its idempotency key before it is sent: whoever inserts the row
+first sends; everyone else (a retried event, a second instance, a re-run tick) sees the row
+and stays quiet. A claim is a lease: a pending row's `next_attempt_at` is when its claim
+expires. A process that dies between claiming and recording Slack's answer leaves its rows
+pending; once the lease has run out, the retry job takes them over and sends them. Failures
+that may pass are retried later with backoff from the stored payload; failures that will
+not pass stop there.
 """
 
 from __future__ import annotations
@@ -18,42 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.insert_once import insert_once
+from storage.inserts import insert_unless_taken
 from storage.models import DeliveryStatus, OutgoingMessage
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY_DELAY = timedelta(minutes=1)
-# Far longer than one send takes, even paced behind a whole Monday fan-out's queue (the
-# slowest sender of a 2,000-prompt fan-out waits about 45 s), so a live sender's claim is
-# never taken over; short enough that a crash costs a few minutes' delay, not a message.
-CLAIM_LEASE = timedelta(minutes=10)
-
-# Slack errors that retrying will not fix; the caller decides what else to do (e.g. mark
-# a channel link broken and tell the PMO).
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_blocks",
-        "invalid_arguments",
-        "msg_too_long",
-        "no_text",
-        "user_not_found",
-        "account_inactive",
-        "cannot_dm_bot",
-        "message_not_found",
-        "cant_update_message",
-        "missing_scope",
-        "not_authed",
-        "invalid_auth",
-        "token_revoked",
-        "restricted_action",
-    }
-)
+# How long a claim stays its owner's: far longer than the few seconds between claiming and
+# Slack's answer, even under rate limits, so only a dead owner's rows are taken over.
+LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -64,16 +36,18 @@ class OutgoingRequest:
     payload: dict[str, Any]
 
 
-def claim(session: Session, request: OutgoingRequest, *, now: datetime) -> OutgoingMessage | None:
-    """Insert the ledger row; None when the key is already taken (someone else sends it).
+def claim(
+    session: Session, request: OutgoingRequest, *, now: datetime, take_over: bool = False
+) -> OutgoingMessage | None:
+    """The ledger row, now this caller's to send; None when someone else owns the message.
 
     Commit before sending: the unique key is the lock, and it only protects once other
-    instances can see it. Losing the race leaves the rest of the caller's transaction as
-    it was, so a claim can sit beside the state change that calls for the message.
+    instances can see it. A lost race changes nothing else in the caller's transaction.
+    With `take_over`, an expired claim (its owner died before Slack's answer was recorded)
+    becomes the caller's, with the caller's payload, the present rendering: for safety nets
+    that re-derive what is owed. Without it, the retry job sends such a row as it was stored.
     """
-    if find(session, request.idempotency_key) is not None:
-        return None
-    row_id = insert_once(
+    row_id = insert_unless_taken(
         session,
         OutgoingMessage,
         {
@@ -84,11 +58,16 @@ def claim(session: Session, request: OutgoingRequest, *, now: datetime) -> Outgo
             "status": DeliveryStatus.PENDING,
             "attempts": 0,
             "created_at": now,
-            "next_attempt_at": now + CLAIM_LEASE,
+            "next_attempt_at": now + LEASE,
         },
-        unique=("idempotency_key",),
+        ["idempotency_key"],
     )
-    return session.get(OutgoingMessage, row_id) if row_id is not None else None
+    if row_id is None:
+        existing = find(session, request.idempotency_key)
+        if not take_over or existing is None or not _take_stale(session, existing.id, now=now, payload=request.payload):
+            return None
+        row_id = existing.id
+    return session.get_one(OutgoingMessage, row_id, populate_existing=True)
 
 
 def find(session: Session, idempotency_key: str) -> OutgoingMessage | None:
@@ -106,6 +85,22 @@ def claimed_keys(session: Session, idempotency_keys: list[str], *, batch: int = 
     return found
 
 
+def keys_in_hand(session: Session, idempotency_keys: list[str], *, now: datetime, batch: int = 500) -> set[str]:
+    """Which of these keys need nothing from a safety net: sent, given up, waiting for their
+    retry, or claimed by a live owner. A claim whose lease expired is not in hand."""
+    found: set[str] = set()
+    for start in range(0, len(idempotency_keys), batch):
+        chunk = idempotency_keys[start : start + batch]
+        found.update(
+            session.scalars(
+                select(OutgoingMessage.idempotency_key).where(
+                    OutgoingMessage.idempotency_key.in_(chunk), ~_stale_claim(now)
+                )
+            )
+        )
+    return found
+
+
 def sent_message(session: Session, idempotency_key: str) -> tuple[str, str] | None:
     """(channel, ts) of a message the ledger sent, for threading replies and updating it."""
     row = find(session, idempotency_key)
@@ -114,23 +109,53 @@ def sent_message(session: Session, idempotency_key: str) -> tuple[str, str] | No
     return row.channel_id, row.message_ts
 
 
+def lock_for_recording(session: Session, row_id: int) -> OutgoingMessage:
+    """The row, locked against a concurrent `replace_unsent_payload` until the caller commits,
+    with one more attempt counted.
+
+    The UPDATE comes first so that it takes the lock (a row lock on PostgreSQL, the write lock
+    on SQLite) before the row is read: the payload read is then the latest one committed.
+    """
+    session.execute(
+        update(OutgoingMessage).where(OutgoingMessage.id == row_id).values(attempts=OutgoingMessage.attempts + 1)
+    )
+    return session.get_one(OutgoingMessage, row_id, populate_existing=True)
+
+
+def lock_by_key(session: Session, idempotency_key: str) -> OutgoingMessage | None:
+    """The row under this key, locked until the caller commits (as `lock_for_recording`), or None.
+
+    Rendering a message after taking this lock means the last payload written was rendered
+    from the latest committed state: renderers that race are ordered by the lock.
+    """
+    session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.idempotency_key == idempotency_key)
+        .values(attempts=OutgoingMessage.attempts)
+    )
+    return session.scalar(
+        select(OutgoingMessage)
+        .where(OutgoingMessage.idempotency_key == idempotency_key)
+        .execution_options(populate_existing=True)
+    )
+
+
 def record_sent(row: OutgoingMessage, *, message_ts: str | None, now: datetime, channel_id: str | None = None) -> None:
     """`channel_id` is where Slack says it posted: a DM sent to a user ID lands in a D... channel,
     and that is the channel chat.update and thread replies need."""
     row.status = DeliveryStatus.SENT
     if channel_id:
         row.channel_id = channel_id
-    row.attempts += 1
     row.message_ts = message_ts
     row.sent_at = now
     row.last_error = None
     row.next_attempt_at = None
 
 
-def record_failure(row: OutgoingMessage, error: str, *, now: datetime) -> None:
-    row.attempts += 1
+def record_failure(row: OutgoingMessage, error: str, *, permanent: bool, now: datetime) -> None:
+    """After `lock_for_recording`: `permanent` when retrying cannot help (the caller knows Slack's errors)."""
     row.last_error = error[:200]
-    if error in PERMANENT_ERRORS or row.attempts >= MAX_ATTEMPTS:
+    if permanent or row.attempts >= MAX_ATTEMPTS:
         row.status = DeliveryStatus.UNDELIVERABLE
         row.next_attempt_at = None
     else:
@@ -138,50 +163,89 @@ def record_failure(row: OutgoingMessage, error: str, *, now: datetime) -> None:
         row.next_attempt_at = now + FIRST_RETRY_DELAY * (2 ** (row.attempts - 1))
 
 
-@dataclass(frozen=True)
-class TakenRow:
-    """A ledger row this worker now holds the lease on, to send from its stored payload."""
+def replace_unsent_payload(session: Session, idempotency_key: str, payload: dict[str, Any]) -> bool:
+    """Give a message not sent yet its latest content; False when it was sent (or never claimed).
 
+    A send in flight records its answer through `lock_for_recording`, sees the new payload and
+    brings the posted message up to date; a send recorded first makes this return False.
+    """
+    result = session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.idempotency_key == idempotency_key, OutgoingMessage.status != DeliveryStatus.SENT)
+        .values(payload=payload)
+    )
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class TakenMessage:
     row_id: int
     idempotency_key: str
     method: str
     payload: dict[str, Any]
-    # True when an earlier sender's claim ran out unconfirmed (it crashed mid-send).
-    abandoned: bool
+    stale_claim: bool  # a pending claim whose owner never recorded Slack's answer
+    claimed_at: datetime
 
 
-def claim_due_retries(session: Session, *, now: datetime, limit: int = 100) -> list[TakenRow]:
-    """Failed messages whose retry time has come, and pending ones whose claim ran out
-    (their sender died before recording Slack's answer), each taken by exactly one worker.
+def take_due(session: Session, *, now: datetime, limit: int = 100) -> list[TakenMessage]:
+    """Failed messages whose retry time has come, and expired claims, each taken by exactly one worker.
 
-    The conditional UPDATE is the lock: it matches the row's status and due time as read,
-    so it succeeds for one instance only, on SQLite and PostgreSQL alike; the winner holds
-    a fresh lease. Commit before sending, as with `claim`.
+    The conditional UPDATE is the lock: it succeeds for one instance only, on SQLite and
+    PostgreSQL alike. Commit before sending, as with `claim`.
     """
     due = session.execute(
-        select(OutgoingMessage.id, OutgoingMessage.status, OutgoingMessage.next_attempt_at)
-        .where(
-            or_(OutgoingMessage.status == DeliveryStatus.FAILED, OutgoingMessage.status == DeliveryStatus.PENDING),
-            OutgoingMessage.next_attempt_at <= now,
-        )
+        select(OutgoingMessage.id, OutgoingMessage.status)
+        .where(or_(_stale_claim(now), _retry_due(now)))
         .order_by(OutgoingMessage.next_attempt_at)
         .limit(limit)
     ).all()
-    taken: list[TakenRow] = []
-    for row_id, status, due_at in due:
-        result = session.execute(
-            update(OutgoingMessage)
-            .where(
-                OutgoingMessage.id == row_id,
-                OutgoingMessage.status == status,
-                OutgoingMessage.next_attempt_at == due_at,
-            )
-            .values(status=DeliveryStatus.PENDING, next_attempt_at=now + CLAIM_LEASE)
-            .returning(OutgoingMessage.idempotency_key, OutgoingMessage.method, OutgoingMessage.payload)
+    taken = [(row_id, status) for row_id, status in due if _take(session, row_id, now=now)]
+    if not taken:
+        return []
+    taken_ids = [row_id for row_id, _ in taken]
+    rows = {row.id: row for row in session.scalars(select(OutgoingMessage).where(OutgoingMessage.id.in_(taken_ids)))}
+    return [
+        TakenMessage(
+            row_id,
+            rows[row_id].idempotency_key,
+            rows[row_id].method,
+            rows[row_id].payload,
+            stale_claim=status is DeliveryStatus.PENDING,
+            claimed_at=rows[row_id].created_at,
         )
-        won = result.one_or_none()
-        if won is not None:
-            taken.append(
-                TakenRow(row_id, won.idempotency_key, won.method, won.payload, status is DeliveryStatus.PENDING)
-            )
-    return taken
+        for row_id, status in taken
+    ]
+
+
+def _stale_claim(now: datetime):  # type: ignore[no-untyped-def]
+    # Rows claimed before leases existed have no expiry; their creation time stands in.
+    return and_(
+        OutgoingMessage.status == DeliveryStatus.PENDING,
+        or_(
+            OutgoingMessage.next_attempt_at <= now,
+            and_(OutgoingMessage.next_attempt_at.is_(None), OutgoingMessage.created_at <= now - LEASE),
+        ),
+    )
+
+
+def _retry_due(now: datetime):  # type: ignore[no-untyped-def]
+    return and_(OutgoingMessage.status == DeliveryStatus.FAILED, OutgoingMessage.next_attempt_at <= now)
+
+
+def _take(session: Session, row_id: int, *, now: datetime) -> bool:
+    """Make a stale claim or a due retry this caller's, with a fresh lease; False if someone else did."""
+    result = session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.id == row_id, or_(_stale_claim(now), _retry_due(now)))
+        .values(status=DeliveryStatus.PENDING, next_attempt_at=now + LEASE)
+    )
+    return result.rowcount == 1
+
+
+def _take_stale(session: Session, row_id: int, *, now: datetime, payload: dict[str, Any]) -> bool:
+    result = session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.id == row_id, _stale_claim(now))
+        .values(payload=payload, next_attempt_at=now + LEASE)
+    )
+    return result.rowcount == 1

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.insert_once import insert_once
+from storage.inserts import insert_unless_taken
 from storage.models import Person
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -26,11 +26,8 @@ def get_or_create(session: Session, slack_user_id: str, *, now: datetime, email:
     person = get_by_slack_id(session, slack_user_id)
     if person is None:
         # Two requests may name a new person at the same moment; both end up with the one row.
-        insert_once(
-            session,
-            Person,
-            {"slack_user_id": slack_user_id, "email": email, "created_at": now},
-            unique=("slack_user_id",),
+        insert_unless_taken(
+            session, Person, {"slack_user_id": slack_user_id, "email": email, "created_at": now}, ["slack_user_id"]
         )
         person = session.scalars(select(Person).where(Person.slack_user_id == slack_user_id)).one()
     elif email and not person.email:

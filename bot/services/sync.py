@@ -7,15 +7,15 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.insert_once import insert_once
+from storage.inserts import insert_unless_taken
 from storage.models import SyncState
 
 
 def state_for(session: Session, source_url: str) -> SyncState:
     state = session.scalar(select(SyncState).where(SyncState.source_url == source_url))
     if state is None:
-        # Another instance may be creating it at this moment; either way there is one row.
-        insert_once(session, SyncState, {"source_url": source_url}, unique=("source_url",))
+        # Another instance may create it at the same moment; either insert will do.
+        insert_unless_taken(session, SyncState, {"source_url": source_url}, ["source_url"])
         state = session.scalars(select(SyncState).where(SyncState.source_url == source_url)).one()
     return state
 

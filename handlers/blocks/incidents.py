@@ -193,6 +193,17 @@ def shift_note(shift: Shift, by_user_id: str) -> str:
 
 
 def sponsor_dm(view: IncidentView, lines: list[ImpactLine]) -> tuple[str, list[Block]]:
+    if not view.is_open:
+        # The same DM, updated in place when the incident is resolved.
+        delay = _days(sum(line.expected_delay_days or 0 for line in lines if not line.not_affected))
+        text = f"{headline(view)} is resolved: {len(lines)} of your projects were affected, {delay} delay recorded."
+        return text, [
+            section(f":white_check_mark: *{headline(view)}* is resolved\n{_quoted(view.summary)}"),
+            section(
+                "*It affected your projects:*\n" + bulleted([_impact_line_text(line) for line in lines], limit=2500)
+            ),
+            context(f"Total delay the teams recorded: {delay}. Each team is asked to re-plan."),
+        ]
     text = f"{headline(view)} affects {len(lines)} of your projects."
     return text, [
         section(f"{SEVERITY_EMOJI.get(view.severity, ':rotating_light:')} *{headline(view)}*\n{_quoted(view.summary)}"),

@@ -1,7 +1,7 @@
 """records and data protection: the audit trail, bank holidays on the skip list
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0004
 Create Date: 2026-12-01 21:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.base
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
