@@ -146,7 +146,8 @@ class ListenerExecutor(ThreadPoolExecutor):
     """
 
     def __init__(self) -> None:
-        super().__init__(max_workers=4, thread_name_prefix="listener")
+        # As many as Bolt's own default pool has, so a slow listener never holds up the next ack.
+        super().__init__(max_workers=10, thread_name_prefix="listener")
         self._futures: list[Future] = []
         self._lock = threading.Lock()
 
