@@ -90,7 +90,7 @@ def link_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
         )
     if repaired:
         how = {"how": "repaired", "by": request.user_id, "channel_id": request.channel_id}
-        settle_alert(ctx, f"broken-channel:{request.team_id}:{request.channel_id}", how, now=now)
+        settle_alert(ctx, message_keys.broken_channel_cause(request.team_id, request.channel_id), how, now=now)
         _resend_failed_prompt(ctx, outcome.project.id, now=now)
     respond(text=text, response_type="ephemeral" if outcome.already_linked and not repaired else "in_channel")
 

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement
 
 from bot.context import AppContext
 from bot.errors import NotAllowed
-from bot.services import digest, escalations, outbox, partners
+from bot.services import digest, escalations, message_keys, outbox, partners
 from bot.services.digest import GovernancePack
 from bot.services.governance import EVERY_PROJECT
 from bot.services.outbox import OutgoingRequest
@@ -123,7 +123,7 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
         return
     month = digest.month_of(digest.local_today(now, settings.default_timezone))
     message_key, charts_key = digest.pack_key(month), digest.pack_charts_key(month)
-    tables_key = f"governance-pack-tables:{month}"
+    tables_key = message_keys.governance_pack_tables(month)
     with unit_of_work(ctx.session_factory) as session:
         unsent = [key for key in (message_key, charts_key, tables_key) if outbox.find(session, key) is None]
         if not unsent:

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
-from bot.services import escalations
+from bot.services import escalations, message_keys
 from handlers.blocks.escalations import coaching_offered_text
 from handlers.blocks.metadata import StaleState
 from handlers.delivery import chat_message, publish_alert, send_once
@@ -37,7 +37,7 @@ def tell_coaching_offered(ctx: AppContext, escalation_id: int, coach_user_id: st
     text = coaching_offered_text(alert, coach_user_id)
     for recipient in dict.fromkeys(filter(None, (alert.lead_user_id, alert.sponsor_user_id))):
         if recipient != coach_user_id:
-            key = f"coaching-offered:{escalation_id}:{recipient}"
+            key = message_keys.coaching_offered(escalation_id, recipient)
             send_once(ctx, chat_message(key, recipient, text), now=now)
 
 

@@ -67,3 +67,13 @@ def closure_note(decision_id: int) -> str:
 def overlap_quiet_week(period: str) -> str:
     """The job run recording that a week's overlap comparison found nothing to note."""
     return f"overlap-check:{period}"
+
+
+def coaching_offered(escalation_id: int, recipient_user_id: str) -> str:
+    """The DM telling a project's lead or sponsor who in the PMO offered coaching on an alert."""
+    return f"coaching-offered:{escalation_id}:{recipient_user_id}"
+
+
+def governance_pack_tables(month: str) -> str:
+    """The governance pack's chart numbers as tables, in the pack's thread."""
+    return f"governance-pack-tables:{month}"
