@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
-from bot.services import checkins, incidents, live_services, outbox
+from bot.services import checkins, incident_replan, incident_views, incidents, live_services, message_keys, outbox
 from bot.services.access import Actor
-from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, NewIncident
+from bot.services.incident_views import ChannelTarget
+from bot.services.incidents import ChangeKind, ImpactInput, IncidentChange, NewIncident
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import incidents as blocks
 from handlers.blocks.incidents import ImpactTarget
@@ -65,11 +66,13 @@ def _send_paced(
         deliver_to_channel(ctx, claimed, target, what=what, now=now)
 
 
-def _unsent_channels(session: Session, kind: str, incident_id: int, *, now: datetime) -> list[ChannelTarget]:
-    """Affected channels whose message of this kind (NOTICE, REPLAN) is not in the ledger yet, or
-    was claimed by a sender that stopped before Slack answered (its lease expired)."""
-    targets = incidents.channel_targets(session, incident_id)
-    keys = {target.project_id: incidents.message_key(kind, incident_id, target.project_id) for target in targets}
+def _unsent_channels(
+    session: Session, key_of: Callable[[int, int], str], incident_id: int, *, now: datetime
+) -> list[ChannelTarget]:
+    """Affected channels whose message keyed by `key_of` (the notice, the re-plan) is not in the ledger
+    yet, or was claimed by a sender that stopped before Slack answered (its lease expired)."""
+    targets = incident_views.channel_targets(session, incident_id)
+    keys = {target.project_id: key_of(incident_id, target.project_id) for target in targets}
     # Asked by exact key, so the ledger's unique index answers (a prefix LIKE would scan it).
     in_hand = outbox.keys_in_hand(session, list(keys.values()), now=now)
     return [target for target in targets if keys[target.project_id] not in in_hand]
@@ -77,8 +80,8 @@ def _unsent_channels(session: Session, kind: str, incident_id: int, *, now: date
 
 def _unsent_sponsors(session: Session, incident_id: int, *, now: datetime) -> set[str]:
     keys = {
-        sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
-        for sponsor in incidents.sponsor_user_ids(session, incident_id)
+        sponsor: message_keys.incident_sponsor_dm(incident_id, sponsor)
+        for sponsor in incident_views.sponsor_user_ids(session, incident_id)
     }
     in_hand = outbox.keys_in_hand(session, list(keys.values()), now=now)
     return {sponsor for sponsor, key in keys.items() if key not in in_hand}
@@ -98,15 +101,15 @@ def announce(ctx: AppContext, change: IncidentChange, now: datetime) -> None:
 def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     """The PMO summary, one impact notice per affected channel, one DM per sponsor."""
     with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, incident_id)
-        channels = _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
+        view = incident_views.incident_view(session, incident_id)
+        channels = _unsent_channels(session, message_keys.incident_notice, incident_id, now=now)
         sponsors = _unsent_sponsors(session, incident_id, now=now)
     publish_summary(ctx, incident_id, now)
     lines = {line.project_id: line for line in view.impacts}
     notices = [
         (
             chat_message(
-                incidents.message_key(incidents.NOTICE, incident_id, target.project_id),
+                message_keys.incident_notice(incident_id, target.project_id),
                 target.channel_id,
                 blocks.notice_text(view, lines[target.project_id]),
                 blocks.notice_blocks(view, lines[target.project_id]),
@@ -118,18 +121,18 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     what = f"impact notice for {view.key}"
     fan_out(ctx, notices, lambda item: _send_paced(ctx, item[0], item[1], now, what))
     # Rendered when each is sent, so a resolution arriving meanwhile is what they say.
-    unsent = [sponsor for sponsor in incidents.impacts_by_sponsor(view) if sponsor in sponsors]
+    unsent = [sponsor for sponsor in incident_views.impacts_by_sponsor(view) if sponsor in sponsors]
     fan_out(ctx, unsent, lambda sponsor: _send_sponsor_dm(ctx, incident_id, sponsor, now))
 
 
 def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
     """The PMO summary's final state, and a re-plan message in each channel that was affected."""
     with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, incident_id)
+        view = incident_views.incident_view(session, incident_id)
         not_affected = {line.project_id for line in view.impacts if line.not_affected}
         channels = [
             target
-            for target in _unsent_channels(session, incidents.REPLAN, incident_id, now=now)
+            for target in _unsent_channels(session, message_keys.incident_replan, incident_id, now=now)
             if target.project_id not in not_affected
         ]
         default_cadence = ctx.settings.default_cadence
@@ -140,14 +143,14 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
             for target in channels
         }
     publish_summary(ctx, incident_id, now)
-    _update_sponsor_dms(ctx, incident_id, incidents.impacts_by_sponsor(view), now)
+    _update_sponsor_dms(ctx, incident_id, incident_views.impacts_by_sponsor(view), now)
     assert view.duration is not None
-    shift_days = incidents.days_to_shift(view.duration)
+    shift_days = incident_replan.days_to_shift(view.duration)
     lines = {line.project_id: line for line in view.impacts}
     replans = [
         (
             chat_message(
-                incidents.message_key(incidents.REPLAN, incident_id, target.project_id),
+                message_keys.incident_replan(incident_id, target.project_id),
                 target.channel_id,
                 blocks.replan_text(view, lines[target.project_id]),
                 blocks.replan_blocks(
@@ -171,18 +174,18 @@ def publish_summary(ctx: AppContext, incident_id: int, now: datetime) -> None:
         return
 
     def render(session: Session) -> tuple[str, list]:
-        view = incidents.incident_view(session, incident_id)
+        view = incident_views.incident_view(session, incident_id)
         return blocks.summary_text(view), blocks.summary_blocks(view)
 
-    publish_current(ctx, incidents.summary_key(incident_id), channel_id, render, now=now)
+    publish_current(ctx, message_keys.incident_summary(incident_id), channel_id, render, now=now)
 
 
 def _publish_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: datetime) -> None:
     def render(session: Session) -> tuple[str, list]:
-        view = incidents.incident_view(session, incident_id)
-        return blocks.sponsor_dm(view, incidents.impacts_by_sponsor(view).get(sponsor, []))
+        view = incident_views.incident_view(session, incident_id)
+        return blocks.sponsor_dm(view, incident_views.impacts_by_sponsor(view).get(sponsor, []))
 
-    key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
+    key = message_keys.incident_sponsor_dm(incident_id, sponsor)
     publish_current(ctx, key, sponsor, render, now=now, to_person=True)
 
 
@@ -193,7 +196,7 @@ def _send_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: datet
 def _update_sponsor_dms(ctx: AppContext, incident_id: int, sponsors: Iterable[str], now: datetime) -> None:
     """Sponsors' DMs already sent (or on their way) brought up to date, e.g. resolved with the total delay."""
     with unit_of_work(ctx.session_factory) as session:
-        keys = {sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor) for sponsor in sponsors}
+        keys = {sponsor: message_keys.incident_sponsor_dm(incident_id, sponsor) for sponsor in sponsors}
         told = outbox.claimed_keys(session, list(keys.values()))
     for sponsor, key in keys.items():
         if key in told:
@@ -204,20 +207,23 @@ def send_pending_incident_messages(ctx: AppContext, now: datetime) -> None:
     """Scheduled safety net: what a declaration or resolution should have sent and did not (a crash,
     a restart mid-fan-out) goes out now."""
     with unit_of_work(ctx.session_factory) as session:
-        open_ids, resolved_ids = incidents.to_announce(session, now=now)
+        open_ids, resolved_ids = incident_views.to_announce(session, now=now)
         declared = [
             incident_id
             for incident_id in open_ids
-            if incidents.summary_key(incident_id)
-            not in outbox.keys_in_hand(session, [incidents.summary_key(incident_id)], now=now)
-            or _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
+            if message_keys.incident_summary(incident_id)
+            not in outbox.keys_in_hand(session, [message_keys.incident_summary(incident_id)], now=now)
+            or _unsent_channels(session, message_keys.incident_notice, incident_id, now=now)
             or _unsent_sponsors(session, incident_id, now=now)
         ]
         resolved = [
             incident_id
             for incident_id in resolved_ids
-            if set(target.project_id for target in _unsent_channels(session, incidents.REPLAN, incident_id, now=now))
-            - incidents.not_affected_project_ids(session, incident_id)
+            if set(
+                target.project_id
+                for target in _unsent_channels(session, message_keys.incident_replan, incident_id, now=now)
+            )
+            - incident_views.not_affected_project_ids(session, incident_id)
         ]
     for incident_id in declared:
         announce_declared(ctx, incident_id, now)
@@ -232,13 +238,13 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
     """The notice shows what the team said, the PMO summary and the sponsor's DM count it, and a
     priority ask escalates."""
     with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, change.incident_id)
+        view = incident_views.incident_view(session, change.incident_id)
         cause = incidents.priority_cause(session, change)
-        notice = outbox.find(session, incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id))
+        notice = outbox.find(session, message_keys.incident_notice(change.incident_id, change.project_id))
         notice_channel = notice.channel_id if notice is not None else None
     [line] = [line for line in view.impacts if line.project_id == change.project_id]
     if notice_channel is not None:
-        key = incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id)
+        key = message_keys.incident_notice(change.incident_id, change.project_id)
         notice_text, notice_blocks = blocks.notice_text(view, line), blocks.notice_blocks(view, line)
         post_or_update(ctx, chat_message(key, notice_channel, notice_text, notice_blocks), now=now)
     publish_summary(ctx, change.incident_id, now)
@@ -247,7 +253,12 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
     if cause is not None:
         escalate(ctx, cause, project_id=change.project_id, now=now)
     if change.withdrew_priority:
-        settle_alert(ctx, incidents.priority_cause_key(change), incidents.PRIORITY_WITHDRAWN, now=now)
+        settle_alert(
+            ctx,
+            message_keys.incident_priority_cause(change.incident_key, change.project_key),
+            incidents.PRIORITY_WITHDRAWN,
+            now=now,
+        )
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -312,22 +323,18 @@ def _post_update(ctx: AppContext, client: WebClient, request: CommandRequest, re
     with unit_of_work(ctx.session_factory) as session:
         incidents.require_can_manage_incident(session, request.actor, key, service_team, "post updates on it")
         incident = incidents.get_incident(session, key)
-        view = incidents.incident_view(session, incident.id)
-        targets = {target.channel_id: target for target in incidents.channel_targets(session, incident.id)}
+        view = incident_views.incident_view(session, incident.id)
+        targets = {target.channel_id: target for target in incident_views.channel_targets(session, incident.id)}
         threads = [
             (line.project_id, sent)
             for line in view.affected
-            if (
-                sent := outbox.sent_message(
-                    session, incidents.message_key(incidents.NOTICE, incident.id, line.project_id)
-                )
-            )
+            if (sent := outbox.sent_message(session, message_keys.incident_notice(incident.id, line.project_id)))
         ]
-        summary = outbox.sent_message(session, incidents.summary_key(incident.id))
+        summary = outbox.sent_message(session, message_keys.incident_summary(incident.id))
     text = blocks.update_text(view, words, request.user_id)
     requests: list[tuple[OutgoingRequest, ChannelTarget | None]] = [
         (
-            chat_message(incidents.update_key(incident.id, update_id, project_id), channel, text, thread_ts=ts),
+            chat_message(message_keys.incident_update(incident.id, update_id, project_id), channel, text, thread_ts=ts),
             targets.get(channel),
         )
         for project_id, (channel, ts) in threads
@@ -335,7 +342,10 @@ def _post_update(ctx: AppContext, client: WebClient, request: CommandRequest, re
     if summary is not None:
         channel, ts = summary
         requests.append(
-            (chat_message(incidents.update_key(incident.id, update_id, None), channel, text, thread_ts=ts), None)
+            (
+                chat_message(message_keys.incident_update(incident.id, update_id, None), channel, text, thread_ts=ts),
+                None,
+            )
         )
     what = f"update on {view.key}"
     fan_out(ctx, requests, lambda item: _send_paced(ctx, item[0], item[1], now, what))
@@ -347,7 +357,7 @@ def incidents_command(ctx: AppContext, request: CommandRequest, client: WebClien
         raise INCIDENTS.usage_error("`/pmo incidents` takes no more words.")
     audience = channel_audience(client, request.channel_id, request.team_id)
     with unit_of_work(ctx.session_factory) as session:
-        views = incidents.open_and_recent(session, now=ctx.clock(), audience=audience)
+        views = incident_views.open_and_recent(session, now=ctx.clock(), audience=audience)
     respond(text=blocks.incidents_text(views), blocks=blocks.incidents_blocks(views))
 
 
@@ -412,10 +422,10 @@ def _tell(respond: Respond, text: str) -> None:
 def tell_declarer(ctx: AppContext, incident_id: int, user_id: str, now: datetime) -> None:
     """The declarer hears how many affected projects were actually told, and which could not be."""
     with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, incident_id)
-        report = incidents.notice_report(session, view)
+        view = incident_views.incident_view(session, incident_id)
+        report = incident_views.notice_report(session, view)
     text = blocks.notice_report_text(view, report)
-    send_once(ctx, chat_message(f"incident-declared-report:{incident_id}", user_id, text), now=now)
+    send_once(ctx, chat_message(message_keys.incident_declared_report(incident_id), user_id, text), now=now)
 
 
 # --- listeners ------------------------------------------------------------------------------------
@@ -431,7 +441,7 @@ def register(app: App, ctx: AppContext) -> None:
         now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
             change = incidents.declare(session, new, now=now)
-            declared = incidents.incident_view(session, change.incident_id)
+            declared = incident_views.incident_view(session, change.incident_id)
         ack(response_action="update", view=blocks.declared_modal(declared))
         announce_declared(ctx, change.incident_id, now)
         tell_declarer(ctx, change.incident_id, body["user"]["id"], now)
@@ -443,7 +453,7 @@ def register(app: App, ctx: AppContext) -> None:
         with unit_of_work(ctx.session_factory) as session:
             previous = incidents.check_can_record(session, actor, target.incident_key, target.project_key)
             incident = incidents.get_incident(session, target.incident_key)
-            view = incidents.incident_view(session, incident.id)
+            view = incident_views.incident_view(session, incident.id)
         [line] = [line for line in view.impacts if line.project_key == target.project_key]
         form = blocks.impact_modal(target, blocks.headline(view), line.project_name, previous)
         client.views_open(trigger_id=body["trigger_id"], view=form)
@@ -482,12 +492,12 @@ def register(app: App, ctx: AppContext) -> None:
         user_id = body["user"]["id"]
         now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
-            shift = incidents.shift_open_actions(session, actor, target.incident_key, target.project_key, now=now)
+            shift = incident_replan.shift_open_actions(session, actor, target.incident_key, target.project_key, now=now)
             if shift.actions_moved == 0:
                 _tell(respond, f"{shift.project_key} has no open actions, so nothing moved.")
                 return
             note = chat_message(
-                incidents.shift_note_key(shift.incident_id, shift.project_id),
+                message_keys.incident_shift_note(shift.incident_id, shift.project_id),
                 body["channel"]["id"],
                 blocks.shift_note(shift, user_id),
                 thread_ts=body["message"]["ts"],

@@ -17,7 +17,7 @@ import pytest
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import checkboxes, plain_input, static_select
-from bot.services import incidents, live_services
+from bot.services import incident_views, incidents, live_services
 from bot.services.access import Actor
 from bot.services.incidents import ExternalSource, ImpactChange, NewIncident
 from bot.services.live_services import NewService
@@ -641,9 +641,9 @@ def test_pmo_incidents_lists_open_and_recent_ones_with_their_impacts(
 # --- builders and domain rules --------------------------------------------------------------------
 
 
-def _big_view(projects: int) -> incidents.IncidentView:
+def _big_view(projects: int) -> incident_views.IncidentView:
     lines = tuple(
-        incidents.ImpactLine(
+        incident_views.ImpactLine(
             project_id=n,
             project_key=f"PROJECT-{n}",
             project_name="A project with a long name " * 4,
@@ -659,7 +659,7 @@ def _big_view(projects: int) -> incidents.IncidentView:
         )
         for n in range(projects)
     )
-    return incidents.IncidentView(
+    return incident_views.IncidentView(
         incident_id=1,
         key="INC-1",
         severity="SEV1",
