@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,27 +19,10 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.services.access import Actor
+from bot.text import without_control_characters
 from handlers.blocks.common import PLAIN_TEXT_LIMIT, clip, notice_modal
 
 log = logging.getLogger(__name__)
-
-# C0 control characters and DEL, except tab, newline and carriage return. PostgreSQL refuses
-# NUL in text and SQLite keeps it; nobody means to type either, so they are dropped everywhere.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def without_control_characters(value: Any) -> Any:
-    """`value` with control characters dropped from every string in it; containers are changed in place,
-    so every view Bolt gives a listener (body, command, view, action) sees the same clean text."""
-    if isinstance(value, str):
-        return CONTROL_CHARACTERS.sub("", value)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            value[key] = without_control_characters(item)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            value[index] = without_control_characters(item)
-    return value
 
 
 def clean_body(req: BoltRequest, next: Callable[[], None]) -> None:  # noqa: A002 (Bolt's argument name)
