@@ -43,6 +43,7 @@ from handlers.delivery import (
 from handlers.escalations import settle_alert
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
 from handlers.partners import channel_audience
+from handlers.request import FormCheck, errors_on
 from storage.models import Project
 from storage.session import unit_of_work
 
@@ -277,7 +278,7 @@ def incident_command(ctx: AppContext, request: CommandRequest, client: WebClient
     elif action == "resolve":
         if len(request.args) != 2:
             raise INCIDENT.usage_error("Which incident? Give its key, e.g. `/pmo incident resolve INC-7`.")
-        respond(text=_resolve(ctx, client, request.actor, request.args[1]))
+        respond(text=_resolve(ctx, client, request.actor, request.args[1], request.now))
     else:
         raise INCIDENT.usage_error(f"I don't know `/pmo incident {request.args[0]}`.")
 
@@ -297,8 +298,7 @@ def _service_team(ctx: AppContext, client: WebClient, actor: Actor, key: str) ->
     return frozenset(members)
 
 
-def _resolve(ctx: AppContext, client: WebClient, actor: Actor, key: str) -> str:
-    now = ctx.clock()
+def _resolve(ctx: AppContext, client: WebClient, actor: Actor, key: str, now: datetime) -> str:
     service_team = _service_team(ctx, client, actor, key)
     with unit_of_work(ctx.session_factory) as session:
         incidents.require_can_manage_incident(session, actor, key, service_team, "resolve it")
@@ -316,7 +316,7 @@ def _post_update(ctx: AppContext, client: WebClient, request: CommandRequest, re
             "Give the incident's key and the update, e.g. `/pmo incident update INC-7 Fix deployed`."
         )
     _update, key, words = parts
-    now = ctx.clock()
+    now = request.now
     # The command's trigger is unique to this invocation: the update's messages are keyed on it.
     update_id = hashlib.sha256(request.trigger_id.encode()).hexdigest()[:16]
     service_team = _service_team(ctx, client, request.actor, key)
@@ -357,7 +357,7 @@ def incidents_command(ctx: AppContext, request: CommandRequest, client: WebClien
         raise INCIDENTS.usage_error("`/pmo incidents` takes no more words.")
     audience = channel_audience(client, request.channel_id, request.team_id)
     with unit_of_work(ctx.session_factory) as session:
-        views = incident_views.open_and_recent(session, now=ctx.clock(), audience=audience)
+        views = incident_views.open_and_recent(session, now=request.now, audience=audience)
     respond(text=blocks.incidents_text(views), blocks=blocks.incidents_blocks(views))
 
 
@@ -373,45 +373,36 @@ def _typed(values: dict[str, Any], block_id: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _read_declaration(
-    ctx: AppContext, values: dict[str, Any], user_id: str
-) -> tuple[NewIncident | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+def _read_declaration(ctx: AppContext, values: dict[str, Any], user_id: str) -> NewIncident:
+    """The incident the form declares; what it must correct is raised as FormErrors."""
+    form = FormCheck()
     keys = [option["value"] for option in _element(values, NewIncidentBlock.SERVICES).get("selected_options") or []]
     severity_option = _element(values, NewIncidentBlock.SEVERITY).get("selected_option")
     summary = _typed(values, NewIncidentBlock.SUMMARY)
     if not keys:
-        errors[NewIncidentBlock.SERVICES] = "Choose the service (or services) that are down."
+        form.add(NewIncidentBlock.SERVICES, "Choose the service (or services) that are down.")
     if severity_option is None:
-        errors[NewIncidentBlock.SEVERITY] = "Choose a severity."
+        form.add(NewIncidentBlock.SEVERITY, "Choose a severity.")
     if summary is None:
-        errors[NewIncidentBlock.SUMMARY] = "Say in a line what is wrong."
-    if errors or severity_option is None or summary is None:
-        return None, errors
-    with unit_of_work(ctx.session_factory) as session:
-        try:
-            service_ids = tuple(service.id for service in live_services.get_services(session, keys))
-        except UserError as error:  # a service removed while the form was open
-            return None, {NewIncidentBlock.SERVICES: str(error)}
+        form.add(NewIncidentBlock.SUMMARY, "Say in a line what is wrong.")
+    form.raise_any()
+    assert severity_option is not None and summary is not None
+    # A service may have been removed while the form was open.
+    with errors_on(NewIncidentBlock.SERVICES), unit_of_work(ctx.session_factory) as session:
+        service_ids = tuple(service.id for service in live_services.get_services(session, keys))
     severity = incidents.parse_severity(severity_option["value"])
-    return NewIncident(service_ids, severity, summary, declared_by_user_id=user_id), {}
+    return NewIncident(service_ids, severity, summary, declared_by_user_id=user_id)
 
 
-def _read_impact(values: dict[str, Any]) -> tuple[ImpactInput | None, dict[str, str]]:
-    delay_text = _typed(values, ImpactBlock.DELAY)
-    try:
-        delay = incidents.parse_delay_days(delay_text or "")
-    except UserError as error:
-        return None, {ImpactBlock.DELAY: str(error)}
-    return (
-        ImpactInput(
-            expected_delay_days=delay,
-            milestones_at_risk=_typed(values, ImpactBlock.MILESTONES),
-            people_diverted=_typed(values, ImpactBlock.PEOPLE),
-            contingency_plan=_typed(values, ImpactBlock.CONTINGENCY),
-            asks_for_priority=bool(_element(values, ImpactBlock.PRIORITY).get("selected_options")),
-        ),
-        {},
+def _read_impact(values: dict[str, Any]) -> ImpactInput:
+    with errors_on(ImpactBlock.DELAY):
+        delay = incidents.parse_delay_days(_typed(values, ImpactBlock.DELAY) or "")
+    return ImpactInput(
+        expected_delay_days=delay,
+        milestones_at_risk=_typed(values, ImpactBlock.MILESTONES),
+        people_diverted=_typed(values, ImpactBlock.PEOPLE),
+        contingency_plan=_typed(values, ImpactBlock.CONTINGENCY),
+        asks_for_priority=bool(_element(values, ImpactBlock.PRIORITY).get("selected_options")),
     )
 
 
@@ -433,18 +424,14 @@ def tell_declarer(ctx: AppContext, incident_id: int, user_id: str, now: datetime
 
 def register(app: App, ctx: AppContext) -> None:
     @app.view(CallbackId.NEW_INCIDENT)
-    def declare_from_modal(ack: Ack, body: dict, view: dict) -> None:
-        new, errors = _read_declaration(ctx, view["state"]["values"], body["user"]["id"])
-        if new is None:
-            ack(response_action="errors", errors=errors)
-            return
-        now = ctx.clock()
+    def declare_from_modal(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
+        new = _read_declaration(ctx, view["state"]["values"], actor.slack_user_id)
         with unit_of_work(ctx.session_factory) as session:
             change = incidents.declare(session, new, now=now)
             declared = incident_views.incident_view(session, change.incident_id)
         ack(response_action="update", view=blocks.declared_modal(declared))
         announce_declared(ctx, change.incident_id, now)
-        tell_declarer(ctx, change.incident_id, body["user"]["id"], now)
+        tell_declarer(ctx, change.incident_id, actor.slack_user_id, now)
 
     @app.action(ActionId.INCIDENT_RECORD_IMPACT)
     def open_impact_form(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
@@ -459,38 +446,33 @@ def register(app: App, ctx: AppContext) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=form)
 
     @app.view(CallbackId.INCIDENT_IMPACT)
-    def record_impact(ack: Ack, actor: Actor, body: dict, view: dict) -> None:
+    def record_impact(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
         target = ImpactTarget.from_json(view["private_metadata"])
-        given, errors = _read_impact(view["state"]["values"])
-        if given is None:
-            ack(response_action="errors", errors=errors)
-            return
-        now = ctx.clock()
+        given = _read_impact(view["state"]["values"])
         with unit_of_work(ctx.session_factory) as session:
             change = incidents.record_impact(session, actor, target.incident_key, target.project_key, given, now=now)
         ack()
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_NOT_AFFECTED)
-    def not_affected(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond) -> None:
+    def not_affected(ack: Ack, actor: Actor, action: dict, now: datetime) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
-        now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
             change = incidents.mark_not_affected(session, actor, target.incident_key, target.project_key, now=now)
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_RESOLVE)
-    def resolve_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def resolve_button(
+        ack: Ack, actor: Actor, action: dict, client: WebClient, respond: Respond, now: datetime
+    ) -> None:
         ack()
-        _tell(respond, _resolve(ctx, client, actor, action["value"]))
+        _tell(respond, _resolve(ctx, client, actor, action["value"], now))
 
     @app.action(ActionId.INCIDENT_SHIFT_ACTIONS)
-    def shift_actions(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond) -> None:
+    def shift_actions(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond, now: datetime) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
-        user_id = body["user"]["id"]
-        now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
             shift = incident_replan.shift_open_actions(session, actor, target.incident_key, target.project_key, now=now)
             if shift.actions_moved == 0:
@@ -499,7 +481,7 @@ def register(app: App, ctx: AppContext) -> None:
             note = chat_message(
                 message_keys.incident_shift_note(shift.incident_id, shift.project_id),
                 body["channel"]["id"],
-                blocks.shift_note(shift, user_id),
+                blocks.shift_note(shift, actor.slack_user_id),
                 thread_ts=body["message"]["ts"],
             )
             # The note's ledger row is the lock: of two clicks at once, the second finds it and
