@@ -123,7 +123,7 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     fan_out(ctx, notices, lambda item: _send_paced(ctx, item[0], item[1], now, what))
     # Rendered when each is sent, so a resolution arriving meanwhile is what they say.
     unsent = [sponsor for sponsor in incident_views.impacts_by_sponsor(view) if sponsor in sponsors]
-    fan_out(ctx, unsent, lambda sponsor: _send_sponsor_dm(ctx, incident_id, sponsor, now))
+    fan_out(ctx, unsent, lambda sponsor: _publish_sponsor_dm(ctx, incident_id, sponsor, now))
 
 
 def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
@@ -188,10 +188,6 @@ def _publish_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: da
 
     key = message_keys.incident_sponsor_dm(incident_id, sponsor)
     publish_current(ctx, key, sponsor, render, now=now, to_person=True)
-
-
-def _send_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: datetime) -> None:
-    _publish_sponsor_dm(ctx, incident_id, sponsor, now)
 
 
 def _update_sponsor_dms(ctx: AppContext, incident_id: int, sponsors: Iterable[str], now: datetime) -> None:
