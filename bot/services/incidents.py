@@ -9,6 +9,10 @@ that project. Resolving keeps `pauses_project` as the record that the project wa
 from `declared_at` to `resolved_at`; check-in periods that fell in that window are excused
 (`CheckinPeriod.excused_reason = "incident"`), so prompts resume at the next cadence
 instead of arriving late.
+
+This module changes incidents; `incident_views` reads them as messages show them,
+`incident_replan` shifts open actions afterwards, and the keys of what they send are in
+`message_keys`.
 """
 
 from __future__ import annotations
