@@ -30,6 +30,7 @@ from bot.errors import NotFound, UserError
 from bot.services import incidents
 from bot.services.incidents import ExternalSource, IncidentChange, UnknownService
 from bot.settings import Settings
+from bot.text import without_control_characters
 from storage import audit
 from storage.models import IncidentSeverity
 from storage.session import SessionFactory, unit_of_work
@@ -131,7 +132,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise Refused(400, "the body is not JSON") from None
     if not isinstance(parsed, dict):
         raise Refused(400, "the body must be a JSON object")
-    return parsed
+    # As on the Slack request path: the same text is stored on SQLite and PostgreSQL.
+    return without_control_characters(parsed)
 
 
 def _text(container: dict[str, Any], name: str, where: str = "") -> str:

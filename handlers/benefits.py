@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -10,10 +10,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.services import benefits, portfolio
 from bot.services.access import Actor
-from bot.services.benefits import InvalidBenefit, NewBenefit
+from bot.services.benefits import NewBenefit
 from handlers.blocks.benefits import (
     BenefitChoice,
     NewBenefitMetadata,
@@ -24,6 +23,7 @@ from handlers.blocks.benefits import (
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.ids import BenefitValueBlock, CallbackId, NewBenefitBlock
+from handlers.request import FormCheck, errors_on
 from storage.session import unit_of_work
 
 # The domain names fields after NewBenefit's attributes; the modal names its blocks.
@@ -90,16 +90,16 @@ def _date(values: dict[str, Any], block_id: str) -> date | None:
     return date.fromisoformat(selected) if selected else None
 
 
-class _Form:
+class _Form(FormCheck):
     """Reads one submitted modal, collecting a message for each block to correct."""
 
     def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__()
         self.values = values
-        self.errors: dict[str, str] = {}
 
     def _required(self, block_id: str, value: Given | None, missing: str) -> Given | None:
         if value is None:
-            self.errors[block_id] = missing
+            self.add(block_id, missing)
         return value
 
     def text(self, block_id: str, missing: str) -> str | None:
@@ -107,13 +107,11 @@ class _Form:
 
     def amount(self, block_id: str, missing: str) -> Decimal | None:
         text = self.text(block_id, missing)
-        if text is None:
-            return None
-        try:
-            return benefits.parse_amount(text)
-        except UserError as error:
-            self.errors[block_id] = str(error)
-            return None
+        amount = None
+        if text is not None:
+            with self.on(block_id):
+                amount = benefits.parse_amount(text)
+        return amount
 
     def day(self, block_id: str, missing: str) -> date | None:
         return self._required(block_id, _date(self.values, block_id), missing)
@@ -126,7 +124,8 @@ class _Form:
         return self._required(block_id, selected.get("value") or None, missing)
 
 
-def _new_benefit(values: dict[str, Any]) -> tuple[NewBenefit | None, dict[str, str]]:
+def _new_benefit(values: dict[str, Any]) -> NewBenefit:
+    """The new benefit the form describes; what it must correct is raised as FormErrors."""
     form = _Form(values)
     name = form.text(NewBenefitBlock.NAME, "Give the benefit a name, e.g. Calls avoided.")
     measure = form.text(NewBenefitBlock.MEASURE, "Say what is measured.")
@@ -135,69 +134,40 @@ def _new_benefit(values: dict[str, Any]) -> tuple[NewBenefit | None, dict[str, s
     target = form.amount(NewBenefitBlock.TARGET, "Give the target value.")
     target_date = form.day(NewBenefitBlock.TARGET_DATE, "Choose when the target should be reached.")
     owner = form.user(NewBenefitBlock.OWNER, "Choose who owns the benefit.")
-    if (
-        name is None
-        or measure is None
-        or unit is None
-        or baseline is None
-        or target is None
-        or target_date is None
-        or owner is None
-    ):
-        return None, form.errors
+    form.raise_any()
+    assert name and measure and unit and baseline is not None and target is not None and target_date and owner
     plan_start = _date(values, NewBenefitBlock.PLAN_START)
-    return NewBenefit(name, measure, unit, baseline, target, target_date, owner, plan_start), {}
+    return NewBenefit(name, measure, unit, baseline, target, target_date, owner, plan_start)
 
 
 def register(app: App, ctx: AppContext) -> None:
     @app.view(CallbackId.NEW_BENEFIT)
-    def create_from_modal(ack: Ack, actor: Actor, body: dict, view: dict) -> None:
+    def create_from_modal(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
         metadata = NewBenefitMetadata.from_json(view["private_metadata"])
-        new, errors = _new_benefit(view["state"]["values"])
-        if new is None:
-            ack(response_action="errors", errors=errors)
-            return
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                benefit = benefits.create_benefit(
-                    session, actor, metadata.project_key, new, now=ctx.clock(), today=ctx.workspace_today()
-                )
-                confirmation = benefit_created_modal(benefit.project.key, benefit.name, new.owner_user_id)
-        except InvalidBenefit as error:
-            ack(response_action="errors", errors={NEW_BENEFIT_BLOCKS[f]: text for f, text in error.problems.items()})
-            return
+        new = _new_benefit(view["state"]["values"])
+        with errors_on(NEW_BENEFIT_BLOCKS), unit_of_work(ctx.session_factory) as session:
+            benefit = benefits.create_benefit(
+                session, actor, metadata.project_key, new, now=now, today=ctx.workspace_today()
+            )
+            confirmation = benefit_created_modal(benefit.project.key, benefit.name, new.owner_user_id)
         ack(response_action="update", view=confirmation)
 
     @app.view(CallbackId.REPORT_BENEFIT_VALUE)
-    def record_value(ack: Ack, actor: Actor, body: dict, view: dict) -> None:
+    def record_value(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
         form = _Form(view["state"]["values"])
         benefit_id = form.option(BenefitValueBlock.BENEFIT, "Choose the benefit you measured.")
         value = form.amount(BenefitValueBlock.VALUE, "Give the value you measured.")
+        form.raise_any()
+        assert benefit_id is not None and value is not None
+        today = ctx.workspace_today()
         # Optional: the datepicker starts at today, and a cleared one means today too.
-        measured_on = _date(form.values, BenefitValueBlock.MEASURED_ON) or ctx.workspace_today()
-        if benefit_id is None or value is None:
-            ack(response_action="errors", errors=form.errors)
-            return
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                entry = benefits.report_value(
-                    session,
-                    actor,
-                    int(benefit_id),
-                    value,
-                    measured_on,
-                    now=ctx.clock(),
-                    today=ctx.workspace_today(),
-                )
-                line = portfolio.benefit_line(
-                    entry.benefit, today=ctx.workspace_today(), tolerance=ctx.settings.benefit_tolerance
-                )
-                confirmation = value_reported_modal(
-                    entry.benefit.project.key, line, value=entry.value, measured_on=entry.measured_on
-                )
-        except InvalidBenefit as error:
-            ack(response_action="errors", errors={REPORT_BLOCKS[f]: text for f, text in error.problems.items()})
-            return
+        measured_on = _date(form.values, BenefitValueBlock.MEASURED_ON) or today
+        with errors_on(REPORT_BLOCKS), unit_of_work(ctx.session_factory) as session:
+            entry = benefits.report_value(session, actor, int(benefit_id), value, measured_on, now=now, today=today)
+            line = portfolio.benefit_line(entry.benefit, today=today, tolerance=ctx.settings.benefit_tolerance)
+            confirmation = value_reported_modal(
+                entry.benefit.project.key, line, value=entry.value, measured_on=entry.measured_on
+            )
         ack(response_action="update", view=confirmation)
 
 

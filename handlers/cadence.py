@@ -8,7 +8,6 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.services import calendar, portfolio, project_cadence, skip_dates
 from bot.services.cadence import parse_time_of_day, parse_timezone, parse_weekday
 from handlers.blocks.cadence import (
@@ -26,11 +25,9 @@ def _parse_new_cadence(words: list[str]) -> tuple[int, str, str | None]:
     """DAY HH:MM [TIMEZONE] as (weekday, time of day, timezone or None to keep the current one)."""
     if len(words) not in (2, 3):
         raise CADENCE.usage_error("Give a day and a time (and optionally a timezone), or `default`.")
-    try:
+    with CADENCE.usage_on_error():
         timezone = parse_timezone(words[2]) if len(words) == 3 else None
         return parse_weekday(words[0]), parse_time_of_day(words[1]), timezone
-    except UserError as error:
-        raise CADENCE.usage_error(str(error)) from None
 
 
 def cadence_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -39,7 +36,7 @@ def cadence_command(ctx: AppContext, request: CommandRequest, client: WebClient,
     key, *words = request.args
     resetting = len(words) == 1 and words[0].lower() == "default"
     new_cadence = _parse_new_cadence(words) if words and not resetting else None
-    now = ctx.clock()
+    now = request.now
     with unit_of_work(ctx.session_factory) as session:
         if resetting:
             project = project_cadence.reset_cadence(session, request.actor, key, now=now)
@@ -55,10 +52,8 @@ def cadence_command(ctx: AppContext, request: CommandRequest, client: WebClient,
 
 
 def _parse_day(text: str) -> date:
-    try:
+    with SKIP.usage_on_error():
         return skip_dates.parse_day(text)
-    except UserError as error:
-        raise SKIP.usage_error(str(error)) from None
 
 
 def skip_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -81,7 +76,7 @@ def skip_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
             raise SKIP.usage_error("Which date should come off the list? Give it as YYYY-MM-DD.")
         day = _parse_day(args[1])
         with unit_of_work(ctx.session_factory) as session:
-            removed = skip_dates.remove_skip_date(session, request.actor, request.team_id, day, now=ctx.clock())
+            removed = skip_dates.remove_skip_date(session, request.actor, request.team_id, day, now=request.now)
             text = skip_removed_text(day, bank_holiday=removed.note if removed.bank_holiday else None)
         respond(text=text)
         return

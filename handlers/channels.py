@@ -77,7 +77,7 @@ def link_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
         # Refuse before joining: a refused link must not leave the bot sitting in the channel.
         portfolio.check_can_link(session, request.actor, key, request.team_id, request.channel_id)
     joined = ensure_bot_in_channel(client, request.channel_id)
-    now = ctx.clock()
+    now = request.now
     with unit_of_work(ctx.session_factory) as session:
         outcome = portfolio.link_channel(session, request.actor, key, request.team_id, request.channel_id, now=now)
         repaired = outcome.repaired or (outcome.already_linked and joined)
@@ -117,7 +117,7 @@ def unlink_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
 
 def register(app: App, ctx: AppContext) -> None:
     @app.event("member_joined_channel")
-    def bot_joined(event: dict, body: dict, context: BoltContext) -> None:
+    def bot_joined(event: dict, body: dict, context: BoltContext, now: datetime) -> None:
         if event.get("user") != context.bot_user_id:
             return
         team_id = event.get("team") or body.get("team_id", "")
@@ -134,7 +134,7 @@ def register(app: App, ctx: AppContext) -> None:
                 channel_id=event["channel"],
                 payload={"channel": event["channel"], "text": text, "blocks": blocks},
             ),
-            now=ctx.clock(),
+            now=now,
         )
 
 

@@ -35,11 +35,10 @@ CLOSURE_BLOCKS = {
 
 def close_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if len(request.args) == 2 and request.args[1].lower() == ARCHIVE_WORD:
-        now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
-            done = closure.archive_project(session, request.actor, request.args[0], now=now)
+            done = closure.archive_project(session, request.actor, request.args[0], now=request.now)
         respond(text=blocks.archived_text(done))
-        _post_closure_note(ctx, done, request.user_id, now)
+        _post_closure_note(ctx, done, request.user_id, request.now)
         return
     if len(request.args) != 1:
         raise CLOSE.usage_error("Which project? Give its key (and `archive` to close it without the form).")
@@ -59,7 +58,7 @@ def reopen_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     if len(request.args) != 1:
         raise REOPEN.usage_error("Which project? Give its key.")
     with unit_of_work(ctx.session_factory) as session:
-        project = closure.reopen_project(session, request.actor, request.args[0], now=ctx.clock())
+        project = closure.reopen_project(session, request.actor, request.args[0], now=request.now)
         text = blocks.reopened_text(project.key, project.name)
     respond(text=text)
 
@@ -104,20 +103,17 @@ def _post_closure_note(ctx: AppContext, done: Closure, closed_by: str, now: date
 
 def register(app: App, ctx: AppContext) -> None:
     @app.view(CallbackId.CLOSE_PROJECT)
-    def submit_closure(ack: Ack, body: dict, view: dict) -> None:
-        user_id = body["user"]["id"]
+    def submit_closure(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
         target = ClosureTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
         problems = closure.closure_problems(form)
         if problems:
             ack(response_action="errors", errors={CLOSURE_BLOCKS[name]: text for name, text in problems.items()})
             return
-        now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
-            actor = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
             done = closure.close_project(session, actor, target.project_key, form, now=now)
         ack(response_action="update", view=blocks.project_closed_modal(done))
-        _post_closure_note(ctx, done, user_id, now)
+        _post_closure_note(ctx, done, actor.slack_user_id, now)
 
 
 CLOSE = Subcommand(

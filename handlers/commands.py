@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -42,6 +44,7 @@ class CommandRequest:
     trigger_id: str
     args: list[str]
     actor: Actor
+    now: datetime  # the request path's clock, read once
     # The words after the subcommand as typed: free text (an incident update) keeps its quotes.
     rest: str = ""
 
@@ -70,6 +73,16 @@ class Subcommand:
     def usage_error(self, problem: str) -> UsageError:
         forms = "\n".join(f"`{usage.syntax}`: {usage.summary}" for usage in self.usages)
         return UsageError(f"{problem}\nUsage:\n{forms}")
+
+    @contextmanager
+    def usage_on_error(self) -> Iterator[None]:
+        """Words that do not parse (a UserError raised inside) are answered with the usage too."""
+        try:
+            yield
+        except UsageError:
+            raise
+        except UserError as error:
+            raise self.usage_error(str(error)) from None
 
 
 USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -112,7 +125,7 @@ def register(app: App, ctx: AppContext, subcommands: Sequence[Subcommand]) -> No
             )
 
     @app.command(COMMAND)
-    def pmo_command(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
+    def pmo_command(ack: Ack, command: dict, client: WebClient, respond: Respond, actor: Actor, now: datetime) -> None:
         ack()
         args = split_args(command.get("text", ""))
         if not args or args[0].lower() == "help":
@@ -132,6 +145,7 @@ def register(app: App, ctx: AppContext, subcommands: Sequence[Subcommand]) -> No
             trigger_id=command.get("trigger_id", ""),
             args=args[1:],
             rest=words_after_first(command.get("text", "")),
-            actor=Actor(command["user_id"], ctx.settings.is_pmo_admin(command["user_id"])),
+            actor=actor,
+            now=now,
         )
         subcommand.handler(ctx, request, client, respond)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
-from bot.services import checkins, incidents, live_services, outbox
+from bot.services import checkins, incident_replan, incident_views, incidents, live_services, message_keys, outbox
 from bot.services.access import Actor
-from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, NewIncident
+from bot.services.incident_views import ChannelTarget
+from bot.services.incidents import ChangeKind, ImpactInput, IncidentChange, NewIncident
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import incidents as blocks
 from handlers.blocks.incidents import ImpactTarget
@@ -42,6 +43,7 @@ from handlers.delivery import (
 from handlers.escalations import settle_alert
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
 from handlers.partners import channel_audience
+from handlers.request import FormCheck, errors_on
 from storage.models import Project
 from storage.session import unit_of_work
 
@@ -65,11 +67,13 @@ def _send_paced(
         deliver_to_channel(ctx, claimed, target, what=what, now=now)
 
 
-def _unsent_channels(session: Session, kind: str, incident_id: int, *, now: datetime) -> list[ChannelTarget]:
-    """Affected channels whose message of this kind (NOTICE, REPLAN) is not in the ledger yet, or
-    was claimed by a sender that stopped before Slack answered (its lease expired)."""
-    targets = incidents.channel_targets(session, incident_id)
-    keys = {target.project_id: incidents.message_key(kind, incident_id, target.project_id) for target in targets}
+def _unsent_channels(
+    session: Session, key_of: Callable[[int, int], str], incident_id: int, *, now: datetime
+) -> list[ChannelTarget]:
+    """Affected channels whose message keyed by `key_of` (the notice, the re-plan) is not in the ledger
+    yet, or was claimed by a sender that stopped before Slack answered (its lease expired)."""
+    targets = incident_views.channel_targets(session, incident_id)
+    keys = {target.project_id: key_of(incident_id, target.project_id) for target in targets}
     # Asked by exact key, so the ledger's unique index answers (a prefix LIKE would scan it).
     in_hand = outbox.keys_in_hand(session, list(keys.values()), now=now)
     return [target for target in targets if keys[target.project_id] not in in_hand]
@@ -77,8 +81,8 @@ def _unsent_channels(session: Session, kind: str, incident_id: int, *, now: date
 
 def _unsent_sponsors(session: Session, incident_id: int, *, now: datetime) -> set[str]:
     keys = {
-        sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
-        for sponsor in incidents.sponsor_user_ids(session, incident_id)
+        sponsor: message_keys.incident_sponsor_dm(incident_id, sponsor)
+        for sponsor in incident_views.sponsor_user_ids(session, incident_id)
     }
     in_hand = outbox.keys_in_hand(session, list(keys.values()), now=now)
     return {sponsor for sponsor, key in keys.items() if key not in in_hand}
@@ -98,15 +102,15 @@ def announce(ctx: AppContext, change: IncidentChange, now: datetime) -> None:
 def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     """The PMO summary, one impact notice per affected channel, one DM per sponsor."""
     with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, incident_id)
-        channels = _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
+        view = incident_views.incident_view(session, incident_id)
+        channels = _unsent_channels(session, message_keys.incident_notice, incident_id, now=now)
         sponsors = _unsent_sponsors(session, incident_id, now=now)
     publish_summary(ctx, incident_id, now)
     lines = {line.project_id: line for line in view.impacts}
     notices = [
         (
             chat_message(
-                incidents.message_key(incidents.NOTICE, incident_id, target.project_id),
+                message_keys.incident_notice(incident_id, target.project_id),
                 target.channel_id,
                 blocks.notice_text(view, lines[target.project_id]),
                 blocks.notice_blocks(view, lines[target.project_id]),
@@ -118,18 +122,18 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     what = f"impact notice for {view.key}"
     fan_out(ctx, notices, lambda item: _send_paced(ctx, item[0], item[1], now, what))
     # Rendered when each is sent, so a resolution arriving meanwhile is what they say.
-    unsent = [sponsor for sponsor in incidents.impacts_by_sponsor(view) if sponsor in sponsors]
-    fan_out(ctx, unsent, lambda sponsor: _send_sponsor_dm(ctx, incident_id, sponsor, now))
+    unsent = [sponsor for sponsor in incident_views.impacts_by_sponsor(view) if sponsor in sponsors]
+    fan_out(ctx, unsent, lambda sponsor: _publish_sponsor_dm(ctx, incident_id, sponsor, now))
 
 
 def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
     """The PMO summary's final state, and a re-plan message in each channel that was affected."""
     with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, incident_id)
+        view = incident_views.incident_view(session, incident_id)
         not_affected = {line.project_id for line in view.impacts if line.not_affected}
         channels = [
             target
-            for target in _unsent_channels(session, incidents.REPLAN, incident_id, now=now)
+            for target in _unsent_channels(session, message_keys.incident_replan, incident_id, now=now)
             if target.project_id not in not_affected
         ]
         default_cadence = ctx.settings.default_cadence
@@ -140,14 +144,14 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
             for target in channels
         }
     publish_summary(ctx, incident_id, now)
-    _update_sponsor_dms(ctx, incident_id, incidents.impacts_by_sponsor(view), now)
+    _update_sponsor_dms(ctx, incident_id, incident_views.impacts_by_sponsor(view), now)
     assert view.duration is not None
-    shift_days = incidents.days_to_shift(view.duration)
+    shift_days = incident_replan.days_to_shift(view.duration)
     lines = {line.project_id: line for line in view.impacts}
     replans = [
         (
             chat_message(
-                incidents.message_key(incidents.REPLAN, incident_id, target.project_id),
+                message_keys.incident_replan(incident_id, target.project_id),
                 target.channel_id,
                 blocks.replan_text(view, lines[target.project_id]),
                 blocks.replan_blocks(
@@ -171,29 +175,25 @@ def publish_summary(ctx: AppContext, incident_id: int, now: datetime) -> None:
         return
 
     def render(session: Session) -> tuple[str, list]:
-        view = incidents.incident_view(session, incident_id)
+        view = incident_views.incident_view(session, incident_id)
         return blocks.summary_text(view), blocks.summary_blocks(view)
 
-    publish_current(ctx, incidents.summary_key(incident_id), channel_id, render, now=now)
+    publish_current(ctx, message_keys.incident_summary(incident_id), channel_id, render, now=now)
 
 
 def _publish_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: datetime) -> None:
     def render(session: Session) -> tuple[str, list]:
-        view = incidents.incident_view(session, incident_id)
-        return blocks.sponsor_dm(view, incidents.impacts_by_sponsor(view).get(sponsor, []))
+        view = incident_views.incident_view(session, incident_id)
+        return blocks.sponsor_dm(view, incident_views.impacts_by_sponsor(view).get(sponsor, []))
 
-    key = incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor)
+    key = message_keys.incident_sponsor_dm(incident_id, sponsor)
     publish_current(ctx, key, sponsor, render, now=now, to_person=True)
-
-
-def _send_sponsor_dm(ctx: AppContext, incident_id: int, sponsor: str, now: datetime) -> None:
-    _publish_sponsor_dm(ctx, incident_id, sponsor, now)
 
 
 def _update_sponsor_dms(ctx: AppContext, incident_id: int, sponsors: Iterable[str], now: datetime) -> None:
     """Sponsors' DMs already sent (or on their way) brought up to date, e.g. resolved with the total delay."""
     with unit_of_work(ctx.session_factory) as session:
-        keys = {sponsor: incidents.message_key(incidents.SPONSOR_DM, incident_id, sponsor) for sponsor in sponsors}
+        keys = {sponsor: message_keys.incident_sponsor_dm(incident_id, sponsor) for sponsor in sponsors}
         told = outbox.claimed_keys(session, list(keys.values()))
     for sponsor, key in keys.items():
         if key in told:
@@ -204,20 +204,23 @@ def send_pending_incident_messages(ctx: AppContext, now: datetime) -> None:
     """Scheduled safety net: what a declaration or resolution should have sent and did not (a crash,
     a restart mid-fan-out) goes out now."""
     with unit_of_work(ctx.session_factory) as session:
-        open_ids, resolved_ids = incidents.to_announce(session, now=now)
+        open_ids, resolved_ids = incident_views.to_announce(session, now=now)
         declared = [
             incident_id
             for incident_id in open_ids
-            if incidents.summary_key(incident_id)
-            not in outbox.keys_in_hand(session, [incidents.summary_key(incident_id)], now=now)
-            or _unsent_channels(session, incidents.NOTICE, incident_id, now=now)
+            if message_keys.incident_summary(incident_id)
+            not in outbox.keys_in_hand(session, [message_keys.incident_summary(incident_id)], now=now)
+            or _unsent_channels(session, message_keys.incident_notice, incident_id, now=now)
             or _unsent_sponsors(session, incident_id, now=now)
         ]
         resolved = [
             incident_id
             for incident_id in resolved_ids
-            if set(target.project_id for target in _unsent_channels(session, incidents.REPLAN, incident_id, now=now))
-            - incidents.not_affected_project_ids(session, incident_id)
+            if set(
+                target.project_id
+                for target in _unsent_channels(session, message_keys.incident_replan, incident_id, now=now)
+            )
+            - incident_views.not_affected_project_ids(session, incident_id)
         ]
     for incident_id in declared:
         announce_declared(ctx, incident_id, now)
@@ -232,13 +235,13 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
     """The notice shows what the team said, the PMO summary and the sponsor's DM count it, and a
     priority ask escalates."""
     with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, change.incident_id)
+        view = incident_views.incident_view(session, change.incident_id)
         cause = incidents.priority_cause(session, change)
-        notice = outbox.find(session, incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id))
+        notice = outbox.find(session, message_keys.incident_notice(change.incident_id, change.project_id))
         notice_channel = notice.channel_id if notice is not None else None
     [line] = [line for line in view.impacts if line.project_id == change.project_id]
     if notice_channel is not None:
-        key = incidents.message_key(incidents.NOTICE, change.incident_id, change.project_id)
+        key = message_keys.incident_notice(change.incident_id, change.project_id)
         notice_text, notice_blocks = blocks.notice_text(view, line), blocks.notice_blocks(view, line)
         post_or_update(ctx, chat_message(key, notice_channel, notice_text, notice_blocks), now=now)
     publish_summary(ctx, change.incident_id, now)
@@ -247,7 +250,12 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
     if cause is not None:
         escalate(ctx, cause, project_id=change.project_id, now=now)
     if change.withdrew_priority:
-        settle_alert(ctx, incidents.priority_cause_key(change), incidents.PRIORITY_WITHDRAWN, now=now)
+        settle_alert(
+            ctx,
+            message_keys.incident_priority_cause(change.incident_key, change.project_key),
+            incidents.PRIORITY_WITHDRAWN,
+            now=now,
+        )
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -266,7 +274,7 @@ def incident_command(ctx: AppContext, request: CommandRequest, client: WebClient
     elif action == "resolve":
         if len(request.args) != 2:
             raise INCIDENT.usage_error("Which incident? Give its key, e.g. `/pmo incident resolve INC-7`.")
-        respond(text=_resolve(ctx, client, request.actor, request.args[1]))
+        respond(text=_resolve(ctx, client, request.actor, request.args[1], request.now))
     else:
         raise INCIDENT.usage_error(f"I don't know `/pmo incident {request.args[0]}`.")
 
@@ -286,8 +294,7 @@ def _service_team(ctx: AppContext, client: WebClient, actor: Actor, key: str) ->
     return frozenset(members)
 
 
-def _resolve(ctx: AppContext, client: WebClient, actor: Actor, key: str) -> str:
-    now = ctx.clock()
+def _resolve(ctx: AppContext, client: WebClient, actor: Actor, key: str, now: datetime) -> str:
     service_team = _service_team(ctx, client, actor, key)
     with unit_of_work(ctx.session_factory) as session:
         incidents.require_can_manage_incident(session, actor, key, service_team, "resolve it")
@@ -305,29 +312,25 @@ def _post_update(ctx: AppContext, client: WebClient, request: CommandRequest, re
             "Give the incident's key and the update, e.g. `/pmo incident update INC-7 Fix deployed`."
         )
     _update, key, words = parts
-    now = ctx.clock()
+    now = request.now
     # The command's trigger is unique to this invocation: the update's messages are keyed on it.
     update_id = hashlib.sha256(request.trigger_id.encode()).hexdigest()[:16]
     service_team = _service_team(ctx, client, request.actor, key)
     with unit_of_work(ctx.session_factory) as session:
         incidents.require_can_manage_incident(session, request.actor, key, service_team, "post updates on it")
         incident = incidents.get_incident(session, key)
-        view = incidents.incident_view(session, incident.id)
-        targets = {target.channel_id: target for target in incidents.channel_targets(session, incident.id)}
+        view = incident_views.incident_view(session, incident.id)
+        targets = {target.channel_id: target for target in incident_views.channel_targets(session, incident.id)}
         threads = [
             (line.project_id, sent)
             for line in view.affected
-            if (
-                sent := outbox.sent_message(
-                    session, incidents.message_key(incidents.NOTICE, incident.id, line.project_id)
-                )
-            )
+            if (sent := outbox.sent_message(session, message_keys.incident_notice(incident.id, line.project_id)))
         ]
-        summary = outbox.sent_message(session, incidents.summary_key(incident.id))
+        summary = outbox.sent_message(session, message_keys.incident_summary(incident.id))
     text = blocks.update_text(view, words, request.user_id)
     requests: list[tuple[OutgoingRequest, ChannelTarget | None]] = [
         (
-            chat_message(incidents.update_key(incident.id, update_id, project_id), channel, text, thread_ts=ts),
+            chat_message(message_keys.incident_update(incident.id, update_id, project_id), channel, text, thread_ts=ts),
             targets.get(channel),
         )
         for project_id, (channel, ts) in threads
@@ -335,7 +338,10 @@ def _post_update(ctx: AppContext, client: WebClient, request: CommandRequest, re
     if summary is not None:
         channel, ts = summary
         requests.append(
-            (chat_message(incidents.update_key(incident.id, update_id, None), channel, text, thread_ts=ts), None)
+            (
+                chat_message(message_keys.incident_update(incident.id, update_id, None), channel, text, thread_ts=ts),
+                None,
+            )
         )
     what = f"update on {view.key}"
     fan_out(ctx, requests, lambda item: _send_paced(ctx, item[0], item[1], now, what))
@@ -347,7 +353,7 @@ def incidents_command(ctx: AppContext, request: CommandRequest, client: WebClien
         raise INCIDENTS.usage_error("`/pmo incidents` takes no more words.")
     audience = channel_audience(client, request.channel_id, request.team_id)
     with unit_of_work(ctx.session_factory) as session:
-        views = incidents.open_and_recent(session, now=ctx.clock(), audience=audience)
+        views = incident_views.open_and_recent(session, now=request.now, audience=audience)
     respond(text=blocks.incidents_text(views), blocks=blocks.incidents_blocks(views))
 
 
@@ -363,45 +369,36 @@ def _typed(values: dict[str, Any], block_id: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _read_declaration(
-    ctx: AppContext, values: dict[str, Any], user_id: str
-) -> tuple[NewIncident | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+def _read_declaration(ctx: AppContext, values: dict[str, Any], user_id: str) -> NewIncident:
+    """The incident the form declares; what it must correct is raised as FormErrors."""
+    form = FormCheck()
     keys = [option["value"] for option in _element(values, NewIncidentBlock.SERVICES).get("selected_options") or []]
     severity_option = _element(values, NewIncidentBlock.SEVERITY).get("selected_option")
     summary = _typed(values, NewIncidentBlock.SUMMARY)
     if not keys:
-        errors[NewIncidentBlock.SERVICES] = "Choose the service (or services) that are down."
+        form.add(NewIncidentBlock.SERVICES, "Choose the service (or services) that are down.")
     if severity_option is None:
-        errors[NewIncidentBlock.SEVERITY] = "Choose a severity."
+        form.add(NewIncidentBlock.SEVERITY, "Choose a severity.")
     if summary is None:
-        errors[NewIncidentBlock.SUMMARY] = "Say in a line what is wrong."
-    if errors or severity_option is None or summary is None:
-        return None, errors
-    with unit_of_work(ctx.session_factory) as session:
-        try:
-            service_ids = tuple(service.id for service in live_services.get_services(session, keys))
-        except UserError as error:  # a service removed while the form was open
-            return None, {NewIncidentBlock.SERVICES: str(error)}
+        form.add(NewIncidentBlock.SUMMARY, "Say in a line what is wrong.")
+    form.raise_any()
+    assert severity_option is not None and summary is not None
+    # A service may have been removed while the form was open.
+    with errors_on(NewIncidentBlock.SERVICES), unit_of_work(ctx.session_factory) as session:
+        service_ids = tuple(service.id for service in live_services.get_services(session, keys))
     severity = incidents.parse_severity(severity_option["value"])
-    return NewIncident(service_ids, severity, summary, declared_by_user_id=user_id), {}
+    return NewIncident(service_ids, severity, summary, declared_by_user_id=user_id)
 
 
-def _read_impact(values: dict[str, Any]) -> tuple[ImpactInput | None, dict[str, str]]:
-    delay_text = _typed(values, ImpactBlock.DELAY)
-    try:
-        delay = incidents.parse_delay_days(delay_text or "")
-    except UserError as error:
-        return None, {ImpactBlock.DELAY: str(error)}
-    return (
-        ImpactInput(
-            expected_delay_days=delay,
-            milestones_at_risk=_typed(values, ImpactBlock.MILESTONES),
-            people_diverted=_typed(values, ImpactBlock.PEOPLE),
-            contingency_plan=_typed(values, ImpactBlock.CONTINGENCY),
-            asks_for_priority=bool(_element(values, ImpactBlock.PRIORITY).get("selected_options")),
-        ),
-        {},
+def _read_impact(values: dict[str, Any]) -> ImpactInput:
+    with errors_on(ImpactBlock.DELAY):
+        delay = incidents.parse_delay_days(_typed(values, ImpactBlock.DELAY) or "")
+    return ImpactInput(
+        expected_delay_days=delay,
+        milestones_at_risk=_typed(values, ImpactBlock.MILESTONES),
+        people_diverted=_typed(values, ImpactBlock.PEOPLE),
+        contingency_plan=_typed(values, ImpactBlock.CONTINGENCY),
+        asks_for_priority=bool(_element(values, ImpactBlock.PRIORITY).get("selected_options")),
     )
 
 
@@ -412,10 +409,10 @@ def _tell(respond: Respond, text: str) -> None:
 def tell_declarer(ctx: AppContext, incident_id: int, user_id: str, now: datetime) -> None:
     """The declarer hears how many affected projects were actually told, and which could not be."""
     with unit_of_work(ctx.session_factory) as session:
-        view = incidents.incident_view(session, incident_id)
-        report = incidents.notice_report(session, view)
+        view = incident_views.incident_view(session, incident_id)
+        report = incident_views.notice_report(session, view)
     text = blocks.notice_report_text(view, report)
-    send_once(ctx, chat_message(f"incident-declared-report:{incident_id}", user_id, text), now=now)
+    send_once(ctx, chat_message(message_keys.incident_declared_report(incident_id), user_id, text), now=now)
 
 
 # --- listeners ------------------------------------------------------------------------------------
@@ -423,18 +420,14 @@ def tell_declarer(ctx: AppContext, incident_id: int, user_id: str, now: datetime
 
 def register(app: App, ctx: AppContext) -> None:
     @app.view(CallbackId.NEW_INCIDENT)
-    def declare_from_modal(ack: Ack, body: dict, view: dict) -> None:
-        new, errors = _read_declaration(ctx, view["state"]["values"], body["user"]["id"])
-        if new is None:
-            ack(response_action="errors", errors=errors)
-            return
-        now = ctx.clock()
+    def declare_from_modal(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
+        new = _read_declaration(ctx, view["state"]["values"], actor.slack_user_id)
         with unit_of_work(ctx.session_factory) as session:
             change = incidents.declare(session, new, now=now)
-            declared = incidents.incident_view(session, change.incident_id)
+            declared = incident_views.incident_view(session, change.incident_id)
         ack(response_action="update", view=blocks.declared_modal(declared))
         announce_declared(ctx, change.incident_id, now)
-        tell_declarer(ctx, change.incident_id, body["user"]["id"], now)
+        tell_declarer(ctx, change.incident_id, actor.slack_user_id, now)
 
     @app.action(ActionId.INCIDENT_RECORD_IMPACT)
     def open_impact_form(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
@@ -443,53 +436,48 @@ def register(app: App, ctx: AppContext) -> None:
         with unit_of_work(ctx.session_factory) as session:
             previous = incidents.check_can_record(session, actor, target.incident_key, target.project_key)
             incident = incidents.get_incident(session, target.incident_key)
-            view = incidents.incident_view(session, incident.id)
+            view = incident_views.incident_view(session, incident.id)
         [line] = [line for line in view.impacts if line.project_key == target.project_key]
         form = blocks.impact_modal(target, blocks.headline(view), line.project_name, previous)
         client.views_open(trigger_id=body["trigger_id"], view=form)
 
     @app.view(CallbackId.INCIDENT_IMPACT)
-    def record_impact(ack: Ack, actor: Actor, body: dict, view: dict) -> None:
+    def record_impact(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
         target = ImpactTarget.from_json(view["private_metadata"])
-        given, errors = _read_impact(view["state"]["values"])
-        if given is None:
-            ack(response_action="errors", errors=errors)
-            return
-        now = ctx.clock()
+        given = _read_impact(view["state"]["values"])
         with unit_of_work(ctx.session_factory) as session:
             change = incidents.record_impact(session, actor, target.incident_key, target.project_key, given, now=now)
         ack()
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_NOT_AFFECTED)
-    def not_affected(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond) -> None:
+    def not_affected(ack: Ack, actor: Actor, action: dict, now: datetime) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
-        now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
             change = incidents.mark_not_affected(session, actor, target.incident_key, target.project_key, now=now)
         _after_impact_change(ctx, change, now)
 
     @app.action(ActionId.INCIDENT_RESOLVE)
-    def resolve_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def resolve_button(
+        ack: Ack, actor: Actor, action: dict, client: WebClient, respond: Respond, now: datetime
+    ) -> None:
         ack()
-        _tell(respond, _resolve(ctx, client, actor, action["value"]))
+        _tell(respond, _resolve(ctx, client, actor, action["value"], now))
 
     @app.action(ActionId.INCIDENT_SHIFT_ACTIONS)
-    def shift_actions(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond) -> None:
+    def shift_actions(ack: Ack, actor: Actor, body: dict, action: dict, respond: Respond, now: datetime) -> None:
         ack()
         target = ImpactTarget.from_json(action["value"])
-        user_id = body["user"]["id"]
-        now = ctx.clock()
         with unit_of_work(ctx.session_factory) as session:
-            shift = incidents.shift_open_actions(session, actor, target.incident_key, target.project_key, now=now)
+            shift = incident_replan.shift_open_actions(session, actor, target.incident_key, target.project_key, now=now)
             if shift.actions_moved == 0:
                 _tell(respond, f"{shift.project_key} has no open actions, so nothing moved.")
                 return
             note = chat_message(
-                incidents.shift_note_key(shift.incident_id, shift.project_id),
+                message_keys.incident_shift_note(shift.incident_id, shift.project_id),
                 body["channel"]["id"],
-                blocks.shift_note(shift, user_id),
+                blocks.shift_note(shift, actor.slack_user_id),
                 thread_ts=body["message"]["ts"],
             )
             # The note's ledger row is the lock: of two clicks at once, the second finds it and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -10,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
-from bot.errors import Conflict, UserError
+from bot.errors import Conflict
 from bot.services import live_services, portfolio
 from bot.services.access import Actor
 from bot.services.live_services import NewService
@@ -23,15 +24,16 @@ from handlers.blocks.services import (
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.ids import CallbackId, NewServiceBlock
+from handlers.request import FormCheck, errors_on
 from storage.models import ServiceRelation
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
 
 
-def _save(ctx: AppContext, actor: Actor, new: NewService) -> str:
+def _save(ctx: AppContext, actor: Actor, new: NewService, now: datetime) -> str:
     with unit_of_work(ctx.session_factory) as session:
-        service, created = live_services.save_service(session, actor, new, now=ctx.clock())
+        service, created = live_services.save_service(session, actor, new, now=now)
         return service_saved_text(service.key, service.name, created=created)
 
 
@@ -58,7 +60,7 @@ def service_command(ctx: AppContext, request: CommandRequest, client: WebClient,
         raise SERVICE.usage_error("Give the service's key and its name, e.g. `/pmo service add PAY Payments platform`.")
     _add, key, name = request.rest.split(maxsplit=2)
     # Quotes are optional around a name of several words.
-    respond(text=_save(ctx, request.actor, NewService(key, name.strip().strip('"'))))
+    respond(text=_save(ctx, request.actor, NewService(key, name.strip().strip('"')), request.now))
 
 
 def _set_relation(
@@ -93,17 +95,10 @@ def _typed(values: dict[str, Any], block_id: str) -> str | None:
 
 def register(app: App, ctx: AppContext) -> None:
     @app.view(CallbackId.NEW_SERVICE)
-    def save_from_modal(ack: Ack, body: dict, view: dict) -> None:
-        new, errors = _read_service_form(view["state"]["values"])
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        actor = Actor(body["user"]["id"], ctx.settings.is_pmo_admin(body["user"]["id"]))
-        try:
-            text = _save(ctx, actor, new)
-        except Conflict as error:  # another service has this name
-            ack(response_action="errors", errors={NewServiceBlock.NAME: str(error)})
-            return
+    def save_from_modal(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
+        new = _read_service_form(view["state"]["values"])
+        with errors_on(NewServiceBlock.NAME, Conflict):  # another service has this name
+            text = _save(ctx, actor, new, now)
         ack(response_action="update", view=service_saved_modal(text))
 
 
@@ -112,26 +107,23 @@ def _picked(values: dict[str, Any], block_id: str) -> str | None:
     return option.get("value") if option else None
 
 
-def _read_service_form(values: dict[str, Any]) -> tuple[NewService, dict[str, str]]:
+def _read_service_form(values: dict[str, Any]) -> NewService:
     new = NewService(
         key=_typed(values, NewServiceBlock.KEY) or "",
         name=_typed(values, NewServiceBlock.NAME) or "",
         owning_team=_typed(values, NewServiceBlock.OWNING_TEAM),
         usergroup=_picked(values, NewServiceBlock.USERGROUP),
     )
-    errors: dict[str, str] = {}
-    try:
+    form = FormCheck()
+    with form.on(NewServiceBlock.KEY):
         portfolio.normalise_key(new.key)
-    except UserError as error:
-        errors[NewServiceBlock.KEY] = str(error)
     if not new.name:
-        errors[NewServiceBlock.NAME] = "Give the service a name."
+        form.add(NewServiceBlock.NAME, "Give the service a name.")
     if new.usergroup is not None:
-        try:
+        with form.on(NewServiceBlock.USERGROUP):
             live_services.parse_usergroup(new.usergroup)
-        except UserError as error:
-            errors[NewServiceBlock.USERGROUP] = str(error)
-    return new, errors
+    form.raise_any()
+    return new
 
 
 SERVICE = Subcommand(

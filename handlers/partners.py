@@ -59,7 +59,7 @@ def share_command(ctx: AppContext, request: CommandRequest, client: WebClient, r
         raise SHARE.usage_error("Which project, and with which partner?")
     team_id = _partner_team(client, request, request.args[1:])
     with unit_of_work(ctx.session_factory) as session:
-        project, newly = partners.share(session, request.actor, request.args[0], team_id, now=ctx.clock())
+        project, newly = partners.share(session, request.actor, request.args[0], team_id, now=request.now)
         key = project.key
     respond(
         text=f"Partner {team_id} can now see {key} in channels shared with them."

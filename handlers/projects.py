@@ -9,9 +9,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.errors import Conflict, NotAllowed, UserError
+from bot.errors import Conflict
 from bot.services import partners, portfolio
-from bot.services.access import Actor
+from bot.services.access import Actor, require_pmo_admin
 from bot.services.partners import Audience
 from bot.services.portfolio import NewProject, ProjectEdit
 from handlers.blocks.projects import (
@@ -26,8 +26,11 @@ from handlers.blocks.projects import (
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
 from handlers.partners import channel_audience
+from handlers.request import FormCheck, errors_on
 from storage.models import ProjectStatus
 from storage.session import unit_of_work
+
+ADDING_PROJECTS = "add projects to the portfolio"
 
 
 def _show_project(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -40,8 +43,7 @@ def project_command(ctx: AppContext, request: CommandRequest, client: WebClient,
     if request.args and request.args[0].lower() == "add":
         if len(request.args) > 1:
             raise PROJECT.usage_error("`/pmo project add` takes no more words: the form asks for the details.")
-        if not request.actor.is_pmo_admin:
-            raise NotAllowed("Only PMO admins can add projects to the portfolio. Ask the PMO to add it.")
+        require_pmo_admin(request.actor, ADDING_PROJECTS)
         with unit_of_work(ctx.session_factory) as session:
             objectives = portfolio.objectives_to_pick(session)
             programmes = portfolio.programmes_to_pick(session)
@@ -69,7 +71,7 @@ def deputy_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     if deputy is None and who.lower() != "none":
         raise DEPUTY.usage_error(f"'{who}' is not a person: type @ and pick them from the list, or `none`.")
     with unit_of_work(ctx.session_factory) as session:
-        project = portfolio.set_deputy(session, request.actor, key, deputy, now=ctx.clock())
+        project = portfolio.set_deputy(session, request.actor, key, deputy, now=request.now)
         text = (
             f"<@{deputy}> is now {project.key}'s deputy lead and gets its check-in reminders too."
             if deputy
@@ -126,44 +128,40 @@ def _project_edit(values: dict[str, Any]) -> ProjectEdit:
     )
 
 
-def _new_project_errors(values: dict[str, Any]) -> tuple[NewProject | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+def _new_project(values: dict[str, Any]) -> NewProject:
+    """The project the form describes; what it must correct is raised as FormErrors."""
+    form = FormCheck()
     key = _input_value(values, NewProjectBlock.KEY)
     name = _input_value(values, NewProjectBlock.NAME)
     sponsor = _input_value(values, NewProjectBlock.SPONSOR)
     if key is None:
-        errors[NewProjectBlock.KEY] = "Give the project a short key, e.g. CRM-2."
+        form.add(NewProjectBlock.KEY, "Give the project a short key, e.g. CRM-2.")
     else:
-        try:
+        with form.on(NewProjectBlock.KEY):
             key = portfolio.normalise_key(key)
-        except UserError as error:
-            errors[NewProjectBlock.KEY] = str(error)
     if name is None:
-        errors[NewProjectBlock.NAME] = "Give the project a name."
+        form.add(NewProjectBlock.NAME, "Give the project a name.")
     if sponsor is None:
-        errors[NewProjectBlock.SPONSOR] = "Every project needs a sponsor: choose one."
+        form.add(NewProjectBlock.SPONSOR, "Every project needs a sponsor: choose one.")
     objective_id, programme_id = (
         _picked(values, NewProjectBlock.OBJECTIVE_PICKED),
         _picked(values, NewProjectBlock.PROGRAMME_PICKED),
     )
     for picked, typed_block in ((objective_id, NewProjectBlock.OBJECTIVE), (programme_id, NewProjectBlock.PROGRAMME)):
         if picked is not None and _input_value(values, typed_block) is not None:
-            errors[typed_block] = "Pick one from the list or type a new one, not both."
-    if errors or key is None or name is None:
-        return None, errors
-    return (
-        NewProject(
-            key=key,
-            name=name,
-            sponsor_user_id=sponsor,
-            lead_user_id=_input_value(values, NewProjectBlock.LEAD),
-            objective=_input_value(values, NewProjectBlock.OBJECTIVE),
-            programme=_input_value(values, NewProjectBlock.PROGRAMME),
-            description=_input_value(values, NewProjectBlock.DESCRIPTION),
-            objective_id=objective_id,
-            programme_id=programme_id,
-        ),
-        errors,
+            form.add(typed_block, "Pick one from the list or type a new one, not both.")
+    form.raise_any()
+    assert key is not None and name is not None
+    return NewProject(
+        key=key,
+        name=name,
+        sponsor_user_id=sponsor,
+        lead_user_id=_input_value(values, NewProjectBlock.LEAD),
+        objective=_input_value(values, NewProjectBlock.OBJECTIVE),
+        programme=_input_value(values, NewProjectBlock.PROGRAMME),
+        description=_input_value(values, NewProjectBlock.DESCRIPTION),
+        objective_id=objective_id,
+        programme_id=programme_id,
     )
 
 
@@ -198,22 +196,12 @@ def register(app: App, ctx: AppContext) -> None:
         ack(response_action="update", view=project_saved_modal(key, name))
 
     @app.view(CallbackId.NEW_PROJECT)
-    def create_from_modal(ack: Ack, body: dict, view: dict) -> None:
-        user_id = body["user"]["id"]
-        if not ctx.settings.is_pmo_admin(user_id):
-            ack(response_action="errors", errors={NewProjectBlock.KEY: "Only PMO admins can add projects."})
-            return
-        new, errors = _new_project_errors(view["state"]["values"])
-        if new is None:
-            ack(response_action="errors", errors=errors)
-            return
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                project = portfolio.create_project(session, new, now=ctx.clock())
-                key, name = project.key, project.name
-        except Conflict as error:
-            ack(response_action="errors", errors={NewProjectBlock.KEY: str(error)})
-            return
+    def create_from_modal(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
+        require_pmo_admin(actor, ADDING_PROJECTS)
+        new = _new_project(view["state"]["values"])
+        with errors_on(NewProjectBlock.KEY, Conflict), unit_of_work(ctx.session_factory) as session:
+            project = portfolio.create_project(session, new, now=now)  # Conflict: the key is taken
+            key, name = project.key, project.name
         ack(response_action="update", view=project_created_modal(key, name))
 
 

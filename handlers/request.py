@@ -3,15 +3,17 @@
 It cleans what Slack delivered, so listeners and the domain see the same text on SQLite and
 PostgreSQL, and gives every listener `actor` and `now`. A UserError a listener raises (a
 refusal, a bad key, state that is out of date) is answered in one place,
-`reply_to_user_error`, which the app's error handler calls.
+`reply_to_user_error`, which the app's error handler calls. A form puts such an error on its
+first input unless the listener says which (`errors_on`, `FormCheck`, `FormErrors`), so no
+listener catches UserError itself.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
@@ -20,27 +22,64 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.services.access import Actor
+from bot.text import without_control_characters
 from handlers.blocks.common import PLAIN_TEXT_LIMIT, clip, notice_modal
 
 log = logging.getLogger(__name__)
 
-# C0 control characters and DEL, except tab, newline and carriage return. PostgreSQL refuses
-# NUL in text and SQLite keeps it; nobody means to type either, so they are dropped everywhere.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+class FormErrors(UserError):
+    """What a submitted form must correct, each under its own input: {block_id: message}."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = dict(errors)
 
 
-def without_control_characters(value: Any) -> Any:
-    """`value` with control characters dropped from every string in it; containers are changed in place,
-    so every view Bolt gives a listener (body, command, view, action) sees the same clean text."""
-    if isinstance(value, str):
-        return CONTROL_CHARACTERS.sub("", value)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            value[key] = without_control_characters(item)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            value[index] = without_control_characters(item)
-    return value
+def _placed(error: UserError, blocks: str | Mapping[str, str]) -> dict[str, str] | None:
+    """The error on its inputs: `blocks` is a block id, or maps the fields a domain error names in its
+    `problems` ({field: message}) to their block ids; None for an error naming none of them."""
+    if isinstance(blocks, str):
+        return {blocks: str(error)}
+    problems: dict[str, str] = getattr(error, "problems", None) or {}
+    return {blocks[field]: text for field, text in problems.items() if field in blocks} or None
+
+
+@contextmanager
+def errors_on(blocks: str | Mapping[str, str], kind: type[UserError] = UserError) -> Iterator[None]:
+    """A UserError of this kind raised inside is shown on these inputs of the form (see `_placed`);
+    any other (a refusal) goes on the form's first input, as everywhere."""
+    try:
+        yield
+    except FormErrors:
+        raise
+    except UserError as error:
+        placed = _placed(error, blocks) if isinstance(error, kind) else None
+        if placed is None:
+            raise
+        raise FormErrors(placed) from error
+
+
+class FormCheck:
+    """Collects a form's mistakes, one per input, so the person sees them all at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def add(self, block_id: str, message: str) -> None:
+        self.errors.setdefault(block_id, message)
+
+    @contextmanager
+    def on(self, block_id: str) -> Iterator[None]:
+        """A UserError raised inside (a value that does not parse) is this input's mistake; reading goes on."""
+        try:
+            yield
+        except UserError as error:
+            self.add(block_id, str(error))
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise FormErrors(self.errors)
 
 
 def clean_body(req: BoltRequest, next: Callable[[], None]) -> None:  # noqa: A002 (Bolt's argument name)
@@ -83,16 +122,21 @@ def reply_to_user_error(
 ) -> BoltResponse | None:
     """The user's mistake, told on the surface they used; `response` is None once the listener has acked.
 
-    A form not yet answered shows it on its first input (`response_action: errors`), or in its
-    place when it has none; a command or a button gets an ephemeral reply, and a button with
-    nowhere to reply to (the Home tab, a modal) a DM.
+    A form not yet answered shows it on its first input (`response_action: errors`), a
+    FormErrors on the inputs it names, or the message in the form's place when it has no input;
+    a command or a button gets an ephemeral reply, and a button with nowhere to reply to (the
+    Home tab, a modal) a DM.
     """
     text = str(error)
     if body.get("type") == "view_submission" and response is not None:
         block_id = _first_input_block(body.get("view") or {})
+        errors = error.errors if isinstance(error, FormErrors) else {block_id: text} if block_id else None
         answer: dict[str, Any] = (
-            {"response_action": "errors", "errors": {block_id: clip(text, PLAIN_TEXT_LIMIT)}}
-            if block_id
+            {
+                "response_action": "errors",
+                "errors": {block: clip(line, PLAIN_TEXT_LIMIT) for block, line in errors.items()},
+            }
+            if errors
             else {"response_action": "update", "view": notice_modal(text)}
         )
         return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import datepicker, plain_input, static_select
+from bot.services import benefits
+from bot.services.access import Actor
 from bot.services.benefits import trajectory
 from bot.services.portfolio import BenefitLine
 from handlers.blocks.benefits import (
@@ -22,6 +24,7 @@ from handlers.blocks.benefits import (
     value_reported_modal,
 )
 from storage.models import Benefit, BenefitValue, Person, Project
+from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, make_test_client
 from tests.factories import BENEFIT_OWNER, SPONSOR, STRANGER, add_benefit, add_project
 
@@ -347,3 +350,32 @@ def test_benefit_without_add_or_report_shows_its_usage(slack, fake_slack):
     slack.command("benefit", user_id=SPONSOR, channel_id="C0PMO")
 
     assert "`/pmo benefit report [KEY]`" in fake_slack.wait_for_response()["text"]
+
+
+# --- one latest value, wherever it is shown -------------------------------------------------
+
+
+def test_the_record_status_and_digest_agree_on_the_latest_of_two_values_measured_the_same_day(
+    slack, fake_slack, session_factory
+):
+    # 60 days into a 120-day plan from 0 to 1000, 500 is expected.
+    add_project(session_factory)
+    benefit_id = add_benefit(session_factory, created_at=NOW - timedelta(days=60), target_date=TODAY + timedelta(60))
+    yesterday = TODAY - timedelta(days=1)
+    admin = Actor(PMO_ADMIN, is_pmo_admin=True)
+    # The later report has the lower id: the latest is the one reported last, not the newest row.
+    with unit_of_work(session_factory) as session:
+        benefits.report_value(session, admin, benefit_id, Decimal(100), yesterday, now=NOW, today=TODAY)
+    with unit_of_work(session_factory) as session:
+        earlier = NOW - timedelta(hours=1)
+        benefits.report_value(session, admin, benefit_id, Decimal(600), yesterday, now=earlier, today=TODAY)
+
+    record = _record_text(slack, fake_slack)
+    slack.command("status", user_id=SPONSOR, channel_id="C0PMO")
+    status = str(fake_slack.wait_for_response(lambda r: "Projects you sponsor or lead" in r["text"])["blocks"])
+    slack.command("digest", user_id=PMO_ADMIN, channel_id="C0PMO")
+    digest = str(fake_slack.wait_for_response(lambda r: r["text"].startswith("PMO digest"))["blocks"])
+
+    assert "100 calls/month" in record and "off trajectory" in record
+    assert "1 benefit off trajectory" in status
+    assert "Calls avoided 100 calls/month, plan 500 by now" in digest

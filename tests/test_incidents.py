@@ -17,7 +17,7 @@ import pytest
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import checkboxes, plain_input, static_select
-from bot.services import incidents, live_services
+from bot.services import incident_views, incidents, live_services
 from bot.services.access import Actor
 from bot.services.incidents import ExternalSource, ImpactChange, NewIncident
 from bot.services.live_services import NewService
@@ -204,7 +204,39 @@ def test_service_add_without_arguments_opens_a_form_that_checks_its_fields(slack
         assert (ops.key, ops.owning_team, ops.slack_usergroup_id) == ("OPS", "Platform team", "S0OPS")
 
 
+def test_the_service_form_shows_a_taken_name_on_its_name_and_a_refusal_on_its_first_input(
+    slack, session_factory, field
+):
+    def submit(key: str, name: str, user_id: str = PMO_ADMIN) -> Any:
+        values = {"key": {"key": plain_input(key)}, "name": {"name": plain_input(name)}}
+        return slack.view_submission("service.new", values, user_id=user_id)
+
+    taken = submit("PAY2", "Payments platform")
+    refused = submit("OPS", "Ops tooling", user_id=STRANGER)
+
+    assert taken.json() == {
+        "response_action": "errors",
+        "errors": {"name": "PAY is already called 'Payments platform'. Choose another name."},
+    }
+    assert refused.json()["response_action"] == "errors"
+    assert refused.json()["errors"]["key"].startswith("Only PMO admins and project sponsors or leads")
+    with unit_of_work(session_factory) as session:
+        assert [live_services.find_service(session, key) for key in ("PAY2", "OPS")] == [None, None]
+
+
 # --- declaring -----------------------------------------------------------------------------------
+
+
+def test_a_declaration_naming_a_service_removed_meanwhile_is_shown_on_the_services_input(
+    slack, listeners, session_factory, field
+):
+    response = declare(slack, listeners, services=("PAY", "GONE"))
+
+    assert response.json()["response_action"] == "errors"
+    assert list(response.json()["errors"]) == ["services"]
+    assert response.json()["errors"]["services"].startswith("No service has the key GONE.")
+    with unit_of_work(session_factory) as session:
+        assert session.query(Incident).count() == 0
 
 
 def test_pmo_incident_opens_a_form_listing_the_services(slack, fake_slack, field):
@@ -641,9 +673,9 @@ def test_pmo_incidents_lists_open_and_recent_ones_with_their_impacts(
 # --- builders and domain rules --------------------------------------------------------------------
 
 
-def _big_view(projects: int) -> incidents.IncidentView:
+def _big_view(projects: int) -> incident_views.IncidentView:
     lines = tuple(
-        incidents.ImpactLine(
+        incident_views.ImpactLine(
             project_id=n,
             project_key=f"PROJECT-{n}",
             project_name="A project with a long name " * 4,
@@ -659,7 +691,7 @@ def _big_view(projects: int) -> incidents.IncidentView:
         )
         for n in range(projects)
     )
-    return incidents.IncidentView(
+    return incident_views.IncidentView(
         incident_id=1,
         key="INC-1",
         severity="SEV1",

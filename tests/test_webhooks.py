@@ -352,3 +352,20 @@ def test_a_pagerduty_incident_is_on_the_audit_trail_as_pagerduty_through_the_web
         rows = session.query(AuditEvent).filter(AuditEvent.record_type.like("incident%")).all()
     assert "incidents" in {row.record_type for row in rows}
     assert {(row.actor, row.door) for row in rows} == {("webhook:pagerduty", "webhook")}
+
+
+def test_nul_and_control_characters_are_dropped_from_a_webhook_on_every_database(
+    app_url, fake_slack, session_factory, crm, listeners
+):
+    generic = post(app_url, trigger(summary="Card\u0000 payments\u0007 failing", service="P\u0000AY"))
+    triggered = pagerduty_event("incident.triggered", title="The server\u0000 is on fire.")
+    paged = post_pagerduty(app_url, triggered, pagerduty_signature(triggered))
+    listeners.wait_idle()
+
+    assert (generic.status_code, paged.status_code) == (200, 200)
+    with unit_of_work(session_factory) as session:
+        summaries = [incident.summary for incident in session.query(Incident).order_by(Incident.id)]
+    assert summaries == ["Card payments failing", "The server is on fire."]
+    shown = [json.dumps(notice["blocks"], ensure_ascii=False) for notice in notices(fake_slack)]
+    assert len(shown) == 2 and not any("\u0000" in text or "\u0007" in text for text in shown)
+    assert "Card payments failing" in shown[0] and "The server is on fire." in shown[1]

@@ -33,3 +33,8 @@ def require_can_manage(actor: Actor, project: Project, doing: str) -> None:
         raise NotAllowed(
             f"Only PMO admins and {project.key}'s sponsor or lead can {doing}. Ask one of them, or the PMO, to do it."
         )
+
+
+def require_pmo_admin(actor: Actor, doing: str) -> None:
+    if not actor.is_pmo_admin:
+        raise NotAllowed(f"Only PMO admins can {doing}. Ask the PMO to do it.")

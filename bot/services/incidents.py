@@ -9,34 +9,32 @@ that project. Resolving keeps `pauses_project` as the record that the project wa
 from `declared_at` to `resolved_at`; check-in periods that fell in that window are excused
 (`CheckinPeriod.excused_reason = "incident"`), so prompts resume at the next cadence
 instead of arriving late.
+
+This module changes incidents; `incident_views` reads them as messages show them,
+`incident_replan` shifts open actions afterwards, and the keys of what they send are in
+`message_keys`.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
-from bot.services import live_services, nudges, outbox, people, portfolio
+from bot.services import live_services, message_keys, people, portfolio
 from bot.services.access import Actor, can_manage, can_manage_incident
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
-from bot.services.partners import INTERNAL, Audience, is_visible
 from storage.inserts import insert_unless_taken
 from storage.models import (
-    Action,
-    ActionEvent,
-    ActionStatus,
     Checkin,
     CheckinPeriod,
-    DeliveryStatus,
     EscalationKind,
     Incident,
     IncidentImpact,
@@ -53,12 +51,8 @@ from storage.models import (
 
 KEY_PREFIX = "INC-"
 EXCUSED_REASON = "incident"
-SHIFTED_EVENT = "shifted"
 MAX_SUMMARY_LENGTH = 2000
 MAX_DELAY_DAYS = 365
-RECENT = timedelta(days=14)
-# How long after resolving the tick still makes sure every re-plan message went out.
-REPLAN_GRACE = timedelta(days=1)
 
 
 class ExternalSource(enum.StrEnum):
@@ -68,33 +62,6 @@ class ExternalSource(enum.StrEnum):
 
 class UnknownService(UserError):
     """A monitoring tool named a service the portfolio does not have."""
-
-
-# --- idempotency keys of the messages an incident sends ----------------------------------
-
-
-NOTICE = "incident-notice"
-REPLAN = "incident-replan"
-SPONSOR_DM = "incident-sponsor"
-
-
-def message_key(kind: str, incident_id: int, recipient: int | str) -> str:
-    """The key of an incident's message of this kind (NOTICE, REPLAN, SPONSOR_DM) to one project or sponsor."""
-    return f"{kind}:{incident_id}:{recipient}"
-
-
-def summary_key(incident_id: int) -> str:
-    return f"incident-summary:{incident_id}"
-
-
-def update_key(incident_id: int, update_id: str, project_id: int | None) -> str:
-    """One update's copy in a project's thread (or, with no project, in the PMO summary's)."""
-    return f"incident-update:{incident_id}:{update_id}:{project_id if project_id is not None else 'pmo'}"
-
-
-def shift_note_key(incident_id: int, project_id: int) -> str:
-    """The thread note saying a project's actions were shifted; claiming it makes the shift once-only."""
-    return f"incident-shift:{incident_id}:{project_id}"
 
 
 # --- finding incidents ---------------------------------------------------------------------
@@ -291,7 +258,7 @@ def can_speak_for(actor: Actor, project: Project) -> bool:
     )
 
 
-def _require_can_speak_for(actor: Actor, project: Project, doing: str) -> None:
+def require_can_speak_for(actor: Actor, project: Project, doing: str) -> None:
     if not can_speak_for(actor, project):
         raise NotAllowed(
             f"Only {project.key}'s lead, deputy or sponsor (or the PMO) can {doing}. "
@@ -299,7 +266,7 @@ def _require_can_speak_for(actor: Actor, project: Project, doing: str) -> None:
         )
 
 
-def _impact(session: Session, incident_key: str, project_key: str) -> tuple[Incident, IncidentImpact]:
+def get_impact(session: Session, incident_key: str, project_key: str) -> tuple[Incident, IncidentImpact]:
     incident = get_incident(session, incident_key)
     project = portfolio.get_project(session, project_key)
     impact = session.scalar(
@@ -323,8 +290,8 @@ class ImpactChange:
 
 def check_can_record(session: Session, actor: Actor, incident_key: str, project_key: str) -> ImpactInput | None:
     """Refuse before the form opens; returns what was recorded before, to fill the form with."""
-    _incident, impact = _impact(session, incident_key, project_key)
-    _require_can_speak_for(actor, impact.project, "record the incident's impact")
+    _incident, impact = get_impact(session, incident_key, project_key)
+    require_can_speak_for(actor, impact.project, "record the incident's impact")
     if impact.recorded_at is None or impact.not_affected:
         return None
     return ImpactInput(
@@ -339,8 +306,8 @@ def check_can_record(session: Session, actor: Actor, incident_key: str, project_
 def record_impact(
     session: Session, actor: Actor, incident_key: str, project_key: str, given: ImpactInput, *, now: datetime
 ) -> ImpactChange:
-    incident, impact = _impact(session, incident_key, project_key)
-    _require_can_speak_for(actor, impact.project, "record the incident's impact")
+    incident, impact = get_impact(session, incident_key, project_key)
+    require_can_speak_for(actor, impact.project, "record the incident's impact")
     had_asked = impact.asks_for_priority
     impact.expected_delay_days = given.expected_delay_days
     impact.milestones_at_risk = given.milestones_at_risk
@@ -367,8 +334,8 @@ def mark_not_affected(
     session: Session, actor: Actor, incident_key: str, project_key: str, *, now: datetime
 ) -> ImpactChange:
     """The team is not pulled onto the incident: its prompts and nudges carry on."""
-    incident, impact = _impact(session, incident_key, project_key)
-    _require_can_speak_for(actor, impact.project, "say whether it is affected")
+    incident, impact = get_impact(session, incident_key, project_key)
+    require_can_speak_for(actor, impact.project, "say whether it is affected")
     had_asked = impact.asks_for_priority
     impact.not_affected = True
     impact.pauses_project = False
@@ -379,10 +346,6 @@ def mark_not_affected(
     return ImpactChange(
         incident.id, incident.key, impact.project_id, impact.project.key, False, withdrew_priority=had_asked
     )
-
-
-def priority_cause_key(change: ImpactChange) -> str:
-    return f"incident-priority:{change.incident_key}:{change.project_key}"
 
 
 def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
@@ -411,32 +374,11 @@ def priority_cause(session: Session, change: ImpactChange) -> Cause | None:
             if text
         ],
     }
-    return Cause(priority_cause_key(change), EscalationKind.INCIDENT_PRIORITY, facts)
+    key = message_keys.incident_priority_cause(change.incident_key, change.project_key)
+    return Cause(key, EscalationKind.INCIDENT_PRIORITY, facts)
 
 
 PRIORITY_WITHDRAWN = {"how": "withdrawn"}
-
-
-@dataclass(frozen=True)
-class NoticeReport:
-    """After the impact notices went out: which affected projects were told and which not."""
-
-    told: list[str]
-    not_told: list[tuple[str, str]]  # project key, why (Slack's error, or no working channel)
-
-
-def notice_report(session: Session, view: IncidentView) -> NoticeReport:
-    told: list[str] = []
-    not_told: list[tuple[str, str]] = []
-    for line in view.impacts:
-        row = outbox.find(session, message_key(NOTICE, view.incident_id, line.project_id))
-        if row is None:
-            not_told.append((line.project_key, "no working channel linked"))
-        elif row.status is DeliveryStatus.SENT:
-            told.append(line.project_key)
-        else:
-            not_told.append((line.project_key, row.last_error or row.status.value))
-    return NoticeReport(told, not_told)
 
 
 # --- resolving -----------------------------------------------------------------------------
@@ -540,272 +482,3 @@ def _excuse_periods_in_pause(session: Session, incident: Incident, default_caden
             session.add(
                 CheckinPeriod(project_id=project_id, period=period, due_at=due_at, excused_reason=EXCUSED_REASON)
             )
-
-
-def days_to_shift(duration: timedelta) -> int:
-    """An incident's duration in whole days, rounded up (at least one): how far open actions move."""
-    return max(1, math.ceil(duration / timedelta(days=1)))
-
-
-# --- re-planning -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Shift:
-    incident_id: int
-    incident_key: str
-    project_id: int
-    project_key: str
-    days: int
-    actions_moved: int
-    # Those whose date, N days later, was not a working day and moved on to the next one.
-    moved_to_working_day: int = 0
-
-
-def shift_open_actions(session: Session, actor: Actor, incident_key: str, project_key: str, *, now: datetime) -> Shift:
-    """Move the project's open actions' due dates later by the incident's duration, once per incident."""
-    incident, impact = _impact(session, incident_key, project_key)
-    project = impact.project
-    _require_can_speak_for(actor, project, "shift its actions")
-    if incident.status is IncidentStatus.OPEN:
-        raise Conflict(f"{incident.key} is still open: shift the actions once the service is back.")
-    shifted_before = session.scalars(
-        select(ActionEvent)
-        .join(Action, Action.id == ActionEvent.action_id)
-        .where(Action.project_id == project.id, ActionEvent.kind == SHIFTED_EVENT)
-    )
-    if any(event.detail.get("incident") == incident.key for event in shifted_before):
-        raise Conflict(f"{project.key}'s open actions were already shifted for {incident.key}. Nothing changed.")
-    assert incident.resolved_at is not None
-    days = days_to_shift(incident.resolved_at - incident.declared_at)
-    actor_id = people.get_or_create(session, actor.slack_user_id, now=now).id
-    actions = list(
-        session.scalars(
-            select(Action)
-            .where(Action.project_id == project.id, Action.status == ActionStatus.OPEN)
-            .order_by(Action.id)
-        )
-    )
-    latest = max((action.due_date for action in actions), default=now.date()) + timedelta(days=days)
-    calendar = nudges.calendar_between(session, now.date(), latest + timedelta(days=30))
-    moved_on = 0
-    for action in actions:
-        before = action.due_date
-        # As a snooze does: a due date never lands on a weekend or skip date.
-        action.due_date = calendar.on_or_after(before + timedelta(days=days))
-        moved_on += action.due_date != before + timedelta(days=days)
-        action.events.append(
-            ActionEvent(
-                kind=SHIFTED_EVENT,
-                actor_id=actor_id,
-                detail={
-                    "incident": incident.key,
-                    "days": days,
-                    "from": before.isoformat(),
-                    "to": action.due_date.isoformat(),
-                },
-                created_at=now,
-            )
-        )
-    session.flush()
-    return Shift(incident.id, incident.key, project.id, project.key, days, len(actions), moved_on)
-
-
-# --- what people see ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImpactLine:
-    project_id: int
-    project_key: str
-    project_name: str
-    sponsor_user_id: str | None
-    lead_user_id: str | None
-    not_affected: bool
-    recorded_by_user_id: str | None
-    expected_delay_days: int | None
-    milestones_at_risk: str | None
-    people_diverted: str | None
-    contingency_plan: str | None
-    asks_for_priority: bool
-
-    @property
-    def is_recorded(self) -> bool:
-        return self.recorded_by_user_id is not None
-
-
-@dataclass(frozen=True)
-class IncidentView:
-    """An incident and its impacts as messages show them: plain data for the builders."""
-
-    incident_id: int
-    key: str
-    severity: str
-    summary: str
-    service_names: tuple[str, ...]
-    is_open: bool
-    declared_at: datetime
-    resolved_at: datetime | None
-    declared_by_user_id: str | None
-    external_source: str | None
-    impacts: tuple[ImpactLine, ...]
-
-    @property
-    def affected(self) -> list[ImpactLine]:
-        return [line for line in self.impacts if not line.not_affected]
-
-    @property
-    def total_delay_days(self) -> int:
-        return sum(line.expected_delay_days or 0 for line in self.affected)
-
-    @property
-    def priority_asks(self) -> list[ImpactLine]:
-        return [line for line in self.affected if line.asks_for_priority]
-
-    @property
-    def duration(self) -> timedelta | None:
-        return self.resolved_at - self.declared_at if self.resolved_at else None
-
-
-def _slack_ids(session: Session, person_ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {person_id for person_id in person_ids if person_id is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(Person.id, Person.slack_user_id).where(Person.id.in_(wanted)))
-    return {person_id: slack_user_id for person_id, slack_user_id in rows}
-
-
-def incident_view(session: Session, incident_id: int, *, audience: Audience = INTERNAL) -> IncidentView:
-    """The incident with its impacts on the projects this audience may see."""
-    projects = selectinload(Incident.impacts).selectinload(IncidentImpact.project)
-    incident = session.scalars(
-        select(Incident)
-        .where(Incident.id == incident_id)
-        .options(
-            selectinload(Incident.service_links).selectinload(IncidentService.service),
-            projects.selectinload(Project.sponsor),
-            projects.selectinload(Project.lead),
-        )
-    ).one()
-    impacts = [impact for impact in incident.impacts if is_visible(session, impact.project, audience)]
-    slack_ids = _slack_ids(session, [incident.declared_by_id, *(impact.recorded_by_id for impact in impacts)])
-    return IncidentView(
-        incident_id=incident.id,
-        key=incident.key,
-        severity=incident.severity.value,
-        summary=incident.summary,
-        service_names=tuple(link.service.name for link in incident.service_links),
-        is_open=incident.status is IncidentStatus.OPEN,
-        declared_at=incident.declared_at,
-        resolved_at=incident.resolved_at,
-        declared_by_user_id=slack_ids.get(incident.declared_by_id) if incident.declared_by_id else None,
-        external_source=incident.external_source,
-        impacts=tuple(
-            ImpactLine(
-                project_id=impact.project_id,
-                project_key=impact.project.key,
-                project_name=impact.project.name,
-                sponsor_user_id=impact.project.sponsor.slack_user_id if impact.project.sponsor else None,
-                lead_user_id=impact.project.lead.slack_user_id if impact.project.lead else None,
-                not_affected=impact.not_affected,
-                recorded_by_user_id=slack_ids.get(impact.recorded_by_id) if impact.recorded_by_id else None,
-                expected_delay_days=impact.expected_delay_days,
-                milestones_at_risk=impact.milestones_at_risk,
-                people_diverted=impact.people_diverted,
-                contingency_plan=impact.contingency_plan,
-                asks_for_priority=impact.asks_for_priority,
-            )
-            for impact in sorted(impacts, key=lambda impact: impact.project.key)
-        ),
-    )
-
-
-def sponsor_user_ids(session: Session, incident_id: int) -> set[str]:
-    """The sponsors of the projects an incident affects: each gets one DM about it."""
-    return set(
-        session.scalars(
-            select(Person.slack_user_id)
-            .join(Project, Project.sponsor_id == Person.id)
-            .join(IncidentImpact, IncidentImpact.project_id == Project.id)
-            .where(IncidentImpact.incident_id == incident_id)
-        )
-    )
-
-
-def impacts_by_sponsor(view: IncidentView) -> dict[str, list[ImpactLine]]:
-    """Each sponsor's affected projects, for one DM per sponsor per incident."""
-    by_sponsor: dict[str, list[ImpactLine]] = {}
-    for line in view.impacts:
-        if line.sponsor_user_id:
-            by_sponsor.setdefault(line.sponsor_user_id, []).append(line)
-    return by_sponsor
-
-
-def open_and_recent(
-    session: Session, *, now: datetime, audience: Audience = INTERNAL, limit: int = 10
-) -> list[IncidentView]:
-    """Open incidents, then those resolved in the last two weeks; newest first, `limit` of each."""
-    open_ids = session.scalars(
-        select(Incident.id)
-        .where(Incident.status == IncidentStatus.OPEN)
-        .order_by(Incident.declared_at.desc())
-        .limit(limit)
-    )
-    recent_ids = session.scalars(
-        select(Incident.id)
-        .where(Incident.status == IncidentStatus.RESOLVED, Incident.resolved_at >= now - RECENT)
-        .order_by(Incident.resolved_at.desc())
-        .limit(limit)
-    )
-    views = [incident_view(session, incident_id, audience=audience) for incident_id in [*open_ids, *recent_ids]]
-    # A partner sees an incident only through the projects shared with it.
-    return [view for view in views if audience.is_internal or view.impacts]
-
-
-@dataclass(frozen=True)
-class ChannelTarget:
-    """Where a project hears about an incident: its primary channel, if it works."""
-
-    project_id: int
-    project_key: str
-    team_id: str
-    channel_id: str
-
-
-def channel_targets(session: Session, incident_id: int) -> list[ChannelTarget]:
-    """The affected projects' working primary channels."""
-    impacts = session.scalars(
-        select(IncidentImpact)
-        .where(IncidentImpact.incident_id == incident_id)
-        .options(selectinload(IncidentImpact.project).selectinload(Project.channel_links))
-        .order_by(IncidentImpact.project_id)
-    )
-    targets = []
-    for impact in impacts:
-        link = portfolio.primary_channel(impact.project)
-        if link is not None and link.broken_at is None:
-            targets.append(ChannelTarget(impact.project_id, impact.project.key, link.team_id, link.channel_id))
-    return targets
-
-
-def not_affected_project_ids(session: Session, incident_id: int) -> set[int]:
-    return set(
-        session.scalars(
-            select(IncidentImpact.project_id).where(
-                IncidentImpact.incident_id == incident_id, IncidentImpact.not_affected.is_(True)
-            )
-        )
-    )
-
-
-def to_announce(session: Session, *, now: datetime) -> tuple[list[int], list[int]]:
-    """(open incidents, incidents resolved lately): the tick makes sure their messages all went out."""
-    open_ids = list(session.scalars(select(Incident.id).where(Incident.status == IncidentStatus.OPEN)))
-    resolved_ids = list(
-        session.scalars(
-            select(Incident.id).where(
-                Incident.status == IncidentStatus.RESOLVED, Incident.resolved_at >= now - REPLAN_GRACE
-            )
-        )
-    )
-    return open_ids, resolved_ids

@@ -77,3 +77,46 @@ def coaching_offered(escalation_id: int, recipient_user_id: str) -> str:
 def governance_pack_tables(month: str) -> str:
     """The governance pack's chart numbers as tables, in the pack's thread."""
     return f"governance-pack-tables:{month}"
+
+
+# --- incidents ------------------------------------------------------------------------------
+
+
+def incident_notice(incident_id: int, project_id: int) -> str:
+    """The impact notice in one affected project's channel."""
+    return f"incident-notice:{incident_id}:{project_id}"
+
+
+def incident_replan(incident_id: int, project_id: int) -> str:
+    """The re-plan message in one affected project's channel, once the incident is resolved."""
+    return f"incident-replan:{incident_id}:{project_id}"
+
+
+def incident_sponsor_dm(incident_id: int, sponsor_user_id: str) -> str:
+    """One DM per sponsor per incident, listing that sponsor's affected projects."""
+    return f"incident-sponsor:{incident_id}:{sponsor_user_id}"
+
+
+def incident_summary(incident_id: int) -> str:
+    """The PMO channel's one message about an incident, updated in place."""
+    return f"incident-summary:{incident_id}"
+
+
+def incident_update(incident_id: int, update_id: str, project_id: int | None) -> str:
+    """One update's copy in a project's thread (or, with no project, in the PMO summary's)."""
+    return f"incident-update:{incident_id}:{update_id}:{project_id if project_id is not None else 'pmo'}"
+
+
+def incident_shift_note(incident_id: int, project_id: int) -> str:
+    """The thread note saying a project's actions were shifted; claiming it makes the shift once-only."""
+    return f"incident-shift:{incident_id}:{project_id}"
+
+
+def incident_declared_report(incident_id: int) -> str:
+    """The declarer's DM saying which affected projects were told."""
+    return f"incident-declared-report:{incident_id}"
+
+
+def incident_priority_cause(incident_key: str, project_key: str) -> str:
+    """The PMO alert raised when a team asks for priority during an incident."""
+    return f"incident-priority:{incident_key}:{project_key}"

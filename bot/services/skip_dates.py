@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, NotFound, UserError
@@ -31,10 +31,6 @@ def parse_day(text: str) -> date:
         except ValueError:  # the right shape but no such day, e.g. 2026-02-30
             pass
     raise UserError(f"'{text}' is not a date: use YYYY-MM-DD (e.g. 2026-12-25)")
-
-
-def is_skip_date(session: Session, team_id: str, day: date) -> bool:
-    return bool(session.scalar(select(exists().where(SkipDate.team_id == team_id, SkipDate.day == day))))
 
 
 def upcoming_skip_dates(session: Session, team_id: str, today: date) -> list[SkipDate]:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from bot.services.incidents import MAX_SUMMARY_LENGTH, ImpactInput, ImpactLine, IncidentView, NoticeReport, Shift
+from bot.services.incident_replan import Shift
+from bot.services.incident_views import ImpactLine, IncidentView, NoticeReport
+from bot.services.incidents import MAX_SUMMARY_LENGTH, ImpactInput
 from handlers.blocks.checkins import FormTarget
 from handlers.blocks.common import (
     SECTION_TEXT_LIMIT,
