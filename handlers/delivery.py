@@ -3,16 +3,17 @@
 It holds the Slack error classes, the idempotency ledger's send path (claim, send, record
 Slack's answer at once in a transaction of its own), the one rule for a channel Slack
 refuses for good, DM delivery and the rule for a person Slack says is gone, and alerts to
-the PMO channel. Feature handlers call it; none imports another for delivery.
+the PMO channel, and each person's Home tab. Feature handlers call it (what a domain operation
+owes goes through `handlers.outcomes.deliver_owed`); none imports another for delivery.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -20,10 +21,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import actions, checkins, escalations, message_keys, nudges, outbox, portfolio
+from bot.services import actions, checkins, escalations, message_keys, nudges, outbox, portfolio, status
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
+from handlers.blocks.actions import ASSIGNED, ActionDm, assignment_dm, overdue_digest
 from handlers.blocks.escalations import alert_blocks, alert_text
+from handlers.blocks.home import home_view
 from storage.models import DeliveryStatus, Escalation, EscalationKind, Project
 from storage.session import unit_of_work
 
@@ -181,6 +184,41 @@ def person_unreachable(ctx: AppContext, user_id: str, error: str, *, now: dateti
     escalate(ctx, actions.unreachable_cause(user_id, error, lines), project_id=None, now=now)
 
 
+# --- DMs about actions -------------------------------------------------------------------------------
+
+
+def _action_dm_message(session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str) -> OutgoingRequest:
+    zone = ZoneInfo(ctx.settings.default_timezone)
+    lines = actions.action_lines(
+        session, actions.actions_by_id(session, dm.action_ids), as_of=date.fromisoformat(dm.as_of), zone=zone
+    )
+    if dm.kind == ASSIGNED:
+        text, blocks = assignment_dm(lines[0], dm, key=key, recipient=recipient)
+    else:
+        text, blocks = overdue_digest(lines, key=key, recipient=recipient)
+    # The metadata says what the DM lists, so a click on it can redraw it from the records.
+    return chat_message(key, recipient, text, blocks, metadata=dm.metadata())
+
+
+def claim_action_dm(
+    session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str, now: datetime
+) -> ClaimedMessage | None:
+    """Claim a DM listing actions (an assignment, the day's overdue ones), in the caller's
+    transaction; None when already claimed. The caller delivers it with `deliver_dm`."""
+    return claim(session, _action_dm_message(session, ctx, dm, key=key, recipient=recipient), now=now)
+
+
+def redraw_action_dm(ctx: AppContext, key: str, *, now: datetime) -> None:
+    """Bring a DM about actions up to date (done, snoozed, reassigned) in place."""
+    with unit_of_work(ctx.session_factory) as session:
+        row = outbox.find(session, key)
+        if row is None:
+            return
+        dm = ActionDm.from_metadata(row.payload["metadata"])
+        message = _action_dm_message(session, ctx, dm, key=key, recipient=str(row.payload["channel"]))
+    post_or_update(ctx, message, now=now)
+
+
 # --- messages kept up to date in place ----------------------------------------------------------
 
 
@@ -278,7 +316,40 @@ def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None
         alert = escalations.alert_view(session, session.get_one(Escalation, escalation_id, populate_existing=True))
         return alert_text(alert), alert_blocks(alert)
 
-    publish_current(ctx, escalations.alert_key(cause_key), channel_id, render, now=now)
+    publish_current(ctx, message_keys.alert(cause_key), channel_id, render, now=now)
+
+
+# --- the Home tab ---------------------------------------------------------------------------------
+
+
+def publish_home(ctx: AppContext, user_id: str, now: datetime) -> None:
+    """Build this person's Home tab as of `now` and publish it; a refusal by Slack is logged."""
+    today = now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    with unit_of_work(ctx.session_factory) as session:
+        view = status.personal_view(
+            session,
+            user_id,
+            today=today,
+            now=now,
+            default_cadence=ctx.settings.default_cadence,
+            tolerance=ctx.settings.benefit_tolerance,
+            is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
+        )
+    try:
+        ctx.client.views_publish(user_id=user_id, view=home_view(view, now=now))
+    except SlackApiError as error:
+        # The tab is refreshed again the next time the person opens it; nothing else depends on it.
+        log.warning("could not publish the Home tab of %s: %s", user_id, error.response.get("error"))
+
+
+def refresh_home(ctx: AppContext, user_ids: Iterable[str | None], now: datetime) -> None:
+    """Re-publish the Home tab of each of these people (each once; None and blanks are skipped).
+
+    For features that change what the tab shows: a check-in submitted, an action assigned,
+    done or snoozed. Slack refusing one person's tab does not stop the others.
+    """
+    for user_id in dict.fromkeys(user_id for user_id in user_ids if user_id):
+        publish_home(ctx, user_id, now)
 
 
 # --- bursts and retries --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
-from bot.services import checkins, incidents, live_services, outbox
+from bot.services import checkins, incidents, live_services, message_keys, outbox
 from bot.services.access import Actor
 from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, NewIncident
 from bot.services.outbox import OutgoingRequest
@@ -415,7 +415,7 @@ def tell_declarer(ctx: AppContext, incident_id: int, user_id: str, now: datetime
         view = incidents.incident_view(session, incident_id)
         report = incidents.notice_report(session, view)
     text = blocks.notice_report_text(view, report)
-    send_once(ctx, chat_message(f"incident-declared-report:{incident_id}", user_id, text), now=now)
+    send_once(ctx, chat_message(message_keys.incident_declared_report(incident_id), user_id, text), now=now)
 
 
 # --- listeners ------------------------------------------------------------------------------------

@@ -21,10 +21,9 @@ from bot.context import AppContext
 from bot.errors import UserError
 from bot.services import actions, message_keys, nudges, outbox
 from bot.services.nudges import DailyNudge
-from handlers.actions import claim_action_dm, timezone_of
 from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, deliver_dm, fan_out, publish_alert
+from handlers.delivery import chat_message, claim, claim_action_dm, deliver_dm, fan_out, publish_alert
 from storage.session import unit_of_work
 
 
@@ -65,7 +64,8 @@ def _learn_timezones(ctx: AppContext, user_ids: list[str], now: datetime) -> Non
             # remembered instead, so the tick does not ask again every minute.
             user = {}
         with unit_of_work(ctx.session_factory) as session:
-            nudges.remember_timezone(session, user_id, timezone_of(user, ctx.settings.default_timezone), now=now)
+            timezone = nudges.known_timezone(user.get("tz"), ctx.settings.default_timezone)
+            nudges.remember_timezone(session, user_id, timezone, now=now)
 
 
 def _send_owner_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.context import AppContext
 from bot.integrations.portfolio_source import SourceError, fetch_portfolio
-from bot.services import sync
+from bot.services import message_keys, sync
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
@@ -64,7 +64,7 @@ def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
         _failed(ctx, url, str(error), now)
         return SyncOutcome(None, str(error))
     if ended_streak is not None:
-        settle_alert(ctx, sync.failure_cause_key(ended_streak), {"how": "recovered"}, now=now)
+        settle_alert(ctx, message_keys.portfolio_sync_failure_cause(ended_streak), {"how": "recovered"}, now=now)
     to_invite = join_linked_channels(ctx.client, summary.linked_channel_ids) if summary else []
     for channel in to_invite:
         log.warning("portfolio sync linked %s, a private channel the bot is not in: invite @pmo-bot to it", channel)
@@ -80,7 +80,11 @@ def _failed(ctx: AppContext, url: str, error: str, now: datetime) -> None:
     if first and streak_started is not None:
         escalate(
             ctx,
-            Cause(sync.failure_cause_key(streak_started), EscalationKind.PORTFOLIO_SYNC, {"error": error}),
+            Cause(
+                message_keys.portfolio_sync_failure_cause(streak_started),
+                EscalationKind.PORTFOLIO_SYNC,
+                {"error": error},
+            ),
             project_id=None,
             now=now,
         )

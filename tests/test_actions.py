@@ -13,7 +13,7 @@ import pytest
 
 from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import datepicker, plain_input, static_select
-from bot.services import actions
+from bot.services import actions, message_keys
 from bot.services.actions import ActionLine
 from bot.services.escalations import Cause
 from handlers.blocks.actions import (
@@ -484,7 +484,7 @@ def test_done_updates_the_pmo_alert_about_the_action_in_place(
     escalate(
         app_context,
         Cause(
-            actions.overdue_cause_key(action_id),
+            message_keys.action_overdue_cause(action_id),
             EscalationKind.ACTION_OVERDUE,
             {"title": "Agree the protocol", "owner_user_id": OWNER, "due": "2026-11-12", "days_overdue": 7},
         ),

@@ -54,6 +54,3 @@ def record_failure(state: SyncState, error: str, *, now: datetime) -> bool:
         return True
     return False
 
-
-def failure_cause_key(streak_started: datetime) -> str:
-    return f"portfolio-sync:{streak_started.isoformat()}"
