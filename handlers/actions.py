@@ -43,7 +43,7 @@ from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, u
 from handlers.delivery import ClaimedMessage, claim_action_dm, deliver_dm, redraw_action_dm, refresh_home
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
 from handlers.outcomes import deliver_owed
-from handlers.partners import channel_audience
+from handlers.request import channel_audience
 from storage.models import Action, ProjectStatus
 from storage.session import unit_of_work
 

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
@@ -182,6 +183,30 @@ def person_unreachable(ctx: AppContext, user_id: str, error: str, *, now: dateti
             zone=ZoneInfo(ctx.settings.default_timezone),
         )
     escalate(ctx, actions.unreachable_cause(user_id, error, lines), project_id=None, now=now)
+
+
+# --- being in the channels it posts to --------------------------------------------------------------
+
+
+def join_linked_channels(client: WebClient, channel_ids: list[str]) -> list[str]:
+    """Join the public channels an import or sync linked; the names of those the bot must be
+    invited to (private ones it is not in), so whoever ran it can say `/invite @pmo-bot`."""
+    to_invite = []
+    for channel_id in channel_ids:
+        try:
+            channel = client.conversations_info(channel=channel_id)["channel"]
+        except SlackApiError as error:
+            if error.response.get("error") != "channel_not_found":
+                raise
+            to_invite.append(channel_id)  # a private channel the bot is not in looks like this
+            continue
+        if channel.get("is_member") or channel.get("is_archived"):
+            continue
+        if channel.get("is_private") or channel.get("is_group"):
+            to_invite.append(f"#{channel.get('name', channel_id)}")
+            continue
+        client.conversations_join(channel=channel_id)
+    return to_invite
 
 
 # --- DMs about actions -------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from handlers.blocks.common import Block
 from handlers.blocks.pack_tables import pack_tables_blocks, pack_tables_text
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import PERMANENT_ERRORS, chat_message, claim, deliver, send_once
-from handlers.partners import channel_audience
+from handlers.request import channel_audience
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)

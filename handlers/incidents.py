@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
-from bot.services import checkins, incidents, live_services, message_keys, outbox
+from bot.services import checkins, escalations, incidents, live_services, message_keys, outbox
 from bot.services.access import Actor
 from bot.services.incidents import ChangeKind, ChannelTarget, ImpactInput, IncidentChange, NewIncident
 from bot.services.outbox import OutgoingRequest
@@ -39,9 +39,9 @@ from handlers.delivery import (
     publish_current,
     send_once,
 )
-from handlers.escalations import settle_alert
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
-from handlers.partners import channel_audience
+from handlers.outcomes import deliver_owed
+from handlers.request import channel_audience
 from storage.models import Project
 from storage.session import unit_of_work
 
@@ -247,7 +247,11 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
     if cause is not None:
         escalate(ctx, cause, project_id=change.project_id, now=now)
     if change.withdrew_priority:
-        settle_alert(ctx, incidents.priority_cause_key(change), incidents.PRIORITY_WITHDRAWN, now=now)
+        with unit_of_work(ctx.session_factory) as session:
+            owed = escalations.settle_alert(
+                session, incidents.priority_cause_key(change), incidents.PRIORITY_WITHDRAWN, now=now
+            )
+        deliver_owed(ctx, owed, now=now)
 
 
 # --- commands ---------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 It cleans what Slack delivered, so listeners and the domain see the same text on SQLite and
 PostgreSQL, and gives every listener `actor` and `now`. A UserError a listener raises (a
 refusal, a bad key, state that is out of date) is answered in one place,
-`reply_to_user_error`, which the app's error handler calls.
+`reply_to_user_error`, which the app's error handler calls. `channel_audience` says who can
+read the channel a request came from, for the listeners that show records there.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.services.access import Actor
+from bot.services.partners import INTERNAL, Audience
 from handlers.blocks.common import PLAIN_TEXT_LIMIT, clip, notice_modal
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,25 @@ def add_actor_and_clock(ctx: AppContext) -> Callable[..., None]:
         next()
 
     return middleware
+
+
+def channel_audience(client: WebClient, channel_id: str, our_team_id: str) -> Audience:
+    """The external organisations a channel is shared with (Slack Connect); none for DMs.
+
+    A channel the bot cannot look up (a private one it is not in) is taken as internal:
+    Slack Connect channels that show portfolio records have the bot in them.
+    """
+    if channel_id.startswith("D"):
+        return INTERNAL
+    try:
+        channel = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as error:
+        log.info("no audience for %s (%s); treating it as internal", channel_id, error.response.get("error"))
+        return INTERNAL
+    if not channel.get("is_ext_shared"):
+        return INTERNAL
+    external = frozenset(team for team in channel.get("connected_team_ids", []) if team != our_team_id)
+    return Audience(external)
 
 
 def _first_input_block(view: dict[str, Any]) -> str | None:

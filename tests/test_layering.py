@@ -60,3 +60,59 @@ def test_the_registry_builds_each_key_format_once() -> None:
     tree = ast.parse((ROOT / "bot/services/message_keys.py").read_text())
     prefixes = [head.split(":", 1)[0] for _, head in _key_like_strings(tree)]
     assert sorted(prefixes) == sorted(set(prefixes))
+
+
+# What every handler module may lean on: the pure renderers (Block Kit builders, the pack's
+# charts), the delivery core and the one step that sends what the domain owes, the request path,
+# the ids, and the slash-command framework.
+SHARED_HANDLER_MODULES = {
+    "handlers.blocks",
+    "handlers.charts",
+    "handlers.delivery",
+    "handlers.outcomes",
+    "handlers.request",
+    "handlers.ids",
+    "handlers.commands",
+}
+# The wiring, which exists to know every feature module.
+WIRING = {"handlers/__init__.py", "handlers/jobs.py", "handlers/commands.py"}
+
+
+def _handler_imports(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "handlers":
+            names = [node.module] if node.module != "handlers" else [f"handlers.{a.name}" for a in node.names]
+            found += [(node.lineno, name) for name in names]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "handlers"]
+    return found
+
+
+def _is_shared(module: str) -> bool:
+    return any(module == shared or module.startswith(shared + ".") for shared in SHARED_HANDLER_MODULES)
+
+
+def test_no_handler_module_imports_another_feature_module() -> None:
+    """Features send through the delivery core and the request path, never through each other."""
+    leaning = []
+    for path in _modules("handlers"):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in WIRING:
+            continue
+        for line, module in _handler_imports(ast.parse(path.read_text(), filename=relative)):
+            if not _is_shared(module):
+                leaning.append(f"{relative}:{line} imports {module}")
+    assert leaning == [], "\n".join(leaning)
+
+
+def test_the_shared_handler_modules_import_no_feature_module() -> None:
+    """The delivery core, the outcome step and the request path sit below every feature module."""
+    for name in ("delivery", "outcomes", "request"):
+        path = ROOT / "handlers" / f"{name}.py"
+        imported = [module for _, module in _handler_imports(ast.parse(path.read_text()))]
+        assert [
+            module
+            for module in imported
+            if not module.startswith(("handlers.blocks", "handlers.delivery", "handlers.ids"))
+        ] == []

@@ -348,4 +348,3 @@ def decide(
     session.add(decision)
     session.flush()
     return decision
-

@@ -53,4 +53,3 @@ def record_failure(state: SyncState, error: str, *, now: datetime) -> bool:
         state.failing_since = now
         return True
     return False
-
