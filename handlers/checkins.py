@@ -23,7 +23,6 @@ from handlers.delivery import (
     claim,
     deliver,
     deliver_to_channel,
-    escalate,
     fan_out,
 )
 from handlers.ids import ActionId, CallbackId, CheckinBlock
@@ -106,9 +105,8 @@ def record_missed_checkins(ctx: AppContext, now: datetime) -> None:
     """Periods still unanswered after the missed delay are recorded as missed and escalated."""
     after = timedelta(hours=ctx.settings.checkin_missed_hours)
     with unit_of_work(ctx.session_factory) as session:
-        missed = checkins.take_due_misses(session, now=now, after=after, tolerance=ctx.settings.benefit_tolerance)
-    for overdue in missed:
-        escalate(ctx, checkins.missed_cause(overdue), project_id=overdue.project_id, now=now)
+        owed = checkins.record_misses(session, now=now, after=after, tolerance=ctx.settings.benefit_tolerance)
+    deliver_owed(ctx, owed, now=now)
 
 
 # --- the form --------------------------------------------------------------------------------

@@ -145,17 +145,18 @@ def channel_broke(
 ) -> None:
     """The one rule for a channel Slack refuses for good: stop using it (and excuse the check-in
     `period` it would have prompted), and tell the PMO once per channel, whichever message found it."""
-    with unit_of_work(ctx.session_factory) as session:
-        portfolio.mark_link_broken(session, target.team_id, target.channel_id, error, now=now)
-        if period is not None:
-            checkins.excuse_period(session, target.project_id, period, checkins.BROKEN_CHANNEL)
     cause = Cause(
         key=message_keys.broken_channel_cause(target.team_id, target.channel_id),
         kind=EscalationKind.BROKEN_CHANNEL,
         facts={"what": what, "channel_id": target.channel_id, "error": error, "project_key": target.project_key},
         period=period,
     )
-    escalate(ctx, cause, project_id=target.project_id, now=now)
+    with unit_of_work(ctx.session_factory) as session:
+        portfolio.mark_link_broken(session, target.team_id, target.channel_id, error, now=now)
+        if period is not None:
+            checkins.excuse_period(session, target.project_id, period, checkins.BROKEN_CHANNEL)
+        raised = escalations.raise_alert(session, cause, project=session.get(Project, target.project_id), now=now)
+    publish_alert(ctx, raised.escalation_id, now=now)
 
 
 def deliver_dm(ctx: AppContext, claimed: ClaimedMessage, *, now: datetime) -> Delivery:
@@ -182,7 +183,9 @@ def person_unreachable(ctx: AppContext, user_id: str, error: str, *, now: dateti
             as_of=ctx.workspace_today(),
             zone=ZoneInfo(ctx.settings.default_timezone),
         )
-    escalate(ctx, actions.unreachable_cause(user_id, error, lines), project_id=None, now=now)
+        cause = actions.unreachable_cause(user_id, error, lines)
+        raised = escalations.raise_alert(session, cause, project=None, now=now)
+    publish_alert(ctx, raised.escalation_id, now=now)
 
 
 # --- being in the channels it posts to --------------------------------------------------------------
@@ -322,11 +325,13 @@ def _update_fields(payload: dict) -> dict:
 
 
 def escalate(ctx: AppContext, cause: Cause, *, project_id: int | None, now: datetime) -> None:
-    """Raise (or refresh) the escalation for a cause and show it in the PMO channel."""
+    """Raise (or refresh) the escalation for a cause in a transaction of its own and show it in the
+    PMO channel. A flow that changes records for the same reason raises it in its own transaction
+    instead (`escalations.raise_alert`) and sends what it owes with `handlers.outcomes.deliver_owed`."""
     with unit_of_work(ctx.session_factory) as session:
         project = session.get(Project, project_id) if project_id else None
-        escalation_id = escalations.raise_or_update(session, cause, project=project, now=now).id
-    publish_alert(ctx, escalation_id, now=now)
+        raised = escalations.raise_alert(session, cause, project=project, now=now)
+    publish_alert(ctx, raised.escalation_id, now=now)
 
 
 def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None:

@@ -23,7 +23,8 @@ from bot.services import actions, message_keys, nudges, outbox
 from bot.services.nudges import DailyNudge
 from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, claim_action_dm, deliver_dm, fan_out, publish_alert
+from handlers.delivery import chat_message, claim, claim_action_dm, deliver_dm, fan_out
+from handlers.outcomes import deliver_owed
 from storage.session import unit_of_work
 
 
@@ -110,11 +111,10 @@ def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, now: date
             [line] = actions.action_lines(
                 session, actions.actions_by_id(session, [action_id]), as_of=pmo_day, zone=zone
             )
-            escalation_id = actions.raise_overdue_alert(session, line, now=now)
+            owed = actions.raise_overdue_alert(session, line, now=now)
     except IntegrityError:
         return  # another instance raised this alert at the same moment, and posts it
-    if escalation_id is not None:
-        publish_alert(ctx, escalation_id, now=now)
+    deliver_owed(ctx, owed, now=now)
 
 
 # --- away and back ----------------------------------------------------------------------------

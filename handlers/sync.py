@@ -13,7 +13,7 @@ from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
-from handlers.delivery import escalate, join_linked_channels
+from handlers.delivery import join_linked_channels
 from handlers.outcomes import deliver_owed
 from storage import audit
 from storage.models import EscalationKind
@@ -82,17 +82,23 @@ def _failed(ctx: AppContext, url: str, error: str, now: datetime) -> None:
         state = sync.state_for(session, url)
         first = sync.record_failure(state, error, now=now)
         streak_started = state.failing_since
-    if first and streak_started is not None:
-        escalate(
-            ctx,
-            Cause(
-                message_keys.portfolio_sync_failure_cause(streak_started),
-                EscalationKind.PORTFOLIO_SYNC,
-                {"error": error},
-            ),
-            project_id=None,
-            now=now,
+        owed = (
+            [
+                escalations.raise_alert(
+                    session,
+                    Cause(
+                        message_keys.portfolio_sync_failure_cause(streak_started),
+                        EscalationKind.PORTFOLIO_SYNC,
+                        {"error": error},
+                    ),
+                    project=None,
+                    now=now,
+                )
+            ]
+            if first and streak_started is not None
+            else []
         )
+    deliver_owed(ctx, owed, now=now)
 
 
 def sync_portfolio_daily(ctx: AppContext, now: datetime) -> None:

@@ -514,8 +514,8 @@ def unreachable_cause(user_id: str, error: str, lines: list[ActionLine]) -> Caus
     return Cause(key=message_keys.owner_unreachable_cause(user_id), kind=EscalationKind.OWNER_UNREACHABLE, facts=facts)
 
 
-def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) -> int | None:
-    """Raise or refresh an action's PMO alert; the escalation's id when its facts changed, else None.
+def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) -> list[AlertChanged]:
+    """Raise or refresh an action's PMO alert; the alert owed a showing when its facts changed, else none.
 
     Comparing the facts is what keeps repeated ticks quiet: the alert changes when the
     action ages (once a working day at most) or its owner goes away, and is otherwise left
@@ -531,10 +531,10 @@ def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) ->
         key=message_keys.action_overdue_cause(line.action_id), kind=EscalationKind.ACTION_OVERDUE, facts=facts
     )
     if existing is not None and not escalations.is_changed(existing, cause):
-        return None
+        return []
     escalation = escalations.raise_or_update(session, cause, project=project_of(session, action), now=now)
     escalation.action_id = action.id
-    return escalation.id
+    return [AlertChanged(escalation.id, cause.key)]
 
 
 def settle_overdue_alert(
@@ -554,5 +554,4 @@ def refresh_overdue_alert(
     if escalations.find(session, cause_key) is None:
         return []
     [line] = action_lines(session, actions_by_id(session, [action_id]), as_of=as_of, zone=zone)
-    escalation_id = raise_overdue_alert(session, line, now=now) if line.is_overdue else None
-    return [] if escalation_id is None else [AlertChanged(escalation_id, cause_key)]
+    return raise_overdue_alert(session, line, now=now) if line.is_overdue else []

@@ -20,7 +20,7 @@ from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
-from bot.services.owed import CheckinSummary, Owed, PromptAnswered, SponsorDm, home_refresh
+from bot.services.owed import AlertChanged, CheckinSummary, Owed, PromptAnswered, SponsorDm, home_refresh
 from storage.inserts import insert_unless_taken
 from storage.models import (
     BenefitValue,
@@ -676,6 +676,17 @@ def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolera
         )
         for period, project in rows
         if period.id not in excused and _take(session, period.id, CheckinPeriod.missed_at, now)
+    ]
+
+
+def record_misses(session: Session, *, now: datetime, after: timedelta, tolerance: float) -> list[AlertChanged]:
+    """Periods still unanswered `after` the prompt are recorded as missed, each with its PMO alert
+    raised in the same transaction, so no crash can record a miss and lose its alert."""
+    return [
+        escalations.raise_alert(
+            session, missed_cause(overdue), project=session.get(Project, overdue.project_id), now=now
+        )
+        for overdue in take_due_misses(session, now=now, after=after, tolerance=tolerance)
     ]
 
 
