@@ -134,13 +134,13 @@ def _require_can_update(ctx: AppContext, client: WebClient, project: Project, ac
     checkins.require_can_update(project, actor, is_team_member_=team_member, in_project_channel=in_channel)
 
 
-def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, actor: Actor) -> None:
+def _open_form(
+    ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, actor: Actor, now: datetime
+) -> None:
     with unit_of_work(ctx.session_factory) as session:
         project = portfolio.get_project(session, key)
         _require_can_update(ctx, client, project, actor)
-        period = period or checkins.current_period(
-            project, now=ctx.clock(), default_cadence=ctx.settings.default_cadence
-        )
+        period = period or checkins.current_period(project, now=now, default_cadence=ctx.settings.default_cadence)
         last = checkins.last_status_before(session, project.id, period)
         amended = checkins.latest_checkin(session, project.id, period)
         answers = _answers(session, amended) if amended else None
@@ -190,7 +190,7 @@ def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient,
             key = portfolio.linked_project_key(session, request.team_id, request.channel_id)
     if key is None:
         raise CHECKIN.usage_error("This channel is not linked to a project: give its key.")
-    _open_form(ctx, client, request.trigger_id, key, None, request.actor)
+    _open_form(ctx, client, request.trigger_id, key, None, request.actor, ctx.clock())
 
 
 def _selected(values: dict, block_id: str) -> str | None:
@@ -236,10 +236,10 @@ def _parse_form(values: dict) -> CheckinInput:
 
 def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.SUBMIT_CHECKIN)
-    def submit_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def submit_button(ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient) -> None:
         ack()
         target = FormTarget.from_json(action["value"])
-        _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, actor)
+        _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, actor, now)
 
     @app.view(CallbackId.CHECKIN)
     def submit_form(ack: Ack, actor: Actor, now: datetime, view: dict, client: WebClient) -> None:
