@@ -2,9 +2,10 @@
 
 It holds the Slack error classes, the idempotency ledger's send path (claim, send, record
 Slack's answer at once in a transaction of its own), the one rule for a channel Slack
-refuses for good, DM delivery and the rule for a person Slack says is gone, and alerts to
-the PMO channel, and each person's Home tab. Feature handlers call it (what a domain operation
-owes goes through `handlers.outcomes.deliver_owed`); none imports another for delivery.
+refuses for good, DM delivery (DMs listing actions among them) and the rule for a person Slack
+says is gone, alerts to the PMO channel, each person's Home tab, and joining the channels an
+import or sync linked. Feature handlers call it (what a domain operation owes goes through
+`handlers.outcomes.deliver_owed`); none imports another for delivery.
 """
 
 from __future__ import annotations
