@@ -30,7 +30,7 @@ from bot.services.foi import Export
 from bot.services.portfolio_csv import ImportRejected, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_client import SlackUnusable, lookup_user_id_by_email, make_web_client, verify_bot_token
-from handlers.channels import join_linked_channels
+from handlers.delivery import join_linked_channels
 from handlers.jobs import run_due_work
 from handlers.sync import run_sync
 from storage import audit

@@ -16,12 +16,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.errors import Conflict, NotFound, UserError
-from bot.services import actions, escalations, message_keys, nudges, outbox, partners, portfolio
+from bot.errors import Conflict, NotFound
+from bot.services import actions, message_keys, nudges, partners, portfolio
 from bot.services.access import Actor
 from bot.services.actions import InvalidAction, NewAction
-from bot.services.cadence import parse_timezone
-from bot.services.outbox import OutgoingRequest
+from bot.services.owed import Owed
 from bot.services.partners import INTERNAL, Audience
 from handlers.blocks.actions import (
     ASSIGNED,
@@ -35,26 +34,16 @@ from handlers.blocks.actions import (
     action_added_text,
     action_history,
     action_list,
-    assignment_dm,
     help_action_made,
     new_action_modal,
     note_added_modal,
     note_modal,
-    overdue_digest,
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
-from handlers.delivery import (
-    ClaimedMessage,
-    chat_message,
-    claim,
-    deliver_dm,
-    post_or_update,
-    publish_alert,
-)
-from handlers.escalations import settle_alert
-from handlers.home import refresh_home
+from handlers.delivery import ClaimedMessage, claim_action_dm, deliver_dm, redraw_action_dm, refresh_home
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
-from handlers.partners import channel_audience
+from handlers.outcomes import deliver_owed
+from handlers.request import channel_audience
 from storage.models import Action, ProjectStatus
 from storage.session import unit_of_work
 
@@ -62,20 +51,8 @@ from storage.session import unit_of_work
 _TITLE_AFTER = re.compile(r"^\s*(?:\S+\s+){3}(.+)$", re.DOTALL)
 
 
-def _actor(ctx: AppContext, user_id: str) -> Actor:
-    return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-
-
 def _zone(ctx: AppContext) -> ZoneInfo:
     return ZoneInfo(ctx.settings.default_timezone)
-
-
-def timezone_of(user: dict[str, Any], default_timezone: str) -> str:
-    """The timezone users.info gives for someone, or the default when it gives none we know."""
-    try:
-        return parse_timezone(user.get("tz") or default_timezone)
-    except UserError:
-        return default_timezone
 
 
 def check_owner(client: WebClient, user_id: str, default_timezone: str) -> str:
@@ -94,40 +71,7 @@ def check_owner(client: WebClient, user_id: str, default_timezone: str) -> str:
         )
     if user.get("is_bot"):
         raise InvalidAction({actions.OWNER: f"<@{user_id}> is a bot; an action needs a person to own it."})
-    return timezone_of(user, default_timezone)
-
-
-# --- DMs about actions -----------------------------------------------------------------------
-
-
-def _dm_message(session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str) -> OutgoingRequest:
-    lines = actions.action_lines(
-        session, actions.actions_by_id(session, dm.action_ids), as_of=date.fromisoformat(dm.as_of), zone=_zone(ctx)
-    )
-    if dm.kind == ASSIGNED:
-        text, blocks = assignment_dm(lines[0], dm, key=key, recipient=recipient)
-    else:
-        text, blocks = overdue_digest(lines, key=key, recipient=recipient)
-    # The metadata says what the DM lists, so a click on it can redraw it from the records.
-    return chat_message(key, recipient, text, blocks, metadata=dm.metadata())
-
-
-def claim_action_dm(
-    session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str, now: datetime
-) -> ClaimedMessage | None:
-    """Claim a DM listing actions, in the caller's transaction; None when already claimed."""
-    return claim(session, _dm_message(session, ctx, dm, key=key, recipient=recipient), now=now)
-
-
-def redraw_action_dm(ctx: AppContext, key: str, *, now: datetime) -> None:
-    """Bring a DM about actions up to date (done, snoozed, reassigned) in place."""
-    with unit_of_work(ctx.session_factory) as session:
-        row = outbox.find(session, key)
-        if row is None:
-            return
-        dm = ActionDm.from_metadata(row.payload["metadata"])
-        message = _dm_message(session, ctx, dm, key=key, recipient=str(row.payload["channel"]))
-    post_or_update(ctx, message, now=now)
+    return nudges.known_timezone(user.get("tz"), default_timezone)
 
 
 # --- creating ---------------------------------------------------------------------------------
@@ -241,7 +185,7 @@ class _NewActionForm:
         )
 
 
-def _submit_form(ctx: AppContext, body: dict[str, Any], view: dict[str, Any], ack: Ack) -> ClaimedMessage | None:
+def _submit_form(ctx: AppContext, actor: Actor, now: datetime, view: dict[str, Any], ack: Ack) -> ClaimedMessage | None:
     metadata = NewActionMetadata.from_json(view["private_metadata"])
     form = _NewActionForm.read(view["state"]["values"])
     present = set(view["state"]["values"])
@@ -270,8 +214,8 @@ def _submit_form(ctx: AppContext, body: dict[str, Any], view: dict[str, Any], ac
         project_key, form.title, form.owner, date.fromisoformat(form.due), notes=form.notes, source_link=source_link
     )
     try:
-        line, claimed = _create(ctx, _actor(ctx, body["user"]["id"]), new, now=ctx.clock())
-    except InvalidAction as error:
+        line, claimed = _create(ctx, actor, new, now=now)
+    except InvalidAction as error:  # problems by field, shown on the form's own boxes
         ack(
             response_action="errors",
             errors={block_for.get(field, NewActionBlock.TITLE): text for field, text in error.problems.items()},
@@ -303,7 +247,8 @@ def actions_command(ctx: AppContext, request: CommandRequest, client: WebClient,
     respond(text=text, blocks=blocks)
 
 
-Change = Callable[[Session, Actor, int, datetime], Action]
+# A change to one action, in the caller's transaction: the action as it is after, and the alerts it owes.
+Change = Callable[[Session], tuple[Action, list[Owed]]]
 
 
 def _after_change(ctx: AppContext, ref: ActionRef, user_id: str, respond: Respond, *, now: datetime) -> None:
@@ -315,74 +260,73 @@ def _after_change(ctx: AppContext, ref: ActionRef, user_id: str, respond: Respon
         respond(text=text, blocks=blocks, replace_original=True)
 
 
-def _settle_alert(ctx: AppContext, action_id: int, actor_user_id: str, *, now: datetime) -> None:
-    """Done or snoozed: an existing PMO alert about the action says so, in place."""
-    with unit_of_work(ctx.session_factory) as session:
-        how = actions.settlement(
-            _line(session, ctx, actions.get_action(session, action_id)), actor_user_id=actor_user_id
-        )
-    settle_alert(ctx, actions.overdue_cause_key(action_id), how, now=now)
+def _settled(session: Session, ctx: AppContext, action_id: int, actor: Actor, *, now: datetime) -> list[Owed]:
+    """Done or snoozed: the action's PMO alert, if it has one, is owed the news."""
+    today, zone = ctx.workspace_today(), _zone(ctx)
+    return list(
+        actions.settle_overdue_alert(session, action_id, by=actor.slack_user_id, as_of=today, zone=zone, now=now)
+    )
 
 
-def _change(ctx: AppContext, body: dict[str, Any], ref: ActionRef, respond: Respond, change: Change) -> None:
-    """Apply a change for the person who clicked and redraw the card (a refusal is a UserError)."""
-    user_id = body["user"]["id"]
-    now = ctx.clock()
+def _change(ctx: AppContext, actor: Actor, ref: ActionRef, respond: Respond, change: Change, *, now: datetime) -> None:
+    """Apply a change for the person who clicked (a refusal is a UserError), redraw the card, refresh
+    the Home tabs of the owners before and after, and then send what the change owes."""
     with unit_of_work(ctx.session_factory) as session:
         owner_before = actions.get_action(session, ref.action_id).owner.slack_user_id
-        owner_after = change(session, _actor(ctx, user_id), ref.action_id, now).owner.slack_user_id
-    _after_change(ctx, ref, user_id, respond, now=now)
+        changed, owed = change(session)
+        owner_after = changed.owner.slack_user_id
+    _after_change(ctx, ref, actor.slack_user_id, respond, now=now)
     refresh_home(ctx, (owner_before, owner_after), now)
+    deliver_owed(ctx, owed, now=now)
 
 
 def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.ACTION_DONE)
-    def done(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def done(ack: Ack, actor: Actor, now: datetime, action: dict, respond: Respond) -> None:
         ack()
         ref = ActionRef.from_json(action["block_id"])
 
-        def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
-            return actions.complete(session, actor, action_id, now=now)
+        def change(session: Session) -> tuple[Action, list[Owed]]:
+            completed = actions.complete(session, actor, ref.action_id, now=now)
+            return completed, _settled(session, ctx, ref.action_id, actor, now=now)
 
-        _change(ctx, body, ref, respond, change)
-        _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
+        _change(ctx, actor, ref, respond, change, now=now)
 
     @app.action(ActionId.ACTION_SNOOZE)
-    def snooze(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def snooze(ack: Ack, actor: Actor, now: datetime, action: dict, respond: Respond) -> None:
         ack()
         ref = ActionRef.from_json(action["block_id"])
         days = int(action["selected_option"]["value"])
-        today = ctx.workspace_today()
 
-        def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
-            return actions.snooze(session, actor, action_id, days, today=today, now=now)
+        def change(session: Session) -> tuple[Action, list[Owed]]:
+            snoozed = actions.snooze(session, actor, ref.action_id, days, today=ctx.workspace_today(), now=now)
+            return snoozed, _settled(session, ctx, ref.action_id, actor, now=now)
 
-        _change(ctx, body, ref, respond, change)
-        _settle_alert(ctx, ref.action_id, body["user"]["id"], now=ctx.clock())
+        _change(ctx, actor, ref, respond, change, now=now)
 
     @app.action(ActionId.ACTION_REASSIGN)
-    def reassign(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def reassign(ack: Ack, actor: Actor, now: datetime, action: dict, respond: Respond) -> None:
         ack()
         ref = ActionRef.from_json(action["block_id"])
         new_owner = action["selected_user"]
         timezone = check_owner(ctx.client, new_owner, ctx.settings.default_timezone)
         claimed: list[ClaimedMessage] = []
 
-        def change(session: Session, actor: Actor, action_id: int, now: datetime) -> Action:
-            moved = actions.reassign(session, actor, action_id, new_owner, now=now)
+        def change(session: Session) -> tuple[Action, list[Owed]]:
+            moved = actions.reassign(session, actor, ref.action_id, new_owner, now=now)
             nudges.remember_timezone(session, new_owner, timezone, now=now)
             today = ctx.workspace_today()
-            dm = ActionDm(ASSIGNED, today.isoformat(), [action_id], assigned_by=actor.slack_user_id)
-            key = message_keys.action_reassigned(action_id, new_owner, moved.events[-1].id)
+            dm = ActionDm(ASSIGNED, today.isoformat(), [ref.action_id], assigned_by=actor.slack_user_id)
+            key = message_keys.action_reassigned(ref.action_id, new_owner, moved.events[-1].id)
             told = claim_action_dm(session, ctx, dm, key=key, recipient=new_owner, now=now)
             claimed.extend([told] if told else [])
-            return moved
+            # The action's PMO alert names the new owner straight away.
+            owed = actions.refresh_overdue_alert(session, ref.action_id, as_of=today, zone=_zone(ctx), now=now)
+            return moved, list(owed)
 
-        _change(ctx, body, ref, respond, change)
-        now = ctx.clock()
+        _change(ctx, actor, ref, respond, change, now=now)
         for message in claimed:
             deliver_dm(ctx, message, now=now)
-        _refresh_alert_owner(ctx, ref.action_id, now=now)
 
     @app.action(ActionId.ACTION_ADD_NOTE)
     def add_note(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
@@ -393,28 +337,24 @@ def register(app: App, ctx: AppContext) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
 
     @app.action(ActionId.ACTION_HISTORY)
-    def show_history(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+    def show_history(ack: Ack, action: dict, respond: Respond) -> None:
         ack()
-        try:
-            # The card was shown only to people who may see the action: a DM or a private list.
-            text, blocks = _history_message(ctx, int(action["value"]), INTERNAL)
-        except UserError as error:
-            respond(text=str(error), response_type="ephemeral", replace_original=False)
-            return
+        # The card was shown only to people who may see the action: a DM or a private list.
+        text, blocks = _history_message(ctx, int(action["value"]), INTERNAL)
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     @app.view(CallbackId.ACTION_NOTE)
-    def submit_note(ack: Ack, body: dict, view: dict) -> None:
+    def submit_note(ack: Ack, actor: Actor, now: datetime, view: dict) -> None:
         ref = ActionRef.from_json(view["private_metadata"])
         note = view["state"]["values"].get(ActionNoteBlock.NOTE, {}).get(ActionNoteBlock.NOTE, {}).get("value") or ""
         with unit_of_work(ctx.session_factory) as session:
-            action = actions.add_note(session, _actor(ctx, body["user"]["id"]), ref.action_id, note, now=ctx.clock())
+            action = actions.add_note(session, actor, ref.action_id, note, now=now)
             title = action.title
         ack(response_action="update", view=note_added_modal(title))
 
     @app.view(CallbackId.NEW_ACTION)
-    def submit_new_action(ack: Ack, body: dict, view: dict) -> None:
-        _tell_owner(ctx, _submit_form(ctx, body, view, ack), now=ctx.clock())
+    def submit_new_action(ack: Ack, actor: Actor, now: datetime, view: dict) -> None:
+        _tell_owner(ctx, _submit_form(ctx, actor, now, view, ack), now=now)
 
     @app.shortcut(CallbackId.ACTION_FROM_MESSAGE)
     def from_message(ack: Ack, shortcut: dict, client: WebClient) -> None:
@@ -435,27 +375,18 @@ def register(app: App, ctx: AppContext) -> None:
         client.views_open(trigger_id=shortcut["trigger_id"], view=view)
 
     @app.action(ActionId.ACTION_FROM_HELP)
-    def from_help(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def from_help(ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient) -> None:
         ack()
         target = HelpActionTarget.from_json(action["value"])
-        _make_help_action(ctx, client, body, target)
+        _make_help_action(ctx, client, body, target, actor, now)
 
 
-def _refresh_alert_owner(ctx: AppContext, action_id: int, *, now: datetime) -> None:
-    """A reassigned action's PMO alert names the new owner straight away."""
-    with unit_of_work(ctx.session_factory) as session:
-        if escalations.find(session, actions.overdue_cause_key(action_id)) is None:
-            return
-        line = _line(session, ctx, actions.get_action(session, action_id))
-        escalation_id = actions.raise_overdue_alert(session, line, now=now) if line.is_overdue else None
-    if escalation_id is not None:
-        publish_alert(ctx, escalation_id, now=now)
-
-
-def _make_help_action(ctx: AppContext, client: WebClient, body: dict[str, Any], target: HelpActionTarget) -> None:
-    user_id = body["user"]["id"]
+def _make_help_action(
+    ctx: AppContext, client: WebClient, body: dict[str, Any], target: HelpActionTarget, actor: Actor, now: datetime
+) -> None:
+    user_id = actor.slack_user_id
     channel_id, message = body["channel"]["id"], body["message"]
-    now, today = ctx.clock(), ctx.workspace_today()
+    today = ctx.workspace_today()
     with unit_of_work(ctx.session_factory) as session:
         project = portfolio.get_project(session, target.project_key)
         sponsor = project.sponsor.slack_user_id if project.sponsor else None
@@ -463,7 +394,7 @@ def _make_help_action(ctx: AppContext, client: WebClient, body: dict[str, Any], 
     source_link = _permalink(client, channel_id, message["ts"])
     with unit_of_work(ctx.session_factory) as session:
         created = actions.create_help_action(
-            session, _actor(ctx, user_id), target.checkin_id, source_link=source_link, today=today, now=now
+            session, actor, target.checkin_id, source_link=source_link, today=today, now=now
         )
         owner = created.owner.slack_user_id
         if timezone:

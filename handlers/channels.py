@@ -10,12 +10,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.services import checkins, message_keys, outbox, portfolio
+from bot.services import checkins, escalations, message_keys, outbox, portfolio
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks.channels import joined_hint_message, linked_text, unlinked_text
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, deliver, send_once
-from handlers.escalations import settle_alert
+from handlers.outcomes import deliver_owed
 from storage.session import unit_of_work
 
 
@@ -41,27 +41,6 @@ def ensure_bot_in_channel(client: WebClient, channel_id: str) -> bool:
     return True
 
 
-def join_linked_channels(client: WebClient, channel_ids: list[str]) -> list[str]:
-    """Join the public channels an import or sync linked; the names of those the bot must be
-    invited to (private ones it is not in), so whoever ran it can say `/invite @pmo-bot`."""
-    to_invite = []
-    for channel_id in channel_ids:
-        try:
-            channel = client.conversations_info(channel=channel_id)["channel"]
-        except SlackApiError as error:
-            if error.response.get("error") != "channel_not_found":
-                raise
-            to_invite.append(channel_id)  # a private channel the bot is not in looks like this
-            continue
-        if channel.get("is_member") or channel.get("is_archived"):
-            continue
-        if channel.get("is_private") or channel.get("is_group"):
-            to_invite.append(f"#{channel.get('name', channel_id)}")
-            continue
-        client.conversations_join(channel=channel_id)
-    return to_invite
-
-
 def _invite_me() -> str:
     return (
         "I'm not in this private channel, so I can't link it. Invite me first: type "
@@ -81,6 +60,16 @@ def link_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
     with unit_of_work(ctx.session_factory) as session:
         outcome = portfolio.link_channel(session, request.actor, key, request.team_id, request.channel_id, now=now)
         repaired = outcome.repaired or (outcome.already_linked and joined)
+        fixed = (
+            escalations.settle_alert(
+                session,
+                message_keys.broken_channel_cause(request.team_id, request.channel_id),
+                {"how": "repaired", "by": request.user_id, "channel_id": request.channel_id},
+                now=now,
+            )
+            if repaired
+            else []
+        )
         text = linked_text(
             outcome.project.key,
             outcome.project.name,
@@ -88,9 +77,8 @@ def link_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
             already_linked=outcome.already_linked and not repaired,
             repaired=repaired,
         )
+    deliver_owed(ctx, fixed, now=now)
     if repaired:
-        how = {"how": "repaired", "by": request.user_id, "channel_id": request.channel_id}
-        settle_alert(ctx, message_keys.broken_channel_cause(request.team_id, request.channel_id), how, now=now)
         _resend_failed_prompt(ctx, outcome.project.id, now=now)
     respond(text=text, response_type="ephemeral" if outcome.already_linked and not repaired else "in_channel")
 

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from bot.context import AppContext
 from bot.services import checkins, message_keys, outbox, portfolio
 from bot.services.access import Actor
-from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
+from bot.services.checkins import CheckinInput, DuePrompt, Overdue
 from handlers.blocks import checkins as blocks
-from handlers.blocks.actions import HelpActionTarget
-from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
+from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
     ClaimedMessage,
@@ -24,15 +23,10 @@ from handlers.delivery import (
     claim,
     deliver,
     deliver_to_channel,
-    escalate,
     fan_out,
-    post_or_update,
-    send_dm_once,
-    send_once,
 )
-from handlers.escalations import settle_alert
-from handlers.home import refresh_home
 from handlers.ids import ActionId, CallbackId, CheckinBlock
+from handlers.outcomes import deliver_owed
 from storage.models import Checkin, Project, Rag
 from storage.session import unit_of_work
 
@@ -69,7 +63,7 @@ def _send_prompt(ctx: AppContext, prompt: DuePrompt, now: datetime) -> None:
             project.lead.slack_user_id if project.lead else None,
         )
         message = chat_message(
-            checkins.prompt_key(project.id, prompt.period),
+            message_keys.checkin_prompt(project.id, prompt.period),
             prompt.channel_id,
             blocks.prompt_text(project.key, prompt.period),
             prompt_blocks,
@@ -98,7 +92,7 @@ def _claim_reminders(session: Session, overdue: Overdue, now: datetime) -> list[
     for lead in overdue.lead_user_ids:
         key = message_keys.checkin_reminder(overdue.project_id, overdue.period, lead)
         requests.append(chat_message(key, lead, text, dm_blocks))
-    prompt = outbox.sent_message(session, checkins.prompt_key(overdue.project_id, overdue.period))
+    prompt = outbox.sent_message(session, message_keys.checkin_prompt(overdue.project_id, overdue.period))
     if prompt is not None:
         channel, ts = prompt
         note = blocks.reminder_thread_note(overdue.period, overdue.lead_user_ids)
@@ -111,9 +105,8 @@ def record_missed_checkins(ctx: AppContext, now: datetime) -> None:
     """Periods still unanswered after the missed delay are recorded as missed and escalated."""
     after = timedelta(hours=ctx.settings.checkin_missed_hours)
     with unit_of_work(ctx.session_factory) as session:
-        missed = checkins.take_due_misses(session, now=now, after=after, tolerance=ctx.settings.benefit_tolerance)
-    for overdue in missed:
-        escalate(ctx, checkins.missed_cause(overdue), project_id=overdue.project_id, now=now)
+        owed = checkins.record_misses(session, now=now, after=after, tolerance=ctx.settings.benefit_tolerance)
+    deliver_owed(ctx, owed, now=now)
 
 
 # --- the form --------------------------------------------------------------------------------
@@ -141,13 +134,13 @@ def _require_can_update(ctx: AppContext, client: WebClient, project: Project, ac
     checkins.require_can_update(project, actor, is_team_member_=team_member, in_project_channel=in_channel)
 
 
-def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, actor: Actor) -> None:
+def _open_form(
+    ctx: AppContext, client: WebClient, trigger_id: str, key: str, period: str | None, actor: Actor, now: datetime
+) -> None:
     with unit_of_work(ctx.session_factory) as session:
         project = portfolio.get_project(session, key)
         _require_can_update(ctx, client, project, actor)
-        period = period or checkins.current_period(
-            project, now=ctx.clock(), default_cadence=ctx.settings.default_cadence
-        )
+        period = period or checkins.current_period(project, now=now, default_cadence=ctx.settings.default_cadence)
         last = checkins.last_status_before(session, project.id, period)
         amended = checkins.latest_checkin(session, project.id, period)
         answers = _answers(session, amended) if amended else None
@@ -197,7 +190,7 @@ def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient,
             key = portfolio.linked_project_key(session, request.team_id, request.channel_id)
     if key is None:
         raise CHECKIN.usage_error("This channel is not linked to a project: give its key.")
-    _open_form(ctx, client, request.trigger_id, key, None, request.actor)
+    _open_form(ctx, client, request.trigger_id, key, None, request.actor, ctx.clock())
 
 
 def _selected(values: dict, block_id: str) -> str | None:
@@ -241,101 +234,17 @@ def _parse_form(values: dict) -> CheckinInput:
     )
 
 
-def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str, now: datetime) -> None:
-    """What the team, the PMO and the sponsor see once a check-in is stored."""
-    key, period = submission.project_key, submission.period
-    with unit_of_work(ctx.session_factory) as session:
-        project = session.get_one(Project, submission.project_id)
-        checkin = session.get_one(Checkin, submission.checkin_id)
-        prompt = outbox.sent_message(session, checkins.prompt_key(project.id, period))
-        primary = portfolio.primary_channel(project)
-        summary = _summary_lines(checkin, project)
-        name = project.name
-        help_needed = checkin.help_needed
-        words = blocks.SponsorWords(checkin.progress, checkin.path_to_green, checkin.help_needed)
-        help_action = HelpActionTarget(key, checkin.id) if help_needed and project.sponsor else None
-        # Their Home tabs show the project's status and its pending check-in.
-        home_readers = (
-            submitted_by,
-            submission.sponsor_user_id,
-            project.lead.slack_user_id if project.lead else None,
-            portfolio.deputy_user_id(project),
-        )
-    if prompt is not None:
-        answered = blocks.answered_prompt_blocks(
-            key, name, period, submission.overall.value, submitted_by, submission.revision
-        )
-        prompt_key = checkins.prompt_key(submission.project_id, period)
-        post_or_update(ctx, chat_message(prompt_key, prompt[0], blocks.prompt_text(key, period), answered), now=now)
-    summary_channel = prompt[0] if prompt else (primary.channel_id if primary else None)
-    if summary_channel is not None:
-        thread = {"thread_ts": prompt[1]} if prompt else {}
-        text = blocks.summary_text(key, period, submission.overall.value)
-        summary_blocks = blocks.summary_blocks(
-            summary, submitted_by, submission.revision, help_action=help_action, changed=submission.changed
-        )
-        message = chat_message(
-            message_keys.checkin_summary(submission.checkin_id), summary_channel, text, summary_blocks, **thread
-        )
-        send_once(ctx, message, now=now)
-    for cause in submission.causes:
-        escalate(ctx, cause, project_id=submission.project_id, now=now)
-    for cause_key in submission.cleared_cause_keys:
-        settle_alert(ctx, cause_key, checkins.amended_settlement(submission.overall), now=now)
-    if submission.answered_late:
-        how = checkins.late_settlement(submitted_by, submission.overall)
-        settle_alert(ctx, checkins.missed_cause_key(key, period), how, now=now)
-    sponsor = submission.sponsor_user_id
-    turned_red = submission.tell_sponsor_turned_red
-    asks_help = submission.tell_sponsor_help and bool(help_needed)
-    if sponsor and (turned_red or asks_help):
-        # One DM for one check-in, however many reasons the sponsor has to read it.
-        text = blocks.sponsor_dm(key, name, period, words, turned_red=turned_red)
-        dm_key = (
-            message_keys.sponsor_red(submission.project_id, period)
-            if turned_red
-            else message_keys.sponsor_help(submission.project_id, period)
-        )
-        send_dm_once(ctx, chat_message(dm_key, sponsor, text), now=now)
-    refresh_home(ctx, home_readers, now)
-
-
-def _summary_lines(checkin: Checkin, project: Project) -> SummaryLines:
-    units = {benefit.id: (benefit.name, benefit.unit) for benefit in project.benefits}
-    reported = [
-        (units[value.benefit_id][0], f"{value.value.normalize():f} {units[value.benefit_id][1]}")
-        for benefit in project.benefits
-        for value in benefit.values
-        if value.checkin_id == checkin.id
-    ]
-    return SummaryLines(
-        overall=checkin.overall_rag.value,
-        schedule=checkin.schedule_rag.value if checkin.schedule_rag else None,
-        cost=checkin.cost_rag.value if checkin.cost_rag else None,
-        scope=checkin.scope_rag.value if checkin.scope_rag else None,
-        progress=checkin.progress,
-        next_steps=checkin.next_steps,
-        risks_issues=checkin.risks_issues,
-        help_needed=checkin.help_needed,
-        path_to_green=checkin.path_to_green,
-        path_to_green_date=checkin.path_to_green_date,
-        benefit_values=reported,
-    )
-
-
 def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.SUBMIT_CHECKIN)
-    def submit_button(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def submit_button(ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient) -> None:
         ack()
         target = FormTarget.from_json(action["value"])
-        _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, actor)
+        _open_form(ctx, client, body["trigger_id"], target.project_key, target.period, actor, now)
 
     @app.view(CallbackId.CHECKIN)
-    def submit_form(ack: Ack, actor: Actor, body: dict, view: dict, client: WebClient) -> None:
-        user_id = body["user"]["id"]
+    def submit_form(ack: Ack, actor: Actor, now: datetime, view: dict, client: WebClient) -> None:
         target = FormTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
-        now = ctx.clock()
         found = checkins.problems(form, today=now.date())
         if found:
             ack(response_action="errors", errors=found)
@@ -343,11 +252,11 @@ def register(app: App, ctx: AppContext) -> None:
         with unit_of_work(ctx.session_factory) as session:
             project = portfolio.get_project(session, target.project_key)
             _require_can_update(ctx, client, project, actor)
-            submission = checkins.submit(
+            answered = checkins.answer(
                 session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
             )
         ack()
-        _after_submission(ctx, submission, user_id, now)
+        deliver_owed(ctx, answered.owed, now=now)
 
 
 CHECKIN = Subcommand(

@@ -18,7 +18,7 @@ from handlers.blocks.closure import ClosureTarget
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import chat_message, send_once
 from handlers.ids import CallbackId, ClosureBlock
-from handlers.partners import channel_audience
+from handlers.request import channel_audience
 from storage.session import unit_of_work
 
 ARCHIVE_WORD = "archive"

@@ -2,28 +2,33 @@
 
 It holds the Slack error classes, the idempotency ledger's send path (claim, send, record
 Slack's answer at once in a transaction of its own), the one rule for a channel Slack
-refuses for good, DM delivery and the rule for a person Slack says is gone, and alerts to
-the PMO channel. Feature handlers call it; none imports another for delivery.
+refuses for good, DM delivery (DMs listing actions among them) and the rule for a person Slack
+says is gone, alerts to the PMO channel, each person's Home tab, and joining the channels an
+import or sync linked. Feature handlers call it (what a domain operation owes goes through
+`handlers.outcomes.deliver_owed`); none imports another for delivery.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import actions, checkins, escalations, message_keys, nudges, outbox, portfolio
+from bot.services import actions, checkins, escalations, message_keys, nudges, outbox, portfolio, status
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
+from handlers.blocks.actions import ASSIGNED, ActionDm, assignment_dm, overdue_digest
 from handlers.blocks.escalations import alert_blocks, alert_text
+from handlers.blocks.home import home_view
 from storage.models import DeliveryStatus, Escalation, EscalationKind, Project
 from storage.session import unit_of_work
 
@@ -141,17 +146,18 @@ def channel_broke(
 ) -> None:
     """The one rule for a channel Slack refuses for good: stop using it (and excuse the check-in
     `period` it would have prompted), and tell the PMO once per channel, whichever message found it."""
-    with unit_of_work(ctx.session_factory) as session:
-        portfolio.mark_link_broken(session, target.team_id, target.channel_id, error, now=now)
-        if period is not None:
-            checkins.excuse_period(session, target.project_id, period, checkins.BROKEN_CHANNEL)
     cause = Cause(
         key=message_keys.broken_channel_cause(target.team_id, target.channel_id),
         kind=EscalationKind.BROKEN_CHANNEL,
         facts={"what": what, "channel_id": target.channel_id, "error": error, "project_key": target.project_key},
         period=period,
     )
-    escalate(ctx, cause, project_id=target.project_id, now=now)
+    with unit_of_work(ctx.session_factory) as session:
+        portfolio.mark_link_broken(session, target.team_id, target.channel_id, error, now=now)
+        if period is not None:
+            checkins.excuse_period(session, target.project_id, period, checkins.BROKEN_CHANNEL)
+        raised = escalations.raise_alert(session, cause, project=session.get(Project, target.project_id), now=now)
+    publish_alert(ctx, raised.escalation_id, now=now)
 
 
 def deliver_dm(ctx: AppContext, claimed: ClaimedMessage, *, now: datetime) -> Delivery:
@@ -178,7 +184,68 @@ def person_unreachable(ctx: AppContext, user_id: str, error: str, *, now: dateti
             as_of=ctx.workspace_today(),
             zone=ZoneInfo(ctx.settings.default_timezone),
         )
-    escalate(ctx, actions.unreachable_cause(user_id, error, lines), project_id=None, now=now)
+        cause = actions.unreachable_cause(user_id, error, lines)
+        raised = escalations.raise_alert(session, cause, project=None, now=now)
+    publish_alert(ctx, raised.escalation_id, now=now)
+
+
+# --- being in the channels it posts to --------------------------------------------------------------
+
+
+def join_linked_channels(client: WebClient, channel_ids: list[str]) -> list[str]:
+    """Join the public channels an import or sync linked; the names of those the bot must be
+    invited to (private ones it is not in), so whoever ran it can say `/invite @pmo-bot`."""
+    to_invite = []
+    for channel_id in channel_ids:
+        try:
+            channel = client.conversations_info(channel=channel_id)["channel"]
+        except SlackApiError as error:
+            if error.response.get("error") != "channel_not_found":
+                raise
+            to_invite.append(channel_id)  # a private channel the bot is not in looks like this
+            continue
+        if channel.get("is_member") or channel.get("is_archived"):
+            continue
+        if channel.get("is_private") or channel.get("is_group"):
+            to_invite.append(f"#{channel.get('name', channel_id)}")
+            continue
+        client.conversations_join(channel=channel_id)
+    return to_invite
+
+
+# --- DMs about actions -------------------------------------------------------------------------------
+
+
+def _action_dm_message(session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str) -> OutgoingRequest:
+    zone = ZoneInfo(ctx.settings.default_timezone)
+    lines = actions.action_lines(
+        session, actions.actions_by_id(session, dm.action_ids), as_of=date.fromisoformat(dm.as_of), zone=zone
+    )
+    if dm.kind == ASSIGNED:
+        text, blocks = assignment_dm(lines[0], dm, key=key, recipient=recipient)
+    else:
+        text, blocks = overdue_digest(lines, key=key, recipient=recipient)
+    # The metadata says what the DM lists, so a click on it can redraw it from the records.
+    return chat_message(key, recipient, text, blocks, metadata=dm.metadata())
+
+
+def claim_action_dm(
+    session: Session, ctx: AppContext, dm: ActionDm, *, key: str, recipient: str, now: datetime
+) -> ClaimedMessage | None:
+    """Claim a DM listing actions (an assignment, the day's overdue ones), in the caller's
+    transaction; None when already claimed. The caller delivers it with `deliver_dm`."""
+    return claim(session, _action_dm_message(session, ctx, dm, key=key, recipient=recipient), now=now)
+
+
+def redraw_action_dm(ctx: AppContext, key: str, *, now: datetime) -> None:
+    """Bring a DM about actions up to date (done, snoozed, reassigned) in place."""
+    with unit_of_work(ctx.session_factory) as session:
+        row = outbox.find(session, key)
+        if row is None:
+            return
+        dm = ActionDm.from_metadata(row.payload["metadata"])
+        message = _action_dm_message(session, ctx, dm, key=key, recipient=str(row.payload["channel"]))
+    post_or_update(ctx, message, now=now)
 
 
 # --- messages kept up to date in place ----------------------------------------------------------
@@ -259,11 +326,13 @@ def _update_fields(payload: dict) -> dict:
 
 
 def escalate(ctx: AppContext, cause: Cause, *, project_id: int | None, now: datetime) -> None:
-    """Raise (or refresh) the escalation for a cause and show it in the PMO channel."""
+    """Raise (or refresh) the escalation for a cause in a transaction of its own and show it in the
+    PMO channel. A flow that changes records for the same reason raises it in its own transaction
+    instead (`escalations.raise_alert`) and sends what it owes with `handlers.outcomes.deliver_owed`."""
     with unit_of_work(ctx.session_factory) as session:
         project = session.get(Project, project_id) if project_id else None
-        escalation_id = escalations.raise_or_update(session, cause, project=project, now=now).id
-    publish_alert(ctx, escalation_id, now=now)
+        raised = escalations.raise_alert(session, cause, project=project, now=now)
+    publish_alert(ctx, raised.escalation_id, now=now)
 
 
 def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None:
@@ -278,7 +347,40 @@ def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None
         alert = escalations.alert_view(session, session.get_one(Escalation, escalation_id, populate_existing=True))
         return alert_text(alert), alert_blocks(alert)
 
-    publish_current(ctx, escalations.alert_key(cause_key), channel_id, render, now=now)
+    publish_current(ctx, message_keys.alert(cause_key), channel_id, render, now=now)
+
+
+# --- the Home tab ---------------------------------------------------------------------------------
+
+
+def publish_home(ctx: AppContext, user_id: str, now: datetime) -> None:
+    """Build this person's Home tab as of `now` and publish it; a refusal by Slack is logged."""
+    today = now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    with unit_of_work(ctx.session_factory) as session:
+        view = status.personal_view(
+            session,
+            user_id,
+            today=today,
+            now=now,
+            default_cadence=ctx.settings.default_cadence,
+            tolerance=ctx.settings.benefit_tolerance,
+            is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
+        )
+    try:
+        ctx.client.views_publish(user_id=user_id, view=home_view(view, now=now))
+    except SlackApiError as error:
+        # The tab is refreshed again the next time the person opens it; nothing else depends on it.
+        log.warning("could not publish the Home tab of %s: %s", user_id, error.response.get("error"))
+
+
+def refresh_home(ctx: AppContext, user_ids: Iterable[str | None], now: datetime) -> None:
+    """Re-publish the Home tab of each of these people (each once; None and blanks are skipped).
+
+    For features that change what the tab shows: a check-in submitted, an action assigned,
+    done or snoozed. Slack refusing one person's tab does not stop the others.
+    """
+    for user_id in dict.fromkeys(user_id for user_id in user_ids if user_id):
+        publish_home(ctx, user_id, now)
 
 
 # --- bursts and retries --------------------------------------------------------------------------

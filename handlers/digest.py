@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement
 
 from bot.context import AppContext
 from bot.errors import NotAllowed
-from bot.services import digest, escalations, message_keys, outbox, partners
+from bot.services import digest, message_keys, outbox, partners
 from bot.services.digest import GovernancePack
 from bot.services.governance import EVERY_PROJECT
 from bot.services.outbox import OutgoingRequest
@@ -23,7 +23,7 @@ from handlers.blocks.common import Block
 from handlers.blocks.pack_tables import pack_tables_blocks, pack_tables_text
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import PERMANENT_ERRORS, chat_message, claim, deliver, send_once
-from handlers.partners import channel_audience
+from handlers.request import channel_audience
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ UPLOAD_TIMEOUT_SECONDS = 30
 def _alert_links(ctx: AppContext, client: WebClient, cause_keys: list[str]) -> dict[str, str]:
     """Permalinks of the PMO alerts posted for these causes; an alert not posted gets none."""
     with unit_of_work(ctx.session_factory) as session:
-        posted = {key: outbox.sent_message(session, escalations.alert_key(key)) for key in cause_keys}
+        posted = {key: outbox.sent_message(session, message_keys.alert(key)) for key in cause_keys}
     links = {}
     for cause_key, message in posted.items():
         if message is None:
@@ -81,7 +81,7 @@ def send_weekly_digest(ctx: AppContext, now: datetime) -> None:
     period = digest.digest_due_period(now, settings.digest_cadence)
     if not settings.digest_enabled or channel_id is None or period is None:
         return
-    key = digest.digest_key(period)
+    key = message_keys.pmo_digest(period)
     with unit_of_work(ctx.session_factory) as session:
         # Checked first so that, once the digest is out, ticks skip building it all week.
         if outbox.find(session, key) is not None:
@@ -122,7 +122,7 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
     if not settings.digest_enabled or channel_id is None:
         return
     month = digest.month_of(digest.local_today(now, settings.default_timezone))
-    message_key, charts_key = digest.pack_key(month), digest.pack_charts_key(month)
+    message_key, charts_key = message_keys.governance_pack(month), message_keys.governance_pack_charts(month)
     tables_key = message_keys.governance_pack_tables(month)
     with unit_of_work(ctx.session_factory) as session:
         unsent = [key for key in (message_key, charts_key, tables_key) if outbox.find(session, key) is None]

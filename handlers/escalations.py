@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 
 from bot.context import AppContext
 from bot.services import escalations, message_keys
+from bot.services.access import Actor
 from handlers.blocks.escalations import coaching_offered_text
 from handlers.blocks.metadata import StaleState
 from handlers.delivery import chat_message, publish_alert, send_once
@@ -19,15 +19,6 @@ from storage.models import Escalation, EscalationStatus
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
-
-
-def settle_alert(ctx: AppContext, cause_key: str, how: dict[str, Any], *, now: datetime) -> None:
-    """The cause went away: an existing alert says how, in place, and loses its buttons."""
-    with unit_of_work(ctx.session_factory) as session:
-        escalation = escalations.settle(session, cause_key, how, now=now)
-        escalation_id = escalation.id if escalation is not None else None
-    if escalation_id is not None:
-        publish_alert(ctx, escalation_id, now=now)
 
 
 def tell_coaching_offered(ctx: AppContext, escalation_id: int, coach_user_id: str, *, now: datetime) -> None:
@@ -62,20 +53,12 @@ def register(app: App, ctx: AppContext) -> None:
     def pick_up(status: EscalationStatus) -> Callable[..., None]:
         """A button listener recording that a PMO admin picked the alert up with this status."""
 
-        def listener(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        def listener(ack: Ack, actor: Actor, now: datetime, action: dict) -> None:
             ack()
             escalation_id = _escalation_id(action["value"])
-            user_id = body["user"]["id"]
-            now = ctx.clock()
+            user_id = actor.slack_user_id
             with unit_of_work(ctx.session_factory) as session:
-                escalations.pick_up(
-                    session,
-                    escalation_id,
-                    user_id,
-                    status,
-                    is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
-                    now=now,
-                )
+                escalations.pick_up(session, escalation_id, user_id, status, is_pmo_admin=actor.is_pmo_admin, now=now)
             publish_alert(ctx, escalation_id, now=now)
             if status is EscalationStatus.COACHING:
                 tell_coaching_offered(ctx, escalation_id, user_id, now=now)

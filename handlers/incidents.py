@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 
 from bot.context import AppContext
 from bot.errors import Conflict, UserError
-from bot.services import checkins, incident_replan, incident_views, incidents, live_services, message_keys, outbox
+from bot.services import (
+    checkins,
+    escalations,
+    incident_replan,
+    incident_views,
+    incidents,
+    live_services,
+    message_keys,
+    outbox,
+)
 from bot.services.access import Actor
 from bot.services.incident_views import ChannelTarget
 from bot.services.incidents import ChangeKind, ImpactInput, IncidentChange, NewIncident
@@ -40,10 +49,9 @@ from handlers.delivery import (
     publish_current,
     send_once,
 )
-from handlers.escalations import settle_alert
 from handlers.ids import ActionId, CallbackId, ImpactBlock, NewIncidentBlock
-from handlers.partners import channel_audience
-from handlers.request import FormCheck, errors_on
+from handlers.outcomes import deliver_owed
+from handlers.request import FormCheck, channel_audience, errors_on
 from storage.models import Project
 from storage.session import unit_of_work
 
@@ -250,12 +258,10 @@ def _after_impact_change(ctx: AppContext, change: incidents.ImpactChange, now: d
     if cause is not None:
         escalate(ctx, cause, project_id=change.project_id, now=now)
     if change.withdrew_priority:
-        settle_alert(
-            ctx,
-            message_keys.incident_priority_cause(change.incident_key, change.project_key),
-            incidents.PRIORITY_WITHDRAWN,
-            now=now,
-        )
+        with unit_of_work(ctx.session_factory) as session:
+            cause_key = message_keys.incident_priority_cause(change.incident_key, change.project_key)
+            owed = escalations.settle_alert(session, cause_key, incidents.PRIORITY_WITHDRAWN, now=now)
+        deliver_owed(ctx, owed, now=now)
 
 
 # --- commands ---------------------------------------------------------------------------------

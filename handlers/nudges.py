@@ -21,10 +21,10 @@ from bot.context import AppContext
 from bot.errors import UserError
 from bot.services import actions, message_keys, nudges, outbox
 from bot.services.nudges import DailyNudge
-from handlers.actions import claim_action_dm, timezone_of
 from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, deliver_dm, fan_out, publish_alert
+from handlers.delivery import chat_message, claim, claim_action_dm, deliver_dm, fan_out
+from handlers.outcomes import deliver_owed
 from storage.session import unit_of_work
 
 
@@ -65,7 +65,8 @@ def _learn_timezones(ctx: AppContext, user_ids: list[str], now: datetime) -> Non
             # remembered instead, so the tick does not ask again every minute.
             user = {}
         with unit_of_work(ctx.session_factory) as session:
-            nudges.remember_timezone(session, user_id, timezone_of(user, ctx.settings.default_timezone), now=now)
+            timezone = nudges.known_timezone(user.get("tz"), ctx.settings.default_timezone)
+            nudges.remember_timezone(session, user_id, timezone, now=now)
 
 
 def _send_owner_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> None:
@@ -110,11 +111,10 @@ def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, now: date
             [line] = actions.action_lines(
                 session, actions.actions_by_id(session, [action_id]), as_of=pmo_day, zone=zone
             )
-            escalation_id = actions.raise_overdue_alert(session, line, now=now)
+            owed = actions.raise_overdue_alert(session, line, now=now)
     except IntegrityError:
         return  # another instance raised this alert at the same moment, and posts it
-    if escalation_id is not None:
-        publish_alert(ctx, escalation_id, now=now)
+    deliver_owed(ctx, owed, now=now)
 
 
 # --- away and back ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def post_overlap_note(ctx: AppContext, now: datetime) -> None:
     if channel_id is None:
         return
     period, _day, _instant = ctx.settings.overlap_cadence.latest_due(now)
-    key = overlaps.note_key(period)
+    key = message_keys.overlap_note(period)
     quiet_week = message_keys.overlap_quiet_week(period)
     with unit_of_work(ctx.session_factory) as session:
         # Checked first so that, once the week's comparison is done, ticks skip it all week.
@@ -49,7 +49,7 @@ def refresh_note(ctx: AppContext, period: str, *, now: datetime) -> None:
     Built from the note as posted plus all its verdicts (not just the newest), so two
     admins deciding at once cannot leave one of their verdicts off the message.
     """
-    key = overlaps.note_key(period)
+    key = message_keys.overlap_note(period)
     with unit_of_work(ctx.session_factory) as session:
         row = outbox.find(session, key)
         if row is None:

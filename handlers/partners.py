@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.services import partners
-from bot.services.partners import INTERNAL, Audience
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
+from handlers.request import channel_audience
 from storage.session import unit_of_work
-
-log = logging.getLogger(__name__)
-
-
-def channel_audience(client: WebClient, channel_id: str, our_team_id: str) -> Audience:
-    """The external organisations a channel is shared with (Slack Connect); none for DMs.
-
-    A channel the bot cannot look up (a private one it is not in) is taken as internal:
-    Slack Connect channels that show portfolio records have the bot in them.
-    """
-    if channel_id.startswith("D"):
-        return INTERNAL
-    try:
-        channel = client.conversations_info(channel=channel_id)["channel"]
-    except SlackApiError as error:
-        log.info("no audience for %s (%s); treating it as internal", channel_id, error.response.get("error"))
-        return INTERNAL
-    if not channel.get("is_ext_shared"):
-        return INTERNAL
-    external = frozenset(team for team in channel.get("connected_team_ids", []) if team != our_team_id)
-    return Audience(external)
 
 
 def _partner_team(client: WebClient, request: CommandRequest, args: list[str]) -> str:

@@ -25,8 +25,7 @@ from handlers.blocks.projects import (
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
-from handlers.partners import channel_audience
-from handlers.request import FormCheck, errors_on
+from handlers.request import FormCheck, channel_audience, errors_on
 from storage.models import ProjectStatus
 from storage.session import unit_of_work
 

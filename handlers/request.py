@@ -5,7 +5,8 @@ PostgreSQL, and gives every listener `actor` and `now`. A UserError a listener r
 refusal, a bad key, state that is out of date) is answered in one place,
 `reply_to_user_error`, which the app's error handler calls. A form puts such an error on its
 first input unless the listener says which (`errors_on`, `FormCheck`, `FormErrors`), so no
-listener catches UserError itself.
+listener catches UserError itself. `channel_audience` says who can read the channel a request
+came from, for the listeners that show records there.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.services.access import Actor
+from bot.services.partners import INTERNAL, Audience
 from bot.text import without_control_characters
 from handlers.blocks.common import PLAIN_TEXT_LIMIT, clip, notice_modal
 
@@ -104,6 +107,25 @@ def add_actor_and_clock(ctx: AppContext) -> Callable[..., None]:
         next()
 
     return middleware
+
+
+def channel_audience(client: WebClient, channel_id: str, our_team_id: str) -> Audience:
+    """The external organisations a channel is shared with (Slack Connect); none for DMs.
+
+    A channel the bot cannot look up (a private one it is not in) is taken as internal:
+    Slack Connect channels that show portfolio records have the bot in them.
+    """
+    if channel_id.startswith("D"):
+        return INTERNAL
+    try:
+        channel = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as error:
+        log.info("no audience for %s (%s); treating it as internal", channel_id, error.response.get("error"))
+        return INTERNAL
+    if not channel.get("is_ext_shared"):
+        return INTERNAL
+    external = frozenset(team for team in channel.get("connected_team_ids", []) if team != our_team_id)
+    return Audience(external)
 
 
 def _first_input_block(view: dict[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 from bot.context import AppContext
-from bot.services import job_runs, retention
+from bot.services import job_runs, message_keys, retention
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ def apply_retention_monthly(ctx: AppContext, now: datetime) -> None:
     years = ctx.settings.retention_years_after_closure
     if years is None:
         return
-    run_key = f"retention:{now:%Y-%m}"
+    run_key = message_keys.retention_run(now)
     with unit_of_work(ctx.session_factory) as session:
         if job_runs.is_done(session, run_key):
             return

@@ -28,7 +28,7 @@ from handlers.blocks.status import (
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.ids import ActionId
-from handlers.partners import channel_audience
+from handlers.request import channel_audience
 from storage.session import unit_of_work
 
 

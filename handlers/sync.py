@@ -8,14 +8,13 @@ from datetime import datetime
 
 from bot.context import AppContext
 from bot.integrations.portfolio_source import SourceError, fetch_portfolio
-from bot.services import sync
+from bot.services import escalations, message_keys, sync
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
-from handlers.channels import join_linked_channels
-from handlers.delivery import escalate
-from handlers.escalations import settle_alert
+from handlers.delivery import join_linked_channels
+from handlers.outcomes import deliver_owed
 from storage import audit
 from storage.models import EscalationKind
 from storage.session import unit_of_work
@@ -60,11 +59,17 @@ def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
                     now=now,
                 )
             ended_streak = sync.record_success(sync.state_for(session, url), etag=fetched.etag, now=now)
+            recovered = (
+                escalations.settle_alert(
+                    session, message_keys.portfolio_sync_failure_cause(ended_streak), {"how": "recovered"}, now=now
+                )
+                if ended_streak is not None
+                else []
+            )
     except (SourceError, ImportRejected) as error:
         _failed(ctx, url, str(error), now)
         return SyncOutcome(None, str(error))
-    if ended_streak is not None:
-        settle_alert(ctx, sync.failure_cause_key(ended_streak), {"how": "recovered"}, now=now)
+    deliver_owed(ctx, recovered, now=now)
     to_invite = join_linked_channels(ctx.client, summary.linked_channel_ids) if summary else []
     for channel in to_invite:
         log.warning("portfolio sync linked %s, a private channel the bot is not in: invite @pmo-bot to it", channel)
@@ -77,13 +82,23 @@ def _failed(ctx: AppContext, url: str, error: str, now: datetime) -> None:
         state = sync.state_for(session, url)
         first = sync.record_failure(state, error, now=now)
         streak_started = state.failing_since
-    if first and streak_started is not None:
-        escalate(
-            ctx,
-            Cause(sync.failure_cause_key(streak_started), EscalationKind.PORTFOLIO_SYNC, {"error": error}),
-            project_id=None,
-            now=now,
+        owed = (
+            [
+                escalations.raise_alert(
+                    session,
+                    Cause(
+                        message_keys.portfolio_sync_failure_cause(streak_started),
+                        EscalationKind.PORTFOLIO_SYNC,
+                        {"error": error},
+                    ),
+                    project=None,
+                    now=now,
+                )
+            ]
+            if first and streak_started is not None
+            else []
         )
+    deliver_owed(ctx, owed, now=now)
 
 
 def sync_portfolio_daily(ctx: AppContext, now: datetime) -> None:

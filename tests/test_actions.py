@@ -13,7 +13,7 @@ import pytest
 
 from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import datepicker, plain_input, static_select
-from bot.services import actions
+from bot.services import actions, message_keys
 from bot.services.actions import ActionLine
 from bot.services.escalations import Cause
 from handlers.blocks.actions import (
@@ -484,7 +484,7 @@ def test_done_updates_the_pmo_alert_about_the_action_in_place(
     escalate(
         app_context,
         Cause(
-            actions.overdue_cause_key(action_id),
+            message_keys.action_overdue_cause(action_id),
             EscalationKind.ACTION_OVERDUE,
             {"title": "Agree the protocol", "owner_user_id": OWNER, "due": "2026-11-12", "days_overdue": 7},
         ),
@@ -499,3 +499,21 @@ def test_done_updates_the_pmo_alert_about_the_action_in_place(
     [alert] = fake_slack.messages_in(PMO_CHANNEL)
     assert f"Done: “Agree the protocol” was marked done by <@{OWNER}> on Mon 23 Nov." in str(alert["blocks"])
     assert "Acknowledge" not in str(alert["blocks"])  # settled: nothing left for the PMO to pick up
+
+
+def test_a_history_click_for_an_action_that_is_not_there_is_answered_only_to_the_clicker(
+    slack, fake_slack, crm, session_factory, listeners
+):
+    add_action(session_factory, "Agree the protocol")
+    listed = my_list(slack, fake_slack, listeners)
+    # A card whose History button names an action the bot does not hold (a hand-made or foreign message).
+    for block in listed["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == "action.history":
+                element["value"] = "999"
+
+    slack.block_action("action.history", user_id=OWNER, message={"ts": "1.2", **listed}, channel_id="C0CRM")
+    listeners.wait_idle()
+
+    refusal = reply(fake_slack, "No action has the number 999")
+    assert refusal.get("response_type", "ephemeral") == "ephemeral" and refusal.get("replace_original") is False

@@ -14,7 +14,7 @@ import pytest
 
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems
-from bot.services import benefits, checkins, digest, partners
+from bot.services import benefits, digest, message_keys, partners
 from bot.services.access import Actor
 from bot.services.digest import (
     AffectedProject,
@@ -112,7 +112,7 @@ def history(app_context, session_factory, fake_slack):
     escalate_now(
         app_context,
         Cause(
-            checkins.attention_cause_key("CRM-2", "2026-W47"),
+            message_keys.checkin_attention_cause("CRM-2", "2026-W47"),
             EscalationKind.CHECKIN_ATTENTION,
             {"period": "2026-W47", "rag": "red", "red": True},
         ),
@@ -145,7 +145,11 @@ def history(app_context, session_factory, fake_slack):
     prompted(session_factory, "OPS-4", "2026-W47", missed=True)
     escalate_now(
         app_context,
-        Cause(checkins.missed_cause_key("OPS-4", "2026-W47"), EscalationKind.CHECKIN_MISSED, {"period": "2026-W47"}),
+        Cause(
+            message_keys.checkin_missed_cause("OPS-4", "2026-W47"),
+            EscalationKind.CHECKIN_MISSED,
+            {"period": "2026-W47"},
+        ),
         "OPS-4",
     )
     incident(session_factory, "INC-7", delays={"CRM-2": 5, "HR-1": None}, not_affected=("WEB-3",))

@@ -16,7 +16,7 @@ from bot.demo.blockkit import view_problems
 from bot.demo.signed import plain_input, static_select
 from bot.services.status import MyAction, PendingCheckin, PersonalView, StatusRow
 from handlers.blocks.home import home_view
-from handlers.home import refresh_home
+from handlers.delivery import refresh_home
 from storage.models import Rag
 from tests.conftest import NOW
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project

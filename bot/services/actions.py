@@ -16,10 +16,11 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotAllowed, NotFound, UserError
-from bot.services import escalations, nudges, people
+from bot.services import escalations, message_keys, nudges, people
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import parse_weekday
 from bot.services.escalations import Cause
+from bot.services.owed import AlertChanged
 from storage.models import (
     Action,
     ActionEvent,
@@ -450,17 +451,6 @@ def action_lines(
 # --- what the PMO hears -------------------------------------------------------------------
 
 
-OVERDUE_CAUSE_PREFIX = "action-overdue:"
-
-
-def overdue_cause_key(action_id: int) -> str:
-    return f"{OVERDUE_CAUSE_PREFIX}{action_id}"
-
-
-def unreachable_cause_key(user_id: str) -> str:
-    return f"owner-unreachable:{user_id}"
-
-
 def day_text(day: date) -> str:
     """ "Tue 1 Dec", as people say due dates."""
     return f"{day:%a} {day.day} {day:%b}"
@@ -500,10 +490,10 @@ def overdue_alerts_updated_since(session: Session, since: datetime) -> set[int]:
     """The actions whose overdue alert was raised or changed since `since` (today's are fresh)."""
     keys = session.scalars(
         select(Escalation.cause_key).where(
-            Escalation.cause_key.like(OVERDUE_CAUSE_PREFIX + "%"), Escalation.updated_at >= since
+            Escalation.cause_key.like(message_keys.ACTION_OVERDUE_CAUSE_PREFIX + "%"), Escalation.updated_at >= since
         )
     )
-    return {int(key.removeprefix(OVERDUE_CAUSE_PREFIX)) for key in keys}
+    return {int(key.removeprefix(message_keys.ACTION_OVERDUE_CAUSE_PREFIX)) for key in keys}
 
 
 def settlement(line: ActionLine, *, actor_user_id: str) -> dict[str, str]:
@@ -521,11 +511,11 @@ def unreachable_cause(user_id: str, error: str, lines: list[ActionLine]) -> Caus
             {"title": line.title, "project_key": line.project_key, "due": line.due.isoformat()} for line in lines
         ],
     }
-    return Cause(key=unreachable_cause_key(user_id), kind=EscalationKind.OWNER_UNREACHABLE, facts=facts)
+    return Cause(key=message_keys.owner_unreachable_cause(user_id), kind=EscalationKind.OWNER_UNREACHABLE, facts=facts)
 
 
-def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) -> int | None:
-    """Raise or refresh an action's PMO alert; the escalation's id when its facts changed, else None.
+def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) -> list[AlertChanged]:
+    """Raise or refresh an action's PMO alert; the alert owed a showing when its facts changed, else none.
 
     Comparing the facts is what keeps repeated ticks quiet: the alert changes when the
     action ages (once a working day at most) or its owner goes away, and is otherwise left
@@ -534,12 +524,34 @@ def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) ->
     """
     action = get_action(session, line.action_id)
     facts = overdue_facts(session, line, action)
-    existing = escalations.find(session, overdue_cause_key(line.action_id))
+    existing = escalations.find(session, message_keys.action_overdue_cause(line.action_id))
     if existing is not None and existing.settled_at is None and existing.kind is EscalationKind.ACTION_OVERDUE:
         facts["days_overdue"] = max(int(facts["days_overdue"]), int(existing.facts.get("days_overdue", 0)))  # type: ignore[call-overload]
-    cause = Cause(key=overdue_cause_key(line.action_id), kind=EscalationKind.ACTION_OVERDUE, facts=facts)
+    cause = Cause(
+        key=message_keys.action_overdue_cause(line.action_id), kind=EscalationKind.ACTION_OVERDUE, facts=facts
+    )
     if existing is not None and not escalations.is_changed(existing, cause):
-        return None
+        return []
     escalation = escalations.raise_or_update(session, cause, project=project_of(session, action), now=now)
     escalation.action_id = action.id
-    return escalation.id
+    return [AlertChanged(escalation.id, cause.key)]
+
+
+def settle_overdue_alert(
+    session: Session, action_id: int, *, by: str, as_of: date, zone: ZoneInfo, now: datetime
+) -> list[AlertChanged]:
+    """Done or snoozed: the action's PMO alert, if it has one, says so (the alert owed an update)."""
+    [line] = action_lines(session, actions_by_id(session, [action_id]), as_of=as_of, zone=zone)
+    cause_key = message_keys.action_overdue_cause(action_id)
+    return escalations.settle_alert(session, cause_key, settlement(line, actor_user_id=by), now=now)
+
+
+def refresh_overdue_alert(
+    session: Session, action_id: int, *, as_of: date, zone: ZoneInfo, now: datetime
+) -> list[AlertChanged]:
+    """A reassigned action's PMO alert, if it has one, names the new owner straight away."""
+    cause_key = message_keys.action_overdue_cause(action_id)
+    if escalations.find(session, cause_key) is None:
+        return []
+    [line] = action_lines(session, actions_by_id(session, [action_id]), as_of=as_of, zone=zone)
+    return raise_overdue_alert(session, line, now=now) if line.is_overdue else []

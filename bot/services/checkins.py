@@ -15,11 +15,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import benefits, incidents, nudges, outbox, people, portfolio
+from bot.services import benefits, escalations, incidents, message_keys, nudges, outbox, people, portfolio
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
+from bot.services.owed import AlertChanged, CheckinSummary, Owed, PromptAnswered, SponsorDm, home_refresh
 from storage.inserts import insert_unless_taken
 from storage.models import (
     BenefitValue,
@@ -42,11 +43,6 @@ MAX_BENEFITS_IN_FORM = 80
 # go, as prompts are: by then the next period's prompt has taken its place. Bounding the
 # search also keeps each tick from re-reading every answered period in the history.
 CHASE_WINDOW = timedelta(days=7)
-
-
-def prompt_key(project_id: int, period: str) -> str:
-    """The idempotency key of a period's prompt message (also used to find it for updates)."""
-    return f"checkin-prompt:{project_id}:{period}"
 
 
 # --- what is due ---------------------------------------------------------------------
@@ -179,7 +175,7 @@ def reopen_after_repair(session: Session, project_id: int, *, now: datetime) -> 
     )
     if period is None or latest_checkin(session, project_id, period.period) is not None:
         return None
-    row = outbox.find(session, prompt_key(project_id, period.period))
+    row = outbox.find(session, message_keys.checkin_prompt(project_id, period.period))
     if row is None or row.status is not DeliveryStatus.UNDELIVERABLE:
         return None
     period.excused_reason = None
@@ -375,6 +371,94 @@ def submit(
     )
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A team's check-in stored, and everything it owes people, still to be sent."""
+
+    submission: Submission
+    owed: tuple[Owed, ...]
+
+
+def answer(
+    session: Session,
+    project: Project,
+    actor: Actor,
+    period: str,
+    checkin: CheckinInput,
+    *,
+    now: datetime,
+    tolerance: float,
+) -> Answered:
+    """A team answers its check-in: the check-in is stored (see `submit`), the PMO's alerts about
+    the week are raised or settled, and what that owes is returned in the order it is sent: the
+    prompt showing the answer, the summary in its thread, the alerts, the sponsor's DM, Home tabs."""
+    submission = submit(session, project, actor, period, checkin, now=now, tolerance=tolerance)
+    stored = session.get_one(Checkin, submission.checkin_id)
+    answered_by = actor.slack_user_id
+    owed: list[Owed] = []
+    prompt = outbox.sent_message(session, message_keys.checkin_prompt(project.id, period))
+    if prompt is not None:
+        owed.append(
+            PromptAnswered(
+                project.id,
+                project.key,
+                project.name,
+                period,
+                prompt[0],
+                submission.overall,
+                answered_by,
+                submission.revision,
+            )
+        )
+    primary = portfolio.primary_channel(project)
+    summary_channel = prompt[0] if prompt else (primary.channel_id if primary else None)
+    if summary_channel is not None:
+        owed.append(
+            CheckinSummary(
+                checkin_id=stored.id,
+                project_key=project.key,
+                period=period,
+                channel_id=summary_channel,
+                thread_ts=prompt[1] if prompt else None,
+                overall=submission.overall,
+                answered_by=answered_by,
+                revision=submission.revision,
+                changed=tuple(submission.changed),
+                offers_help_action=bool(stored.help_needed) and project.sponsor is not None,
+            )
+        )
+    owed += [escalations.raise_alert(session, cause, project=project, now=now) for cause in submission.causes]
+    settlements = [(cause_key, amended_settlement(submission.overall)) for cause_key in submission.cleared_cause_keys]
+    if submission.answered_late:
+        late = late_settlement(answered_by, submission.overall)
+        settlements.append((message_keys.checkin_missed_cause(project.key, period), late))
+    for cause_key, how in settlements:
+        owed += escalations.settle_alert(session, cause_key, how, now=now)
+    sponsor = submission.sponsor_user_id
+    turned_red = submission.tell_sponsor_turned_red
+    if sponsor and (turned_red or submission.tell_sponsor_help):
+        # One DM for one check-in, however many reasons the sponsor has to read it.
+        owed.append(
+            SponsorDm(
+                idempotency_key=(message_keys.sponsor_red if turned_red else message_keys.sponsor_help)(
+                    project.id, period
+                ),
+                sponsor_user_id=sponsor,
+                project_key=project.key,
+                project_name=project.name,
+                period=period,
+                turned_red=turned_red,
+                progress=stored.progress,
+                path_to_green=stored.path_to_green,
+                help_needed=stored.help_needed,
+            )
+        )
+    # Their Home tabs show the project's status and its pending check-in.
+    lead = project.lead.slack_user_id if project.lead else None
+    owed.append(home_refresh(answered_by, sponsor, lead, portfolio.deputy_user_id(project)))
+    return Answered(submission, tuple(owed))
+
+
 def _store_benefit_values(
     session: Session, project: Project, checkin: Checkin, typed: dict[int, str], person_id: int, *, now: datetime
 ) -> None:
@@ -444,15 +528,6 @@ def changed_fields(
     return found
 
 
-def attention_cause_key(project_key: str, period: str) -> str:
-    """One alert per project and week, whether it is Red, asks the PMO for help, or both."""
-    return f"checkin-red:{project_key}:{period}"
-
-
-def missed_cause_key(project_key: str, period: str) -> str:
-    return f"checkin-missed:{project_key}:{period}"
-
-
 def _team_words(checkin: Checkin) -> list[tuple[str, str]]:
     parts = [
         ("Help needed", checkin.help_needed),
@@ -485,7 +560,7 @@ def benefits_behind(project: Project, *, on: date, tolerance: float) -> list[dic
 def _escalation_causes(
     project: Project, period: str, checkin: Checkin, previous: Rag | None, behind: list[dict[str, str]]
 ) -> tuple[list[Cause], list[str]]:
-    key = attention_cause_key(project.key, period)
+    key = message_keys.checkin_attention_cause(project.key, period)
     red = checkin.overall_rag is Rag.RED
     if not (red or checkin.escalate_to_pmo):
         return [], [key]
@@ -604,9 +679,20 @@ def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolera
     ]
 
 
+def record_misses(session: Session, *, now: datetime, after: timedelta, tolerance: float) -> list[AlertChanged]:
+    """Periods still unanswered `after` the prompt are recorded as missed, each with its PMO alert
+    raised in the same transaction, so no crash can record a miss and lose its alert."""
+    return [
+        escalations.raise_alert(
+            session, missed_cause(overdue), project=session.get(Project, overdue.project_id), now=now
+        )
+        for overdue in take_due_misses(session, now=now, after=after, tolerance=tolerance)
+    ]
+
+
 def missed_cause(overdue: Overdue) -> Cause:
     return Cause(
-        missed_cause_key(overdue.project_key, overdue.period),
+        message_keys.checkin_missed_cause(overdue.project_key, overdue.period),
         EscalationKind.CHECKIN_MISSED,
         {"period": overdue.period, "benefits_behind": overdue.benefits_behind},
         overdue.period,

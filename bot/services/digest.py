@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, checkins, governance
+from bot.services import benefits, governance, message_keys
 from bot.services.cadence import Cadence, period_of, previous_period
 from bot.services.calendar import first_working_day
 from bot.services.checkins import RAG_ORDER
@@ -59,25 +59,10 @@ HEALTH_WEEKS = 13
 NO_OBJECTIVE = "(no objective)"
 
 
-def digest_key(period: str) -> str:
-    """The idempotency key of the week's digest: one per ISO week."""
-    return f"pmo-digest:{period}"
-
-
 def digest_due_period(now: datetime, cadence: Cadence) -> str | None:
     """The ISO week whose digest is due at `now` (from its DIGEST_DAY DIGEST_TIME on), or None."""
     period, _day, due_at = cadence.latest_due(now)
     return period if now < due_at + DIGEST_CATCH_UP else None
-
-
-def pack_key(month: str) -> str:
-    """The idempotency key of the month's pack message: one per month ("2026-12")."""
-    return f"governance-pack:{month}"
-
-
-def pack_charts_key(month: str) -> str:
-    """The idempotency key of the month's chart upload, shared in the pack channel once."""
-    return f"governance-pack-charts:{month}"
 
 
 # --- shared pieces ----------------------------------------------------------------------
@@ -233,7 +218,7 @@ def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -
         before, after = portfolio.status(project.id, week_ago), portfolio.status(project.id, now)
         if before is None or after is None or RAG_ORDER[after.overall] <= RAG_ORDER[before.overall]:
             continue
-        alert = checkins.attention_cause_key(project.key, after.period) if after.overall is Rag.RED else None
+        alert = message_keys.checkin_attention_cause(project.key, after.period) if after.overall is Rag.RED else None
         changes.append(RagChange(project.key, project.name, before.overall, after.overall, after.period, alert))
     # Biggest drops first (Green to Red before Amber to Red), then by key.
     return sorted(changes, key=lambda c: (RAG_ORDER[c.before] - RAG_ORDER[c.after], c.project_key))
@@ -355,7 +340,7 @@ def build_digest(
                 projects[miss.project_id].key,
                 projects[miss.project_id].name,
                 miss.period,
-                checkins.missed_cause_key(projects[miss.project_id].key, miss.period),
+                message_keys.checkin_missed_cause(projects[miss.project_id].key, miss.period),
             )
             for miss in misses
             if miss.missed_at > now - MISSED_SINCE

@@ -14,7 +14,8 @@ from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, NotFound
-from bot.services import people
+from bot.services import message_keys, people
+from bot.services.owed import AlertChanged
 from storage.models import Escalation, EscalationKind, EscalationStatus, OutgoingMessage, Person, Project
 
 
@@ -32,15 +33,10 @@ class Cause:
     period: str | None = None
 
 
-def alert_key(cause_key: str) -> str:
-    """The idempotency key of the escalation's message in the PMO channel."""
-    return f"escalation:{cause_key}"
-
-
 def unposted(session: Session) -> list[int]:
     """Escalations whose alert was never claimed for sending (e.g. the process died in between)."""
     claimed = select(OutgoingMessage.id).where(
-        OutgoingMessage.idempotency_key == literal("escalation:") + Escalation.cause_key
+        OutgoingMessage.idempotency_key == literal(message_keys.ALERT_PREFIX) + Escalation.cause_key
     )
     return list(session.scalars(select(Escalation.id).where(~claimed.exists()).order_by(Escalation.id)))
 
@@ -94,6 +90,17 @@ def settle(session: Session, cause_key: str, how: dict[str, Any], *, now: dateti
     escalation.settled_at = now
     escalation.updated_at = now
     return escalation
+
+
+def settle_alert(session: Session, cause_key: str, how: dict[str, Any], *, now: datetime) -> list[AlertChanged]:
+    """Settle the cause's escalation (see `settle`); the alert owed an update, if it changed."""
+    escalation = settle(session, cause_key, how, now=now)
+    return [] if escalation is None else [AlertChanged(escalation.id, cause_key)]
+
+
+def raise_alert(session: Session, cause: Cause, *, project: Project | None, now: datetime) -> AlertChanged:
+    """Raise or refresh the cause's escalation (see `raise_or_update`); its alert is owed a showing."""
+    return AlertChanged(raise_or_update(session, cause, project=project, now=now).id, cause.key)
 
 
 def pick_up(

@@ -7,7 +7,7 @@ unsent to the safety nets, so formats stay as they are.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 
 def broken_channel_cause(team_id: str, channel_id: str) -> str:
@@ -77,6 +77,69 @@ def coaching_offered(escalation_id: int, recipient_user_id: str) -> str:
 def governance_pack_tables(month: str) -> str:
     """The governance pack's chart numbers as tables, in the pack's thread."""
     return f"governance-pack-tables:{month}"
+
+
+def checkin_prompt(project_id: int, period: str) -> str:
+    """A period's prompt message (also how its answer finds it, to update it and thread under it)."""
+    return f"checkin-prompt:{project_id}:{period}"
+
+
+def checkin_attention_cause(project_key: str, period: str) -> str:
+    """One alert per project and week, whether it is Red, asks the PMO for help, or both."""
+    return f"checkin-red:{project_key}:{period}"
+
+
+def checkin_missed_cause(project_key: str, period: str) -> str:
+    return f"checkin-missed:{project_key}:{period}"
+
+
+ALERT_PREFIX = "escalation:"
+
+
+def alert(cause_key: str) -> str:
+    """The escalation's message in the PMO channel: the cause's key under ALERT_PREFIX."""
+    return f"{ALERT_PREFIX}{cause_key}"
+
+
+ACTION_OVERDUE_CAUSE_PREFIX = "action-overdue:"
+
+
+def action_overdue_cause(action_id: int) -> str:
+    return f"{ACTION_OVERDUE_CAUSE_PREFIX}{action_id}"
+
+
+def owner_unreachable_cause(user_id: str) -> str:
+    return f"owner-unreachable:{user_id}"
+
+
+def portfolio_sync_failure_cause(streak_started: datetime) -> str:
+    """One alert per failure streak of the portfolio sync, named by when the streak began."""
+    return f"portfolio-sync:{streak_started.isoformat()}"
+
+
+def pmo_digest(period: str) -> str:
+    """The week's digest: one per ISO week."""
+    return f"pmo-digest:{period}"
+
+
+def governance_pack(month: str) -> str:
+    """The month's pack message: one per month ("2026-12")."""
+    return f"governance-pack:{month}"
+
+
+def governance_pack_charts(month: str) -> str:
+    """The month's chart upload, shared in the pack channel once."""
+    return f"governance-pack-charts:{month}"
+
+
+def overlap_note(period: str) -> str:
+    """The week's note of possible overlaps in the PMO channel: one note per week."""
+    return f"overlap-note:{period}"
+
+
+def retention_run(now: datetime) -> str:
+    """The job run recording that a month's retention was applied."""
+    return f"retention:{now:%Y-%m}"
 
 
 # --- incidents ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session, aliased
@@ -441,6 +441,15 @@ def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime
         pmo_day=pmo_day,
         unknown_timezones=sorted(unknown_timezones),
     )
+
+
+def known_timezone(slack_tz: str | None, default_timezone: str) -> str:
+    """The timezone Slack gives for someone (users.info's `tz`), or the default when it gives none we know."""
+    try:
+        ZoneInfo(slack_tz or "")
+    except (ZoneInfoNotFoundError, ValueError):
+        return default_timezone
+    return slack_tz or default_timezone
 
 
 def remember_timezone(session: Session, user_id: str, timezone_name: str, *, now: datetime) -> None:

@@ -348,8 +348,3 @@ def decide(
     session.add(decision)
     session.flush()
     return decision
-
-
-def note_key(period: str) -> str:
-    """The idempotency key of the week's note in the PMO channel: one note per week."""
-    return f"overlap-note:{period}"

@@ -53,7 +53,3 @@ def record_failure(state: SyncState, error: str, *, now: datetime) -> bool:
         state.failing_since = now
         return True
     return False
-
-
-def failure_cause_key(streak_started: datetime) -> str:
-    return f"portfolio-sync:{streak_started.isoformat()}"

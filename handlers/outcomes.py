@@ -1,0 +1,95 @@
+"""Decide, then deliver: the one step that sends what a domain operation decided it owes.
+
+A service changes the records and returns what it owes people as data (`bot.services.owed`);
+`deliver_owed` renders each item with its Block Kit builder and sends it through the delivery
+core (`handlers.delivery`), in the order given. Listeners and jobs call it once with what their
+one domain call returned, so no feature climbs back up into another to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.context import AppContext
+from bot.services import message_keys
+from bot.services.owed import AlertChanged, CheckinSummary, HomeRefresh, Owed, PromptAnswered, SponsorDm
+from handlers.blocks import checkins as checkin_blocks
+from handlers.blocks.actions import HelpActionTarget
+from handlers.blocks.checkins import SponsorWords, SummaryLines
+from handlers.delivery import chat_message, post_or_update, publish_alert, refresh_home, send_dm_once, send_once
+from storage.models import Checkin, Project
+from storage.session import unit_of_work
+
+
+def deliver_owed(ctx: AppContext, owed: Iterable[Owed], *, now: datetime) -> None:
+    """Render and send each owed message, in order; each goes through the ledger under its key."""
+    for item in owed:
+        match item:
+            case PromptAnswered():
+                _prompt_answered(ctx, item, now=now)
+            case CheckinSummary():
+                _checkin_summary(ctx, item, now=now)
+            case AlertChanged():
+                publish_alert(ctx, item.escalation_id, now=now)
+            case SponsorDm():
+                _sponsor_dm(ctx, item, now=now)
+            case HomeRefresh():
+                refresh_home(ctx, item.user_ids, now)
+
+
+def _prompt_answered(ctx: AppContext, owed: PromptAnswered, *, now: datetime) -> None:
+    answered = checkin_blocks.answered_prompt_blocks(
+        owed.project_key, owed.project_name, owed.period, owed.overall.value, owed.answered_by, owed.revision
+    )
+    text = checkin_blocks.prompt_text(owed.project_key, owed.period)
+    key = message_keys.checkin_prompt(owed.project_id, owed.period)
+    post_or_update(ctx, chat_message(key, owed.channel_id, text, answered), now=now)
+
+
+def _checkin_summary(ctx: AppContext, owed: CheckinSummary, *, now: datetime) -> None:
+    with unit_of_work(ctx.session_factory) as session:
+        lines = _summary_lines(session, session.get_one(Checkin, owed.checkin_id))
+    help_action = HelpActionTarget(owed.project_key, owed.checkin_id) if owed.offers_help_action else None
+    blocks = checkin_blocks.summary_blocks(
+        lines, owed.answered_by, owed.revision, help_action=help_action, changed=list(owed.changed)
+    )
+    text = checkin_blocks.summary_text(owed.project_key, owed.period, owed.overall.value)
+    thread = {"thread_ts": owed.thread_ts} if owed.thread_ts else {}
+    key = message_keys.checkin_summary(owed.checkin_id)
+    send_once(ctx, chat_message(key, owed.channel_id, text, blocks, **thread), now=now)
+
+
+def _summary_lines(session: Session, checkin: Checkin) -> SummaryLines:
+    """What a check-in's summary shows: its answers and the benefit values given with it."""
+    project = session.get_one(Project, checkin.project_id)
+    units = {benefit.id: (benefit.name, benefit.unit) for benefit in project.benefits}
+    reported = [
+        (units[value.benefit_id][0], f"{value.value.normalize():f} {units[value.benefit_id][1]}")
+        for benefit in project.benefits
+        for value in benefit.values
+        if value.checkin_id == checkin.id
+    ]
+    return SummaryLines(
+        overall=checkin.overall_rag.value,
+        schedule=checkin.schedule_rag.value if checkin.schedule_rag else None,
+        cost=checkin.cost_rag.value if checkin.cost_rag else None,
+        scope=checkin.scope_rag.value if checkin.scope_rag else None,
+        progress=checkin.progress,
+        next_steps=checkin.next_steps,
+        risks_issues=checkin.risks_issues,
+        help_needed=checkin.help_needed,
+        path_to_green=checkin.path_to_green,
+        path_to_green_date=checkin.path_to_green_date,
+        benefit_values=reported,
+    )
+
+
+def _sponsor_dm(ctx: AppContext, owed: SponsorDm, *, now: datetime) -> None:
+    words = SponsorWords(owed.progress, owed.path_to_green, owed.help_needed)
+    text = checkin_blocks.sponsor_dm(
+        owed.project_key, owed.project_name, owed.period, words, turned_red=owed.turned_red
+    )
+    send_dm_once(ctx, chat_message(owed.idempotency_key, owed.sponsor_user_id, text), now=now)
