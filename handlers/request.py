@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -96,10 +96,30 @@ def clean_body(req: BoltRequest, next: Callable[[], None]) -> None:  # noqa: A00
     next()
 
 
+class KeptAck(Ack):
+    """Bolt's `ack`, except that an answer once given stays given.
+
+    When a listener raises after it has acked (a refusal, a tampered button), Bolt's thread
+    runner sets `ack.response` back to None; if the request thread had not yet seen the ack, it
+    then waits out the 3 s and answers Slack 404. Keeping the answer closes that race.
+    """
+
+    @property
+    def response(self) -> BoltResponse | None:
+        return self._answer
+
+    @response.setter
+    def response(self, answer: BoltResponse | None) -> None:
+        if answer is not None or getattr(self, "_answer", None) is None:
+            self._answer = answer
+
+
 def add_actor_and_clock(ctx: AppContext) -> Callable[..., None]:
-    """Middleware giving every listener `actor` (who is asking, with their rights) and `now` (read once)."""
+    """Middleware giving every listener `actor` (who is asking, with their rights), `now` (read
+    once) and an `ack` that keeps its answer."""
 
     def middleware(context: BoltContext, body: dict[str, Any], next: Callable[[], None]) -> None:  # noqa: A002
+        context["ack"] = KeptAck()
         user_id = (body.get("user") or {}).get("id") or body.get("user_id") or context.user_id
         if user_id:
             context["actor"] = Actor(user_id, ctx.settings.is_pmo_admin(user_id))
