@@ -23,6 +23,7 @@ from bot.services.actions import InvalidAction, NewAction
 from bot.services.cadence import parse_timezone
 from bot.services.outbox import OutgoingRequest
 from bot.services.partners import INTERNAL, Audience
+from bot.services.risks import risk_lines, risks_by_id
 from handlers.blocks.actions import (
     ASSIGNED,
     DM,
@@ -107,7 +108,10 @@ def _dm_message(session: Session, ctx: AppContext, dm: ActionDm, *, key: str, re
     if dm.kind == ASSIGNED:
         text, blocks = assignment_dm(lines[0], dm, key=key, recipient=recipient)
     else:
-        text, blocks = overdue_digest(lines, key=key, recipient=recipient)
+        reviews = risk_lines(
+            session, risks_by_id(session, dm.risk_ids), as_of=date.fromisoformat(dm.as_of), zone=_zone(ctx)
+        )
+        text, blocks = overdue_digest(lines, key=key, recipient=recipient, reviews=reviews)
     # The metadata says what the DM lists, so a click on it can redraw it from the records.
     return chat_message(key, recipient, text, blocks, metadata=dm.metadata())
 

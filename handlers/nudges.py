@@ -20,11 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.services import actions, message_keys, nudges, outbox
-from bot.services.nudges import DailyNudge
+from bot.services.nudges import Chased, DailyNudge, ids_of
 from handlers.actions import claim_action_dm, timezone_of
 from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import chat_message, claim, deliver_dm, fan_out, publish_alert
+from handlers.risks import alert_overdue_reviews, review_lines
 from storage.session import unit_of_work
 
 
@@ -39,7 +40,8 @@ def send_nudges(ctx: AppContext, now: datetime) -> None:
     fan_out(ctx, owner_digests, lambda digest: _send_owner_digest(ctx, digest, now))
     fan_out(ctx, sponsor_digests, lambda digest: _send_sponsor_digest(ctx, digest, now))
     if plan.pmo_day is not None and plan.pmo_alerts:
-        _refresh_pmo_alerts(ctx, [due.action_id for due in plan.pmo_alerts], plan.pmo_day, now)
+        _refresh_pmo_alerts(ctx, ids_of(plan.pmo_alerts, Chased.ACTION), plan.pmo_day, now)
+        alert_overdue_reviews(ctx, ids_of(plan.pmo_alerts, Chased.RISK_REVIEW), plan.pmo_day, now)
 
 
 def _plan(ctx: AppContext, now: datetime) -> nudges.NudgePlan:
@@ -73,7 +75,7 @@ def _send_owner_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> No
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
             return  # today's DM already went (or is going) out
-        dm = ActionDm(OVERDUE, digest.local_day.isoformat(), [item.action_id for item in digest.items])
+        dm = ActionDm(OVERDUE, digest.local_day.isoformat(), digest.action_ids, risk_ids=digest.risk_ids)
         claimed = claim_action_dm(session, ctx, dm, key=key, recipient=digest.user_id, now=now)
     if claimed is not None:
         deliver_dm(ctx, claimed, now=now)
@@ -84,11 +86,11 @@ def _send_sponsor_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> 
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
             return
-        rows = actions.actions_by_id(session, [item.action_id for item in digest.items])
+        rows = actions.actions_by_id(session, digest.action_ids)
         lines = actions.action_lines(
             session, rows, as_of=digest.local_day, zone=ZoneInfo(ctx.settings.default_timezone)
         )
-        text, blocks = sponsor_digest(lines)
+        text, blocks = sponsor_digest(lines, review_lines(ctx, session, digest.risk_ids, digest.local_day))
         claimed = claim(session, chat_message(key, digest.user_id, text, blocks), now=now)
     if claimed is not None:
         deliver_dm(ctx, claimed, now=now)
