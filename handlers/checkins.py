@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -17,6 +18,7 @@ from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
+from handlers.blocks.risks import DecisionSubject
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
     ClaimedMessage,
@@ -33,6 +35,7 @@ from handlers.delivery import (
 from handlers.escalations import settle_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, CallbackId, CheckinBlock
+from handlers.risks import claim_changed_items, deliver_changed_items, raid_form_blocks
 from storage.models import Checkin, Project, Rag
 from storage.session import unit_of_work
 
@@ -163,6 +166,9 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             questions,
             more=max(0, len(benefits) - len(questions)),
             answers=answers,
+            raid=raid_form_blocks(
+                session, project.id, today=ctx.workspace_today(), zone=ZoneInfo(ctx.settings.default_timezone)
+            ),
         )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -254,6 +260,7 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
         help_needed = checkin.help_needed
         words = blocks.SponsorWords(checkin.progress, checkin.path_to_green, checkin.help_needed)
         help_action = HelpActionTarget(key, checkin.id) if help_needed and project.sponsor else None
+        decision = DecisionSubject(f"checkin:{checkin.id}") if help_needed and checkin.overall_rag is Rag.RED else None
         # Their Home tabs show the project's status and its pending check-in.
         home_readers = (
             submitted_by,
@@ -272,7 +279,12 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
         thread = {"thread_ts": prompt[1]} if prompt else {}
         text = blocks.summary_text(key, period, submission.overall.value)
         summary_blocks = blocks.summary_blocks(
-            summary, submitted_by, submission.revision, help_action=help_action, changed=submission.changed
+            summary,
+            submitted_by,
+            submission.revision,
+            help_action=help_action,
+            changed=submission.changed,
+            decision=decision,
         )
         message = chat_message(
             message_keys.checkin_summary(submission.checkin_id), summary_channel, text, summary_blocks, **thread
@@ -346,8 +358,12 @@ def register(app: App, ctx: AppContext) -> None:
             submission = checkins.submit(
                 session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
             )
+            raid_changed = claim_changed_items(
+                ctx, session, submission.checkin_id, user_id, view["state"]["values"], now=now
+            )
         ack()
         _after_submission(ctx, submission, user_id, now)
+        deliver_changed_items(ctx, raid_changed, now=now)
 
 
 CHECKIN = Subcommand(

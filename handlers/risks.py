@@ -52,7 +52,7 @@ from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import ClaimedMessage, chat_message, claim, deliver, deliver_dm, fan_out, post_or_update
 from handlers.ids import DecisionBlock, IssueBlock, RaidActionId, RaidCallbackId, RiskBlock
 from handlers.partners import channel_audience
-from storage.models import Checkin, Issue, Person, Risk
+from storage.models import Issue, Risk
 from storage.session import unit_of_work
 
 RAID_DM_EVENT = "pmo_bot_raid_dm"
@@ -317,7 +317,7 @@ def _after_change(
 # --- the check-in form --------------------------------------------------------------------------
 
 
-def checkin_form_blocks(session: Session, project_id: int, *, today: date, zone: ZoneInfo) -> list:
+def raid_form_blocks(session: Session, project_id: int, *, today: date, zone: ZoneInfo) -> list:
     """The check-in form's "still accurate?" boxes: open risks scoring 15+, open high and critical issues."""
     high_risks, high_issues = risks.needing_confirmation(session, project_id)
     return checkin_confirmations(
@@ -326,9 +326,13 @@ def checkin_form_blocks(session: Session, project_id: int, *, today: date, zone:
 
 
 def claim_changed_items(
-    ctx: AppContext, session: Session, checkin: Checkin, values: dict[str, Any], *, now: datetime
+    ctx: AppContext, session: Session, checkin_id: int, submitted_by: str, values: dict[str, Any], *, now: datetime
 ) -> ClaimedMessage | None:
-    """After a check-in: the items whose "still accurate?" box was unticked, as cards in a DM to the submitter."""
+    """After a check-in: the items whose "still accurate?" box was unticked, as cards in a DM to the submitter.
+
+    Unticked means changed: the DM carries each one's card (a risk's with Review, Close and Add note),
+    so the update is one click away rather than typed into the check-in.
+    """
     risk_ids: list[int] = []
     issue_ids: list[int] = []
     for block_id in values:
@@ -338,12 +342,14 @@ def claim_changed_items(
         (risk_ids if kind == "risk" else issue_ids).append(int(number))
     if not risk_ids and not issue_ids:
         return None
-    recipient = session.get_one(Person, checkin.submitted_by_id).slack_user_id
-    key = message_keys.raid_changed(checkin.id)
-    message = _raid_dm_message(
-        ctx, session, key, recipient, {"risk_ids": sorted(risk_ids), "issue_ids": sorted(issue_ids)}
-    )
-    return claim(session, message, now=now)
+    key = message_keys.raid_changed(checkin_id)
+    payload = {"risk_ids": sorted(risk_ids), "issue_ids": sorted(issue_ids)}
+    return claim(session, _raid_dm_message(ctx, session, key, submitted_by, payload), now=now)
+
+
+def deliver_changed_items(ctx: AppContext, claimed: ClaimedMessage | None, *, now: datetime) -> None:
+    if claimed is not None:
+        deliver_dm(ctx, claimed, now=now)
 
 
 # --- decisions ----------------------------------------------------------------------------------
