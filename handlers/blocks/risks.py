@@ -49,6 +49,7 @@ from handlers.ids import (
 RISKS_PAGE_SIZE = 15  # two blocks a card: 30, with the heading, count and paging well under 50
 ISSUES_PAGE_SIZE = 20  # one block each
 MAX_REVIEW_CARDS = 10  # in the daily DM, after the actions' cards
+MAX_CONFIRMATIONS = 10  # in the check-in form, which has its own inputs too
 LIST = "list"  # an ephemeral list, redrawn through the click's response_url
 DM = "dm"  # a DM in the ledger, redrawn in place
 
@@ -442,18 +443,27 @@ def checkin_confirmations(risks: list[RiskLine], issues: list[IssueLine]) -> lis
     blocks: list[Block] = [
         section("*Still accurate?* Untick anything that has changed; you will get its card to update it."),
     ]
-    items = [(f"risk:{line.risk_id}", risk_text(line)) for line in risks]
-    items += [(f"issue:{line.issue_id}", issue_text(line)) for line in issues]
-    for item_key, text in items[:10]:  # at most 10: the form has its own inputs too
-        option = {"text": {"type": "mrkdwn", "text": clip(text, 150)}, "value": item_key}
+    items = [
+        (f"risk:{line.risk_id}", f"Risk: {clip(line.title, 150)} · {line.project_key} · {_scores(line)}")
+        for line in risks
+    ]
+    items += [
+        (f"issue:{line.issue_id}", f"Issue: {clip(line.title, 150)} · {line.project_key} · {line.severity}")
+        for line in issues
+    ]
+    for item_key, label in items[:MAX_CONFIRMATIONS]:
+        # Plain text: a label shows the words as typed, so nothing in a title can ping anyone.
+        option = {"text": plain("Still accurate", 75), "value": item_key}
         blocks.append(
             _input(
                 confirm_block_id(item_key),
-                "Still accurate?",
+                label,
                 {"type": "checkboxes", "options": [option], "initial_options": [option]},
                 optional=True,
             )
         )
+    if len(items) > MAX_CONFIRMATIONS:
+        blocks.append(context(f"…and {len(items) - MAX_CONFIRMATIONS} more: `/pmo risks` and `/pmo issues` list them."))
     return blocks
 
 
