@@ -373,3 +373,73 @@ def test_the_checkin_form_asks_whether_high_risks_and_issues_are_still_accurate(
     [dm] = [m for m in fake_slack.messages_in(LEAD) if "RAID log changed" in m.get("text", "")]
     assert "Supplier may go bust" in str(dm["blocks"]) and "risk.review" in str(dm["blocks"])
     assert "Data feed is late" not in str(dm["blocks"])
+
+
+# --- import and export --------------------------------------------------------------------------------
+
+RISKS_CSV = (
+    "key,id,title,owner,probability,impact,proximity,response,mitigation,next_review,status\n"
+    "CRM-2,,Supplier may go bust,owner@council.example,4,5,2027-03-01,reduce,Second supplier,2026-12-07,open\n"
+    'crm-2,,=HYPERLINK("http://evil"),U0LEAD,2,2,,accept,,2026-12-14,open\n'
+)
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch, fake_slack, database_url, engine):
+    """The CLI on the tests' own database, Slack pointed at the fake."""
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "SLACK_BOT_TOKEN": fake_slack.bot_token,
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "SLACK_API_URL": fake_slack.url,
+        "DATABASE_URL": database_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
+def run_cli(*argv: str) -> int:
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    return int(exit_info.value.code or 0)
+
+
+def test_risks_import_export_round_trip_is_a_no_op(cli_env, fake_slack, session_factory, capsys):
+    add_project(session_factory)
+    fake_slack.add_user(OWNER, email="owner@council.example")
+    (cli_env / "in.csv").write_text(RISKS_CSV)
+
+    assert run_cli("import", "--kind", "risks", "in.csv") == 0
+    assert run_cli("export", "--kind", "risks", "out.csv") == 0
+    assert run_cli("import", "--kind", "risks", "out.csv") == 0
+    assert run_cli("export", "--kind", "issues", "issues.csv") == 0
+
+    out = capsys.readouterr().out
+    assert "2 created, 0 updated, 0 unchanged" in out and "0 created, 0 updated, 2 unchanged" in out
+    exported = (cli_env / "out.csv").read_text(encoding="utf-8-sig").splitlines()
+    [supplier, formula] = stored_risks(session_factory)
+    assert exported[1].startswith(f"CRM-2,{supplier.id},Supplier may go bust,owner@council.example,4,5,2027-03-01,")
+    assert exported[2].startswith(f"CRM-2,{formula.id},\"'=HYPERLINK")  # defused for spreadsheets
+    assert (supplier.owner.slack_user_id, supplier.score) == (OWNER, 20) and formula.title.startswith("=HYPERLINK")
+
+
+def test_a_bad_risks_file_imports_nothing_and_names_each_bad_line(cli_env, session_factory, capsys):
+    add_project(session_factory)
+    (cli_env / "bad.csv").write_text(
+        "key,id,title,owner,probability,impact,proximity,response,mitigation,next_review,status\n"
+        "CRM-2,,Fine,U0LEAD,1,1,,accept,,2026-12-07,open\n"
+        "NOPE-1,,Unknown project,U0LEAD,1,1,,accept,,2026-12-07,open\n"
+        "CRM-2,,Bad score,U0LEAD,9,1,,accept,,2026-12-07,open\n"
+        "CRM-2,77,Unknown id,U0LEAD,1,1,,accept,,next week,open\n"
+    )
+
+    assert run_cli("import", "--kind", "risks", "bad.csv") == 1
+
+    err = capsys.readouterr().err
+    assert "nothing imported" in err and "line 2:" not in err
+    assert "line 3: no project has the key 'NOPE-1'" in err
+    assert "line 4: probability '9' is not a score" in err
+    assert "line 5: CRM-2 has no risk with id 77" in err and "line 5: next_review 'next week' is not a date" in err
+    assert stored_risks(session_factory) == []
