@@ -24,6 +24,7 @@ from handlers.blocks.pack_tables import pack_tables_blocks, pack_tables_text
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import PERMANENT_ERRORS, chat_message, claim, deliver, send_once
 from handlers.partners import channel_audience
+from handlers.risks import pack_decisions_blocks
 from storage.session import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -143,8 +144,10 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
         )
+        decisions_asked = pack_decisions_blocks(session, today=digest.local_today(now, settings.default_timezone))
     if message_key in unsent:
-        payload = {"channel": channel_id, "text": blocks.pack_text(pack), "blocks": blocks.pack_blocks(pack)}
+        pack_blocks = [*blocks.pack_blocks(pack), *decisions_asked]
+        payload = {"channel": channel_id, "text": blocks.pack_text(pack), "blocks": pack_blocks}
         send_once(ctx, OutgoingRequest(message_key, "chat.postMessage", channel_id, payload), now=now)
     if charts_key in unsent:
         _share_charts(ctx, pack, channel_id, charts_key, now)

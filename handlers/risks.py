@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
@@ -39,6 +40,7 @@ from handlers.blocks.risks import (
     new_issue_modal,
     new_risk_modal,
     overdue_review_alert,
+    pack_decisions_section,
     record_decision_modal,
     review_modal,
     reviewed_modal,
@@ -353,6 +355,11 @@ def deliver_changed_items(ctx: AppContext, claimed: ClaimedMessage | None, *, no
 
 
 # --- decisions ----------------------------------------------------------------------------------
+
+
+def pack_decisions_blocks(session: Session, *, today: date) -> list:
+    """The monthly pack's section of decisions asked for and still open, across the portfolio."""
+    return pack_decisions_section(decisions.lines(session, decisions.open_requests(session, true())), today=today)
 
 
 def _decision_line(session: Session, request_id: int) -> decisions.DecisionLine:

@@ -131,7 +131,8 @@ class DecisionLine:
 
 def lines(session: Session, rows: list[DecisionRequest]) -> list[DecisionLine]:
     person_ids = {row.raised_by_id for row in rows} | {row.decision.decided_by_id for row in rows if row.decision}
-    user_ids = dict(session.execute(select(Person.id, Person.slack_user_id).where(Person.id.in_(person_ids - {None}))))
+    found = session.execute(select(Person.id, Person.slack_user_id).where(Person.id.in_(person_ids - {None})))
+    user_ids = {person_id: user_id for person_id, user_id in found}
     return [
         DecisionLine(
             request_id=row.id,
