@@ -30,10 +30,11 @@ from handlers.blocks.risks import (
     changed_items_dm,
     checkin_confirmations,
     confirm_block_id,
+    decision_asked_modal,
     decision_list,
     decision_needed_modal,
+    decision_recorded_modal,
     decision_request_dm,
-    done_modal,
     issue_added_modal,
     issue_alert,
     issue_list,
@@ -519,7 +520,7 @@ def register(app: App, ctx: AppContext) -> None:
             )
         ack(
             response_action="update",
-            view=done_modal("Decision needed", f":scales: Asked <@{decider}> to decide by {due.isoformat()}."),
+            view=decision_asked_modal(decider, due),
         )
         if claimed is not None:
             deliver_dm(ctx, claimed, now=now)
@@ -546,7 +547,7 @@ def register(app: App, ctx: AppContext) -> None:
             text, blocks = decision_request_dm(line, today=today)
         ack(
             response_action="update",
-            view=done_modal("Decision recorded", f":white_check_mark: Recorded: {outcome}"[:2900]),
+            view=decision_recorded_modal(outcome),
         )
         post_or_update(
             ctx,

@@ -6,7 +6,6 @@ actions: lists and digests show at most MAX_CARDS cards (two blocks each) and co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -261,14 +260,15 @@ def assignment_dm(line: ActionLine, dm: ActionDm, *, key: str, recipient: str) -
 
 
 def overdue_digest(
-    lines: list[ActionLine], *, key: str, recipient: str, reviews: Sequence[RiskLine] = ()
+    lines: list[ActionLine], *, key: str, recipient: str, reviews: list[RiskLine] | None = None
 ) -> tuple[str, list[Block]]:
     """The owner's one DM of the day: every action of theirs that reached a ladder step today, then the
     risks of theirs due for review (handlers/blocks/risks.py draws those)."""
+    reviews = reviews or []
     if reviews and not lines:
-        blocks = review_cards(list(reviews), key=key, viewer=recipient)
+        blocks = review_cards(reviews, key=key, viewer=recipient)
         return clip(
-            review_heading(len(reviews)).split(" ", 1)[1] + ": " + review_summaries(list(reviews)), SECTION_TEXT_LIMIT
+            review_heading(len(reviews)).split(" ", 1)[1] + ": " + review_summaries(reviews), SECTION_TEXT_LIMIT
         ), blocks
     still_overdue = [line for line in lines if line.is_overdue and line.owner_user_id == recipient]
     handed_on = [line for line in lines if line.owner_user_id != recipient]
@@ -292,15 +292,16 @@ def overdue_digest(
     refs = [ActionRef(line.action_id, DM, key) for line in lines]
     blocks = [section(f"*{heading}*"), *_cards(lines, refs, viewer=recipient)]
     if reviews:
-        text += " And " + review_summaries(list(reviews)) + "."
-        blocks += review_cards(list(reviews), key=key, viewer=recipient)
+        text += " And " + review_summaries(reviews) + "."
+        blocks += review_cards(reviews, key=key, viewer=recipient)
     return clip(text, SECTION_TEXT_LIMIT), blocks
 
 
-def sponsor_digest(lines: list[ActionLine], reviews: Sequence[RiskLine] = ()) -> tuple[str, list[Block]]:
+def sponsor_digest(lines: list[ActionLine], reviews: list[RiskLine] | None = None) -> tuple[str, list[Block]]:
     """The sponsor's one DM of the day: actions on their projects that reached the sponsor's step, and late reviews."""
+    reviews = reviews or []
     if not lines:
-        blocks = sponsor_review_items(list(reviews))
+        blocks = sponsor_review_items(reviews)
         return clip(blocks[0]["text"]["text"].split(" ", 1)[1], SECTION_TEXT_LIMIT), blocks
     count = len(lines)
     heading = (
@@ -311,7 +312,7 @@ def sponsor_digest(lines: list[ActionLine], reviews: Sequence[RiskLine] = ()) ->
         f"*{escaped(line.title)}* ({line.project_key}) · owner {owner_text(line)} · {_due_phrase(line)}"
         for line in lines
     ]
-    blocks = [section(f":eyes: {heading}"), section(bulleted(items)), *sponsor_review_items(list(reviews))]
+    blocks = [section(f":eyes: {heading}"), section(bulleted(items)), *sponsor_review_items(reviews)]
     return clip(heading, SECTION_TEXT_LIMIT), blocks
 
 

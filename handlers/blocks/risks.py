@@ -271,7 +271,7 @@ def _modal(callback_id: str, title: str, metadata: str, blocks: list[Block], *, 
     }
 
 
-def done_modal(title: str, text: str) -> dict[str, Any]:
+def _done_modal(title: str, text: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "title": plain(title, MODAL_TITLE_LIMIT),
@@ -316,12 +316,14 @@ def new_issue_modal(project_key: str, project_name: str) -> dict[str, Any]:
 
 def risk_added_modal(line: RiskLine, *, alerted: bool) -> dict[str, Any]:
     told = " It scores 20 or more, so the PMO has been told." if alerted else ""
-    return done_modal("Risk added", f":white_check_mark: Added to {line.project_key}'s risks:\n{risk_text(line)}{told}")
+    return _done_modal(
+        "Risk added", f":white_check_mark: Added to {line.project_key}'s risks:\n{risk_text(line)}{told}"
+    )
 
 
 def issue_added_modal(line: IssueLine, *, alerted: bool) -> dict[str, Any]:
     told = " It is critical, so the PMO has been told." if alerted else ""
-    return done_modal(
+    return _done_modal(
         "Issue added", f":white_check_mark: Added to {line.project_key}'s issues:\n{issue_text(line)}{told}"
     )
 
@@ -338,7 +340,7 @@ def review_modal(line: RiskLine, ref: RiskRef) -> dict[str, Any]:
 
 
 def reviewed_modal(line: RiskLine) -> dict[str, Any]:
-    return done_modal("Risk reviewed", f":white_check_mark: Reviewed:\n{risk_text(line)}")
+    return _done_modal("Risk reviewed", f":white_check_mark: Reviewed:\n{risk_text(line)}")
 
 
 def risk_note_modal(ref: RiskRef, title: str) -> dict[str, Any]:
@@ -350,7 +352,7 @@ def risk_note_modal(ref: RiskRef, title: str) -> dict[str, Any]:
 
 
 def risk_note_added_modal(title: str) -> dict[str, Any]:
-    return done_modal("Note added", f":memo: Your note is on *{escaped(clip(title, MAX_TITLE_LENGTH))}*.")
+    return _done_modal("Note added", f":memo: Your note is on *{escaped(clip(title, MAX_TITLE_LENGTH))}*.")
 
 
 # --- what the PMO hears -------------------------------------------------------------------------
@@ -507,6 +509,14 @@ def decision_needed_modal(subject: DecisionSubject, *, question: str, decider: s
         _input(DecisionBlock.DUE, "By when", {"type": "datepicker"}),
     ]
     return _modal(RaidCallbackId.DECISION_NEEDED, "Decision needed", subject.to_json(), blocks, submit="Ask")
+
+
+def decision_asked_modal(decider_user_id: str, due: date) -> dict[str, Any]:
+    return _done_modal("Decision needed", f":scales: Asked {user(decider_user_id)} to decide by {slack_date(due)}.")
+
+
+def decision_recorded_modal(outcome: str) -> dict[str, Any]:
+    return _done_modal("Decision recorded", f":white_check_mark: Recorded: {escaped(clip(outcome, 2900))}")
 
 
 def _age(line: DecisionLine, today: date) -> str:
