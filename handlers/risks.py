@@ -526,10 +526,11 @@ def register(app: App, ctx: AppContext) -> None:
             deliver_dm(ctx, claimed, now=now)
 
     @app.action(RaidActionId.DECISION_RECORD)
-    def open_record(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+    def open_record(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient) -> None:
         ack()
         ref = DecisionRef.from_json(action["value"])
         with unit_of_work(ctx.session_factory) as session:
+            decisions.check_can_record(session, actor, ref.request_id)
             view = record_decision_modal(_decision_line(session, ref.request_id), today=ctx.workspace_today())
         client.views_open(trigger_id=body["trigger_id"], view=view)
 

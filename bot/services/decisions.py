@@ -91,13 +91,19 @@ def get_request(session: Session, request_id: int) -> DecisionRequest:
     return request
 
 
-def record(session: Session, actor: Actor, request_id: int, outcome: str, *, now: datetime) -> DecisionRequest:
-    """The decider (or a PMO admin) records what was decided, once."""
+def check_can_record(session: Session, actor: Actor, request_id: int) -> DecisionRequest:
+    """Refused before the form opens: only the decider (or a PMO admin) records it, once."""
     request = get_request(session, request_id)
     if request.decision_id is not None:
         raise Conflict("This decision is already recorded.")
     if not (actor.is_pmo_admin or actor.slack_user_id == request.decider.slack_user_id):
         raise NotAllowed(f"Only <@{request.decider.slack_user_id}>, who was asked, and PMO admins can record it.")
+    return request
+
+
+def record(session: Session, actor: Actor, request_id: int, outcome: str, *, now: datetime) -> DecisionRequest:
+    """The decider (or a PMO admin) records what was decided, once."""
+    request = check_can_record(session, actor, request_id)
     words = outcome.strip()
     if not words:
         raise UserError("Say what was decided.")
