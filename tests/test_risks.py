@@ -325,6 +325,20 @@ def test_a_late_review_is_chased_owner_then_sponsor_then_pmo_in_the_actions_dail
     assert len(reviews) == 1 and "7 working days late" in reviews[0]["text"]
 
 
+def test_an_owner_with_only_a_late_review_gets_a_dm_about_it_and_can_review_from_there(
+    app_context, clock, fake_slack, session_factory, crm, slack, listeners
+):
+    add_risk(session_factory, "Supplier may go bust", next_review=MONDAY)
+
+    [dm] = run_days(app_context, clock, fake_slack, 0, 1)[OWNER][1]
+
+    assert dm["text"].startswith("1 of your risks is due for review: 'Supplier may go bust' (CRM-2) to review")
+    assert message_problems(dm["blocks"]) == []
+    click(slack, "risk.close", dm, "Supplier may go bust", user_id=OWNER, channel_id=f"D{OWNER}")
+    listeners.wait_idle()
+    assert "No risk on this list needs a review any more" in str(fake_slack.messages_in(OWNER)[-1]["blocks"])
+
+
 def test_a_review_chase_stops_while_the_owner_is_away_and_once_it_is_reviewed(
     app_context, clock, fake_slack, session_factory, crm
 ):
