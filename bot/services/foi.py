@@ -44,6 +44,10 @@ PROJECT_TABLES = (
     "incident_impacts",
     "escalations",
     "decisions",
+    "risks",
+    "risk_events",
+    "issues",
+    "decision_requests",
     "lessons",
     "audit_events",
 )
