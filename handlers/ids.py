@@ -169,6 +169,7 @@ class RaidActionId(enum.StrEnum):
     RISK_REVIEW = "risk.review"
     RISK_CLOSE = "risk.close"
     RISK_ADD_NOTE = "risk.add_note"
+    ISSUE_CLOSE = "issue.close"
     RISKS_PREVIOUS_PAGE = "risks.previous"
     RISKS_NEXT_PAGE = "risks.next"
     ISSUES_PREVIOUS_PAGE = "issues.previous"

@@ -24,6 +24,7 @@ from handlers.blocks.risks import (
     DM,
     DecisionRef,
     DecisionSubject,
+    IssueRef,
     NewRaidItem,
     RaidPage,
     RiskRef,
@@ -442,6 +443,22 @@ def register(app: App, ctx: AppContext) -> None:
         with unit_of_work(ctx.session_factory) as session:
             risks.close(session, actor, ref.risk_id, now=now)
         _after_change(ctx, ref, actor, body, client, respond, now)
+
+    @app.action(RaidActionId.ISSUE_CLOSE)
+    def close_issue(
+        ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond, now: datetime
+    ) -> None:
+        ack()
+        ref = IssueRef.from_json(action["block_id"])
+        with unit_of_work(ctx.session_factory) as session:
+            risks.close_issue(session, actor, ref.issue_id, now=now)
+        if ref.shown_in == DM:
+            if ref.key:
+                _redraw_dm(ctx, ref.key, now)
+            return
+        audience = channel_audience(client, (body.get("channel") or {}).get("id", "D"), body["team"]["id"])
+        text, blocks = _issue_list(ctx, actor, ref.key, ref.page, audience)
+        respond(text=text, blocks=blocks, replace_original=True)
 
     @app.action(RaidActionId.RISK_ADD_NOTE)
     def open_note(ack: Ack, body: dict, action: dict, client: WebClient) -> None:

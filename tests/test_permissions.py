@@ -41,6 +41,7 @@ class World:
     benefit_id: int
     risk_id: int
     decision_request_id: int
+    issue_id: int
 
 
 @pytest.fixture
@@ -82,7 +83,9 @@ def world(fake_slack, session_factory) -> World:
             today=NOW.date(),
             now=NOW,
         )
-    return World(incident_key, escalation_id, action_id, benefit_id, risk_id, asked.id)
+        new_issue = risks.NewIssue("CRM-2", "Data feed is late", LEAD, "high")
+        issue_id = risks.create_issue(session, ADMIN, new_issue, today=NOW.date(), now=NOW).id
+    return World(incident_key, escalation_id, action_id, benefit_id, risk_id, asked.id, issue_id)
 
 
 def _snapshot(session_factory: sessionmaker[Session]) -> dict[str, list[tuple[Any, ...]]]:
@@ -251,7 +254,7 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
         lambda slack, world: _click(slack, "incident.not_affected", _impact(world)),
         lambda slack, world: _click(slack, "incident.shift_actions", _impact(world)),
     ],
-    "*Review* and its form, *Close* on a risk": [
+    "*Review* and its form, *Close* on a risk or an issue": [
         lambda slack, world: _click(slack, "risk.review", str(world.risk_id), block_id=_risk_ref(world)),
         _form(
             "risk.review",
@@ -263,6 +266,12 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
             _risk_ref,
         ),
         lambda slack, world: _click(slack, "risk.close", str(world.risk_id), block_id=_risk_ref(world)),
+        lambda slack, world: _click(
+            slack,
+            "issue.close",
+            str(world.issue_id),
+            block_id=json.dumps({"issue_id": world.issue_id, "shown_in": "list", "key": "CRM-2", "page": 0}),
+        ),
     ],
     "*Record decision* and its form": [
         lambda slack, world: _click(slack, "decision.record", json.dumps({"request_id": world.decision_request_id})),

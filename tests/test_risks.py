@@ -287,6 +287,23 @@ def test_the_sponsor_closes_a_risk_and_the_list_is_redrawn_without_it(
     assert [risk.status for risk in stored_risks(session_factory)] == [RaidStatus.CLOSED, RaidStatus.OPEN]
 
 
+def test_the_issues_owner_closes_it_from_the_list(slack, fake_slack, crm, session_factory, listeners):
+    add_issue(session_factory, "Data feed is late")
+    add_issue(session_factory, "Printer is broken", severity="low")
+    slack.command("issues CRM-2", user_id=OWNER, channel_id="C0CRM")
+    listed = {"ts": "1700000000.000100", **fake_slack.wait_for_response(lambda r: "open issues" in r.get("text", ""))}
+
+    click(slack, "issue.close", listed, "Data feed is late", user_id=OWNER)
+    redrawn = fake_slack.wait_for_response(lambda r: r.get("replace_original") and "1 open" in str(r.get("blocks")))
+
+    assert "Data feed is late" not in str(redrawn["blocks"]) and "Printer is broken" in str(redrawn["blocks"])
+    with unit_of_work(session_factory) as session:
+        assert [issue.status for issue in session.query(Issue).order_by(Issue.id)] == [
+            RaidStatus.CLOSED,
+            RaidStatus.OPEN,
+        ]
+
+
 # --- late reviews on the ladder ------------------------------------------------------------------------
 
 

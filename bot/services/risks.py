@@ -250,6 +250,23 @@ def close(session: Session, actor: Actor, risk_id: int, *, now: datetime) -> Ris
     return risk
 
 
+def close_issue(session: Session, actor: Actor, issue_id: int, *, now: datetime) -> Issue:
+    """Close an issue: its owner, the project's sponsor or lead, and PMO admins, as for a risk."""
+    issue = session.get(Issue, issue_id)
+    if issue is None:
+        raise NotFound("That issue no longer exists.")
+    if issue.status is not RaidStatus.OPEN:
+        raise UserError(f"{quoted(issue.title)} is already closed.")
+    if not can_change_owned(actor, issue.owner.slack_user_id, issue.project):
+        raise NotAllowed(
+            f"Only the issue's owner (<@{issue.owner.slack_user_id}>), {issue.project.key}'s sponsor or lead, "
+            "and PMO admins can close it. Ask one of them."
+        )
+    issue.status, issue.closed_at = RaidStatus.CLOSED, now
+    session.flush()
+    return issue
+
+
 def add_note(session: Session, actor: Actor, risk_id: int, text: str, *, now: datetime) -> Risk:
     """Anyone may add a note, as on an action."""
     note = text.strip()

@@ -47,7 +47,7 @@ from handlers.ids import (
 )
 
 RISKS_PAGE_SIZE = 15  # two blocks a card: 30, with the heading, count and paging well under 50
-ISSUES_PAGE_SIZE = 20  # one block each
+ISSUES_PAGE_SIZE = 20  # two blocks a card, as risks
 MAX_REVIEW_CARDS = 10  # in the daily DM, after the actions' cards
 MAX_CONFIRMATIONS = 10  # in the check-in form, which has its own inputs too
 LIST = "list"  # an ephemeral list, redrawn through the click's response_url
@@ -82,6 +82,18 @@ class RiskRef(JsonState):
     risk_id: int
     shown_in: str  # LIST or DM
     key: str | None = None  # LIST: the list's project key (None: the asker's); DM: the DM's idempotency key
+    page: int = 0
+
+
+@dataclass(frozen=True)
+class IssueRef(JsonState):
+    """What an issue card's controls act on, and where the card is."""
+
+    RERUN: ClassVar[str] = "/pmo issues"
+
+    issue_id: int
+    shown_in: str  # LIST or DM
+    key: str | None = None
     page: int = 0
 
 
@@ -208,12 +220,17 @@ def issue_text(line: IssueLine) -> str:
     )
 
 
-def issue_card(line: IssueLine) -> Block:
-    block = section(issue_text(line))
+def issue_card(line: IssueLine, ref: IssueRef) -> list[Block]:
+    blocks = [section(issue_text(line))]
     if line.is_open:
         subject = DecisionSubject(f"issue:{line.issue_id}").to_json()
-        block["accessory"] = button("Decision needed", RaidActionId.DECISION_NEEDED, subject)
-    return block
+        controls = actions(
+            button("Close", RaidActionId.ISSUE_CLOSE, str(line.issue_id)),
+            button("Decision needed", RaidActionId.DECISION_NEEDED, subject),
+            block_id=ref.to_json(),
+        )
+        blocks.append(controls)
+    return blocks
 
 
 def issue_list(title: str, lines: list[IssueLine], page: int, *, key: str | None) -> tuple[str, list[Block]]:
@@ -228,7 +245,7 @@ def issue_list(title: str, lines: list[IssueLine], page: int, *, key: str | None
     blocks: list[Block] = [
         section(f"*{heading}*"),
         context(f"{len(lines)} open. Most severe first. Page {page + 1} of {pages}."),
-        *(issue_card(line) for line in shown),
+        *(block for line in shown for block in issue_card(line, IssueRef(line.issue_id, LIST, key, page))),
         *_paging(key, page, pages, RaidActionId.ISSUES_PREVIOUS_PAGE, RaidActionId.ISSUES_NEXT_PAGE),
     ]
     return clip(f"{heading}: {len(lines)}", SECTION_TEXT_LIMIT), blocks
@@ -479,7 +496,8 @@ def changed_items_dm(risks: list[RiskLine], issues: list[IssueLine], *, key: str
     blocks: list[Block] = [section(f"*{heading}*")]
     for line in risks[:10]:
         blocks += risk_card(line, RiskRef(line.risk_id, DM, key))
-    blocks += [issue_card(line) for line in issues[:10]]
+    for issue in issues[:10]:
+        blocks += issue_card(issue, IssueRef(issue.issue_id, DM, key))
     return heading, blocks
 
 
