@@ -3,7 +3,7 @@
 A Red check-in's "help needed", a risk or an issue can be raised as a *decision needed*.
 The decider records the outcome once; that writes a Decision, the log of decisions made
 (which already holds the PMO's overlap verdicts), and the request points at it.
-Anyone on the project's team may ask, as anyone may record an action; only the decider and
+Anyone may ask, as anyone may record an action; only the decider and
 PMO admins may record the outcome.
 """
 
