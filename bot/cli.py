@@ -25,7 +25,7 @@ from bot.errors import UserError
 from bot.foi_formats import FORMATS, render
 from bot.metrics import Metrics
 from bot.scheduler import create_scheduler
-from bot.services import foi, retention
+from bot.services import foi, raid_csv, retention
 from bot.services.foi import Export
 from bot.services.portfolio_csv import ImportRejected, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
@@ -61,6 +61,9 @@ def _day(text: str) -> date:
 
 
 _EXTENSIONS = {"json": "json", "csv": "zip", "html": "html"}
+
+
+PORTFOLIO = "portfolio"  # `--kind` of import and export: the portfolio, or a RAID log table
 
 
 def _write_export(export: Export, format_name: str, output: Path | None, stem: str) -> None:
@@ -157,8 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply the Alembic migrations up to the latest")
     import_ = commands.add_parser("import", help="load the portfolio from a CSV file (upsert by key, all or nothing)")
     import_.add_argument("file", type=Path, metavar="FILE.csv")
+    import_.add_argument("--kind", choices=(PORTFOLIO, *raid_csv.KINDS), default=PORTFOLIO, help="what the file holds")
     export = commands.add_parser("export", help="write the portfolio to a CSV file")
     export.add_argument("file", type=Path, metavar="FILE.csv")
+    export.add_argument("--kind", choices=(PORTFOLIO, *raid_csv.KINDS), default=PORTFOLIO, help="what to write")
     commands.add_parser("sync", help="sync the portfolio from PORTFOLIO_SOURCE_URL now (all or nothing)")
     demo = commands.add_parser(
         "demo", help="try the bot without Slack: a local workspace in the browser with a sample portfolio"
@@ -259,6 +264,37 @@ def _import(settings: Settings, file: Path) -> int:
     return 0
 
 
+def _import_raid(settings: Settings, kind: str, file: Path) -> int:
+    """A project's RAID log (`--kind risks` or `issues`): the portfolio import's checks and all-or-nothing."""
+    settings.require("SLACK_BOT_TOKEN")
+    verify_bot_token(settings)
+    ctx = _context(settings, _open_database(settings))
+    try:
+        with audit.acting("import", audit.Door.CLI), unit_of_work(ctx.session_factory) as session:
+            summary = raid_csv.import_raid(
+                session,
+                kind,
+                file.read_text(encoding="utf-8-sig"),
+                resolve_email=lambda email: lookup_user_id_by_email(ctx.client, email),
+                now=system_clock(),
+            )
+    except ImportRejected as rejected:
+        print(f"{file}: nothing imported; fix these rows and run the import again:", file=sys.stderr)
+        for problem in rejected.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"{file}: {kind}: {summary.describe()}")
+    return 0
+
+
+def _export_raid(settings: Settings, kind: str, file: Path) -> None:
+    session_factory = make_session_factory(_open_database(settings))
+    with unit_of_work(session_factory) as session:
+        text = raid_csv.export_raid(session, kind)
+    file.write_text(text, encoding="utf-8-sig", newline="")
+    print(f"{file}: {text.count(chr(10)) - 1} {kind} written")
+
+
 def _sync(settings: Settings) -> int:
     settings.require("SLACK_BOT_TOKEN", "PORTFOLIO_SOURCE_URL")
     outcome = run_sync(_context(settings, _open_database(settings)), system_clock())
@@ -320,8 +356,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "db":
         upgrade_to_head(make_engine(settings.database_url))
         print("database is at the latest migration")
+    elif args.command == "import" and args.kind != PORTFOLIO:
+        return _import_raid(settings, args.kind, args.file)
     elif args.command == "import":
         return _import(settings, args.file)
+    elif args.command == "export" and args.kind != PORTFOLIO:
+        _export_raid(settings, args.kind, args.file)
     elif args.command == "export":
         _export(settings, args.file)
     elif args.command == "sync":

@@ -23,6 +23,7 @@ from handlers import (
     overlaps,
     partners,
     projects,
+    risks,
     status,
 )
 
@@ -41,6 +42,7 @@ SUBCOMMANDS = (
     *live_services.SUBCOMMANDS,
     *incidents.SUBCOMMANDS,
     *history.SUBCOMMANDS,
+    *risks.SUBCOMMANDS,
 )
 
 
@@ -59,3 +61,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     live_services.register(app, ctx)
     incidents.register(app, ctx)
     history.register(app, ctx)
+    risks.register(app, ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -11,22 +12,24 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import checkins, message_keys, outbox, portfolio
+from bot.services import checkins, message_keys, outbox, portfolio, risks
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue
 from handlers.blocks import checkins as blocks
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget
+from handlers.blocks.risks import checkin_confirmations
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
     ClaimedMessage,
     chat_message,
     claim,
     deliver,
+    deliver_dm,
     deliver_to_channel,
     fan_out,
 )
 from handlers.ids import ActionId, CallbackId, CheckinBlock
-from handlers.outcomes import deliver_owed
+from handlers.outcomes import claim_changed_items, deliver_owed
 from storage.models import Checkin, Project, Rag
 from storage.session import unit_of_work
 
@@ -156,6 +159,11 @@ def _open_form(
             questions,
             more=max(0, len(benefits) - len(questions)),
             answers=answers,
+            raid=checkin_confirmations(
+                *risks.confirmation_lines(
+                    session, project.id, today=now.date(), zone=ZoneInfo(ctx.settings.default_timezone)
+                )
+            ),
         )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -255,8 +263,13 @@ def register(app: App, ctx: AppContext) -> None:
             answered = checkins.answer(
                 session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
             )
+            raid_changed = claim_changed_items(
+                ctx, session, answered.submission.checkin_id, actor.slack_user_id, view["state"]["values"], now=now
+            )
         ack()
         deliver_owed(ctx, answered.owed, now=now)
+        if raid_changed is not None:
+            deliver_dm(ctx, raid_changed, now=now)
 
 
 CHECKIN = Subcommand(

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import actions, checkins, escalations, message_keys, nudges, outbox, portfolio, status
+from bot.services import actions, checkins, escalations, message_keys, nudges, outbox, portfolio, risks, status
 from bot.services.escalations import Cause
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks.actions import ASSIGNED, ActionDm, assignment_dm, overdue_digest
@@ -224,7 +224,8 @@ def _action_dm_message(session: Session, ctx: AppContext, dm: ActionDm, *, key: 
     if dm.kind == ASSIGNED:
         text, blocks = assignment_dm(lines[0], dm, key=key, recipient=recipient)
     else:
-        text, blocks = overdue_digest(lines, key=key, recipient=recipient)
+        reviews = risks.lines_by_id(session, dm.risk_ids, as_of=date.fromisoformat(dm.as_of), zone=zone)
+        text, blocks = overdue_digest(lines, key=key, recipient=recipient, reviews=reviews)
     # The metadata says what the DM lists, so a click on it can redraw it from the records.
     return chat_message(key, recipient, text, blocks, metadata=dm.metadata())
 

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement
 
 from bot.context import AppContext
 from bot.errors import NotAllowed
-from bot.services import digest, message_keys, outbox, partners
+from bot.services import decisions, digest, message_keys, outbox, partners
 from bot.services.digest import GovernancePack
 from bot.services.governance import EVERY_PROJECT
 from bot.services.outbox import OutgoingRequest
@@ -21,6 +21,7 @@ from handlers import charts
 from handlers.blocks import digest as blocks
 from handlers.blocks.common import Block
 from handlers.blocks.pack_tables import pack_tables_blocks, pack_tables_text
+from handlers.blocks.risks import pack_decisions_section
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import PERMANENT_ERRORS, chat_message, claim, deliver, send_once
 from handlers.request import channel_audience
@@ -143,8 +144,11 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
         )
+        today = digest.local_today(now, settings.default_timezone)
+        decisions_asked = pack_decisions_section(decisions.open_lines(session), today=today)
     if message_key in unsent:
-        payload = {"channel": channel_id, "text": blocks.pack_text(pack), "blocks": blocks.pack_blocks(pack)}
+        pack_blocks = [*blocks.pack_blocks(pack), *decisions_asked]
+        payload = {"channel": channel_id, "text": blocks.pack_text(pack), "blocks": pack_blocks}
         send_once(ctx, OutgoingRequest(message_key, "chat.postMessage", channel_id, payload), now=now)
     if charts_key in unsent:
         _share_charts(ctx, pack, channel_id, charts_key, now)

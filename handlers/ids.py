@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from bot.services import actions, checkins
+from bot.services import actions, checkins, risks
 
 
 class ActionId(enum.StrEnum):
@@ -160,3 +160,60 @@ class ActionNoteBlock(enum.StrEnum):
     """Block ids of the "add a note" form; each input's action_id is its block id."""
 
     NOTE = actions.NOTES
+
+
+# --- the RAID log: risks, issues and decisions asked for (kept together, apart from the above) ---
+
+
+class RaidActionId(enum.StrEnum):
+    RISK_REVIEW = "risk.review"
+    RISK_CLOSE = "risk.close"
+    RISK_ADD_NOTE = "risk.add_note"
+    ISSUE_CLOSE = "issue.close"
+    RISKS_PREVIOUS_PAGE = "risks.previous"
+    RISKS_NEXT_PAGE = "risks.next"
+    ISSUES_PREVIOUS_PAGE = "issues.previous"
+    ISSUES_NEXT_PAGE = "issues.next"
+    DECISION_NEEDED = "decision.needed"  # on a risk, an issue, or a Red check-in's summary
+    DECISION_RECORD = "decision.record"
+
+
+class RaidCallbackId(enum.StrEnum):
+    NEW_RISK = "risk.new"
+    NEW_ISSUE = "issue.new"
+    RISK_REVIEW = "risk.review"
+    RISK_NOTE = "risk.note"
+    DECISION_NEEDED = "decision.needed"
+    DECISION_RECORD = "decision.record"
+
+
+class RiskBlock(enum.StrEnum):
+    """Block ids of the risk forms (new, review); the domain's field names, so its problems map onto them."""
+
+    TITLE = risks.TITLE
+    OWNER = risks.OWNER
+    PROBABILITY = risks.PROBABILITY
+    IMPACT = risks.IMPACT
+    PROXIMITY = risks.PROXIMITY
+    RESPONSE = risks.RESPONSE
+    MITIGATION = risks.MITIGATION
+    NEXT_REVIEW = risks.NEXT_REVIEW
+    NOTE = risks.NOTE
+
+
+class IssueBlock(enum.StrEnum):
+    TITLE = risks.TITLE
+    OWNER = risks.OWNER
+    SEVERITY = risks.SEVERITY
+    DUE = risks.DUE
+
+
+class DecisionBlock(enum.StrEnum):
+    QUESTION = "question"
+    DECIDER = "decider"
+    DUE = "due"
+    OUTCOME = "outcome"
+
+
+# The check-in form's "still accurate?" checkbox of one risk or issue: this prefix and the item's key.
+RAID_CONFIRM_BLOCK_PREFIX = "raid_confirm:"

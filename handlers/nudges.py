@@ -19,11 +19,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.services import actions, message_keys, nudges, outbox
-from bot.services.nudges import DailyNudge
+from bot.services import actions, message_keys, nudges, outbox, risks
+from bot.services.nudges import Chased, DailyNudge, ids_of
 from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
+from handlers.blocks.risks import overdue_review_alert
 from handlers.commands import CommandRequest, Subcommand, Usage
-from handlers.delivery import chat_message, claim, claim_action_dm, deliver_dm, fan_out
+from handlers.delivery import chat_message, claim, claim_action_dm, deliver, deliver_dm, fan_out
 from handlers.outcomes import deliver_owed
 from storage.session import unit_of_work
 
@@ -39,7 +40,8 @@ def send_nudges(ctx: AppContext, now: datetime) -> None:
     fan_out(ctx, owner_digests, lambda digest: _send_owner_digest(ctx, digest, now))
     fan_out(ctx, sponsor_digests, lambda digest: _send_sponsor_digest(ctx, digest, now))
     if plan.pmo_day is not None and plan.pmo_alerts:
-        _refresh_pmo_alerts(ctx, [due.action_id for due in plan.pmo_alerts], plan.pmo_day, now)
+        _refresh_pmo_alerts(ctx, ids_of(plan.pmo_alerts, Chased.ACTION), plan.pmo_day, now)
+        _alert_overdue_reviews(ctx, ids_of(plan.pmo_alerts, Chased.RISK_REVIEW), plan.pmo_day, now)
 
 
 def _plan(ctx: AppContext, now: datetime) -> nudges.NudgePlan:
@@ -74,7 +76,7 @@ def _send_owner_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> No
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
             return  # today's DM already went (or is going) out
-        dm = ActionDm(OVERDUE, digest.local_day.isoformat(), [item.action_id for item in digest.items])
+        dm = ActionDm(OVERDUE, digest.local_day.isoformat(), digest.action_ids, risk_ids=digest.risk_ids)
         claimed = claim_action_dm(session, ctx, dm, key=key, recipient=digest.user_id, now=now)
     if claimed is not None:
         deliver_dm(ctx, claimed, now=now)
@@ -85,11 +87,11 @@ def _send_sponsor_digest(ctx: AppContext, digest: DailyNudge, now: datetime) -> 
     with unit_of_work(ctx.session_factory) as session:
         if outbox.find(session, key) is not None:
             return
-        rows = actions.actions_by_id(session, [item.action_id for item in digest.items])
-        lines = actions.action_lines(
-            session, rows, as_of=digest.local_day, zone=ZoneInfo(ctx.settings.default_timezone)
-        )
-        text, blocks = sponsor_digest(lines)
+        rows = actions.actions_by_id(session, digest.action_ids)
+        zone = ZoneInfo(ctx.settings.default_timezone)
+        lines = actions.action_lines(session, rows, as_of=digest.local_day, zone=zone)
+        reviews = risks.lines_by_id(session, digest.risk_ids, as_of=digest.local_day, zone=zone)
+        text, blocks = sponsor_digest(lines, reviews)
         claimed = claim(session, chat_message(key, digest.user_id, text, blocks), now=now)
     if claimed is not None:
         deliver_dm(ctx, claimed, now=now)
@@ -115,6 +117,25 @@ def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, now: date
     except IntegrityError:
         return  # another instance raised this alert at the same moment, and posts it
     deliver_owed(ctx, owed, now=now)
+
+
+def _alert_overdue_reviews(ctx: AppContext, risk_ids: list[int], pmo_day: date, now: datetime) -> None:
+    """The ladder's PMO step for late reviews: one alert per risk and review date, through the ledger."""
+    if not ctx.settings.pmo_channel_id:
+        return
+    pmo_channel_id = ctx.settings.pmo_channel_id
+    zone = ZoneInfo(ctx.settings.default_timezone)
+
+    def send(risk_id: int) -> None:
+        with unit_of_work(ctx.session_factory) as session:
+            [line] = risks.lines_by_id(session, [risk_id], as_of=pmo_day, zone=zone)
+            text, blocks = overdue_review_alert(line)
+            key = message_keys.risk_review_alert(risk_id, line.next_review)
+            claimed = claim(session, chat_message(key, pmo_channel_id, text, blocks), now=now)
+        if claimed is not None:
+            deliver(ctx, claimed, now=now)
+
+    fan_out(ctx, risk_ids, send)
 
 
 # --- away and back ----------------------------------------------------------------------------

@@ -10,17 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import message_keys
+from bot.services import message_keys, risks
+from bot.services.outbox import OutgoingRequest
 from bot.services.owed import AlertChanged, CheckinSummary, HomeRefresh, Owed, PromptAnswered, SponsorDm
 from handlers.blocks import checkins as checkin_blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import SponsorWords, SummaryLines
-from handlers.delivery import chat_message, post_or_update, publish_alert, refresh_home, send_dm_once, send_once
-from storage.models import Checkin, Project
+from handlers.blocks.risks import RAID_DM_EVENT, DecisionSubject, changed_items_dm, confirm_block_id
+from handlers.delivery import (
+    ClaimedMessage,
+    chat_message,
+    claim,
+    post_or_update,
+    publish_alert,
+    refresh_home,
+    send_dm_once,
+    send_once,
+)
+from storage.models import Checkin, Issue, Project, Rag
 from storage.session import unit_of_work
 
 
@@ -51,10 +64,14 @@ def _prompt_answered(ctx: AppContext, owed: PromptAnswered, *, now: datetime) ->
 
 def _checkin_summary(ctx: AppContext, owed: CheckinSummary, *, now: datetime) -> None:
     with unit_of_work(ctx.session_factory) as session:
-        lines = _summary_lines(session, session.get_one(Checkin, owed.checkin_id))
+        checkin = session.get_one(Checkin, owed.checkin_id)
+        lines = _summary_lines(session, checkin)
+        # A Red check-in asking for help can be raised as a decision needed, from its summary.
+        asks_decision = bool(checkin.help_needed) and checkin.overall_rag is Rag.RED
     help_action = HelpActionTarget(owed.project_key, owed.checkin_id) if owed.offers_help_action else None
+    decision = DecisionSubject(f"checkin:{owed.checkin_id}") if asks_decision else None
     blocks = checkin_blocks.summary_blocks(
-        lines, owed.answered_by, owed.revision, help_action=help_action, changed=list(owed.changed)
+        lines, owed.answered_by, owed.revision, help_action=help_action, changed=list(owed.changed), decision=decision
     )
     text = checkin_blocks.summary_text(owed.project_key, owed.period, owed.overall.value)
     thread = {"thread_ts": owed.thread_ts} if owed.thread_ts else {}
@@ -93,3 +110,41 @@ def _sponsor_dm(ctx: AppContext, owed: SponsorDm, *, now: datetime) -> None:
         owed.project_key, owed.project_name, owed.period, words, turned_red=owed.turned_red
     )
     send_dm_once(ctx, chat_message(owed.idempotency_key, owed.sponsor_user_id, text), now=now)
+
+
+# --- the RAID items a check-in said changed -------------------------------------------------------
+
+
+def changed_items_message(
+    ctx: AppContext, session: Session, key: str, recipient: str, payload: dict[str, Any]
+) -> OutgoingRequest:
+    """The DM with the cards of the risks and issues a check-in said changed, drawn from the records."""
+    zone = ZoneInfo(ctx.settings.default_timezone)
+    lines = risks.lines_by_id(session, payload["risk_ids"], as_of=ctx.workspace_today(), zone=zone)
+    issue_rows = risks.open_issues(session, Issue.id.in_(payload["issue_ids"]))
+    text, blocks = changed_items_dm(lines, risks.issue_lines(issue_rows), key=key)
+    metadata = {"event_type": RAID_DM_EVENT, "event_payload": payload}
+    return chat_message(key, recipient, text, blocks, metadata=metadata)
+
+
+def claim_changed_items(
+    ctx: AppContext, session: Session, checkin_id: int, submitted_by: str, values: dict[str, Any], *, now: datetime
+) -> ClaimedMessage | None:
+    """After a check-in: the items whose "still accurate?" box was unticked, as cards in a DM to the submitter.
+
+    Unticked means changed: the DM carries each one's card (a risk's with Review, Close and Add note),
+    so the update is one click away rather than typed into the check-in.
+    """
+    risk_ids: list[int] = []
+    issue_ids: list[int] = []
+    prefix = confirm_block_id("")
+    for block_id, inputs in values.items():
+        if not block_id.startswith(prefix) or inputs.get(block_id, {}).get("selected_options"):
+            continue
+        kind, _, number = block_id.removeprefix(prefix).partition(":")
+        (risk_ids if kind == "risk" else issue_ids).append(int(number))
+    if not risk_ids and not issue_ids:
+        return None
+    key = message_keys.raid_changed(checkin_id)
+    payload = {"risk_ids": sorted(risk_ids), "issue_ids": sorted(issue_ids)}
+    return claim(session, changed_items_message(ctx, session, key, submitted_by, payload), now=now)

@@ -106,6 +106,27 @@ class EscalationKind(enum.StrEnum):
     LEGACY = "legacy"
 
 
+class RiskResponse(enum.StrEnum):
+    AVOID = "avoid"
+    REDUCE = "reduce"
+    TRANSFER = "transfer"
+    ACCEPT = "accept"
+
+
+class RaidStatus(enum.StrEnum):
+    """A risk's or an issue's status."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class IssueSeverity(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
 class DeliveryStatus(enum.StrEnum):
     # pending: claimed, send in progress; if the sender died, its lease (next_attempt_at) runs out
     # and the retry job takes it over
@@ -493,6 +514,99 @@ class Decision(Base):
     note: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Risk(Base):
+    """A project risk in its RAID log; score = probability x impact (1-5 each)."""
+
+    __tablename__ = "risks"
+    # "A project's open risks" and the review pass read by these.
+    __table_args__ = (Index("ix_risks_project_id_status", "project_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(500))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    probability: Mapped[int] = mapped_column(SmallInteger)
+    impact: Mapped[int] = mapped_column(SmallInteger)
+    proximity: Mapped[date | None] = mapped_column(Date)  # when it would hit, if known
+    response: Mapped[RiskResponse] = mapped_column(_enum(RiskResponse, "risk_response"))
+    mitigation: Mapped[str | None] = mapped_column(Text)
+    next_review: Mapped[date] = mapped_column(Date)
+    status: Mapped[RaidStatus] = mapped_column(_enum(RaidStatus, "risk_status"), default=RaidStatus.OPEN)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
+    project: Mapped[Project] = relationship()
+    events: Mapped[list[RiskEvent]] = relationship(
+        back_populates="risk", order_by="RiskEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def score(self) -> int:
+        return self.probability * self.impact
+
+
+class RiskEvent(Base):
+    """The history of a risk, as action_events is an action's: created, note, reviewed, closed."""
+
+    __tablename__ = "risk_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    risk: Mapped[Risk] = relationship(back_populates="events")
+
+
+class Issue(Base):
+    """A project issue in its RAID log: something that has happened and must be dealt with."""
+
+    __tablename__ = "issues"
+    __table_args__ = (Index("ix_issues_project_id_status", "project_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(500))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    severity: Mapped[IssueSeverity] = mapped_column(_enum(IssueSeverity, "issue_severity"))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[RaidStatus] = mapped_column(_enum(RaidStatus, "issue_status"), default=RaidStatus.OPEN)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
+    project: Mapped[Project] = relationship()
+
+
+class DecisionRequest(Base):
+    """A decision asked for (from a Red check-in's "help needed", a risk or an issue).
+
+    Recording it writes a Decision (the log of decisions made), linked here.
+    """
+
+    __tablename__ = "decision_requests"
+    __table_args__ = (Index("ix_decision_requests_decision_id", "decision_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    subject_key: Mapped[str] = mapped_column(String(200))  # "checkin:12", "risk:3", "issue:4"
+    question: Mapped[str] = mapped_column(Text)
+    decider_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    due_date: Mapped[date] = mapped_column(Date)
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+
+    decider: Mapped[Person] = relationship(foreign_keys=[decider_id])
+    project: Mapped[Project] = relationship()
+    decision: Mapped[Decision | None] = relationship()
 
 
 class Lesson(Base):

@@ -82,6 +82,7 @@ SAFE_VALUES: dict[str, Any] = {
     "door": "command",
     "operation": "update",
     "record_type": "projects",
+    "response": "reduce",  # a risk's response: one of four words of ours
 }
 
 

@@ -11,13 +11,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo.signed import checkboxes, plain_input, static_select
-from bot.services import escalations, incidents, live_services
+from bot.services import decisions, escalations, incidents, live_services, risks
 from bot.services.access import Actor
 from bot.services.escalations import Cause
 from bot.services.live_services import NewService
@@ -38,6 +39,9 @@ class World:
     escalation_id: int
     action_id: int
     benefit_id: int
+    risk_id: int
+    decision_request_id: int
+    issue_id: int
 
 
 @pytest.fixture
@@ -67,7 +71,21 @@ def world(fake_slack, session_factory) -> World:
         )
         escalation_id = escalation.id
         incident_key = change.key
-    return World(incident_key, escalation_id, action_id, benefit_id)
+        new_risk = risks.NewRisk("CRM-2", "Supplier may go bust", LEAD, 4, 4, "reduce", NOW.date() + timedelta(days=7))
+        risk_id = risks.create_risk(session, ADMIN, new_risk, today=NOW.date(), now=NOW).id
+        asked = decisions.raise_request(
+            session,
+            ADMIN,
+            f"risk:{risk_id}",
+            question="Keep the supplier?",
+            decider_user_id=SPONSOR,
+            due=NOW.date() + timedelta(days=7),
+            today=NOW.date(),
+            now=NOW,
+        )
+        new_issue = risks.NewIssue("CRM-2", "Data feed is late", LEAD, "high")
+        issue_id = risks.create_issue(session, ADMIN, new_issue, today=NOW.date(), now=NOW).id
+    return World(incident_key, escalation_id, action_id, benefit_id, risk_id, asked.id, issue_id)
 
 
 def _snapshot(session_factory: sessionmaker[Session]) -> dict[str, list[tuple[Any, ...]]]:
@@ -111,6 +129,10 @@ def _form(callback_id: str, values: dict, metadata: Callable[[World], str] = lam
 
 def _impact(world: World) -> str:
     return json.dumps({"incident_key": world.incident_key, "project_key": "CRM-2"})
+
+
+def _risk_ref(world: World) -> str:
+    return json.dumps({"risk_id": world.risk_id, "shown_in": "list", "key": "CRM-2", "page": 0}, separators=(",", ":"))
 
 
 def _action_ref(world: World) -> str:
@@ -231,6 +253,33 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
         ),
         lambda slack, world: _click(slack, "incident.not_affected", _impact(world)),
         lambda slack, world: _click(slack, "incident.shift_actions", _impact(world)),
+    ],
+    "*Review* and its form, *Close* on a risk or an issue": [
+        lambda slack, world: _click(slack, "risk.review", str(world.risk_id), block_id=_risk_ref(world)),
+        _form(
+            "risk.review",
+            {
+                "probability": {"probability": static_select("1")},
+                "impact": {"impact": static_select("1")},
+                "next_review": {"next_review": {"type": "datepicker", "selected_date": "2027-01-04"}},
+            },
+            _risk_ref,
+        ),
+        lambda slack, world: _click(slack, "risk.close", str(world.risk_id), block_id=_risk_ref(world)),
+        lambda slack, world: _click(
+            slack,
+            "issue.close",
+            str(world.issue_id),
+            block_id=json.dumps({"issue_id": world.issue_id, "shown_in": "list", "key": "CRM-2", "page": 0}),
+        ),
+    ],
+    "*Record decision* and its form": [
+        lambda slack, world: _click(slack, "decision.record", json.dumps({"request_id": world.decision_request_id})),
+        _form(
+            "decision.record",
+            {"outcome": {"outcome": plain_input("Yes")}},
+            lambda world: json.dumps({"request_id": world.decision_request_id}),
+        ),
     ],
     "`/pmo incident update`, `/pmo incident resolve`, *Resolve*": [
         _command("incident update {w.incident_key} All fixed"),

@@ -21,6 +21,11 @@ def can_manage(actor: Actor, project: Project) -> bool:
     return actor.slack_user_id in accountable
 
 
+def can_change_owned(actor: Actor, owner_user_id: str, project: Project) -> bool:
+    """Changing something one person owns (an action, a risk): its owner, and whoever manages its project."""
+    return actor.slack_user_id == owner_user_id or can_manage(actor, project)
+
+
 def can_manage_incident(actor: Actor, declared_by_user_id: str | None, service_team_user_ids: frozenset[str]) -> bool:
     """Resolving or updating an incident: PMO admins, whoever declared it, and the team running its services."""
     return (

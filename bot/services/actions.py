@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services import escalations, message_keys, nudges, people
-from bot.services.access import Actor, can_manage
+from bot.services.access import Actor, can_change_owned
 from bot.services.cadence import parse_weekday
 from bot.services.escalations import Cause
 from bot.services.owed import AlertChanged
@@ -236,7 +236,7 @@ def project_of(session: Session, action: Action) -> Project:
 
 
 def can_change(actor: Actor, action: Action, project: Project) -> bool:
-    return actor.slack_user_id == action.owner.slack_user_id or can_manage(actor, project)
+    return can_change_owned(actor, action.owner.slack_user_id, project)
 
 
 def _changeable(session: Session, actor: Actor, action_id: int, doing: str) -> Action:

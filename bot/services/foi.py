@@ -44,6 +44,10 @@ PROJECT_TABLES = (
     "incident_impacts",
     "escalations",
     "decisions",
+    "risks",
+    "risk_events",
+    "issues",
+    "decision_requests",
     "lessons",
     "audit_events",
 )
@@ -53,6 +57,7 @@ WINDOW_COLUMNS = {
     "checkins": "submitted_at",
     "benefit_values": "reported_at",
     "action_events": "created_at",
+    "risk_events": "created_at",
     "incident_impacts": "created_at",
     "escalations": "created_at",
     "decisions": "decided_at",
@@ -75,6 +80,10 @@ TITLES = {
     "incident_impacts": "Incident impacts",
     "escalations": "Escalations to the PMO, and who acknowledged them",
     "decisions": "Decisions",
+    "risks": "Risks (the RAID log)",
+    "risk_events": "Risk reviews and notes",
+    "issues": "Issues (the RAID log)",
+    "decision_requests": "Decisions asked for",
     "lessons": "Lessons learned",
     "audit_events": "Audit trail (who changed what, when)",
     "person": "Person record",
@@ -236,6 +245,15 @@ def export_project(session: Session, key: str, window: Window, *, now: datetime)
             or_(escalations.c.project_id == project.id, escalations.c.action_id.in_(_ids(tables["actions"]))),
             _windowed("escalations"),
         ),
+    )
+    for name in ("risks", "issues", "decision_requests"):
+        tables[name] = _rows(session, people, name, of_project(name))
+    risk_events = _table("risk_events")
+    tables["risk_events"] = _rows(
+        session,
+        people,
+        "risk_events",
+        and_(risk_events.c.risk_id.in_(_ids(tables["risks"])), _windowed("risk_events")),
     )
     for name in ("decisions", "lessons", "audit_events"):
         tables[name] = _rows(session, people, name, of_project(name))

@@ -183,3 +183,29 @@ def incident_declared_report(incident_id: int) -> str:
 def incident_priority_cause(incident_key: str, project_key: str) -> str:
     """The PMO alert raised when a team asks for priority during an incident."""
     return f"incident-priority:{incident_key}:{project_key}"
+# --- the RAID log: risks, issues and decisions asked for ---------------------------------------
+
+
+def risk_alert(risk_id: int) -> str:
+    """The PMO's one alert about a new risk scoring 20 or more."""
+    return f"risk-alert:{risk_id}"
+
+
+def issue_alert(issue_id: int) -> str:
+    """The PMO's one alert about a new critical issue."""
+    return f"issue-alert:{issue_id}"
+
+
+def risk_review_alert(risk_id: int, review_date: date) -> str:
+    """The PMO's one alert about a risk review that reached the ladder's PMO step; a new date starts afresh."""
+    return f"risk-review-alert:{risk_id}:{review_date.isoformat()}"
+
+
+def raid_changed(checkin_id: int) -> str:
+    """The DM to whoever submitted a check-in, with the cards of the RAID items they said changed."""
+    return f"raid-changed:{checkin_id}"
+
+
+def decision_requested(request_id: int) -> str:
+    """The decider's DM with *Record decision*, redrawn once it is recorded."""
+    return f"decision-requested:{request_id}"

@@ -1,5 +1,8 @@
 """The nudge ladder: when an overdue action's owner, its sponsor and the PMO hear about it.
 
+The ladder chases two kinds of item the same way (`Chased`): an action past its due date,
+and a risk past its next review date (its owner is the one to review it).
+
 An action's age is counted in working days after its due date. A day counts when it is a
 weekday, not one of the workspace's skip dates, not a day the project was paused by a live
 incident, and not a day the owner was away; so the clock stops for all of those. Ages are
@@ -36,6 +39,8 @@ from storage.models import (
     Person,
     Project,
     ProjectStatus,
+    RaidStatus,
+    Risk,
 )
 
 PASS_WINDOW = timedelta(hours=2)  # how long after NUDGE_TIME a tick still nudges for the day
@@ -162,8 +167,6 @@ class ActionClock:
         return self.calendar.working_days(first, on) - stopped
 
 
-
-
 def project_ids_paused_by_incidents(session: Session) -> set[int]:
     """Projects whose team is diverted by an incident that is still open."""
     return set(session.scalars(incidents.paused_project_ids()))
@@ -196,20 +199,34 @@ def is_away(person: Person, day: date) -> bool:
     return away is not None and away[0] <= day <= away[1]
 
 
+def _clocks(
+    session: Session, items: list[tuple[int, date, Person, int]], *, until: date, zone: ZoneInfo
+) -> dict[int, ActionClock]:
+    """By id, the clock of each chased item (id, due, owner, project id), loading skip dates and pauses at once."""
+    if not items:
+        return {}
+    calendar = calendar_between(session, min(due for _, due, _, _ in items), until)
+    pauses = incident_pauses(session, zone=zone)
+    result = {}
+    for item_id, due, owner, project_id in items:
+        away = away_range(owner.away_from, owner.away_until)
+        stopped = [*pauses.get(project_id, []), *([away] if away else [])]
+        result[item_id] = ActionClock.of(due, calendar, stopped)
+    return result
+
+
 def clocks(
     session: Session, actions: list[tuple[Action, Project]], *, until: date, zone: ZoneInfo
 ) -> dict[int, ActionClock]:
     """The overdue clock of each action, with the skip dates and pauses up to `until` loaded at once."""
-    if not actions:
-        return {}
-    calendar = calendar_between(session, min(action.due_date for action, _ in actions), until)
-    pauses = incident_pauses(session, zone=zone)
-    result = {}
-    for action, project in actions:
-        away = away_range(action.owner.away_from, action.owner.away_until)
-        stopped = [*pauses.get(project.id, []), *([away] if away else [])]
-        result[action.id] = ActionClock.of(action.due_date, calendar, stopped)
-    return result
+    items = [(action.id, action.due_date, action.owner, project.id) for action, project in actions]
+    return _clocks(session, items, until=until, zone=zone)
+
+
+def review_clocks(session: Session, risks: list[Risk], *, until: date, zone: ZoneInfo) -> dict[int, ActionClock]:
+    """The clock of each risk's review: it runs from the next review date, as an action's from its due date."""
+    items = [(risk.id, risk.next_review, risk.owner, risk.project_id) for risk in risks]
+    return _clocks(session, items, until=until, zone=zone)
 
 
 # --- away ------------------------------------------------------------------------------
@@ -246,26 +263,46 @@ def come_back(session: Session, user_id: str, *, today: date, now: datetime) -> 
 # --- what the pass sends ---------------------------------------------------------------
 
 
+class Chased(enum.StrEnum):
+    """What the ladder chases: an overdue action, or a risk whose review date has passed."""
+
+    ACTION = "action"
+    RISK_REVIEW = "risk_review"
+
+
 @dataclass(frozen=True)
 class DueNudge:
-    action_id: int
+    item_id: int  # an action's id, or a risk's
     age: int
+    kind: Chased = Chased.ACTION
+
+
+def ids_of(items: Iterable[DueNudge], kind: Chased) -> list[int]:
+    return [item.item_id for item in items if item.kind is kind]
 
 
 @dataclass(frozen=True)
 class DailyNudge:
-    """One recipient's DM for one of their days: every action that reached a step that day."""
+    """One recipient's DM for one of their days: every action and review that reached a step that day."""
 
     user_id: str
     local_day: date
     items: tuple[DueNudge, ...]
+
+    @property
+    def action_ids(self) -> list[int]:
+        return ids_of(self.items, Chased.ACTION)
+
+    @property
+    def risk_ids(self) -> list[int]:
+        return ids_of(self.items, Chased.RISK_REVIEW)
 
 
 @dataclass(frozen=True)
 class NudgePlan:
     owner_digests: list[DailyNudge]
     sponsor_digests: list[DailyNudge]
-    # Actions at or past their PMO step on the PMO's day, with their age then.
+    # Actions and reviews at or past their PMO step on the PMO's day, with their age then.
     pmo_alerts: list[DueNudge]
     pmo_day: date | None
     # Owners and sponsors whose timezone the bot has not learnt from Slack yet: the plan
@@ -326,11 +363,19 @@ class _Someone:
 
 @dataclass(frozen=True)
 class _Overdue:
-    action_id: int
+    kind: Chased
+    item_id: int
     due: date
     project_id: int
     owner: _Someone
     sponsor: _Someone | None
+
+
+# Per kind of chased item: its id, the date its clock runs from, its owner, its project, and "still open".
+_CHASED_COLUMNS = {
+    Chased.ACTION: (Action.id, Action.due_date, Action.owner_id, Action.project_id, Action.status == ActionStatus.OPEN),
+    Chased.RISK_REVIEW: (Risk.id, Risk.next_review, Risk.owner_id, Risk.project_id, Risk.status == RaidStatus.OPEN),
+}
 
 
 _PERSON_COLUMNS = ("id", "slack_user_id", "timezone", "away_from", "away_until")
@@ -342,37 +387,38 @@ def _someone(columns: Sequence[Any]) -> _Someone:
 
 
 def _overdue(session: Session, *, before: date, zones: set[str] | None) -> list[_Overdue]:
-    """Open actions of active projects due before `before`, except those of projects paused right now.
+    """Open actions due, and open risks to review, before `before`, of active projects not paused right now.
 
     With `zones`, only those whose owner or sponsor is in one of these timezones.
     """
     owner, sponsor = aliased(Person), aliased(Person)
     in_zones = or_(owner.timezone.in_(zones), sponsor.timezone.in_(zones)) if zones is not None else true()
-    # Through the connection: plain rows, without the ORM's per-row work, as a tick reads them all.
-    rows = session.connection().execute(
-        select(
-            Action.id,
-            Action.due_date,
-            Project.id,
-            *(getattr(owner, name) for name in _PERSON_COLUMNS),
-            *(getattr(sponsor, name) for name in _PERSON_COLUMNS),
-        )
-        .join(Project, Project.id == Action.project_id)
-        .join(owner, owner.id == Action.owner_id)
-        .outerjoin(sponsor, sponsor.id == Project.sponsor_id)
-        .where(
-            Action.status == ActionStatus.OPEN,
-            Project.status == ProjectStatus.ACTIVE,
-            Action.due_date < before,
-            # Paused right now: they age no further today, whoever's "today" it is.
-            Project.id.not_in(incidents.paused_project_ids()),
-            in_zones,
-        )
-    )
     found = []
-    for row in rows:
-        project_sponsor = _someone(row[8:13]) if row[8] is not None else None  # a project may have none
-        found.append(_Overdue(row[0], row[1], row[2], _someone(row[3:8]), project_sponsor))
+    for kind, (item_id, due, owner_id, project_id, is_open) in _CHASED_COLUMNS.items():
+        # Through the connection: plain rows, without the ORM's per-row work, as a tick reads them all.
+        rows = session.connection().execute(
+            select(
+                item_id,
+                due,
+                Project.id,
+                *(getattr(owner, name) for name in _PERSON_COLUMNS),
+                *(getattr(sponsor, name) for name in _PERSON_COLUMNS),
+            )
+            .join(Project, Project.id == project_id)
+            .join(owner, owner.id == owner_id)
+            .outerjoin(sponsor, sponsor.id == Project.sponsor_id)
+            .where(
+                is_open,
+                Project.status == ProjectStatus.ACTIVE,
+                due < before,
+                # Paused right now: they age no further today, whoever's "today" it is.
+                Project.id.not_in(incidents.paused_project_ids()),
+                in_zones,
+            )
+        )
+        for row in rows:
+            project_sponsor = _someone(row[8:13]) if row[8] is not None else None  # a project may have none
+            found.append(_Overdue(kind, row[0], row[1], row[2], _someone(row[3:8]), project_sponsor))
     return found
 
 
@@ -390,7 +436,7 @@ def latest_local_day(now: datetime) -> date:
 
 
 def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime) -> NudgePlan:
-    """Who hears about which overdue actions at `now`, before the ledger drops what was sent.
+    """Who hears about which overdue actions and reviews at `now`, before the ledger drops what was sent.
 
     Outside every pass window this reads nothing but the people's timezones. Inside one it
     reads plain columns and counts working days arithmetically, so its cost grows with the
@@ -416,7 +462,7 @@ def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime
         unknown_timezones |= {who.user_id for who in (owner, sponsor) if who is not None and who.timezone is None}
         owner_day = local_day(owner.timezone)
         if owner_day is not None and clock.counts(owner_day) and ladder.tells_owner(age := clock.age(owner_day)):
-            owner_items[(owner.user_id, owner_day)].append(DueNudge(item.action_id, age))
+            owner_items[(owner.user_id, owner_day)].append(DueNudge(item.item_id, age, item.kind))
         if sponsor is not None and not owner_is_sponsor:
             sponsor_day = local_day(sponsor.timezone)
             if (
@@ -425,7 +471,7 @@ def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime
                 and clock.counts(sponsor_day)
                 and ladder.tells_sponsor(age := clock.age(sponsor_day), owner_is_sponsor=False)
             ):
-                sponsor_items[(sponsor.user_id, sponsor_day)].append(DueNudge(item.action_id, age))
+                sponsor_items[(sponsor.user_id, sponsor_day)].append(DueNudge(item.item_id, age, item.kind))
         step = ladder.pmo_day(owner_is_sponsor=owner_is_sponsor)
         if (
             step is not None
@@ -433,7 +479,7 @@ def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime
             and calendar.is_working_day(pmo_day)
             and (age := clock.age(pmo_day)) >= step
         ):
-            pmo_alerts.append(DueNudge(item.action_id, age))
+            pmo_alerts.append(DueNudge(item.item_id, age, item.kind))
     return NudgePlan(
         owner_digests=[DailyNudge(user, day, tuple(items)) for (user, day), items in owner_items.items()],
         sponsor_digests=[DailyNudge(user, day, tuple(items)) for (user, day), items in sponsor_items.items()],

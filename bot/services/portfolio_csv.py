@@ -188,16 +188,16 @@ def _cells(row: PortfolioRow, email_by_user_id: Mapping[str, str]) -> list[str]:
         "timezone": row.timezone or "",
         "status": row.status.value,
     }
-    return [_protected(by_column[column]) for column in COLUMNS]
+    return [protected(by_column[column]) for column in COLUMNS]
 
 
-def _protected(cell: str) -> str:
+def protected(cell: str) -> str:
     """The cell as a spreadsheet shows it as text rather than running it as a formula."""
     return "'" + cell if _FORMULA_LIKE.match(cell) else cell
 
 
 def _unprotected(cell: str) -> str:
-    """The cell as it was before export protected it (see `_protected`)."""
+    """The cell as it was before export protected it (see `protected`)."""
     return cell[1:] if _PROTECTED.match(cell) else cell
 
 
@@ -218,7 +218,7 @@ def import_portfolio(
     once per distinct, well-formed address. `team_id` is the workspace the channels are in.
     Raises ImportRejected, with the session untouched, when any row is bad. Does not commit.
     """
-    reader = _RowReader(session, resolve_email=resolve_email, team_id=team_id)
+    reader = RowReader(session, resolve_email=resolve_email, team_id=team_id)
     return _import_rows(session, reader, reader.read(csv_text), team_id=team_id, now=now)
 
 
@@ -236,7 +236,7 @@ def import_records(
     (such systems carry many), a missing field is a blank cell, and problems are
     numbered by the object's position in the list ("project 3: ...").
     """
-    reader = _RowReader(session, resolve_email=resolve_email, team_id=team_id, unit="project")
+    reader = RowReader(session, resolve_email=resolve_email, team_id=team_id, unit="project")
     rows = []
     for number, record in enumerate(records, start=1):
         cells = {column: "" if record.get(column) is None else str(record.get(column)).strip() for column in COLUMNS}
@@ -247,7 +247,7 @@ def import_records(
 
 
 def _import_rows(
-    session: Session, reader: _RowReader, rows: list[PortfolioRow], *, team_id: str | None, now: datetime
+    session: Session, reader: RowReader, rows: list[PortfolioRow], *, team_id: str | None, now: datetime
 ) -> ImportSummary:
     if reader.problems:
         raise ImportRejected(reader.problems)
@@ -320,12 +320,15 @@ def _apply(
         portfolio.set_primary_channel(session, project, team_id, row.channel_id, now=now)
 
 
-class _RowReader:
+class RowReader:
     """Reads the CSV into PortfolioRows, collecting every problem instead of stopping at the first.
 
     It only reads the database (to see which project a channel is linked to), so a file
-    with problems leaves the session as it was.
+    with problems leaves the session as it was. Other tables in the same conventions (the
+    RAID log's) subclass it with their own `columns` and `read_cells`.
     """
+
+    columns: tuple[str, ...] = COLUMNS
 
     def __init__(
         self,
@@ -350,7 +353,7 @@ class _RowReader:
         header = next(records, None)
         if header is None:
             self.problems.append(
-                RowProblem(1, f"the file is empty: its first line must be the header {', '.join(COLUMNS)}")
+                RowProblem(1, f"the file is empty: its first line must be the header {', '.join(self.columns)}")
             )
             return []
         position_by_column = self._read_header(header)
@@ -372,15 +375,15 @@ class _RowReader:
             column = raw_name.strip().lower()
             if not column:
                 continue  # an unnamed column is fine as long as it stays empty (checked per row)
-            if column not in COLUMNS:
+            if column not in self.columns:
                 self.problems.append(
-                    RowProblem(1, f"unknown column '{raw_name.strip()}': the columns are {', '.join(COLUMNS)}")
+                    RowProblem(1, f"unknown column '{raw_name.strip()}': the columns are {', '.join(self.columns)}")
                 )
             elif column in position_by_column:
                 self.problems.append(RowProblem(1, f"column '{column}' appears twice: keep one"))
             else:
                 position_by_column[column] = position
-        missing = [column for column in COLUMNS if column not in position_by_column]
+        missing = [column for column in self.columns if column not in position_by_column]
         if missing:
             self.problems.append(
                 RowProblem(1, f"missing columns {', '.join(missing)}: add them (their cells may be blank)")

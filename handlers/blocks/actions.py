@@ -19,6 +19,7 @@ from bot.services.actions import (
     day_text,
     working_days_text,
 )
+from bot.services.risks import RiskLine
 from handlers.blocks.common import (
     MODAL_TITLE_LIMIT,
     SECTION_TEXT_LIMIT,
@@ -35,6 +36,7 @@ from handlers.blocks.common import (
     user,
 )
 from handlers.blocks.metadata import JsonState
+from handlers.blocks.risks import review_cards, review_heading, review_summaries, sponsor_review_items
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
 
 MAX_CARDS = 20  # 2 blocks each, so a list stays well under 50 blocks
@@ -81,6 +83,7 @@ class ActionDm(JsonState):
     as_of: str  # the day the DM speaks for, YYYY-MM-DD
     action_ids: list[int] = field(default_factory=list)
     assigned_by: str | None = None
+    risk_ids: list[int] = field(default_factory=list)  # OVERDUE: the risks due for review that day too
 
     def metadata(self) -> dict[str, Any]:
         return {"event_type": ACTION_DM_EVENT, "event_payload": asdict(self)}
@@ -256,8 +259,17 @@ def assignment_dm(line: ActionLine, dm: ActionDm, *, key: str, recipient: str) -
     return clip(text, SECTION_TEXT_LIMIT), blocks
 
 
-def overdue_digest(lines: list[ActionLine], *, key: str, recipient: str) -> tuple[str, list[Block]]:
-    """The owner's one DM of the day: every action of theirs that reached a ladder step today."""
+def overdue_digest(
+    lines: list[ActionLine], *, key: str, recipient: str, reviews: list[RiskLine] | None = None
+) -> tuple[str, list[Block]]:
+    """The owner's one DM of the day: every action of theirs that reached a ladder step today, then the
+    risks of theirs due for review (handlers/blocks/risks.py draws those)."""
+    reviews = reviews or []
+    if reviews and not lines:
+        blocks = review_cards(reviews, key=key, viewer=recipient)
+        return clip(
+            review_heading(len(reviews)).split(" ", 1)[1] + ": " + review_summaries(reviews), SECTION_TEXT_LIMIT
+        ), blocks
     still_overdue = [line for line in lines if line.is_overdue and line.owner_user_id == recipient]
     handed_on = [line for line in lines if line.owner_user_id != recipient]
     count = len(still_overdue)
@@ -278,11 +290,19 @@ def overdue_digest(lines: list[ActionLine], *, key: str, recipient: str) -> tupl
     if still_overdue:
         text += ": " + "; ".join(_summary(line) for line in still_overdue) + "."
     refs = [ActionRef(line.action_id, DM, key) for line in lines]
-    return clip(text, SECTION_TEXT_LIMIT), [section(f"*{heading}*"), *_cards(lines, refs, viewer=recipient)]
+    blocks = [section(f"*{heading}*"), *_cards(lines, refs, viewer=recipient)]
+    if reviews:
+        text += " And " + review_summaries(reviews) + "."
+        blocks += review_cards(reviews, key=key, viewer=recipient)
+    return clip(text, SECTION_TEXT_LIMIT), blocks
 
 
-def sponsor_digest(lines: list[ActionLine]) -> tuple[str, list[Block]]:
-    """The sponsor's one DM of the day: actions on their projects that reached the sponsor's step."""
+def sponsor_digest(lines: list[ActionLine], reviews: list[RiskLine] | None = None) -> tuple[str, list[Block]]:
+    """The sponsor's one DM of the day: actions on their projects that reached the sponsor's step, and late reviews."""
+    reviews = reviews or []
+    if not lines:
+        blocks = sponsor_review_items(reviews)
+        return clip(blocks[0]["text"]["text"].split(" ", 1)[1], SECTION_TEXT_LIMIT), blocks
     count = len(lines)
     heading = (
         f"{count} action{'s' if count != 1 else ''} on projects you sponsor "
@@ -292,7 +312,8 @@ def sponsor_digest(lines: list[ActionLine]) -> tuple[str, list[Block]]:
         f"*{escaped(line.title)}* ({line.project_key}) · owner {owner_text(line)} · {_due_phrase(line)}"
         for line in lines
     ]
-    return clip(heading, SECTION_TEXT_LIMIT), [section(f":eyes: {heading}"), section(bulleted(items))]
+    blocks = [section(f":eyes: {heading}"), section(bulleted(items)), *sponsor_review_items(reviews)]
+    return clip(heading, SECTION_TEXT_LIMIT), blocks
 
 
 # --- check-in help -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from bot.services.checkins import benefit_field
 from handlers.blocks.actions import HelpActionTarget, help_action_button
 from handlers.blocks.common import Block, actions, button, clip, context, escaped, plain, section, user
 from handlers.blocks.metadata import JsonState
+from handlers.blocks.risks import DecisionSubject, decision_needed_button
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 
 RAG_EMOJI = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
@@ -132,8 +133,10 @@ def checkin_modal(
     more: int,
     *,
     answers: FormAnswers | None = None,
+    raid: list[Block] | None = None,
 ) -> dict[str, Any]:
-    """The check-in form; with `answers` (an amendment) every field starts as last submitted."""
+    """The check-in form; with `answers` (an amendment) every field starts as last submitted.
+    `raid`: the RAID log's "still accurate?" boxes (handlers/blocks/risks.py)."""
     given = answers or FormAnswers()
     escalate_option = {"text": plain("Escalate to PMO", 75), "value": "escalate"}
     escalate: dict[str, Any] = {
@@ -197,6 +200,7 @@ def checkin_modal(
         )
     if more:
         blocks.append(context(f"{more} more benefits: report them with `/pmo benefit report`."))
+    blocks += raid or []
     return {
         "type": "modal",
         "callback_id": CallbackId.CHECKIN,
@@ -237,6 +241,7 @@ def summary_blocks(
     *,
     help_action: HelpActionTarget | None = None,
     changed: list[str] | None = None,
+    decision: DecisionSubject | None = None,
 ) -> list[Block]:
     """The summary in the prompt's thread; with `help_action`, a button that makes the help asked for
     into an action for the sponsor. An amendment's summary starts with what it changed."""
@@ -267,6 +272,8 @@ def summary_blocks(
         blocks.append(context(f"Benefits: {measured}"))
     if help_action is not None:
         blocks.append(help_action_button(help_action))
+    if decision is not None:
+        blocks.append(decision_needed_button(decision))
     return blocks
 
 

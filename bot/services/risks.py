@@ -1,0 +1,440 @@
+"""A project's RAID log: risks (scored, reviewed on a date) and issues (by severity).
+
+Anyone may record a risk or an issue, as anyone may record an action, and anyone may add a
+note to a risk. Reviewing (confirming or changing its scores) and closing it are for the
+people who may change an action: the risk's owner, the project's sponsor or lead, and PMO
+admins (bot/services/access.py). A risk whose next review date has passed is chased on the
+actions' ladder (bot/services/nudges.py); the builders get plain data (RiskLine, IssueLine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from bot.errors import NotAllowed, NotFound, UserError
+from bot.services import nudges, people, portfolio, status
+from bot.services.access import Actor, can_change_owned
+from bot.services.actions import quoted
+from storage.models import (
+    Issue,
+    IssueSeverity,
+    Person,
+    Project,
+    ProjectStatus,
+    RaidStatus,
+    Risk,
+    RiskEvent,
+    RiskResponse,
+)
+
+SCORES = range(1, 6)  # probability and impact, each 1 (low) to 5 (high)
+HIGH_SCORE = 15  # the check-in asks whether these are still accurate
+ALERT_SCORE = 20  # a new risk scoring this or more alerts the PMO
+SEVERITIES = (IssueSeverity.CRITICAL, IssueSeverity.HIGH, IssueSeverity.MEDIUM, IssueSeverity.LOW)  # worst first
+HIGH_SEVERITIES = frozenset({IssueSeverity.HIGH, IssueSeverity.CRITICAL})
+MAX_TITLE_LENGTH = 500
+MAX_TEXT_LENGTH = 3000
+
+# Field names, shared with the forms so problems land on the right input.
+TITLE = "title"
+OWNER = "owner"
+PROBABILITY = "probability"
+IMPACT = "impact"
+PROXIMITY = "proximity"
+RESPONSE = "response"
+MITIGATION = "mitigation"
+NEXT_REVIEW = "next_review"
+SEVERITY = "severity"
+DUE = "due"
+NOTE = "note"
+
+
+# --- recording --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewRisk:
+    project_key: str
+    title: str
+    owner_user_id: str
+    probability: int
+    impact: int
+    response: str
+    next_review: date
+    proximity: date | None = None
+    mitigation: str | None = None
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    project_key: str
+    title: str
+    owner_user_id: str
+    severity: str
+    due: date | None = None
+
+
+def _title_problem(title: str) -> str | None:
+    if not title.strip():
+        return "Say what it is, in a line."
+    if len(title.strip()) > MAX_TITLE_LENGTH:
+        return f"The title is {len(title.strip())} characters long; keep it to {MAX_TITLE_LENGTH}."
+    return None
+
+
+def risk_problems(new: NewRisk, *, today: date) -> dict[str, str]:
+    """What is wrong with a new risk, by field (its project is checked when it is stored)."""
+    found = {TITLE: problem} if (problem := _title_problem(new.title)) else {}
+    for field, score in ((PROBABILITY, new.probability), (IMPACT, new.impact)):
+        if score not in SCORES:
+            found[field] = "Give a score from 1 (low) to 5 (high)."
+    if new.response not in {response.value for response in RiskResponse}:
+        found[RESPONSE] = "Choose avoid, reduce, transfer or accept."
+    if new.next_review <= today:
+        found[NEXT_REVIEW] = f"{new.next_review.isoformat()} is not after today: choose when to look at it again."
+    if new.mitigation and len(new.mitigation) > MAX_TEXT_LENGTH:
+        found[MITIGATION] = f"The mitigation is {len(new.mitigation)} characters long; keep it to {MAX_TEXT_LENGTH}."
+    return found
+
+
+def issue_problems(new: NewIssue, *, today: date) -> dict[str, str]:
+    found = {TITLE: problem} if (problem := _title_problem(new.title)) else {}
+    if new.severity not in {severity.value for severity in IssueSeverity}:
+        found[SEVERITY] = "Choose low, medium, high or critical."
+    if new.due is not None and new.due < today:
+        found[DUE] = f"{new.due.isoformat()} is in the past: choose today or a later day."
+    return found
+
+
+def check_project(session: Session, key: str) -> Project:
+    """The open project a risk or an issue would belong to, checked before its form opens."""
+    project = portfolio.get_project(session, key)
+    if project.status is ProjectStatus.CLOSED:
+        raise UserError(f"{project.key} is closed, so its RAID log takes nothing new. Give the key of an open project.")
+    return project
+
+
+def _event(risk: Risk, kind: str, actor: Person | None, now: datetime, **detail: object) -> None:
+    risk.events.append(RiskEvent(kind=kind, actor_id=actor.id if actor else None, detail=detail, created_at=now))
+
+
+def create_risk(
+    session: Session, actor: Actor | None, new: NewRisk, *, today: date, now: datetime, validate: bool = True
+) -> Risk:
+    """Record a risk (`actor` None: the import); refused with the first problem when one is left."""
+    if validate and (found := risk_problems(new, today=today)):
+        raise UserError(" ".join(found.values()))
+    project = check_project(session, new.project_key)
+    creator = people.get_or_create(session, actor.slack_user_id, now=now) if actor else None
+    risk = Risk(
+        project_id=project.id,
+        title=new.title.strip(),
+        owner=people.get_or_create(session, new.owner_user_id, now=now),
+        probability=new.probability,
+        impact=new.impact,
+        proximity=new.proximity,
+        response=RiskResponse(new.response),
+        mitigation=(new.mitigation or "").strip() or None,
+        next_review=new.next_review,
+        status=RaidStatus.OPEN,
+        created_by_id=creator.id if creator else None,
+        created_at=now,
+    )
+    session.add(risk)
+    _event(risk, "created", creator, now, score=risk.score)
+    session.flush()
+    return risk
+
+
+def create_issue(
+    session: Session, actor: Actor | None, new: NewIssue, *, today: date, now: datetime, validate: bool = True
+) -> Issue:
+    if validate and (found := issue_problems(new, today=today)):
+        raise UserError(" ".join(found.values()))
+    project = check_project(session, new.project_key)
+    creator = people.get_or_create(session, actor.slack_user_id, now=now) if actor else None
+    issue = Issue(
+        project_id=project.id,
+        title=new.title.strip(),
+        owner=people.get_or_create(session, new.owner_user_id, now=now),
+        severity=IssueSeverity(new.severity),
+        due_date=new.due,
+        status=RaidStatus.OPEN,
+        created_by_id=creator.id if creator else None,
+        created_at=now,
+    )
+    session.add(issue)
+    session.flush()
+    return issue
+
+
+def alerts_pmo(item: Risk | Issue) -> bool:
+    """A new risk scoring ALERT_SCORE or more, or a new critical issue, is the PMO's to see."""
+    if isinstance(item, Risk):
+        return item.score >= ALERT_SCORE
+    return item.severity is IssueSeverity.CRITICAL
+
+
+# --- changing ---------------------------------------------------------------------------
+
+
+def get_risk(session: Session, risk_id: int) -> Risk:
+    risk = session.get(Risk, risk_id)
+    if risk is None:
+        raise NotFound("That risk no longer exists.")
+    return risk
+
+
+def _changeable(session: Session, actor: Actor, risk_id: int, doing: str) -> Risk:
+    risk = get_risk(session, risk_id)
+    if risk.status is not RaidStatus.OPEN:
+        raise UserError(f"{quoted(risk.title)} is closed, so there is nothing to {doing}.")
+    if not can_change_owned(actor, risk.owner.slack_user_id, risk.project):
+        raise NotAllowed(
+            f"Only the risk's owner (<@{risk.owner.slack_user_id}>), {risk.project.key}'s sponsor or lead, "
+            f"and PMO admins can {doing} it. Ask one of them, or add a note instead."
+        )
+    return risk
+
+
+def check_can_review(session: Session, actor: Actor, risk_id: int) -> Risk:
+    """Refused before the review form opens, so nobody fills in a form they cannot submit."""
+    return _changeable(session, actor, risk_id, "review")
+
+
+def review_problems(probability: int, impact: int, next_review: date | None, *, today: date) -> dict[str, str]:
+    found = {
+        field: "Give a score from 1 (low) to 5 (high)."
+        for field, score in ((PROBABILITY, probability), (IMPACT, impact))
+        if score not in SCORES
+    }
+    if next_review is None or next_review <= today:
+        found[NEXT_REVIEW] = "Choose the next review date, after today."
+    return found
+
+
+def review(
+    session: Session,
+    actor: Actor,
+    risk_id: int,
+    *,
+    probability: int,
+    impact: int,
+    next_review: date,
+    today: date,
+    now: datetime,
+) -> Risk:
+    """Confirm or change the scores and set the next review date: the ladder stops chasing it."""
+    if found := review_problems(probability, impact, next_review, today=today):
+        raise UserError(" ".join(found.values()))
+    risk = _changeable(session, actor, risk_id, "review")
+    before = {"probability": risk.probability, "impact": risk.impact, "next_review": risk.next_review.isoformat()}
+    risk.probability, risk.impact, risk.next_review = probability, impact, next_review
+    reviewer = people.get_or_create(session, actor.slack_user_id, now=now)
+    _event(risk, "reviewed", reviewer, now, before=before, probability=probability, impact=impact)
+    session.flush()
+    return risk
+
+
+def close(session: Session, actor: Actor, risk_id: int, *, now: datetime) -> Risk:
+    risk = _changeable(session, actor, risk_id, "close")
+    risk.status, risk.closed_at = RaidStatus.CLOSED, now
+    _event(risk, "closed", people.get_or_create(session, actor.slack_user_id, now=now), now)
+    session.flush()
+    return risk
+
+
+def close_issue(session: Session, actor: Actor, issue_id: int, *, now: datetime) -> Issue:
+    """Close an issue: its owner, the project's sponsor or lead, and PMO admins, as for a risk."""
+    issue = session.get(Issue, issue_id)
+    if issue is None:
+        raise NotFound("That issue no longer exists.")
+    if issue.status is not RaidStatus.OPEN:
+        raise UserError(f"{quoted(issue.title)} is already closed.")
+    if not can_change_owned(actor, issue.owner.slack_user_id, issue.project):
+        raise NotAllowed(
+            f"Only the issue's owner (<@{issue.owner.slack_user_id}>), {issue.project.key}'s sponsor or lead, "
+            "and PMO admins can close it. Ask one of them."
+        )
+    issue.status, issue.closed_at = RaidStatus.CLOSED, now
+    session.flush()
+    return issue
+
+
+def add_note(session: Session, actor: Actor, risk_id: int, text: str, *, now: datetime) -> Risk:
+    """Anyone may add a note, as on an action."""
+    note = text.strip()
+    if not note:
+        raise UserError("Write the note, or cancel.")
+    if len(note) > MAX_TEXT_LENGTH:
+        raise UserError(f"The note is {len(note)} characters long; keep it to {MAX_TEXT_LENGTH}.")
+    risk = get_risk(session, risk_id)
+    _event(risk, "note", people.get_or_create(session, actor.slack_user_id, now=now), now, text=note)
+    session.flush()
+    return risk
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskLine:
+    """A risk as a message shows it: plain data for the builders."""
+
+    risk_id: int
+    project_key: str
+    project_name: str
+    title: str
+    owner_user_id: str
+    probability: int
+    impact: int
+    proximity: date | None
+    response: str
+    mitigation: str | None
+    next_review: date
+    is_open: bool
+    as_of: date
+    review_overdue_days: int  # working days past the review date on `as_of`, as the ladder counts them
+    notes: int
+
+    @property
+    def score(self) -> int:
+        return self.probability * self.impact
+
+
+@dataclass(frozen=True)
+class IssueLine:
+    issue_id: int
+    project_key: str
+    project_name: str
+    title: str
+    owner_user_id: str
+    severity: str
+    due: date | None
+    is_open: bool
+
+
+@dataclass(frozen=True)
+class RaidScope:
+    """What a list covers: one project, or the projects someone sponsors or leads (PMO admins: all)."""
+
+    title: str
+    condition: ColumnElement[bool]
+    project_key: str | None = None
+
+
+def scope_for(session: Session, actor: Actor, key: str | None) -> RaidScope:
+    if key is not None:
+        project = portfolio.get_project(session, key)
+        return RaidScope(f"{project.key} · {project.name}", Project.id == project.id, project.key)
+    if actor.is_pmo_admin:
+        return RaidScope("The portfolio", true())
+    return RaidScope("Projects you sponsor or lead", status.table_scope(actor))
+
+
+_SEVERITY_RANK = case({severity.value: rank for rank, severity in enumerate(SEVERITIES)}, value=Issue.severity)
+
+
+def open_risks(session: Session, condition: ColumnElement[bool]) -> list[Risk]:
+    """Open risks of open projects in scope, highest score first, then the earliest review."""
+    return list(
+        session.scalars(
+            select(Risk)
+            .join(Project, Project.id == Risk.project_id)
+            .where(condition, Risk.status == RaidStatus.OPEN, Project.status != ProjectStatus.CLOSED)
+            .options(selectinload(Risk.owner), selectinload(Risk.project), selectinload(Risk.events))
+            .order_by((Risk.probability * Risk.impact).desc(), Risk.next_review, Risk.id)
+        )
+    )
+
+
+def open_issues(session: Session, condition: ColumnElement[bool]) -> list[Issue]:
+    """Open issues of open projects in scope, most severe first, then the earliest due."""
+    return list(
+        session.scalars(
+            select(Issue)
+            .join(Project, Project.id == Issue.project_id)
+            .where(condition, Issue.status == RaidStatus.OPEN, Project.status != ProjectStatus.CLOSED)
+            .options(selectinload(Issue.owner), selectinload(Issue.project))
+            .order_by(_SEVERITY_RANK, Issue.due_date.is_(None), Issue.due_date, Issue.id)
+        )
+    )
+
+
+def risks_by_id(session: Session, risk_ids: Iterable[int]) -> list[Risk]:
+    """These risks (any status) in the order given; ids that no longer exist are left out."""
+    wanted = list(risk_ids)
+    found = {
+        risk.id: risk
+        for risk in session.scalars(
+            select(Risk).where(Risk.id.in_(wanted)).options(selectinload(Risk.owner), selectinload(Risk.project))
+        )
+    }
+    return [found[risk_id] for risk_id in wanted if risk_id in found]
+
+
+def risk_lines(session: Session, rows: list[Risk], *, as_of: date, zone: ZoneInfo) -> list[RiskLine]:
+    """The lines for these risks as of a day; a review's lateness is counted on the ladder's clock."""
+    review_clocks = nudges.review_clocks(session, rows, until=as_of, zone=zone)
+    return [
+        RiskLine(
+            risk_id=risk.id,
+            project_key=risk.project.key,
+            project_name=risk.project.name,
+            title=risk.title,
+            owner_user_id=risk.owner.slack_user_id,
+            probability=risk.probability,
+            impact=risk.impact,
+            proximity=risk.proximity,
+            response=risk.response.value,
+            mitigation=risk.mitigation,
+            next_review=risk.next_review,
+            is_open=risk.status is RaidStatus.OPEN,
+            as_of=as_of,
+            review_overdue_days=review_clocks[risk.id].age(as_of) if risk.status is RaidStatus.OPEN else 0,
+            notes=sum(event.kind == "note" for event in risk.events),
+        )
+        for risk in rows
+    ]
+
+
+def issue_lines(rows: list[Issue]) -> list[IssueLine]:
+    return [
+        IssueLine(
+            issue_id=issue.id,
+            project_key=issue.project.key,
+            project_name=issue.project.name,
+            title=issue.title,
+            owner_user_id=issue.owner.slack_user_id,
+            severity=issue.severity.value,
+            due=issue.due_date,
+            is_open=issue.status is RaidStatus.OPEN,
+        )
+        for issue in rows
+    ]
+
+
+def needing_confirmation(session: Session, project_id: int) -> tuple[list[Risk], list[Issue]]:
+    """What the check-in asks "still accurate?" about: open risks scoring HIGH_SCORE+, open high/critical issues."""
+    risks = [risk for risk in open_risks(session, Project.id == project_id) if risk.score >= HIGH_SCORE]
+    issues = [issue for issue in open_issues(session, Project.id == project_id) if issue.severity in HIGH_SEVERITIES]
+    return risks, issues
+
+
+def lines_by_id(session: Session, risk_ids: Iterable[int], *, as_of: date, zone: ZoneInfo) -> list[RiskLine]:
+    """Risks as the daily nudge and the changed-items DM show them."""
+    return risk_lines(session, risks_by_id(session, risk_ids), as_of=as_of, zone=zone)
+
+
+def confirmation_lines(
+    session: Session, project_id: int, *, today: date, zone: ZoneInfo
+) -> tuple[list[RiskLine], list[IssueLine]]:
+    """What the check-in form asks "still accurate?" about: open risks scoring 15+, open high and critical issues."""
+    high_risks, high_issues = needing_confirmation(session, project_id)
+    return risk_lines(session, high_risks, as_of=today, zone=zone), issue_lines(high_issues)
