@@ -263,7 +263,8 @@ def test_an_away_owner_is_not_nudged_and_their_actions_do_not_climb(
     add_action(session_factory, "Agree the protocol")
     slack.command("away 2026-11-24 2026-11-27", user_id=OWNER, channel_id="C0CRM")
     listeners.wait_idle()
-    assert "you are away from Tue 24 Nov to Fri 27 Nov" in fake_slack.responses[-1]["text"]
+    reply = fake_slack.responses[-1]["text"]
+    assert "you are away <!date^" in reply and "|Tue 24 Nov 2026> to <!date^" in reply and "|Fri 27 Nov 2026>" in reply
 
     dms = run_days(app_context, clock, fake_slack, 0, 9)
 
@@ -288,7 +289,7 @@ def test_coming_back_early_keeps_the_days_already_away(
     assert list(dms[OWNER]) == [day(2), day(4)]  # Wednesday is day 1 (Tuesday was away), Friday day 3
     with unit_of_work(session_factory) as session:
         owner = session.query(Person).filter_by(slack_user_id=OWNER).one()
-        assert (owner.away_from, owner.away_until) == (day(0), day(1))
+        assert [(absence.first_day, absence.last_day) for absence in owner.absences] == [(day(0), day(1))]
 
 
 def test_away_with_a_start_in_the_past_is_refused(slack, fake_slack, crm, listeners):

@@ -421,6 +421,11 @@ class ActionLine:
         return self.is_open and self.due < self.as_of
 
 
+def _away_until(owner: Person, day: date) -> date | None:
+    absence = nudges.absence_on(nudges.absences_of(owner), day)
+    return absence[1] if absence else None
+
+
 def action_lines(
     session: Session, rows: list[tuple[Action, Project]], *, as_of: date, zone: ZoneInfo
 ) -> list[ActionLine]:
@@ -436,7 +441,7 @@ def action_lines(
                 project_name=project.name,
                 title=action.title,
                 owner_user_id=owner.slack_user_id,
-                owner_away_until=owner.away_until if nudges.is_away(owner, as_of) else None,
+                owner_away_until=_away_until(owner, as_of),
                 due=action.due_date,
                 status=action.status.value,
                 as_of=as_of,

@@ -29,6 +29,7 @@ from bot.errors import UserError
 from bot.services import incidents, people
 from bot.services.calendar import WorkingCalendar, calendar_between
 from storage.models import (
+    Absence,
     Action,
     ActionStatus,
     Incident,
@@ -187,13 +188,37 @@ def incident_pauses(session: Session, *, zone: ZoneInfo) -> dict[int, list[DateR
     return pauses
 
 
-def away_range(away_from: date | None, away_until: date | None) -> DateRange | None:
-    return (away_from, away_until) if away_from is not None and away_until is not None else None
+def absence_on(absences: Iterable[DateRange], day: date) -> DateRange | None:
+    """The absence `day` falls in, if any."""
+    return next(((first, last) for first, last in absences if first <= day <= last), None)
+
+
+def away_on(absences: Iterable[DateRange], day: date) -> bool:
+    """Whether someone with these absences is away on `day`: the one rule every feature asks."""
+    return absence_on(absences, day) is not None
+
+
+def absences_of(person: Person) -> tuple[DateRange, ...]:
+    return tuple((absence.first_day, absence.last_day) for absence in person.absences)
 
 
 def is_away(person: Person, day: date) -> bool:
-    away = away_range(person.away_from, person.away_until)
-    return away is not None and away[0] <= day <= away[1]
+    return away_on(absences_of(person), day)
+
+
+def absences_by_person(session: Session, person_ids: Iterable[int]) -> dict[int, tuple[DateRange, ...]]:
+    """Every absence of these people, first day first, read at once."""
+    ids = set(person_ids)
+    found: dict[int, list[DateRange]] = defaultdict(list)
+    if ids:
+        rows = session.execute(
+            select(Absence.person_id, Absence.first_day, Absence.last_day)
+            .where(Absence.person_id.in_(ids))
+            .order_by(Absence.first_day)
+        )
+        for person_id, first, last in rows:
+            found[person_id].append((first, last))
+    return {person_id: tuple(ranges) for person_id, ranges in found.items()}
 
 
 def clocks(
@@ -204,10 +229,10 @@ def clocks(
         return {}
     calendar = calendar_between(session, min(action.due_date for action, _ in actions), until)
     pauses = incident_pauses(session, zone=zone)
+    away = absences_by_person(session, (action.owner_id for action, _ in actions))
     result = {}
     for action, project in actions:
-        away = away_range(action.owner.away_from, action.owner.away_until)
-        stopped = [*pauses.get(project.id, []), *([away] if away else [])]
+        stopped = [*pauses.get(project.id, []), *away.get(action.owner_id, ())]
         result[action.id] = ActionClock.of(action.due_date, calendar, stopped)
     return result
 
@@ -215,32 +240,79 @@ def clocks(
 # --- away ------------------------------------------------------------------------------
 
 
-def set_away(session: Session, user_id: str, first: date, last: date, *, today: date, now: datetime) -> Person:
-    """Record that someone is away: no nudges reach them and their actions stop ageing."""
+@dataclass(frozen=True)
+class AbsenceAdded:
+    absence: DateRange  # as recorded: the days asked for, with any absences they overlapped or touched
+    merged: tuple[DateRange, ...]  # those absences, now part of it
+
+
+def add_absence(session: Session, user_id: str, first: date, last: date, *, today: date, now: datetime) -> AbsenceAdded:
+    """Record days someone is away: no nudges reach them and their actions stop ageing.
+
+    An absence that overlaps or touches ones already recorded becomes one with them, so a
+    person's absences never overlap and each is known by its first day.
+    """
     if first < today:
         raise UserError(f"{first.isoformat()} is in the past: give the first day you are away, today or later.")
     if last < first:
         raise UserError(f"{last.isoformat()} is before {first.isoformat()}: give the first day away, then the last.")
     person = people.get_or_create(session, user_id, now=now)
-    person.away_from, person.away_until = first, last
-    return person
+    touching = [
+        absence
+        for absence in person.absences
+        if absence.first_day <= last + timedelta(days=1) and first <= absence.last_day + timedelta(days=1)
+    ]
+    merged = tuple((absence.first_day, absence.last_day) for absence in touching)
+    first = min([first, *(absence.first_day for absence in touching)])
+    last = max([last, *(absence.last_day for absence in touching)])
+    for absence in touching:
+        person.absences.remove(absence)
+    person.absences.append(Absence(first_day=first, last_day=last, created_at=now))
+    return AbsenceAdded((first, last), merged)
 
 
-def come_back(session: Session, user_id: str, *, today: date, now: datetime) -> bool:
-    """End or cancel time away; False when none was recorded.
+def upcoming_absences(session: Session, user_id: str, *, today: date, now: datetime) -> tuple[DateRange, ...]:
+    """Someone's absences that have not ended before `today`, first day first."""
+    return tuple(
+        (absence.first_day, absence.last_day)
+        for absence in people.get_or_create(session, user_id, now=now).absences
+        if absence.last_day >= today
+    )
 
-    The days already spent away stay recorded (away until yesterday), so the actions that
-    stopped ageing while their owner was away do not jump up the ladder on the return.
-    """
-    person = people.get_or_create(session, user_id, now=now)
-    away = away_range(person.away_from, person.away_until)
-    if away is None or away[1] < today:
-        return False
-    if away[0] < today:
-        person.away_until = today - timedelta(days=1)
+
+def _end_before(person: Person, absence: Absence, today: date) -> None:
+    """Cancel an absence from `today` on. The days already spent away stay recorded (away until
+    yesterday), so the actions that stopped ageing meanwhile do not jump up the ladder."""
+    if absence.first_day < today:
+        absence.last_day = today - timedelta(days=1)
     else:
-        person.away_from = person.away_until = None
-    return True
+        person.absences.remove(absence)
+
+
+def remove_absence(session: Session, user_id: str, first: date, *, today: date, now: datetime) -> DateRange:
+    """Cancel the absence that starts on `first` (from today on, if it has begun); returns it as it was."""
+    person = people.get_or_create(session, user_id, now=now)
+    upcoming = [absence for absence in person.absences if absence.last_day >= today]
+    found = next((absence for absence in upcoming if absence.first_day == first), None)
+    if found is None:
+        if not upcoming:
+            raise UserError(f"You have no absence starting {first.isoformat()}: you have none recorded from today on.")
+        starts = ", ".join(absence.first_day.isoformat() for absence in upcoming)
+        raise UserError(f"You have no absence starting {first.isoformat()}. Yours start on: {starts}.")
+    removed = (found.first_day, found.last_day)
+    _end_before(person, found, today)
+    return removed
+
+
+def come_back(session: Session, user_id: str, *, today: date, now: datetime) -> DateRange | None:
+    """End the absence someone is in today; None when they are not away today."""
+    person = people.get_or_create(session, user_id, now=now)
+    current = next((absence for absence in person.absences if absence.first_day <= today <= absence.last_day), None)
+    if current is None:
+        return None
+    ended = (current.first_day, current.last_day)
+    _end_before(person, current, today)
+    return ended
 
 
 # --- what the pass sends ---------------------------------------------------------------
@@ -318,10 +390,10 @@ class _Someone:
     person_id: int
     user_id: str
     timezone: str | None
-    away: DateRange | None
+    away: tuple[DateRange, ...]
 
     def is_away(self, day: date) -> bool:
-        return self.away is not None and self.away[0] <= day <= self.away[1]
+        return away_on(self.away, day)
 
 
 @dataclass(frozen=True)
@@ -333,12 +405,12 @@ class _Overdue:
     sponsor: _Someone | None
 
 
-_PERSON_COLUMNS = ("id", "slack_user_id", "timezone", "away_from", "away_until")
+_PERSON_COLUMNS = ("id", "slack_user_id", "timezone")
 
 
-def _someone(columns: Sequence[Any]) -> _Someone:
-    person_id, user_id, timezone_name, away_from, away_until = columns
-    return _Someone(person_id, user_id, timezone_name, away_range(away_from, away_until))
+def _someone(columns: Sequence[Any], away: dict[int, tuple[DateRange, ...]]) -> _Someone:
+    person_id, user_id, timezone_name = columns
+    return _Someone(person_id, user_id, timezone_name, away.get(person_id, ()))
 
 
 def _overdue(session: Session, *, before: date, zones: set[str] | None) -> list[_Overdue]:
@@ -369,10 +441,12 @@ def _overdue(session: Session, *, before: date, zones: set[str] | None) -> list[
             in_zones,
         )
     )
+    overdue = rows.all()
+    away = absences_by_person(session, {row[column] for row in overdue for column in (3, 6) if row[column] is not None})
     found = []
-    for row in rows:
-        project_sponsor = _someone(row[8:13]) if row[8] is not None else None  # a project may have none
-        found.append(_Overdue(row[0], row[1], row[2], _someone(row[3:8]), project_sponsor))
+    for row in overdue:
+        project_sponsor = _someone(row[6:9], away) if row[6] is not None else None  # a project may have none
+        found.append(_Overdue(row[0], row[1], row[2], _someone(row[3:6], away), project_sponsor))
     return found
 
 
@@ -411,7 +485,7 @@ def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime
     unknown_timezones: set[str] = set()
     for item in overdue:
         owner, sponsor = item.owner, item.sponsor
-        clock = ActionClock.of(item.due, calendar, [*pauses.get(item.project_id, []), *filter(None, [owner.away])])
+        clock = ActionClock.of(item.due, calendar, [*pauses.get(item.project_id, []), *owner.away])
         owner_is_sponsor = sponsor is not None and sponsor.person_id == owner.person_id
         unknown_timezones |= {who.user_id for who in (owner, sponsor) if who is not None and who.timezone is None}
         owner_day = local_day(owner.timezone)

@@ -6,6 +6,7 @@ actions: lists and digests show at most MAX_CARDS cards (two blocks each) and co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -19,6 +20,7 @@ from bot.services.actions import (
     day_text,
     working_days_text,
 )
+from bot.services.nudges import AbsenceAdded, DateRange
 from handlers.blocks.common import (
     MODAL_TITLE_LIMIT,
     SECTION_TEXT_LIMIT,
@@ -32,6 +34,7 @@ from handlers.blocks.common import (
     escaped,
     plain,
     section,
+    slack_date,
     user,
 )
 from handlers.blocks.metadata import JsonState
@@ -414,14 +417,42 @@ def note_added_modal(title: str) -> dict[str, Any]:
 # --- away -----------------------------------------------------------------------------------------
 
 
-def away_text(first: date, last: date) -> str:
+def _spell(absence: DateRange) -> str:
+    first, last = absence
+    return f"{slack_date(first)}" if first == last else f"{slack_date(first)} to {slack_date(last)}"
+
+
+def absence_added_text(added: AbsenceAdded) -> str:
+    merged = ""
+    if added.merged:
+        joined = ", ".join(_spell(absence) for absence in added.merged)
+        merged = f" That overlaps or touches time away you had already given ({joined}), so they are now one."
     return (
-        f"Noted: you are away from {day_text(first)} to {day_text(last)}. No nudges will reach you then, "
-        "and your actions stop ageing on the ladder. `/pmo back` if plans change."
+        f"Noted: you are away {_spell(added.absence)}.{merged} No nudges will reach you then, "
+        "and your actions stop ageing on the ladder. `/pmo away` lists your time away; "
+        "`/pmo back` if you return early."
     )
 
 
-def back_text(was_away: bool) -> str:
-    if was_away:
+def absences_text(absences: Sequence[DateRange]) -> str:
+    if not absences:
+        return "You have no time away recorded from today on. `/pmo away FIRST LAST` adds some."
+    hint = "`/pmo away remove FIRST` cancels one; `/pmo away FIRST LAST` adds another."
+    heading = "Your time away (no nudges reach you, your actions stop ageing):"
+    lines = bulleted([_spell(absence) for absence in absences], limit=SECTION_TEXT_LIMIT - len(heading) - len(hint) - 2)
+    return f"{heading}\n{lines}\n{hint}"
+
+
+def absence_removed_text(removed: DateRange, *, today: date) -> str:
+    if removed[0] < today:
+        return (
+            f"You are back: your time away {_spell(removed)} now ends yesterday. "
+            "Nudges about your overdue actions resume."
+        )
+    return f"Cancelled: you are no longer away {_spell(removed)}."
+
+
+def back_text(ended: DateRange | None) -> str:
+    if ended is not None:
         return "Welcome back. Nudges about your overdue actions resume."
-    return "You were not marked as away, so nothing changed."
+    return "You are not marked as away today, so nothing changed. `/pmo away` lists your time away."
