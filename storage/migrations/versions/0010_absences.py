@@ -61,15 +61,15 @@ def upgrade() -> None:
                 for row in rows
             ],
         )
-    with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.drop_column("away_until")
-        batch_op.drop_column("away_from")
+    # A plain ALTER TABLE, not a batch copy: on SQLite, copying `people` would mean dropping a
+    # table every other one refers to, which its foreign keys refuse.
+    op.drop_column("people", "away_until")
+    op.drop_column("people", "away_from")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("away_from", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("away_until", sa.Date(), nullable=True))
+    op.add_column("people", sa.Column("away_from", sa.Date(), nullable=True))
+    op.add_column("people", sa.Column("away_until", sa.Date(), nullable=True))
     connection = op.get_bind()
     # One column pair holds one absence: each person keeps the latest one they have.
     latest: dict[int, tuple] = {}
