@@ -271,13 +271,13 @@ def add_absence(session: Session, user_id: str, first: date, last: date, *, toda
     return AbsenceAdded((first, last), merged)
 
 
-def upcoming_absences(session: Session, user_id: str, *, today: date, now: datetime) -> tuple[DateRange, ...]:
+def upcoming_absences(session: Session, user_id: str, *, today: date, now: datetime) -> list[DateRange]:
     """Someone's absences that have not ended before `today`, first day first."""
-    return tuple(
+    return [
         (absence.first_day, absence.last_day)
         for absence in people.get_or_create(session, user_id, now=now).absences
         if absence.last_day >= today
-    )
+    ]
 
 
 def _end_before(person: Person, absence: Absence, today: date) -> None:

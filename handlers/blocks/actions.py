@@ -6,9 +6,8 @@ actions: lists and digests show at most MAX_CARDS cards (two blocks each) and co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, ClassVar
 
 from bot.services.actions import (
@@ -35,6 +34,7 @@ from handlers.blocks.common import (
     plain,
     section,
     slack_date,
+    slack_time,
     user,
 )
 from handlers.blocks.metadata import JsonState
@@ -167,11 +167,6 @@ def action_card(line: ActionLine, ref: ActionRef, *, show_owner: bool, with_cont
 MAX_HISTORY_ENTRIES = 45  # one section each, under Slack's 50 blocks with the heading and footer
 
 
-def _when(at: datetime) -> str:
-    # Slack shows the date and time in each reader's own timezone; the fallback is UTC.
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
-
-
 def _history_entry_text(entry: HistoryEntry) -> str:
     who = user(entry.actor_user_id) if entry.actor_user_id else "Someone"
     detail = entry.detail
@@ -187,7 +182,7 @@ def _history_entry_text(entry: HistoryEntry) -> str:
         what = "marked it done"
     else:
         what = escaped(entry.kind.replace("_", " "))
-    return f"{_when(entry.at)} · {who} {what}"
+    return f"{slack_time(entry.at)} · {who} {what}"
 
 
 def action_history(line: ActionLine, entries: list[HistoryEntry]) -> tuple[str, list[Block]]:
@@ -434,7 +429,7 @@ def absence_added_text(added: AbsenceAdded) -> str:
     )
 
 
-def absences_text(absences: Sequence[DateRange]) -> str:
+def absences_text(absences: list[DateRange]) -> str:
     if not absences:
         return "You have no time away recorded from today on. `/pmo away FIRST LAST` adds some."
     hint = "`/pmo away remove FIRST` cancels one; `/pmo away FIRST LAST` adds another."

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from bot.services.benefits import MAX_MEASURE_LENGTH, MAX_NAME_LENGTH, MAX_UNIT_LENGTH
 from bot.services.portfolio import BenefitLine
-from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, context, escaped, plain, section, user
+from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, context, escaped, plain, section, slack_date, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import BenefitValueBlock, CallbackId, NewBenefitBlock
 
@@ -208,7 +208,7 @@ def value_reported_modal(project_key: str, line: BenefitLine, *, value: Decimal,
         "blocks": [
             section(
                 f"Recorded *{amount(value)} {escaped(line.unit)}* for *{project_key} · {escaped(line.name)}*, "
-                f"measured on {measured_on.isoformat()}."
+                f"measured on {slack_date(measured_on)}."
             ),
             section(standing),
         ],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from bot.services.project_cadence import ProjectCadence
-from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, bulleted, context, escaped, section
+from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, bulleted, context, escaped, section, slack_time
 
 SKIP_LIST_HEADING = "*Skip dates* (no check-in prompts in this workspace on these days)"
 
@@ -14,12 +14,8 @@ def day_text(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
-def _local_instant_text(instant: datetime) -> str:
-    return f"{day_text(instant.date())}, {instant:%H:%M} {instant.tzname()}"
-
-
 def _next_prompt_line(view: ProjectCadence) -> str:
-    return f"Next prompt: {_local_instant_text(view.next_prompt_at)} ({view.next_period})."
+    return f"Next prompt: {slack_time(view.next_prompt_at)} ({view.next_period})."
 
 
 def _default_note(view: ProjectCadence) -> str:

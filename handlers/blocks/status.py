@@ -30,6 +30,7 @@ from handlers.blocks.common import (
     header,
     mrkdwn,
     section,
+    slack_time,
     user,
 )
 from handlers.blocks.metadata import JsonState
@@ -187,7 +188,7 @@ def _action_text(line: ActionLine) -> str:
 
 def _incident_text(line: IncidentLine) -> str:
     summary = escaped(clip(line.summary, MAX_TITLE_IN_LIST))
-    return f"*{line.key}* {line.severity}: {summary} (since {line.declared_at:%Y-%m-%d})"
+    return f"*{line.key}* {line.severity}: {summary} (since {slack_time(line.declared_at)})"
 
 
 def project_status_text(overview: ProjectOverview) -> str:
