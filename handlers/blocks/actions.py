@@ -167,15 +167,20 @@ def action_card(line: ActionLine, ref: ActionRef, *, show_owner: bool, with_cont
 MAX_HISTORY_ENTRIES = 45  # one section each, under Slack's 50 blocks with the heading and footer
 
 
+def _stored_day(iso: object) -> str:
+    """A date an action's history recorded (ISO text), as Slack shows dates."""
+    return slack_date(date.fromisoformat(iso)) if isinstance(iso, str) else "?"
+
+
 def _history_entry_text(entry: HistoryEntry) -> str:
     who = user(entry.actor_user_id) if entry.actor_user_id else "Someone"
     detail = entry.detail
     if entry.kind == "created":
-        what = f"recorded it for {user(str(detail.get('owner')))}, due {detail.get('due')}"
+        what = f"recorded it for {user(str(detail.get('owner')))}, due {_stored_day(detail.get('due'))}"
     elif entry.kind == "note":
         what = "noted: " + escaped(str(detail.get("text", "")))
     elif entry.kind == "snoozed":
-        what = f"snoozed it to {detail.get('due')} (it was due {detail.get('previous_due')})"
+        what = f"snoozed it to {_stored_day(detail.get('due'))} (it was due {_stored_day(detail.get('previous_due'))})"
     elif entry.kind == "reassigned":
         what = f"reassigned it from {user(str(detail.get('previous_owner')))} to {user(str(detail.get('owner')))}"
     elif entry.kind == "done":

@@ -58,9 +58,10 @@ def planned_amount(line: BenefitLine) -> str:
 def benefit_line_text(line: BenefitLine) -> str:
     """One benefit in a project record, with a warning when it is off trajectory."""
     latest = f"{amount(line.latest)} {escaped(line.unit)}" if line.latest is not None else "no value yet"
+    target_by = slack_date(date.fromisoformat(line.target_date))
     text = (
         f"*{escaped(line.name)}*: {latest} "
-        f"(baseline {amount(line.baseline)}, target {amount(line.target)} by {line.target_date})"
+        f"(baseline {amount(line.baseline)}, target {amount(line.target)} by {target_by})"
     )
     if line.off_trajectory:
         text += f" :warning: off trajectory (expected {planned_amount(line)} by now)"

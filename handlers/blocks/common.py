@@ -112,6 +112,11 @@ def slack_time(instant: datetime) -> str:
     return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{utc:%d %b %Y %H:%M} UTC>"
 
 
+def plain_date(day: date) -> str:
+    """A calendar date where Slack cannot format one (plain_text, fallbacks): "Tue 1 Dec 2026"."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def slack_date(day: date) -> str:
     """A calendar date (a due date, a day away) as Slack shows it: "today", "tomorrow" or "Dec 21, 2026".
 
@@ -119,4 +124,4 @@ def slack_date(day: date) -> str:
     for every reader from UTC-12 to UTC+11.
     """
     noon = datetime.combine(day, time(12), tzinfo=timezone.utc)
-    return f"<!date^{int(noon.timestamp())}^{{date_short_pretty}}|{day:%a} {day.day} {day:%b %Y}>"
+    return f"<!date^{int(noon.timestamp())}^{{date_short_pretty}}|{plain_date(day)}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.services.history import PAGE_SIZE, Change, HistoryPage
@@ -18,6 +18,7 @@ from handlers.blocks.common import (
     escaped,
     header,
     section,
+    slack_date,
     slack_time,
 )
 from handlers.blocks.metadata import JsonState
@@ -25,7 +26,8 @@ from handlers.ids import ActionId
 
 VALUE_LIMIT = 80  # characters of one old or new value; a narrative is not the point of a change list
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
-# The trail stores instants as ISO 8601 with their offset; they are shown in the reader's own timezone.
+# The trail stores dates and instants (with their offset) as ISO 8601; they are shown as Slack shows dates.
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
 _RECORDS = {
     "projects": "project",
@@ -64,6 +66,8 @@ def _value(value: Any) -> str:
         return "–"
     if isinstance(value, str) and _INSTANT.match(value):
         return slack_time(datetime.fromisoformat(value))
+    if isinstance(value, str) and _DAY.match(value):
+        return slack_date(date.fromisoformat(value))
     return escaped(clip(str(value), VALUE_LIMIT))
 
 
