@@ -447,7 +447,9 @@ def _refresh_alert_owner(ctx: AppContext, action_id: int, *, now: datetime) -> N
         if escalations.find(session, actions.overdue_cause_key(action_id)) is None:
             return
         line = _line(session, ctx, actions.get_action(session, action_id))
-        escalation_id = actions.raise_overdue_alert(session, line, now=now) if line.is_overdue else None
+        escalation_id = (
+            actions.raise_overdue_alert(session, line, now=now, zone=_zone(ctx)) if line.is_overdue else None
+        )
     if escalation_id is not None:
         publish_alert(ctx, escalation_id, now=now)
 

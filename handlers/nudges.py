@@ -118,7 +118,7 @@ def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, now: date
             [line] = actions.action_lines(
                 session, actions.actions_by_id(session, [action_id]), as_of=pmo_day, zone=zone
             )
-            escalation_id = actions.raise_overdue_alert(session, line, now=now)
+            escalation_id = actions.raise_overdue_alert(session, line, now=now, zone=zone)
     except IntegrityError:
         return  # another instance raised this alert at the same moment, and posts it
     if escalation_id is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
@@ -529,19 +530,44 @@ def unreachable_cause(user_id: str, error: str, lines: list[ActionLine]) -> Caus
     return Cause(key=unreachable_cause_key(user_id), kind=EscalationKind.OWNER_UNREACHABLE, facts=facts)
 
 
-def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) -> int | None:
+COUNTED_ON = "counted_on"  # an overdue alert's facts: the day its count last grew
+
+
+def _alert_count(
+    session: Session, line: ActionLine, action: Action, shown: dict[str, Any], zone: ZoneInfo
+) -> tuple[int, date]:
+    """The count an open alert shows now, and the day it last grew.
+
+    The count shown is never taken back: it grows by the days that count after the day it
+    last grew, on the clock as known now. An incident pause (or time away) recorded later
+    over days already counted stops the count growing for its remaining days, and no more.
+    """
+    days, counted_on = int(shown.get("days_overdue", 0)), shown.get(COUNTED_ON)
+    if not isinstance(counted_on, str):  # an alert raised before the day was kept
+        return max(days, line.overdue_days), line.as_of
+    since = date.fromisoformat(counted_on)
+    if line.as_of <= since:
+        return days, since
+    clock = nudges.clocks(session, [(action, project_of(session, action))], until=line.as_of, zone=zone)[action.id]
+    grown = clock.age(line.as_of) - clock.age(since)
+    return (days + grown, line.as_of) if grown else (days, since)
+
+
+def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime, zone: ZoneInfo) -> int | None:
     """Raise or refresh an action's PMO alert; the escalation's id when its facts changed, else None.
 
     Comparing the facts is what keeps repeated ticks quiet: the alert changes when the
     action ages (once a working day at most) or its owner goes away, and is otherwise left
-    alone. Its count of days never goes down: an incident pause found later stops the clock
-    from then on, it does not take back days the PMO was already shown.
+    alone. Its count of days never goes down (see `_alert_count`). `zone` is the
+    workspace's, which dates the incident pauses.
     """
     action = get_action(session, line.action_id)
     facts = overdue_facts(session, line, action)
     existing = escalations.find(session, overdue_cause_key(line.action_id))
+    counted_on = line.as_of
     if existing is not None and existing.settled_at is None and existing.kind is EscalationKind.ACTION_OVERDUE:
-        facts["days_overdue"] = max(int(facts["days_overdue"]), int(existing.facts.get("days_overdue", 0)))  # type: ignore[call-overload]
+        facts["days_overdue"], counted_on = _alert_count(session, line, action, existing.facts, zone)
+    facts[COUNTED_ON] = counted_on.isoformat()
     cause = Cause(key=overdue_cause_key(line.action_id), kind=EscalationKind.ACTION_OVERDUE, facts=facts)
     if existing is not None and not escalations.is_changed(existing, cause):
         return None
