@@ -15,7 +15,7 @@ import pytest
 
 from storage.models import ServiceRelation
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, add_action, add_project
-from tests.test_incidents import add_service, declare, relate
+from tests.test_incidents import add_service, declare, latest_key, relate
 from tests.test_nudges import alerts_about, day, run_days
 
 
@@ -53,7 +53,7 @@ def test_an_incident_recorded_over_counted_days_stops_the_count_and_takes_nothin
             declare(slack, listeners, user_id=LEAD)
         if offset == 13:  # resolved on Monday at 08:00, before that day's pass
             clock.at = datetime.combine(day(14), time(8), tzinfo=timezone.utc)
-            slack.command("incident resolve INC-1", user_id=LEAD, channel_id="C0CRM")
+            slack.command(f"incident resolve {latest_key(session_factory)}", user_id=LEAD, channel_id="C0CRM")
             listeners.wait_idle()
         counts[day(offset).strftime("%a %d")] = shown_count(fake_slack, "Agree the protocol")
 

@@ -20,7 +20,7 @@ from storage.models import ServiceRelation
 from tests.conftest import PMO_ADMIN
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, add_project
 from tests.test_escaping import _rendered_texts
-from tests.test_incidents import add_service, declare, relate
+from tests.test_incidents import add_service, declare, latest_key, relate
 
 DUE = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 # Slack replaces these with the date (and time) in the reader's timezone; what is left is ours.
@@ -83,11 +83,12 @@ def test_no_message_of_a_projects_fortnight_shows_a_utc_time_or_a_raw_iso_instan
         clock.at = DUE + timedelta(days=offset)
         run_due_work(app_context, clock.at)
     declare(slack, listeners, user_id=LEAD)
-    command("incident update INC-1 Failover under way")
+    incident = latest_key(session_factory)
+    command(f"incident update {incident} Failover under way")
     command("incidents")
     command("status CRM-2")
     clock.at += timedelta(hours=3)
-    command("incident resolve INC-1")
+    command(f"incident resolve {incident}")
     run_due_work(app_context, clock.at)
     command("status CRM-2")
     command("actions CRM-2")
@@ -101,6 +102,7 @@ def test_no_message_of_a_projects_fortnight_shows_a_utc_time_or_a_raw_iso_instan
 
     texts = texts_people_read(fake_slack)
     assert len(texts) > 30 and any(SLACK_DATE.search(text) for text in texts)
+    assert any("Service restored" in text for text in texts) and any("History of CRM-2" in text for text in texts)
     leftover = [SLACK_DATE.sub("", text) for text in texts]
     assert [text for text in leftover if "UTC" in text] == []
     assert [text for text in leftover if ISO_INSTANT.search(text)] == [], json.dumps(leftover, indent=1)
