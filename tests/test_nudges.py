@@ -16,6 +16,7 @@ from bot.errors import UserError
 from bot.services import nudges
 from bot.services.nudges import ActionClock, Ladder, WorkingCalendar, parse_ladder
 from bot.settings import ConfigError, load_settings
+from handlers.blocks.common import slack_date
 from handlers.jobs import run_due_work
 from storage.models import (
     CheckinPeriod,
@@ -189,10 +190,11 @@ def test_a_fortnight_of_the_ladder(app_context, clock, fake_slack, session_facto
     owner = dms[OWNER]
     assert list(owner) == [day(1), day(3), day(7), day(10)]  # Tue, Thu, next Mon, next Thu
     assert [len(texts) for texts in owner.values()] == [1, 1, 1, 1]  # one DM a day, however many ticks
-    assert owner[day(1)][0].startswith("2 of your actions are overdue: 'Agree the protocol' (CRM-2, due Mon 23 Nov")
+    monday = slack_date(MONDAY)
+    assert owner[day(1)][0].startswith(f"2 of your actions are overdue: 'Agree the protocol' (CRM-2, due {monday}")
     assert "3 of your actions are overdue" in owner[day(3)][0] and "'Send the minutes'" in owner[day(3)][0]
     assert "One of your actions is overdue: 'Send the minutes'" in owner[day(7)][0]
-    assert "'Agree the protocol' (CRM-2, due Mon 23 Nov, 8 working days)" in owner[day(10)][0]
+    assert f"'Agree the protocol' (CRM-2, due {monday}, 8 working days)" in owner[day(10)][0]
     assert list(dms[SPONSOR]) == [day(3), day(7)]
     assert "2 actions on projects you sponsor are overdue" in dms[SPONSOR][day(3)][0]
     [protocol] = alerts_about(fake_slack, "Agree the protocol")  # one alert, posted on day 7 ...
@@ -366,7 +368,8 @@ def test_done_in_the_nudge_updates_it_and_the_pmo_alert_in_place(
     redrawn = next(m for m in fake_slack.messages_in(OWNER) if m["ts"] == nudge["ts"])
     assert "~Agree the protocol~" in str(redrawn["blocks"]) and "One of your actions is overdue" in redrawn["text"]
     updated = next(m for m in fake_slack.messages_in(PMO_CHANNEL) if m["ts"] == alert["ts"])
-    assert f"Done: “Agree the protocol” was marked done by <@{OWNER}> on Wed 2 Dec." in str(updated["blocks"])
+    done_on = slack_date(day(9))
+    assert f"Done: “Agree the protocol” was marked done by <@{OWNER}> on {done_on}." in str(updated["blocks"])
     assert "Agree the protocol" not in str(later[OWNER])  # Thursday's day-8 DM lists only the other
     assert list(later[OWNER]) == [day(10)]
 
@@ -384,7 +387,7 @@ def test_snooze_in_the_nudge_counts_from_today(app_context, slack, clock, fake_s
     later = run_days(app_context, clock, fake_slack, 2, 9)
 
     redrawn = fake_slack.messages_in(OWNER)[0]
-    assert "due Fri 27 Nov" in str(redrawn["blocks"]) and controls["block_id"] in str(redrawn["blocks"])
+    assert f"due {slack_date(day(4))}" in str(redrawn["blocks"]) and controls["block_id"] in str(redrawn["blocks"])
     assert list(later[OWNER]) == [day(7), day(9)]  # day 1 is the Monday after the new due date
 
 

@@ -467,11 +467,6 @@ def unreachable_cause_key(user_id: str) -> str:
     return f"owner-unreachable:{user_id}"
 
 
-def day_text(day: date) -> str:
-    """ "Tue 1 Dec", as people say due dates."""
-    return f"{day:%a} {day.day} {day:%b}"
-
-
 def quoted(title: str) -> str:
     """A title inside a refusal's wording: quoted, and escaped so `<!here>` in it pings nobody."""
     return "“" + title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "”"

@@ -16,7 +16,6 @@ from bot.services.actions import (
     SNOOZE_DAYS,
     ActionLine,
     HistoryEntry,
-    day_text,
     working_days_text,
 )
 from bot.services.nudges import AbsenceAdded, DateRange
@@ -44,7 +43,7 @@ MAX_CARDS = 20  # 2 blocks each, so a list stays well under 50 blocks
 
 
 def owner_text(line: ActionLine) -> str:
-    away = f" (away until {day_text(line.owner_away_until)})" if line.owner_away_until else ""
+    away = f" (away until {slack_date(line.owner_away_until)})" if line.owner_away_until else ""
     return f"{user(line.owner_user_id)}{away}"
 
 
@@ -118,7 +117,7 @@ class NewActionMetadata(JsonState):
 
 
 def _due_phrase(line: ActionLine) -> str:
-    due = day_text(line.due) + (f" {line.due.year}" if line.due.year != line.as_of.year else "")
+    due = slack_date(line.due)
     if line.due == line.as_of:
         return "due today"
     if not line.is_overdue:
@@ -217,7 +216,7 @@ def _cards(lines: list[ActionLine], refs: list[ActionRef], *, viewer: str | None
 
 def _summary(line: ActionLine) -> str:
     late = f", {working_days_text(line.overdue_days)}" if line.overdue_days else ""
-    return f"'{escaped(line.title)}' ({line.project_key}, due {day_text(line.due)}{late})"
+    return f"'{escaped(line.title)}' ({line.project_key}, due {slack_date(line.due)}{late})"
 
 
 # --- lists ----------------------------------------------------------------------------------
@@ -370,7 +369,7 @@ def new_action_modal(
 
 
 def action_added_text(line: ActionLine, *, moved_from: date | None = None) -> str:
-    moved = f" ({day_text(moved_from)} is not a working day, so it is due the next one.)" if moved_from else ""
+    moved = f" ({slack_date(moved_from)} is not a working day, so it is due the next one.)" if moved_from else ""
     return (
         f"Added '{escaped(line.title)}' (action {line.action_id}) on {line.project_key} "
         f"for {user(line.owner_user_id)}, {_due_phrase(line)}.{moved} They have been told by DM."
