@@ -21,7 +21,15 @@ from bot.context import AppContext
 from bot.errors import UserError
 from bot.services import actions, message_keys, nudges, outbox, risks
 from bot.services.nudges import Chased, DailyNudge, ids_of
-from handlers.blocks.actions import OVERDUE, ActionDm, away_text, back_text, sponsor_digest
+from handlers.blocks.actions import (
+    OVERDUE,
+    ActionDm,
+    absence_added_text,
+    absence_removed_text,
+    absences_text,
+    back_text,
+    sponsor_digest,
+)
 from handlers.blocks.risks import overdue_review_alert
 from handlers.commands import CommandRequest, Subcommand, Usage
 from handlers.delivery import chat_message, claim, claim_action_dm, deliver, deliver_dm, fan_out
@@ -113,7 +121,7 @@ def _refresh_pmo_alert(ctx: AppContext, action_id: int, pmo_day: date, now: date
             [line] = actions.action_lines(
                 session, actions.actions_by_id(session, [action_id]), as_of=pmo_day, zone=zone
             )
-            owed = actions.raise_overdue_alert(session, line, now=now)
+            owed = actions.raise_overdue_alert(session, line, now=now, zone=zone)
     except IntegrityError:
         return  # another instance raised this alert at the same moment, and posts it
     deliver_owed(ctx, owed, now=now)
@@ -141,27 +149,45 @@ def _alert_overdue_reviews(ctx: AppContext, risk_ids: list[int], pmo_day: date, 
 # --- away and back ----------------------------------------------------------------------------
 
 
+def _day(word: str, today: date) -> date:
+    try:
+        return actions.parse_due(word, today=today)
+    except UserError as error:
+        raise AWAY.usage_error(str(error)) from None
+
+
 def away_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     today = ctx.workspace_today()
     words = request.args
+    now = ctx.clock()
+    if not words:
+        with unit_of_work(ctx.session_factory) as session:
+            upcoming = nudges.upcoming_absences(session, request.user_id, today=today, now=now)
+        respond(text=absences_text(upcoming))
+        return
+    if words[0].lower() == "remove":
+        if len(words) != 2:
+            raise AWAY.usage_error("Give the first day of the time away to cancel.")
+        first = _day(words[1], today)
+        with unit_of_work(ctx.session_factory) as session:
+            removed = nudges.remove_absence(session, request.user_id, first, today=today, now=now)
+        respond(text=absence_removed_text(removed, today=today))
+        return
     if len(words) != 2:
         raise AWAY.usage_error("Give the first and the last day you are away, or `until` and the last day.")
-    try:
-        first = today if words[0].lower() == "until" else actions.parse_due(words[0], today=today)
-        last = actions.parse_due(words[1], today=today)
-    except UserError as error:
-        raise AWAY.usage_error(str(error)) from None
+    first = today if words[0].lower() == "until" else _day(words[0], today)
+    last = _day(words[1], today)
     with unit_of_work(ctx.session_factory) as session:
-        nudges.set_away(session, request.user_id, first, last, today=today, now=ctx.clock())
-    respond(text=away_text(first, last))
+        added = nudges.add_absence(session, request.user_id, first, last, today=today, now=now)
+    respond(text=absence_added_text(added))
 
 
 def back_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if request.args:
         raise BACK.usage_error("`/pmo back` takes no more words.")
     with unit_of_work(ctx.session_factory) as session:
-        was_away = nudges.come_back(session, request.user_id, today=ctx.workspace_today(), now=ctx.clock())
-    respond(text=back_text(was_away))
+        ended = nudges.come_back(session, request.user_id, today=ctx.workspace_today(), now=ctx.clock())
+    respond(text=back_text(ended))
 
 
 AWAY = Subcommand(
@@ -169,17 +195,25 @@ AWAY = Subcommand(
     handler=away_command,
     usages=(
         Usage(
-            "/pmo away YYYY-MM-DD YYYY-MM-DD",
-            "you are away those days (first and last): no nudges, and your actions stop ageing",
+            "/pmo away FIRST LAST",
+            "you are away those days (first and last included): no nudges, and your actions stop ageing; "
+            "time away that overlaps what you already gave joins it",
+            example="/pmo away 2026-12-21 2027-01-01",
         ),
-        Usage("/pmo away until YYYY-MM-DD", "you are away from today until that day"),
+        Usage("/pmo away until LAST", "you are away from today until that day", example="/pmo away until fri"),
+        Usage("/pmo away", "lists your time away from today on"),
+        Usage(
+            "/pmo away remove FIRST",
+            "cancels the time away that starts that day",
+            example="/pmo away remove 2026-12-21",
+        ),
     ),
 )
 
 BACK = Subcommand(
     name="back",
     handler=back_command,
-    usages=(Usage("/pmo back", "you are back early (or not going after all): nudges resume"),),
+    usages=(Usage("/pmo back", "you are back early: the time away you are in ends today, and nudges resume"),),
 )
 
 SUBCOMMANDS = (AWAY, BACK)

@@ -168,9 +168,24 @@ class Person(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     display_name: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    away_from: Mapped[date | None] = mapped_column(Date)
-    away_until: Mapped[date | None] = mapped_column(Date)
     unreachable_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    absences: Mapped[list[Absence]] = relationship(order_by="Absence.first_day", cascade="all, delete-orphan")
+
+
+class Absence(Base):
+    """Days someone is away (first and last included): no nudges reach them, their actions stop ageing.
+
+    A person's absences never overlap or touch: adding one merges it with its neighbours.
+    """
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

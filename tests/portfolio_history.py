@@ -17,6 +17,7 @@ from bot.services.access import Actor
 from bot.services.checkins import CheckinInput
 from bot.services.escalations import Cause
 from storage.models import (
+    Absence,
     Action,
     ActionStatus,
     CheckinPeriod,
@@ -150,7 +151,7 @@ def incident(
 def lead_away(session_factory: sessionmaker[Session], user_id: str, start: date, end: date) -> None:
     with unit_of_work(session_factory) as session:
         person = session.query(Person).filter_by(slack_user_id=user_id).one()
-        person.away_from, person.away_until = start, end
+        person.absences.append(Absence(first_day=start, last_day=end, created_at=NOW))
 
 
 def raise_escalation(

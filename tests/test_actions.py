@@ -27,6 +27,7 @@ from handlers.blocks.actions import (
     overdue_digest,
     sponsor_digest,
 )
+from handlers.blocks.common import slack_date
 from handlers.delivery import escalate
 from storage.models import Action, ActionStatus, EscalationKind, Person, Project, ProjectStatus
 from storage.session import unit_of_work
@@ -183,7 +184,8 @@ def test_pmo_action_records_it_and_the_owner_gets_a_dm_with_its_controls(
     listeners.wait_idle()
 
     confirmation = reply(fake_slack, "Added")
-    assert "Agree Sam's 'final' data-sharing protocol" in confirmation["text"] and "Fri 27 Nov" in confirmation["text"]
+    assert "Agree Sam's 'final' data-sharing protocol" in confirmation["text"]
+    assert slack_date(date(2026, 11, 27)) in confirmation["text"]
     [action] = stored(session_factory)
     assert (action.title, action.due_date, action.owner.slack_user_id) == (
         "Agree Sam's 'final' data-sharing protocol",
@@ -353,8 +355,8 @@ def test_my_actions_are_listed_most_overdue_first_and_a_projects_show_their_owne
 
     titles = [block["text"]["text"].split("\n")[0] for block in mine["blocks"] if block["type"] == "section"][1:]
     assert titles == ["*Overdue since Tuesday*", "*Due next week*"]
-    assert "due Tue 17 Nov, 4 working days overdue" in str(mine["blocks"])
-    assert f"owner <@{NEW_OWNER}> (away until Fri 27 Nov)" in str(projects["blocks"])
+    assert f"due {slack_date(date(2026, 11, 17))}, 4 working days overdue" in str(mine["blocks"])
+    assert f"owner <@{NEW_OWNER}> (away until {slack_date(date(2026, 11, 27))})" in str(projects["blocks"])
     assert message_problems(mine["blocks"]) == [] and message_problems(projects["blocks"]) == []
 
 
@@ -385,7 +387,7 @@ def test_snooze_moves_the_due_date_from_today_and_records_it(slack, fake_slack, 
         "snoozed",
         {"days": 3, "previous_due": "2026-11-16", "due": "2026-11-26"},
     )
-    assert "due Thu 26 Nov" in str(fake_slack.responses[-1]["blocks"])
+    assert f"due {slack_date(date(2026, 11, 26))}" in str(fake_slack.responses[-1]["blocks"])
 
 
 def test_plus_three_days_from_thursday_is_due_monday_and_says_so(
@@ -397,7 +399,7 @@ def test_plus_three_days_from_thursday_is_due_monday_and_says_so(
     listeners.wait_idle()
 
     confirmation = reply(fake_slack, "Added")
-    assert "Sun 29 Nov is not a working day, so it is due the next one." in confirmation["text"]
+    assert f"{slack_date(date(2026, 11, 29))} is not a working day, so it is due the next one." in confirmation["text"]
     [action] = stored(session_factory)
     assert action.due_date == date(2026, 11, 30)
 
@@ -497,7 +499,8 @@ def test_done_updates_the_pmo_alert_about_the_action_in_place(
     listeners.wait_idle()
 
     [alert] = fake_slack.messages_in(PMO_CHANNEL)
-    assert f"Done: “Agree the protocol” was marked done by <@{OWNER}> on Mon 23 Nov." in str(alert["blocks"])
+    done_on = slack_date(date(2026, 11, 23))
+    assert f"Done: “Agree the protocol” was marked done by <@{OWNER}> on {done_on}." in str(alert["blocks"])
     assert "Acknowledge" not in str(alert["blocks"])  # settled: nothing left for the PMO to pick up
 
 

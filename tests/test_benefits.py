@@ -23,6 +23,7 @@ from handlers.blocks.benefits import (
     report_value_modal,
     value_reported_modal,
 )
+from handlers.blocks.common import slack_date
 from storage.models import Benefit, BenefitValue, Person, Project
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, make_test_client
@@ -207,7 +208,8 @@ def test_a_valid_benefit_is_added_and_the_record_shows_it(slack, fake_slack, ses
 
     assert response.json()["response_action"] == "update"
     assert f"owned by <@{BENEFIT_OWNER}>" in str(response.json()["view"])
-    assert "*Calls avoided*: no value yet (baseline 0, target 1,200 by 2027-05-23)" in _record_text(slack, fake_slack)
+    target_by = slack_date(date(2027, 5, 23))
+    assert f"*Calls avoided*: no value yet (baseline 0, target 1,200 by {target_by})" in _record_text(slack, fake_slack)
 
 
 # --- reporting a value through Slack ----------------------------------------------------

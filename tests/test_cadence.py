@@ -131,7 +131,9 @@ def test_anyone_sees_a_cadence_and_which_parts_are_the_workspace_default(slack, 
 
     reply = fake_slack.wait_for_response()
     assert "Mon 09:30 Europe/London (day, time and timezone from the workspace default)" in reply["text"]
-    assert "Next prompt: Mon 23 Nov 2026, 09:30 GMT (2026-W48)" in reply["text"]
+    # Each reader sees the instant in their own timezone; the fallback says UTC.
+    next_prompt = "<!date^1795426200^{date_short_pretty} {time}|23 Nov 2026 09:30 UTC>"
+    assert f"Next prompt: {next_prompt} (2026-W48)" in reply["text"]
     assert reply.get("response_type", "ephemeral") == "ephemeral"
 
 
@@ -142,7 +144,8 @@ def test_lead_sets_day_time_and_timezone(slack, fake_slack, session_factory):
 
     reply = fake_slack.wait_for_response()
     assert "now Tue 10:00 Europe/Paris (set for this project)" in reply["text"]
-    assert "Next prompt: Tue 24 Nov 2026, 10:00 CET (2026-W48)" in reply["text"]
+    next_prompt = "<!date^1795510800^{date_short_pretty} {time}|24 Nov 2026 09:00 UTC>"  # 10:00 in Paris
+    assert f"Next prompt: {next_prompt} (2026-W48)" in reply["text"]
     assert _stored_cadence(session_factory) == (1, "10:00", "Europe/Paris")
 
 

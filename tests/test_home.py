@@ -7,7 +7,7 @@ every active project owes its 2026-W48 check-in.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -15,6 +15,7 @@ from bot.context import AppContext
 from bot.demo.blockkit import view_problems
 from bot.demo.signed import plain_input, static_select
 from bot.services.status import MyAction, PendingCheckin, PersonalView, StatusRow
+from handlers.blocks.common import slack_date
 from handlers.blocks.home import home_view
 from handlers.delivery import refresh_home
 from storage.models import Rag
@@ -53,8 +54,9 @@ def test_opening_the_home_tab_shows_my_projects_pending_check_ins_and_actions(
     assert submit["action_id"] == "checkin.submit"
     assert submit["value"] == '{"v":1,"project_key":"CRM-2","period":"2026-W48"}'
     assert "2 open actions, 1 overdue" in shown
-    assert "*CRM-2* Agree the data-sharing protocol · due 2026-11-21 :warning: *overdue*" in shown
-    assert "*HR-1* Book the room · due 2026-11-26" in shown
+    overdue_since = slack_date(date(2026, 11, 21))
+    assert f"*CRM-2* Agree the data-sharing protocol · due {overdue_since} :warning: *overdue*" in shown
+    assert f"*HR-1* Book the room · due {slack_date(date(2026, 11, 26))}" in shown
 
 
 def test_a_sponsor_sees_their_projects_but_no_check_ins_to_give(slack, fake_slack, listeners, session_factory):

@@ -14,6 +14,7 @@ from bot.services.access import Actor
 from bot.services.actions import ActionLine, HistoryEntry
 from bot.services.escalations import Cause
 from handlers.blocks.actions import action_history
+from handlers.blocks.common import slack_date
 from handlers.jobs import run_due_work
 from storage.models import EscalationKind, ProjectStatus, Rag
 from storage.session import unit_of_work
@@ -81,7 +82,7 @@ def test_action_show_lists_its_notes_and_history_oldest_first(slack, fake_slack,
 
     shown = "\n".join(block["text"]["text"] for block in reply["blocks"] if block["type"] == "section")
     assert f"History of action {action_id}" in shown
-    recorded = shown.index(f"<@{LEAD}> recorded it for <@{LEAD}>, due {TODAY.isoformat()}")
+    recorded = shown.index(f"<@{LEAD}> recorded it for <@{LEAD}>, due {slack_date(TODAY)}")
     noted = shown.index(f"<@{SPONSOR}> noted: Legal have the draft &lt;!here&gt;")
     moved = shown.index(f"<@{LEAD}> reassigned it from <@{LEAD}> to <@{ACTION_OWNER}>")
     assert recorded < noted < moved

@@ -30,6 +30,7 @@ from bot.services.status import (
     trend,
     worst_first,
 )
+from handlers.blocks.common import slack_date
 from handlers.blocks.status import PAGE_SIZE, age, project_status_blocks, status_table_blocks
 from storage.models import (
     Action,
@@ -445,7 +446,7 @@ def test_one_project_shows_8_periods_the_latest_words_benefits_actions_and_incid
         assert words in shown
     assert ":warning: off trajectory" in shown
     assert "*Open actions* (12, 2 overdue)" in shown
-    assert "Action 00 · <@U0SPONSOR> · due 2026-11-21 :warning: *overdue*" in shown
+    assert f"Action 00 · <@U0SPONSOR> · due {slack_date(date(2026, 11, 21))} :warning: *overdue*" in shown
     assert "Action 09" in shown and "Action 10" not in shown and "…and 2 more" in shown
     assert "*INC-7* SEV1: Payments &lt;!channel&gt; down" in shown
     assert "Share in channel" in shown

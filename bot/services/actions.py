@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
@@ -422,6 +423,11 @@ class ActionLine:
         return self.is_open and self.due < self.as_of
 
 
+def _away_until(owner: Person, day: date) -> date | None:
+    absence = nudges.absence_on(nudges.absences_of(owner), day)
+    return absence[1] if absence else None
+
+
 def action_lines(
     session: Session, rows: list[tuple[Action, Project]], *, as_of: date, zone: ZoneInfo
 ) -> list[ActionLine]:
@@ -437,7 +443,7 @@ def action_lines(
                 project_name=project.name,
                 title=action.title,
                 owner_user_id=owner.slack_user_id,
-                owner_away_until=owner.away_until if nudges.is_away(owner, as_of) else None,
+                owner_away_until=_away_until(owner, as_of),
                 due=action.due_date,
                 status=action.status.value,
                 as_of=as_of,
@@ -451,9 +457,6 @@ def action_lines(
 # --- what the PMO hears -------------------------------------------------------------------
 
 
-def day_text(day: date) -> str:
-    """ "Tue 1 Dec", as people say due dates."""
-    return f"{day:%a} {day.day} {day:%b}"
 
 
 def quoted(title: str) -> str:
@@ -514,19 +517,44 @@ def unreachable_cause(user_id: str, error: str, lines: list[ActionLine]) -> Caus
     return Cause(key=message_keys.owner_unreachable_cause(user_id), kind=EscalationKind.OWNER_UNREACHABLE, facts=facts)
 
 
-def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime) -> list[AlertChanged]:
+COUNTED_ON = "counted_on"  # an overdue alert's facts: the day its count last grew
+
+
+def _alert_count(
+    session: Session, line: ActionLine, action: Action, shown: dict[str, Any], zone: ZoneInfo
+) -> tuple[int, date]:
+    """The count an open alert shows now, and the day it last grew.
+
+    The count shown is never taken back: it grows by the days that count after the day it
+    last grew, on the clock as known now. An incident pause (or time away) recorded later
+    over days already counted stops the count growing for its remaining days, and no more.
+    """
+    days, counted_on = int(shown.get("days_overdue", 0)), shown.get(COUNTED_ON)
+    if not isinstance(counted_on, str):  # an alert raised before the day was kept
+        return max(days, line.overdue_days), line.as_of
+    since = date.fromisoformat(counted_on)
+    if line.as_of <= since:
+        return days, since
+    clock = nudges.clocks(session, [(action, project_of(session, action))], until=line.as_of, zone=zone)[action.id]
+    grown = clock.age(line.as_of) - clock.age(since)
+    return (days + grown, line.as_of) if grown else (days, since)
+
+
+def raise_overdue_alert(session: Session, line: ActionLine, *, now: datetime, zone: ZoneInfo) -> list[AlertChanged]:
     """Raise or refresh an action's PMO alert; the alert owed a showing when its facts changed, else none.
 
     Comparing the facts is what keeps repeated ticks quiet: the alert changes when the
     action ages (once a working day at most) or its owner goes away, and is otherwise left
-    alone. Its count of days never goes down: an incident pause found later stops the clock
-    from then on, it does not take back days the PMO was already shown.
+    alone. Its count of days never goes down (see `_alert_count`). `zone` is the
+    workspace's, which dates the incident pauses.
     """
     action = get_action(session, line.action_id)
     facts = overdue_facts(session, line, action)
     existing = escalations.find(session, message_keys.action_overdue_cause(line.action_id))
+    counted_on = line.as_of
     if existing is not None and existing.settled_at is None and existing.kind is EscalationKind.ACTION_OVERDUE:
-        facts["days_overdue"] = max(int(facts["days_overdue"]), int(existing.facts.get("days_overdue", 0)))  # type: ignore[call-overload]
+        facts["days_overdue"], counted_on = _alert_count(session, line, action, existing.facts, zone)
+    facts[COUNTED_ON] = counted_on.isoformat()
     cause = Cause(
         key=message_keys.action_overdue_cause(line.action_id), kind=EscalationKind.ACTION_OVERDUE, facts=facts
     )
@@ -554,4 +582,4 @@ def refresh_overdue_alert(
     if escalations.find(session, cause_key) is None:
         return []
     [line] = action_lines(session, actions_by_id(session, [action_id]), as_of=as_of, zone=zone)
-    return raise_overdue_alert(session, line, now=now) if line.is_overdue else []
+    return raise_overdue_alert(session, line, now=now, zone=zone) if line.is_overdue else []

@@ -80,8 +80,7 @@ class ProjectInfo:
     sponsor_user_id: str | None
     lead_user_id: str | None
     timezone: str  # the project's cadence timezone: due dates are local dates there
-    lead_away_from: date | None
-    lead_away_until: date | None
+    lead_away: tuple[nudges.DateRange, ...]  # the lead's absences
 
 
 def active_projects(
@@ -98,15 +97,15 @@ def active_projects(
             sponsor.slack_user_id,
             lead.slack_user_id,
             Project.timezone,
-            lead.away_from,
-            lead.away_until,
+            lead.id,
         )
         .outerjoin(Programme, Programme.id == Project.programme_id)
         .outerjoin(sponsor, sponsor.id == Project.sponsor_id)
         .outerjoin(lead, lead.id == Project.lead_id)
         .where(Project.status == ProjectStatus.ACTIVE, scope)
         .order_by(Project.key)
-    )
+    ).all()
+    away = nudges.absences_by_person(session, {row[7] for row in rows if row[7] is not None})
     return {
         row[0]: ProjectInfo(
             id=row[0],
@@ -116,8 +115,7 @@ def active_projects(
             sponsor_user_id=row[4],
             lead_user_id=row[5],
             timezone=row[6] or default_cadence.timezone,
-            lead_away_from=row[7],
-            lead_away_until=row[8],
+            lead_away=away.get(row[7], ()),
         )
         for row in rows
     }
@@ -199,8 +197,7 @@ def overdue_actions(session: Session, *, today: date, zone: ZoneInfo | None = No
             Action.title,
             Person.slack_user_id,
             Action.due_date,
-            Person.away_from,
-            Person.away_until,
+            Action.owner_id,
         )
         .join(Project, Project.id == Action.project_id)
         .join(Person, Person.id == Action.owner_id)
@@ -211,10 +208,11 @@ def overdue_actions(session: Session, *, today: date, zone: ZoneInfo | None = No
         return []
     working = calendar_between(session, min(row.due_date for row in rows), today)
     pauses = nudges.incident_pauses(session, zone=zone or ZoneInfo("UTC"))
+    away = nudges.absences_by_person(session, {row.owner_id for row in rows})
     found = []
-    for action_id, project_id, title, owner, due_date, away_from, away_until in rows:
-        away = nudges.away_range(away_from, away_until)
-        clock = nudges.ActionClock.of(due_date, working, [*pauses.get(project_id, []), *([away] if away else [])])
+    for action_id, project_id, title, owner, due_date, owner_id in rows:
+        stopped = [*pauses.get(project_id, []), *away.get(owner_id, ())]
+        clock = nudges.ActionClock.of(due_date, working, stopped)
         found.append(OverdueAction(action_id, project_id, title, owner, due_date, clock.age(today)))
     return sorted(found, key=lambda action: (-action.days_overdue, action.due_date, action.action_id))
 
@@ -458,14 +456,6 @@ class _Tally:
         return ComplianceRate(name, self.answered, self.owed, dict(self.excused))
 
 
-def _was_away(project: ProjectInfo, day: date) -> bool:
-    if project.lead_away_from is None and project.lead_away_until is None:
-        return False
-    after_start = project.lead_away_from is None or project.lead_away_from <= day
-    before_end = project.lead_away_until is None or day <= project.lead_away_until
-    return after_start and before_end
-
-
 def _incident_spells(session: Session, *, since: datetime) -> dict[int, list[tuple[datetime, datetime | None]]]:
     """For each project, when incidents it was affected by were open (resolved ones included)."""
     rows = session.execute(
@@ -542,7 +532,7 @@ def fair_compliance(
             tally.excused[EXCUSED_INCIDENT] += 1
         elif local_day in skip_days:
             tally.excused[EXCUSED_SKIP_DATE] += 1
-        elif _was_away(project, local_day):
+        elif nudges.away_on(project.lead_away, local_day):
             tally.excused[EXCUSED_LEAD_AWAY] += 1
         elif (project_id, period) in answered:
             tally.answered += 1

@@ -32,6 +32,7 @@ from bot.errors import UserError
 from bot.services import incidents, people
 from bot.services.calendar import WorkingCalendar, calendar_between
 from storage.models import (
+    Absence,
     Action,
     ActionStatus,
     Incident,
@@ -190,27 +191,52 @@ def incident_pauses(session: Session, *, zone: ZoneInfo) -> dict[int, list[DateR
     return pauses
 
 
-def away_range(away_from: date | None, away_until: date | None) -> DateRange | None:
-    return (away_from, away_until) if away_from is not None and away_until is not None else None
+def absence_on(absences: Iterable[DateRange], day: date) -> DateRange | None:
+    """The absence `day` falls in, if any."""
+    return next(((first, last) for first, last in absences if first <= day <= last), None)
+
+
+def away_on(absences: Iterable[DateRange], day: date) -> bool:
+    """Whether someone with these absences is away on `day`: the one rule every feature asks."""
+    return absence_on(absences, day) is not None
+
+
+def absences_of(person: Person) -> tuple[DateRange, ...]:
+    return tuple((absence.first_day, absence.last_day) for absence in person.absences)
 
 
 def is_away(person: Person, day: date) -> bool:
-    away = away_range(person.away_from, person.away_until)
-    return away is not None and away[0] <= day <= away[1]
+    return away_on(absences_of(person), day)
+
+
+def absences_by_person(session: Session, person_ids: Iterable[int]) -> dict[int, tuple[DateRange, ...]]:
+    """Every absence of these people, first day first, read at once."""
+    ids = set(person_ids)
+    found: dict[int, list[DateRange]] = defaultdict(list)
+    if ids:
+        rows = session.execute(
+            select(Absence.person_id, Absence.first_day, Absence.last_day)
+            .where(Absence.person_id.in_(ids))
+            .order_by(Absence.first_day)
+        )
+        for person_id, first, last in rows:
+            found[person_id].append((first, last))
+    return {person_id: tuple(ranges) for person_id, ranges in found.items()}
 
 
 def _clocks(
-    session: Session, items: list[tuple[int, date, Person, int]], *, until: date, zone: ZoneInfo
+    session: Session, items: list[tuple[int, date, int, int]], *, until: date, zone: ZoneInfo
 ) -> dict[int, ActionClock]:
-    """By id, the clock of each chased item (id, due, owner, project id), loading skip dates and pauses at once."""
+    """By id, the clock of each chased item (id, due, owner's id, project id), loading skip dates,
+    pauses and absences at once."""
     if not items:
         return {}
     calendar = calendar_between(session, min(due for _, due, _, _ in items), until)
     pauses = incident_pauses(session, zone=zone)
+    away = absences_by_person(session, {owner_id for _, _, owner_id, _ in items})
     result = {}
-    for item_id, due, owner, project_id in items:
-        away = away_range(owner.away_from, owner.away_until)
-        stopped = [*pauses.get(project_id, []), *([away] if away else [])]
+    for item_id, due, owner_id, project_id in items:
+        stopped = [*pauses.get(project_id, []), *away.get(owner_id, ())]
         result[item_id] = ActionClock.of(due, calendar, stopped)
     return result
 
@@ -219,45 +245,92 @@ def clocks(
     session: Session, actions: list[tuple[Action, Project]], *, until: date, zone: ZoneInfo
 ) -> dict[int, ActionClock]:
     """The overdue clock of each action, with the skip dates and pauses up to `until` loaded at once."""
-    items = [(action.id, action.due_date, action.owner, project.id) for action, project in actions]
+    items = [(action.id, action.due_date, action.owner_id, project.id) for action, project in actions]
     return _clocks(session, items, until=until, zone=zone)
 
 
 def review_clocks(session: Session, risks: list[Risk], *, until: date, zone: ZoneInfo) -> dict[int, ActionClock]:
     """The clock of each risk's review: it runs from the next review date, as an action's from its due date."""
-    items = [(risk.id, risk.next_review, risk.owner, risk.project_id) for risk in risks]
+    items = [(risk.id, risk.next_review, risk.owner_id, risk.project_id) for risk in risks]
     return _clocks(session, items, until=until, zone=zone)
 
 
 # --- away ------------------------------------------------------------------------------
 
 
-def set_away(session: Session, user_id: str, first: date, last: date, *, today: date, now: datetime) -> Person:
-    """Record that someone is away: no nudges reach them and their actions stop ageing."""
+@dataclass(frozen=True)
+class AbsenceAdded:
+    absence: DateRange  # as recorded: the days asked for, with any absences they overlapped or touched
+    merged: tuple[DateRange, ...]  # those absences, now part of it
+
+
+def add_absence(session: Session, user_id: str, first: date, last: date, *, today: date, now: datetime) -> AbsenceAdded:
+    """Record days someone is away: no nudges reach them and their actions stop ageing.
+
+    An absence that overlaps or touches ones already recorded becomes one with them, so a
+    person's absences never overlap and each is known by its first day.
+    """
     if first < today:
         raise UserError(f"{first.isoformat()} is in the past: give the first day you are away, today or later.")
     if last < first:
         raise UserError(f"{last.isoformat()} is before {first.isoformat()}: give the first day away, then the last.")
     person = people.get_or_create(session, user_id, now=now)
-    person.away_from, person.away_until = first, last
-    return person
+    touching = [
+        absence
+        for absence in person.absences
+        if absence.first_day <= last + timedelta(days=1) and first <= absence.last_day + timedelta(days=1)
+    ]
+    merged = tuple((absence.first_day, absence.last_day) for absence in touching)
+    first = min([first, *(absence.first_day for absence in touching)])
+    last = max([last, *(absence.last_day for absence in touching)])
+    for absence in touching:
+        person.absences.remove(absence)
+    person.absences.append(Absence(first_day=first, last_day=last, created_at=now))
+    return AbsenceAdded((first, last), merged)
 
 
-def come_back(session: Session, user_id: str, *, today: date, now: datetime) -> bool:
-    """End or cancel time away; False when none was recorded.
+def upcoming_absences(session: Session, user_id: str, *, today: date, now: datetime) -> list[DateRange]:
+    """Someone's absences that have not ended before `today`, first day first."""
+    return [
+        (absence.first_day, absence.last_day)
+        for absence in people.get_or_create(session, user_id, now=now).absences
+        if absence.last_day >= today
+    ]
 
-    The days already spent away stay recorded (away until yesterday), so the actions that
-    stopped ageing while their owner was away do not jump up the ladder on the return.
-    """
-    person = people.get_or_create(session, user_id, now=now)
-    away = away_range(person.away_from, person.away_until)
-    if away is None or away[1] < today:
-        return False
-    if away[0] < today:
-        person.away_until = today - timedelta(days=1)
+
+def _end_before(person: Person, absence: Absence, today: date) -> None:
+    """Cancel an absence from `today` on. The days already spent away stay recorded (away until
+    yesterday), so the actions that stopped ageing meanwhile do not jump up the ladder."""
+    if absence.first_day < today:
+        absence.last_day = today - timedelta(days=1)
     else:
-        person.away_from = person.away_until = None
-    return True
+        person.absences.remove(absence)
+
+
+def remove_absence(session: Session, user_id: str, first: date, *, today: date, now: datetime) -> DateRange:
+    """Cancel the absence that starts on `first` (from today on, if it has begun); returns it as it was."""
+    person = people.get_or_create(session, user_id, now=now)
+    upcoming = [absence for absence in person.absences if absence.last_day >= today]
+    found = next((absence for absence in upcoming if absence.first_day == first), None)
+    if found is None:
+        if not upcoming:
+            raise UserError(f"You have no absence starting {first.isoformat()}: you have none recorded from today on.")
+        starts = ", ".join(absence.first_day.isoformat() for absence in upcoming)
+        raise UserError(f"You have no absence starting {first.isoformat()}. Yours start on: {starts}.")
+    removed = (found.first_day, found.last_day)
+    _end_before(person, found, today)
+    return removed
+
+
+def come_back(session: Session, user_id: str, *, today: date, now: datetime) -> DateRange | None:
+    """End the absence someone is in today; None when they are not away today."""
+    person = people.get_or_create(session, user_id, now=now)
+    current = next((absence for absence in person.absences if absence.first_day <= today <= absence.last_day), None)
+    if current is None:
+        return None
+    ended = (current.first_day, current.last_day)
+    _end_before(person, current, today)
+    return ended
 
 
 # --- what the pass sends ---------------------------------------------------------------
@@ -355,10 +428,10 @@ class _Someone:
     person_id: int
     user_id: str
     timezone: str | None
-    away: DateRange | None
+    away: tuple[DateRange, ...]
 
     def is_away(self, day: date) -> bool:
-        return self.away is not None and self.away[0] <= day <= self.away[1]
+        return away_on(self.away, day)
 
 
 @dataclass(frozen=True)
@@ -378,12 +451,12 @@ _CHASED_COLUMNS = {
 }
 
 
-_PERSON_COLUMNS = ("id", "slack_user_id", "timezone", "away_from", "away_until")
+_PERSON_COLUMNS = ("id", "slack_user_id", "timezone")
 
 
-def _someone(columns: Sequence[Any]) -> _Someone:
-    person_id, user_id, timezone_name, away_from, away_until = columns
-    return _Someone(person_id, user_id, timezone_name, away_range(away_from, away_until))
+def _someone(columns: Sequence[Any], away: dict[int, tuple[DateRange, ...]]) -> _Someone:
+    person_id, user_id, timezone_name = columns
+    return _Someone(person_id, user_id, timezone_name, away.get(person_id, ()))
 
 
 def _overdue(session: Session, *, before: date, zones: set[str] | None) -> list[_Overdue]:
@@ -393,7 +466,7 @@ def _overdue(session: Session, *, before: date, zones: set[str] | None) -> list[
     """
     owner, sponsor = aliased(Person), aliased(Person)
     in_zones = or_(owner.timezone.in_(zones), sponsor.timezone.in_(zones)) if zones is not None else true()
-    found = []
+    chased = []
     for kind, (item_id, due, owner_id, project_id, is_open) in _CHASED_COLUMNS.items():
         # Through the connection: plain rows, without the ORM's per-row work, as a tick reads them all.
         rows = session.connection().execute(
@@ -416,9 +489,13 @@ def _overdue(session: Session, *, before: date, zones: set[str] | None) -> list[
                 in_zones,
             )
         )
-        for row in rows:
-            project_sponsor = _someone(row[8:13]) if row[8] is not None else None  # a project may have none
-            found.append(_Overdue(kind, row[0], row[1], row[2], _someone(row[3:8]), project_sponsor))
+        chased += [(kind, row) for row in rows.all()]
+    people = {row[column] for _, row in chased for column in (3, 6) if row[column] is not None}
+    away = absences_by_person(session, people)
+    found = []
+    for kind, row in chased:
+        project_sponsor = _someone(row[6:9], away) if row[6] is not None else None  # a project may have none
+        found.append(_Overdue(kind, row[0], row[1], row[2], _someone(row[3:6], away), project_sponsor))
     return found
 
 
@@ -457,7 +534,7 @@ def plan(session: Session, *, now: datetime, ladder: Ladder, pass_time: PassTime
     unknown_timezones: set[str] = set()
     for item in overdue:
         owner, sponsor = item.owner, item.sponsor
-        clock = ActionClock.of(item.due, calendar, [*pauses.get(item.project_id, []), *filter(None, [owner.away])])
+        clock = ActionClock.of(item.due, calendar, [*pauses.get(item.project_id, []), *owner.away])
         owner_is_sponsor = sponsor is not None and sponsor.person_id == owner.person_id
         unknown_timezones |= {who.user_id for who in (owner, sponsor) if who is not None and who.timezone is None}
         owner_day = local_day(owner.timezone)

@@ -7,7 +7,7 @@ actions: lists and digests show at most MAX_CARDS cards (two blocks each) and co
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, ClassVar
 
 from bot.services.actions import (
@@ -16,9 +16,9 @@ from bot.services.actions import (
     SNOOZE_DAYS,
     ActionLine,
     HistoryEntry,
-    day_text,
     working_days_text,
 )
+from bot.services.nudges import AbsenceAdded, DateRange
 from bot.services.risks import RiskLine
 from handlers.blocks.common import (
     MODAL_TITLE_LIMIT,
@@ -33,6 +33,8 @@ from handlers.blocks.common import (
     escaped,
     plain,
     section,
+    slack_date,
+    slack_time,
     user,
 )
 from handlers.blocks.metadata import JsonState
@@ -43,7 +45,7 @@ MAX_CARDS = 20  # 2 blocks each, so a list stays well under 50 blocks
 
 
 def owner_text(line: ActionLine) -> str:
-    away = f" (away until {day_text(line.owner_away_until)})" if line.owner_away_until else ""
+    away = f" (away until {slack_date(line.owner_away_until)})" if line.owner_away_until else ""
     return f"{user(line.owner_user_id)}{away}"
 
 
@@ -118,7 +120,7 @@ class NewActionMetadata(JsonState):
 
 
 def _due_phrase(line: ActionLine) -> str:
-    due = day_text(line.due) + (f" {line.due.year}" if line.due.year != line.as_of.year else "")
+    due = slack_date(line.due)
     if line.due == line.as_of:
         return "due today"
     if not line.is_overdue:
@@ -167,27 +169,27 @@ def action_card(line: ActionLine, ref: ActionRef, *, show_owner: bool, with_cont
 MAX_HISTORY_ENTRIES = 45  # one section each, under Slack's 50 blocks with the heading and footer
 
 
-def _when(at: datetime) -> str:
-    # Slack shows the date and time in each reader's own timezone; the fallback is UTC.
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
+def _stored_day(iso: object) -> str:
+    """A date an action's history recorded (ISO text), as Slack shows dates."""
+    return slack_date(date.fromisoformat(iso)) if isinstance(iso, str) else "?"
 
 
 def _history_entry_text(entry: HistoryEntry) -> str:
     who = user(entry.actor_user_id) if entry.actor_user_id else "Someone"
     detail = entry.detail
     if entry.kind == "created":
-        what = f"recorded it for {user(str(detail.get('owner')))}, due {detail.get('due')}"
+        what = f"recorded it for {user(str(detail.get('owner')))}, due {_stored_day(detail.get('due'))}"
     elif entry.kind == "note":
         what = "noted: " + escaped(str(detail.get("text", "")))
     elif entry.kind == "snoozed":
-        what = f"snoozed it to {detail.get('due')} (it was due {detail.get('previous_due')})"
+        what = f"snoozed it to {_stored_day(detail.get('due'))} (it was due {_stored_day(detail.get('previous_due'))})"
     elif entry.kind == "reassigned":
         what = f"reassigned it from {user(str(detail.get('previous_owner')))} to {user(str(detail.get('owner')))}"
     elif entry.kind == "done":
         what = "marked it done"
     else:
         what = escaped(entry.kind.replace("_", " "))
-    return f"{_when(entry.at)} · {who} {what}"
+    return f"{slack_time(entry.at)} · {who} {what}"
 
 
 def action_history(line: ActionLine, entries: list[HistoryEntry]) -> tuple[str, list[Block]]:
@@ -217,7 +219,7 @@ def _cards(lines: list[ActionLine], refs: list[ActionRef], *, viewer: str | None
 
 def _summary(line: ActionLine) -> str:
     late = f", {working_days_text(line.overdue_days)}" if line.overdue_days else ""
-    return f"'{escaped(line.title)}' ({line.project_key}, due {day_text(line.due)}{late})"
+    return f"'{escaped(line.title)}' ({line.project_key}, due {slack_date(line.due)}{late})"
 
 
 # --- lists ----------------------------------------------------------------------------------
@@ -388,7 +390,7 @@ def new_action_modal(
 
 
 def action_added_text(line: ActionLine, *, moved_from: date | None = None) -> str:
-    moved = f" ({day_text(moved_from)} is not a working day, so it is due the next one.)" if moved_from else ""
+    moved = f" ({slack_date(moved_from)} is not a working day, so it is due the next one.)" if moved_from else ""
     return (
         f"Added '{escaped(line.title)}' (action {line.action_id}) on {line.project_key} "
         f"for {user(line.owner_user_id)}, {_due_phrase(line)}.{moved} They have been told by DM."
@@ -435,14 +437,42 @@ def note_added_modal(title: str) -> dict[str, Any]:
 # --- away -----------------------------------------------------------------------------------------
 
 
-def away_text(first: date, last: date) -> str:
+def _spell(absence: DateRange) -> str:
+    first, last = absence
+    return f"{slack_date(first)}" if first == last else f"{slack_date(first)} to {slack_date(last)}"
+
+
+def absence_added_text(added: AbsenceAdded) -> str:
+    merged = ""
+    if added.merged:
+        joined = ", ".join(_spell(absence) for absence in added.merged)
+        merged = f" That overlaps or touches time away you had already given ({joined}), so they are now one."
     return (
-        f"Noted: you are away from {day_text(first)} to {day_text(last)}. No nudges will reach you then, "
-        "and your actions stop ageing on the ladder. `/pmo back` if plans change."
+        f"Noted: you are away {_spell(added.absence)}.{merged} No nudges will reach you then, "
+        "and your actions stop ageing on the ladder. `/pmo away` lists your time away; "
+        "`/pmo back` if you return early."
     )
 
 
-def back_text(was_away: bool) -> str:
-    if was_away:
+def absences_text(absences: list[DateRange]) -> str:
+    if not absences:
+        return "You have no time away recorded from today on. `/pmo away FIRST LAST` adds some."
+    hint = "`/pmo away remove FIRST` cancels one; `/pmo away FIRST LAST` adds another."
+    heading = "Your time away (no nudges reach you, your actions stop ageing):"
+    lines = bulleted([_spell(absence) for absence in absences], limit=SECTION_TEXT_LIMIT - len(heading) - len(hint) - 2)
+    return f"{heading}\n{lines}\n{hint}"
+
+
+def absence_removed_text(removed: DateRange, *, today: date) -> str:
+    if removed[0] < today:
+        return (
+            f"You are back: your time away {_spell(removed)} now ends yesterday. "
+            "Nudges about your overdue actions resume."
+        )
+    return f"Cancelled: you are no longer away {_spell(removed)}."
+
+
+def back_text(ended: DateRange | None) -> str:
+    if ended is not None:
         return "Welcome back. Nudges about your overdue actions resume."
-    return "You were not marked as away, so nothing changed."
+    return "You are not marked as away today, so nothing changed. `/pmo away` lists your time away."

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from bot.services.benefits import MAX_MEASURE_LENGTH, MAX_NAME_LENGTH, MAX_UNIT_LENGTH
 from bot.services.portfolio import BenefitLine
-from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, context, escaped, plain, section, user
+from handlers.blocks.common import MODAL_TITLE_LIMIT, Block, context, escaped, plain, section, slack_date, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import BenefitValueBlock, CallbackId, NewBenefitBlock
 
@@ -58,9 +58,10 @@ def planned_amount(line: BenefitLine) -> str:
 def benefit_line_text(line: BenefitLine) -> str:
     """One benefit in a project record, with a warning when it is off trajectory."""
     latest = f"{amount(line.latest)} {escaped(line.unit)}" if line.latest is not None else "no value yet"
+    target_by = slack_date(date.fromisoformat(line.target_date))
     text = (
         f"*{escaped(line.name)}*: {latest} "
-        f"(baseline {amount(line.baseline)}, target {amount(line.target)} by {line.target_date})"
+        f"(baseline {amount(line.baseline)}, target {amount(line.target)} by {target_by})"
     )
     if line.off_trajectory:
         text += f" :warning: off trajectory (expected {planned_amount(line)} by now)"
@@ -208,7 +209,7 @@ def value_reported_modal(project_key: str, line: BenefitLine, *, value: Decimal,
         "blocks": [
             section(
                 f"Recorded *{amount(value)} {escaped(line.unit)}* for *{project_key} · {escaped(line.name)}*, "
-                f"measured on {measured_on.isoformat()}."
+                f"measured on {slack_date(measured_on)}."
             ),
             section(standing),
         ],

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from bot.services.project_cadence import ProjectCadence
-from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, bulleted, context, escaped, section
+from handlers.blocks.common import (
+    SECTION_TEXT_LIMIT,
+    Block,
+    bulleted,
+    context,
+    escaped,
+    plain_date,
+    section,
+    slack_time,
+)
 
 SKIP_LIST_HEADING = "*Skip dates* (no check-in prompts in this workspace on these days)"
 
 
-def day_text(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
-
-
-def _local_instant_text(instant: datetime) -> str:
-    return f"{day_text(instant.date())}, {instant:%H:%M} {instant.tzname()}"
-
-
 def _next_prompt_line(view: ProjectCadence) -> str:
-    return f"Next prompt: {_local_instant_text(view.next_prompt_at)} ({view.next_period})."
+    return f"Next prompt: {slack_time(view.next_prompt_at)} ({view.next_period})."
 
 
 def _default_note(view: ProjectCadence) -> str:
@@ -52,7 +53,7 @@ def skip_dates_message(
         text = "There are no upcoming skip dates. Add one with `/pmo skip YYYY-MM-DD [note]`."
         return text, [section(text)]
     lines = [
-        f"{day_text(day)} ({day.isoformat()})"
+        f"{plain_date(day)} ({day.isoformat()})"
         + (f": {escaped(note)}" if note else "")
         + (" (bank holiday)" if day in bank_holidays else "")
         for day, note in days
@@ -67,15 +68,15 @@ def skip_dates_message(
 
 def skip_added_text(day: date, note: str | None, *, already_listed: bool) -> str:
     if already_listed:
-        return f"{day_text(day)} is already a skip date. Nothing changed."
+        return f"{plain_date(day)} is already a skip date. Nothing changed."
     about = f" ({note})" if note else ""
-    return f"{day_text(day)}{about} is now a skip date: no check-in prompts in this workspace that day."
+    return f"{plain_date(day)}{about} is now a skip date: no check-in prompts in this workspace that day."
 
 
 def skip_removed_text(day: date, *, bank_holiday: str | None = None) -> str:
     if bank_holiday:
         return (
-            f"{day_text(day)} ({bank_holiday}) is no longer a skip date: it is a working day this year, "
+            f"{plain_date(day)} ({bank_holiday}) is no longer a skip date: it is a working day this year, "
             f"with check-in prompts and nudges as usual. `/pmo skip {day.isoformat()}` puts it back."
         )
-    return f"{day_text(day)} is no longer a skip date: check-in prompts go out that day as usual."
+    return f"{plain_date(day)} is no longer a skip date: check-in prompts go out that day as usual."

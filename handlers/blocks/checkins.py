@@ -9,7 +9,19 @@ from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
 from handlers.blocks.actions import HelpActionTarget, help_action_button
-from handlers.blocks.common import Block, actions, button, clip, context, escaped, plain, section, user
+from handlers.blocks.common import (
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    escaped,
+    plain,
+    plain_date,
+    section,
+    slack_date,
+    user,
+)
 from handlers.blocks.metadata import JsonState
 from handlers.blocks.risks import DecisionSubject, decision_needed_button
 from handlers.ids import ActionId, CallbackId, CheckinBlock
@@ -193,7 +205,7 @@ def checkin_modal(
                 benefit_field(benefit.benefit_id),
                 clip(f"{benefit.name} ({benefit.unit})", 150),
                 multiline=False,
-                hint=f"Target {_number_text(benefit.target)} {benefit.unit} by {benefit.target_date}. "
+                hint=f"Target {_number_text(benefit.target)} {benefit.unit} by {plain_date(benefit.target_date)}. "
                 "Leave blank if not measured this week.",
                 initial=_number_text(value) if value is not None else None,
             )
@@ -261,7 +273,7 @@ def summary_blocks(
         if text:
             body.append(f"*{label}:* {escaped(text)}")
     if lines.path_to_green:
-        by = f" (by {lines.path_to_green_date})" if lines.path_to_green_date else ""
+        by = f" (by {slack_date(lines.path_to_green_date)})" if lines.path_to_green_date else ""
         body.append(f"*Path to green:* {escaped(lines.path_to_green)}{by}")
     blocks = [section(clip(part, 3000)) for part in body]
     if revision > 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timezone
 from typing import Any
 
 Block = dict[str, Any]
@@ -100,3 +101,27 @@ def user(user_id: str | None) -> str:
 
 def channel(channel_id: str) -> str:
     return f"<#{channel_id}>"
+
+
+def slack_time(instant: datetime) -> str:
+    """An instant as Slack shows it to each reader: their own date and time, in their own timezone.
+
+    The fallback, for clients that cannot format it, is the instant in UTC, labelled so.
+    """
+    utc = instant.astimezone(timezone.utc)
+    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{utc:%d %b %Y %H:%M} UTC>"
+
+
+def plain_date(day: date) -> str:
+    """A calendar date where Slack cannot format one (plain_text, fallbacks): "Tue 1 Dec 2026"."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def slack_date(day: date) -> str:
+    """A calendar date (a due date, a day away) as Slack shows it: "today", "tomorrow" or "Dec 21, 2026".
+
+    A date is not an instant, so it is given to Slack at noon UTC: the same calendar date
+    for every reader from UTC-12 to UTC+11.
+    """
+    noon = datetime.combine(day, time(12), tzinfo=timezone.utc)
+    return f"<!date^{int(noon.timestamp())}^{{date_short_pretty}}|{plain_date(day)}>"

@@ -9,7 +9,6 @@ Slack's limits (50 blocks, 3,000 characters a section).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -25,7 +24,19 @@ from bot.services.digest import (
     RuleFinding,
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
-from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, clip, context, divider, escaped, header, section, user
+from handlers.blocks.common import (
+    SECTION_TEXT_LIMIT,
+    Block,
+    clip,
+    context,
+    divider,
+    escaped,
+    header,
+    section,
+    slack_date,
+    slack_time,
+    user,
+)
 from handlers.blocks.escalations import reason_text
 from storage.models import Rag
 
@@ -124,7 +135,7 @@ def _incident(incident: IncidentLine, links: Mapping[str, str]) -> str:
         for project in incident.affected
     )
     return (
-        f"{subject} {_words(incident.summary)} (since {incident.declared_at:%d %b}): {affected}; "
+        f"{subject} {_words(incident.summary)} (since {slack_time(incident.declared_at)}): {affected}; "
         f"delay so far {incident.total_delay_days} days"
     )
 
@@ -140,7 +151,7 @@ def _escalation(escalation: EscalationLine, links: Mapping[str, str]) -> str:
     if not link and escalation.project_key:
         subject += f" (`/pmo status {escalation.project_key}`)"
     reason = " ".join(reason_text(escalation.kind, escalation.facts).split())
-    return f"{subject}: {clip(reason, DETAIL_LIMIT)} (raised {escalation.raised_at:%d %b})"
+    return f"{subject}: {clip(reason, DETAIL_LIMIT)} (raised {slack_time(escalation.raised_at)})"
 
 
 def _findings(findings: list[RuleFinding]) -> list[str]:
@@ -172,18 +183,13 @@ def _compliance_sections(report: ComplianceReport) -> list[Block]:
     ]
     return [
         section(
-            f"*Fair compliance* since {report.since:%d %b %Y}: check-ins answered of those owed. Periods are not "
+            f"*Fair compliance* since {slack_date(report.since)}: check-ins answered of those owed. Periods are not "
             "counted when an incident took the team, a skip date fell on them, or the lead was away."
         ),
         section(_listed("By programme, lowest first", programmes)),
         section(_listed("By sponsor, lowest first", sponsors)),
         section(_listed("Projects that missed any, lowest first", projects)),
     ]
-
-
-def _local_time(instant: datetime) -> str:
-    """Slack shows the instant in each reader's own timezone; the fallback is UTC."""
-    return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} {{time}}|{instant:%d %b %Y %H:%M} UTC>"
 
 
 def digest_text(digest: Digest) -> str:
@@ -225,7 +231,7 @@ def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
         section(_listed("Watermelons: Green outside, red inside", _findings(digest.watermelons))),
         section(_listed("Stuck", _findings(digest.stuck))),
         *_compliance_sections(digest.compliance),
-        context(f"As of {_local_time(digest.generated_at)}. `/pmo digest` shows the current one, any time."),
+        context(f"As of {slack_time(digest.generated_at)}. `/pmo digest` shows the current one, any time."),
     ]
 
 
@@ -266,7 +272,7 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
         f"{_project(d.project_key, d.project_name, None)}, sponsor {user(d.sponsor_user_id)}: "
         f"“{_words(d.help_needed)}”"
         + (f" Path to green: {_words(d.path_to_green)}" if d.path_to_green else "")
-        + (f" by {d.path_to_green_date.isoformat()}" if d.path_to_green_date else "")
+        + (f" by {slack_date(d.path_to_green_date)}" if d.path_to_green_date else "")
         for d in pack.decisions
     ]
     return [

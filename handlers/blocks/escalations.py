@@ -16,6 +16,7 @@ from handlers.blocks.common import (
     context,
     escaped,
     section,
+    slack_date,
     user,
 )
 from handlers.ids import ActionId
@@ -34,8 +35,7 @@ def _title(title: str) -> str:
 
 
 def _day(iso: str) -> str:
-    day = date.fromisoformat(iso)
-    return f"{day:%a} {day.day} {day:%b}"
+    return slack_date(date.fromisoformat(iso))
 
 
 def _working_days(days: int) -> str:

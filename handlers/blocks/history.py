@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from bot.services.history import PAGE_SIZE, Change, HistoryPage
-from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, actions, button, clip, context, escaped, header, section
+from handlers.blocks.common import (
+    SECTION_TEXT_LIMIT,
+    Block,
+    actions,
+    button,
+    clip,
+    context,
+    escaped,
+    header,
+    section,
+    slack_date,
+    slack_time,
+)
 from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId
 
 VALUE_LIMIT = 80  # characters of one old or new value; a narrative is not the point of a change list
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")
+# The trail stores dates and instants (with their offset) as ISO 8601; they are shown as Slack shows dates.
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$")
 _RECORDS = {
     "projects": "project",
     "project_members": "member",
@@ -46,16 +62,21 @@ def who_text(change: Change) -> str:
 
 
 def _value(value: Any) -> str:
-    return "–" if value is None or value == "" else escaped(clip(str(value), VALUE_LIMIT))
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str) and _INSTANT.match(value):
+        return slack_time(datetime.fromisoformat(value))
+    if isinstance(value, str) and _DAY.match(value):
+        return slack_date(date.fromisoformat(value))
+    return escaped(clip(str(value), VALUE_LIMIT))
 
 
 def change_text(change: Change) -> str:
     record = _RECORDS.get(change.record_type, change.record_type.replace("_", " "))
     number = f" {change.record_id}" if change.record_id is not None else ""
     fields = "; ".join(f"{name}: {_value(old)} → {_value(new)}" for name, (old, new) in change.fields.items())
-    line = (
-        f"*{change.at:%Y-%m-%d %H:%M} UTC* · {who_text(change)} via {change.door} · "
-        f"{record}{number} {change.operation}" + (f"\n{fields}" if fields else "")
+    line = f"*{slack_time(change.at)}* · {who_text(change)} via {change.door} · {record}{number} {change.operation}" + (
+        f"\n{fields}" if fields else ""
     )
     return clip(line, SECTION_TEXT_LIMIT)
 

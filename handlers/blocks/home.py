@@ -7,7 +7,19 @@ from typing import Any
 
 from bot.services.status import MyAction, PendingCheckin, PersonalView, PortfolioSummary, StatusRow
 from handlers.blocks.checkins import FormTarget
-from handlers.blocks.common import Block, bulleted, button, clip, context, divider, escaped, header, section
+from handlers.blocks.common import (
+    Block,
+    bulleted,
+    button,
+    clip,
+    context,
+    divider,
+    escaped,
+    header,
+    section,
+    slack_date,
+    slack_time,
+)
 from handlers.blocks.status import plural, rag_counts, row_text
 from handlers.ids import ActionId
 
@@ -31,7 +43,8 @@ def _pending_block(pending: PendingCheckin) -> Block:
 
 def _action_text(action: MyAction) -> str:
     overdue = " :warning: *overdue*" if action.is_overdue else ""
-    return f"*{action.project_key}* {escaped(clip(action.title, MAX_TITLE_IN_LIST))} · due {action.due_date}{overdue}"
+    title = escaped(clip(action.title, MAX_TITLE_IN_LIST))
+    return f"*{action.project_key}* {title} · due {slack_date(action.due_date)}{overdue}"
 
 
 def _portfolio_blocks(summary: PortfolioSummary, now: datetime) -> list[Block]:
@@ -85,12 +98,5 @@ def home_view(view: PersonalView, *, now: datetime) -> dict[str, Any]:
     summary = plural(view.open_actions, "open action") + overdue
     blocks.append(section(f"{summary}\n{bulleted(lines)}" if lines else "_No open actions._"))
 
-    # Slack renders the date in each reader's own timezone; the fallback is UTC.
-    stamp = int(now.timestamp())
-    blocks.append(
-        context(
-            f"Updated <!date^{stamp}^{{date_short_pretty}} at {{time}}|{now:%Y-%m-%d %H:%M} UTC>. "
-            "`/pmo status` lists the projects you sponsor, worst first."
-        )
-    )
+    blocks.append(context(f"Updated {slack_time(now)}. `/pmo status` lists the projects you sponsor, worst first."))
     return {"type": "home", "blocks": blocks}

@@ -7,7 +7,7 @@ so an incident summary sent to a thousand channels can never ping `@channel` in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from bot.services.incident_replan import Shift
@@ -25,6 +25,7 @@ from handlers.blocks.common import (
     escaped,
     plain,
     section,
+    slack_time,
     user,
 )
 from handlers.blocks.metadata import JsonState
@@ -58,11 +59,6 @@ def _quoted(text: str, limit: int = 1500) -> str:
 
 def _services(view: IncidentView) -> str:
     return escaped(", ".join(view.service_names))
-
-
-def _when(instant: datetime) -> str:
-    """A time each reader sees in their own timezone (the fallback is UTC)."""
-    return f"<!date^{int(instant.timestamp())}^{{date_short_pretty}} {{time}}|{instant:%Y-%m-%d %H:%M} UTC>"
 
 
 def duration_text(duration: timedelta) -> str:
@@ -238,7 +234,7 @@ def _impact_line_text(line: ImpactLine) -> str:
 
 def summary_blocks(view: IncidentView) -> list[Block]:
     emoji = SEVERITY_EMOJI.get(view.severity, ":rotating_light:")
-    since = f"{_declared_by(view)} {_when(view.declared_at)}"
+    since = f"{_declared_by(view)} {slack_time(view.declared_at)}"
     blocks: list[Block] = [section(f"{emoji} *{headline(view)}*, {since}\n{_quoted(view.summary)}")]
     recorded = [line for line in view.affected if line.is_recorded]
     not_affected = len(view.impacts) - len(view.affected)
@@ -259,7 +255,7 @@ def summary_blocks(view: IncidentView) -> list[Block]:
         assert view.duration is not None and view.resolved_at is not None
         blocks.append(
             section(
-                f":white_check_mark: *Resolved* {_when(view.resolved_at)}, after {duration_text(view.duration)}. "
+                f":white_check_mark: *Resolved* {slack_time(view.resolved_at)}, after {duration_text(view.duration)}. "
                 f"*Total delay recorded:* {_days(view.total_delay_days)} across {len(recorded)} projects."
             )
         )
@@ -294,7 +290,7 @@ def incidents_blocks(views: list[IncidentView]) -> list[Block]:
         )
         blocks.append(
             context(
-                f"{_declared_by(view)} {_when(view.declared_at)} · {len(view.affected)} projects affected"
+                f"{_declared_by(view)} {slack_time(view.declared_at)} · {len(view.affected)} projects affected"
                 f" · {_days(view.total_delay_days)} delay recorded"
                 + (
                     f" · priority asked by {', '.join(line.project_key for line in view.priority_asks)}"

@@ -9,10 +9,10 @@ project with any number of risks stays within Slack's 50 blocks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date
 from typing import Any, ClassVar
 
-from bot.services.actions import day_text, working_days_text
+from bot.services.actions import working_days_text
 from bot.services.decisions import DecisionLine
 from bot.services.risks import (
     HIGH_SCORE,
@@ -34,6 +34,7 @@ from handlers.blocks.common import (
     escaped,
     plain,
     section,
+    slack_date,
     user,
 )
 from handlers.blocks.metadata import JsonState
@@ -123,12 +124,6 @@ class DecisionRef(JsonState):
     RERUN: ClassVar[str] = "/pmo decisions"
 
     request_id: int
-
-
-def slack_date(day: date) -> str:
-    """A date each reader sees in their own words ("Tomorrow", "Mon, Dec 7th"); the fallback is ISO."""
-    stamp = int(datetime.combine(day, time(12), tzinfo=timezone.utc).timestamp())
-    return f"<!date^{stamp}^{{date_short_pretty}}|{day.isoformat()}>"
 
 
 def _scores(line: RiskLine) -> str:
@@ -609,7 +604,7 @@ def pack_decisions_section(lines: list[DecisionLine], *, today: date) -> list[Bl
         return [section("*Decisions asked for*: none open.")]
     items = [
         f"{line.project_key}: {escaped(clip(line.question, 200))} · {user(line.decider_user_id)} · "
-        f"by {day_text(line.due)} · {_age(line, today)}"
+        f"by {slack_date(line.due)} · {_age(line, today)}"
         for line in lines
     ]
     return [section(f"*Decisions asked for, still open ({len(lines)})*"), section(bulleted(items))]

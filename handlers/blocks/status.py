@@ -30,6 +30,8 @@ from handlers.blocks.common import (
     header,
     mrkdwn,
     section,
+    slack_date,
+    slack_time,
     user,
 )
 from handlers.blocks.metadata import JsonState
@@ -173,7 +175,7 @@ def _narrative_blocks(narrative: Narrative, now: datetime) -> list[Block]:
         ("Help needed", narrative.help_needed),
     ]
     if narrative.path_to_green:
-        by = f" (Green by {narrative.path_to_green_date})" if narrative.path_to_green_date else ""
+        by = f" (Green by {slack_date(narrative.path_to_green_date)})" if narrative.path_to_green_date else ""
         parts.append(("Path to green", narrative.path_to_green + by))
     return [section(heading)] + [
         section(f"*{label}*\n{escaped(clip(text, MAX_NARRATIVE_PART))}") for label, text in parts if text
@@ -182,12 +184,13 @@ def _narrative_blocks(narrative: Narrative, now: datetime) -> list[Block]:
 
 def _action_text(line: ActionLine) -> str:
     overdue = " :warning: *overdue*" if line.is_overdue else ""
-    return f"{escaped(clip(line.title, MAX_TITLE_IN_LIST))} · {user(line.owner_user_id)} · due {line.due_date}{overdue}"
+    title = escaped(clip(line.title, MAX_TITLE_IN_LIST))
+    return f"{title} · {user(line.owner_user_id)} · due {slack_date(line.due_date)}{overdue}"
 
 
 def _incident_text(line: IncidentLine) -> str:
     summary = escaped(clip(line.summary, MAX_TITLE_IN_LIST))
-    return f"*{line.key}* {line.severity}: {summary} (since {line.declared_at:%Y-%m-%d})"
+    return f"*{line.key}* {line.severity}: {summary} (since {slack_time(line.declared_at)})"
 
 
 def project_status_text(overview: ProjectOverview) -> str:
