@@ -12,6 +12,7 @@ from handlers import (
     channels,
     checkins,
     closure,
+    coaching,
     commands,
     digest,
     escalations,
@@ -41,6 +42,7 @@ SUBCOMMANDS = (
     *live_services.SUBCOMMANDS,
     *incidents.SUBCOMMANDS,
     *history.SUBCOMMANDS,
+    *coaching.SUBCOMMANDS,
 )
 
 
@@ -59,3 +61,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     live_services.register(app, ctx)
     incidents.register(app, ctx)
     history.register(app, ctx)
+    coaching.register(app, ctx)

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.context import AppContext
-from bot.services import escalations, message_keys
+from bot.services import coaching, escalations, message_keys
 from handlers.blocks.escalations import coaching_offered_text
 from handlers.blocks.metadata import StaleState
 from handlers.delivery import chat_message, publish_alert, send_once
@@ -67,15 +67,13 @@ def register(app: App, ctx: AppContext) -> None:
             escalation_id = _escalation_id(action["value"])
             user_id = body["user"]["id"]
             now = ctx.clock()
+            is_pmo_admin = ctx.settings.is_pmo_admin(user_id)
             with unit_of_work(ctx.session_factory) as session:
-                escalations.pick_up(
-                    session,
-                    escalation_id,
-                    user_id,
-                    status,
-                    is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
-                    now=now,
-                )
+                if status is EscalationStatus.COACHING:
+                    # Offering coaching is also a coaching note, counted in the monthly pack.
+                    coaching.offer_coaching(session, escalation_id, user_id, is_pmo_admin=is_pmo_admin, now=now)
+                else:
+                    escalations.pick_up(session, escalation_id, user_id, status, is_pmo_admin=is_pmo_admin, now=now)
             publish_alert(ctx, escalation_id, now=now)
             if status is EscalationStatus.COACHING:
                 tell_coaching_offered(ctx, escalation_id, user_id, now=now)

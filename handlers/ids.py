@@ -160,3 +160,13 @@ class ActionNoteBlock(enum.StrEnum):
     """Block ids of the "add a note" form; each input's action_id is its block id."""
 
     NOTE = actions.NOTES
+
+
+class CoachingId(enum.StrEnum):
+    """`/pmo coach`: the "Plan a conversation" button and its form (each input's action_id is its block id)."""
+
+    PLAN_CONVERSATION = "coaching.plan"  # the button's action_id
+    PLAN_FORM = "coaching.plan_form"  # the form's callback_id
+    WITH = "with"
+    ABOUT = "about"
+    FOLLOW_UP = "follow_up"

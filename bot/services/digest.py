@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, checkins, governance
+from bot.services import benefits, checkins, coaching, governance
 from bot.services.cadence import Cadence, period_of, previous_period
 from bot.services.calendar import first_working_day
 from bot.services.checkins import RAG_ORDER
@@ -225,6 +225,7 @@ class Digest:
     watermelons: list[RuleFinding]
     stuck: list[RuleFinding]
     compliance: ComplianceReport
+    where_to_coach: tuple[coaching.Opportunity, ...] = ()
 
 
 def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -> list[RagChange]:
@@ -381,6 +382,17 @@ def build_digest(
         watermelons=_findings(projects, governance.watermelons(projects, latest, overdue, off_track, misses, now=now)),
         stuck=_findings(projects, governance.stuck(projects, statuses)),
         compliance=governance.fair_compliance(session, projects, now=now, answer_window=answer_window),
+        where_to_coach=tuple(
+            coaching.where_to_coach(
+                session,
+                now=now,
+                today=today,
+                tolerance=tolerance,
+                default_cadence=default_cadence,
+                answer_window=answer_window,
+                scope=scope,
+            )
+        ),
     )
 
 
@@ -454,6 +466,7 @@ class GovernancePack:
     weeks: list[WeekMix]  # oldest first
     objectives: list[ObjectiveProgress]
     decisions: list[DecisionNeeded]
+    coaching_months: tuple[coaching.CoachingMonth, ...] = ()
 
     @property
     def title(self) -> str:
@@ -570,4 +583,5 @@ def build_pack(
         weeks=_health_weeks(session, today, HEALTH_WEEKS),
         objectives=_objective_progress(session, today=today, tolerance=tolerance),
         decisions=_decisions(session, portfolio, now),
+        coaching_months=tuple(coaching.coaching_months(session, today=today)),
     )

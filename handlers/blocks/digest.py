@@ -25,6 +25,7 @@ from bot.services.digest import (
     RuleFinding,
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
+from handlers.blocks.coaching import coaching_section, pack_coaching_section
 from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, clip, context, divider, escaped, header, section, user
 from handlers.blocks.escalations import reason_text
 from storage.models import Rag
@@ -225,6 +226,7 @@ def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
         section(_listed("Watermelons: Green outside, red inside", _findings(digest.watermelons))),
         section(_listed("Stuck", _findings(digest.stuck))),
         *_compliance_sections(digest.compliance),
+        *coaching_section(digest.where_to_coach),
         context(f"As of {_local_time(digest.generated_at)}. `/pmo digest` shows the current one, any time."),
     ]
 
@@ -274,6 +276,7 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
         section(_health_summary(pack)),
         section(_listed("Benefits realised against plan, by objective", [_objective(o) for o in pack.objectives])),
         section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
+        pack_coaching_section(pack.coaching_months),
         context("Charts follow: the RAG mix per week, and benefits realised against plan by objective."),
     ]
 

@@ -31,9 +31,7 @@ def upgrade() -> None:
         sa.Column("follow_up_on", sa.Date(), nullable=True),
         sa.Column("follow_up_action_id", sa.Integer(), nullable=True),
         sa.Column("created_at", storage.base.UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["planned_by_id"], ["people.id"], name=op.f("fk_coaching_notes_planned_by_id_people")
-        ),
+        sa.ForeignKeyConstraint(["planned_by_id"], ["people.id"], name=op.f("fk_coaching_notes_planned_by_id_people")),
         sa.ForeignKeyConstraint(
             ["with_person_id"], ["people.id"], name=op.f("fk_coaching_notes_with_person_id_people")
         ),

@@ -1,0 +1,197 @@
+"""Block Kit for coaching: "Where coaching would help most" (digest and `/pmo coach`), the
+"Plan a conversation" form, and the pack's coaching count. Pure: data in, blocks out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Any, ClassVar
+
+from bot.services.coaching import CoachingMonth, Opportunity, PlannedNote, Topic
+from handlers.blocks.common import (
+    MODAL_TITLE_LIMIT,
+    Block,
+    button,
+    clip,
+    context,
+    escaped,
+    header,
+    mrkdwn,
+    plain,
+    section,
+    user,
+)
+from handlers.blocks.metadata import JsonState
+from handlers.ids import CoachingId
+
+SECTION_TITLE = "Where coaching would help most"
+EVIDENCE_LIMIT = 300
+MAX_EVIDENCE = 3  # lines of evidence per opportunity; the rest are counted
+ABOUT_LIMIT = 500  # what the button carries to prefill the form
+NO_OPPORTUNITIES = "_Nothing stands out this week: no sponsor, programme, lead or team needs a nudge from the PMO._"
+
+
+@dataclass(frozen=True)
+class ConversationTarget(JsonState):
+    """What "Plan a conversation" is about, carried by the button and then by the form."""
+
+    RERUN: ClassVar[str] = "/pmo coach"
+
+    topic: Topic
+    project_key: str
+    with_user_id: str | None
+    about: str
+
+
+def _keys(keys: tuple[str, ...]) -> str:
+    return ", ".join(keys)
+
+
+def _subject(opportunity: Opportunity) -> str:
+    keys = _keys(opportunity.project_keys)
+    match opportunity.topic:
+        case Topic.SPONSOR_BACKLOG:
+            return f"{user(opportunity.with_user_id)}, sponsor of {keys}: overdue actions and unanswered help"
+        case Topic.PROGRAMME_COMPLIANCE:
+            return f"Programme *{escaped(opportunity.subject)}*: the lowest check-in compliance ({keys})"
+        case Topic.LEAD_STUCK_AMBER:
+            return f"{user(opportunity.with_user_id)}, lead of {keys}: stuck Amber"
+        case Topic.PATH_TO_GREEN_SLIPPED:
+            return f"*{keys}* (lead {user(opportunity.with_user_id)}): the path-to-green date keeps slipping"
+        case _:
+            return f"*{keys}* (lead {user(opportunity.with_user_id)}): reports Green, benefits off trajectory"
+
+
+def _about(opportunity: Opportunity) -> str:
+    """The form's starting text: plain words (a form field shows no mrkdwn)."""
+    labels = {
+        Topic.SPONSOR_BACKLOG: "Overdue actions and unanswered help requests",
+        Topic.PROGRAMME_COMPLIANCE: f"Check-in compliance in {opportunity.subject}",
+        Topic.LEAD_STUCK_AMBER: "Projects stuck Amber",
+        Topic.PATH_TO_GREEN_SLIPPED: "The path-to-green date keeps slipping",
+        Topic.GREEN_BENEFITS_OFF_TRACK: "Green while benefits are off trajectory",
+    }
+    label = labels.get(opportunity.topic, "Coaching")
+    return clip(f"{label} ({_keys(opportunity.project_keys)}). " + " ".join(opportunity.evidence), ABOUT_LIMIT)
+
+
+def opportunity_text(opportunity: Opportunity) -> str:
+    """One opportunity: whom, why it has leverage, and its evidence."""
+    projects, touched = len(opportunity.project_keys), opportunity.actions_touched
+    reach = (
+        f"leverage {opportunity.leverage}: {projects} project{'s' if projects != 1 else ''}, "
+        f"{touched} overdue action{'s' if touched != 1 else ''} or help request{'s' if touched != 1 else ''}"
+    )
+    shown = opportunity.evidence[:MAX_EVIDENCE]
+    evidence = "".join(f"\n      {escaped(clip(line, EVIDENCE_LIMIT))}" for line in shown)
+    if len(opportunity.evidence) > len(shown):
+        evidence += f"\n      …and {len(opportunity.evidence) - len(shown)} more"
+    return f"{_subject(opportunity)} ({reach}){evidence}"
+
+
+def coaching_section(opportunities: Sequence[Opportunity]) -> list[Block]:
+    """The digest's section: a title and at most five opportunities, most leverage first."""
+    if not opportunities:
+        return [section(f"*{SECTION_TITLE}*\n{NO_OPPORTUNITIES}")]
+    return [
+        section(f"*{SECTION_TITLE}*, most leverage first"),
+        *(section(f"{index}. {opportunity_text(o)}") for index, o in enumerate(opportunities, start=1)),
+    ]
+
+
+def coach_text(opportunities: Sequence[Opportunity]) -> str:
+    return f"{SECTION_TITLE}: {len(opportunities)} conversations, most leverage first."
+
+
+def coach_blocks(opportunities: Sequence[Opportunity]) -> list[Block]:
+    """`/pmo coach`: each opportunity with "Plan a conversation"."""
+    blocks: list[Block] = [header(SECTION_TITLE)]
+    if not opportunities:
+        return [*blocks, section(NO_OPPORTUNITIES)]
+    for index, opportunity in enumerate(opportunities, start=1):
+        target = ConversationTarget(
+            opportunity.topic, opportunity.project_keys[0], opportunity.with_user_id, _about(opportunity)
+        )
+        block = section(f"{index}. {opportunity_text(opportunity)}")
+        block["accessory"] = button("Plan a conversation", CoachingId.PLAN_CONVERSATION, target.to_json())
+        blocks.append(block)
+    blocks.append(
+        context(
+            "Leverage: 3 for each project a conversation covers, plus 1 for each overdue action or unanswered "
+            "help request on them. The follow-up you choose is chased like any action you own."
+        )
+    )
+    return blocks
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": {**element, "action_id": block_id},
+        "optional": optional,
+    }
+
+
+def plan_modal(target: ConversationTarget, follow_up_on: date) -> dict[str, Any]:
+    """The "Plan a conversation" form, filled in with whom and what it is about."""
+    with_whom: dict[str, Any] = {"type": "users_select"}
+    if target.with_user_id:
+        with_whom["initial_user"] = target.with_user_id
+    return {
+        "type": "modal",
+        "callback_id": CoachingId.PLAN_FORM,
+        "private_metadata": target.to_json(),
+        "title": plain("Plan a conversation", MODAL_TITLE_LIMIT),
+        "submit": plain("Plan it", MODAL_TITLE_LIMIT),
+        "close": plain("Cancel", MODAL_TITLE_LIMIT),
+        "blocks": [
+            section(f"About *{escaped(target.project_key)}*. The PMO coaches; the owners keep the work."),
+            _input(CoachingId.WITH, "With whom", with_whom),
+            _input(
+                CoachingId.ABOUT,
+                "About what",
+                {"type": "plain_text_input", "multiline": True, "initial_value": target.about, "max_length": 3000},
+            ),
+            _input(
+                CoachingId.FOLLOW_UP, "Follow up on", {"type": "datepicker", "initial_date": follow_up_on.isoformat()}
+            ),
+        ],
+    }
+
+
+def _day(day: date) -> str:
+    """A date in each reader's own format; the fallback is ISO."""
+    stamp = int(datetime.combine(day, time(12), tzinfo=timezone.utc).timestamp())
+    return f"<!date^{stamp}^{{date_short_pretty}}|{day.isoformat()}>"
+
+
+def planned_modal(note: PlannedNote) -> dict[str, Any]:
+    """What the form turns into once the conversation is recorded."""
+    return {
+        "type": "modal",
+        "title": plain("Conversation planned", MODAL_TITLE_LIMIT),
+        "close": plain("Close", MODAL_TITLE_LIMIT),
+        "blocks": [
+            {
+                "type": "section",
+                "text": mrkdwn(
+                    f"Your conversation with {user(note.with_user_id)} on {escaped(note.project_key)} is recorded. "
+                    f"Its follow-up is action #{note.follow_up_action_id}, yours, due {_day(note.follow_up_on)}: "
+                    "you are reminded as for any action you own."
+                ),
+            }
+        ],
+    }
+
+
+def pack_coaching_section(months: Sequence[CoachingMonth]) -> Block:
+    """The pack's measure of the PMO itself: coaching conversations held against alerts raised."""
+    lines = "".join(
+        f"\n• {m.month}: {m.conversations} coaching conversation{'s' if m.conversations != 1 else ''}, "
+        f"{m.alerts_raised} alert{'s' if m.alerts_raised != 1 else ''} raised"
+        for m in months
+    )
+    return section("*Coaching, not doing*: conversations the PMO held against alerts raised" + lines)
