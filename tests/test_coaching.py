@@ -1,0 +1,302 @@
+"""Where coaching would help most, `/pmo coach`, "Plan a conversation" and coaching notes.
+
+NOW (conftest) is Monday 2026-11-23 09:00 UTC, week 2026-W48, before that week's prompts;
+the latest check-ins are those of 2026-W47. The seeded portfolio has one candidate of each
+kind whose leverage (3 per project + 1 per overdue action or unanswered help request) is
+known, and a weaker rival for the sponsor and the programme kinds.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bot.context import AppContext
+from bot.demo.signed import datepicker, plain_input
+from bot.services import benefits, coaching
+from bot.services.access import Actor
+from bot.services.cadence import Cadence
+from bot.services.coaching import CoachingMonth, Topic
+from bot.services.escalations import Cause
+from handlers.blocks.coaching import pack_coaching_section
+from handlers.jobs import run_due_work
+from storage.models import Action, CoachingNote, Escalation, EscalationKind, Person
+from storage.session import unit_of_work
+from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, make_test_client
+from tests.factories import LEAD, SPONSOR, STRANGER, TODAY, add_action, add_benefit, add_project
+from tests.portfolio_history import action, checkin, in_programme, prompted, raise_escalation
+
+DEFAULT_CADENCE = Cadence(0, "09:30", "Europe/London")
+OTHER_SPONSOR = "U0SPONSOR2"
+GREEN_SPONSOR = "U0SPONSOR3"
+AMBER_LEAD = "U0LEADAMBER"
+SLIP_LEAD = "U0LEADSLIP"
+GREEN_LEAD = "U0LEADGREEN"
+LONG_AGO = NOW - timedelta(days=200)
+
+
+@pytest.fixture
+def app_context(settings, session_factory, clock) -> AppContext:
+    """Requests see the test's clock (NOW unless moved); the digest is switched on."""
+    switched_on = settings.model_copy(update={"digest_enabled": True})
+    return AppContext(
+        settings=switched_on, session_factory=session_factory, client=make_test_client(switched_on), clock=clock
+    )
+
+
+def _project(session_factory, key: str, *, sponsor: str | None = None, lead: str | None = None) -> None:
+    add_project(session_factory, key, f"Project {key}", sponsor=sponsor, lead=lead, created_at=LONG_AGO)
+
+
+@pytest.fixture
+def portfolio(session_factory) -> None:
+    # A sponsor with 2 projects holding 3 overdue actions and 1 unanswered help request: 3*2 + 4 = 10.
+    _project(session_factory, "SPO-1", sponsor=SPONSOR, lead=LEAD)
+    _project(session_factory, "SPO-2", sponsor=SPONSOR, lead=LEAD)
+    action(session_factory, "SPO-1", "Sign the supplier contract", due=TODAY - timedelta(days=10))
+    action(session_factory, "SPO-1", "Name a data owner", due=TODAY - timedelta(days=3))
+    action(session_factory, "SPO-2", "Book the user research", due=TODAY - timedelta(days=5))
+    checkin(session_factory, "SPO-2", "2026-W47", "green", help_needed="A decision on hosting")
+    # A rival sponsor with one overdue action (3 + 1 = 4): not their kind's pick.
+    _project(session_factory, "RIV-1", sponsor=OTHER_SPONSOR, lead=LEAD)
+    action(session_factory, "RIV-1", "Send the minutes", due=TODAY - timedelta(days=4))
+
+    # Programme Digital: 1 of 4 owed check-ins answered over two projects (3*2 = 6);
+    # programme Care answered everything and is no candidate.
+    for key, programme in (("DIG-1", "Digital"), ("DIG-2", "Digital"), ("CAR-1", "Care")):
+        _project(session_factory, key, lead=LEAD)
+        in_programme(session_factory, key, programme)
+    for period in ("2026-W45", "2026-W46"):
+        prompted(session_factory, "DIG-1", period, missed=True)
+        prompted(session_factory, "CAR-1", period)
+        checkin(session_factory, "CAR-1", period, "green")
+    prompted(session_factory, "DIG-2", "2026-W45", missed=True)
+    prompted(session_factory, "DIG-2", "2026-W46")
+    checkin(session_factory, "DIG-2", "2026-W46", "green")
+
+    # A lead whose project has been Amber for 5 weeks, with a steady path-to-green date: 3.
+    _project(session_factory, "AMB-1", lead=AMBER_LEAD)
+    for period in ("2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47"):
+        checkin(session_factory, "AMB-1", period, "amber", green_by=date(2027, 3, 1))
+
+    # A team whose path-to-green date moved 35 days later in three check-ins: 3.
+    _project(session_factory, "SLP-1", lead=SLIP_LEAD)
+    for period, green_by in (("2026-W45", date(2026, 12, 1)), ("2026-W46", date(2026, 12, 15))):
+        checkin(session_factory, "SLP-1", period, "amber", green_by=green_by)
+    checkin(session_factory, "SLP-1", "2026-W47", "amber", green_by=date(2027, 1, 5))
+
+    # Green, with a benefit well behind plan and one overdue action: 3 + 1 = 4.
+    _project(session_factory, "GRN-1", sponsor=GREEN_SPONSOR, lead=GREEN_LEAD)
+    checkin(session_factory, "GRN-1", "2026-W47", "green")
+    action(session_factory, "GRN-1", "Publish the new form", due=TODAY - timedelta(days=2), owner=GREEN_LEAD)
+    benefit_id = add_benefit(
+        session_factory, "GRN-1", target_date=TODAY + timedelta(days=100), created_at=NOW - timedelta(days=100)
+    )
+    with unit_of_work(session_factory) as session:
+        benefits.report_value(
+            session, Actor(PMO_ADMIN, True), benefit_id, Decimal(100), TODAY - timedelta(days=3), now=NOW, today=TODAY
+        )
+
+
+def where_to_coach(session_factory) -> list[coaching.Opportunity]:
+    with unit_of_work(session_factory) as session:
+        return coaching.where_to_coach(
+            session,
+            now=NOW,
+            today=TODAY,
+            tolerance=0.1,
+            default_cadence=DEFAULT_CADENCE,
+            answer_window=timedelta(hours=48),
+        )
+
+
+def test_the_seeded_portfolio_ranks_one_conversation_of_each_kind_by_leverage(session_factory, portfolio):
+    found = where_to_coach(session_factory)
+
+    assert [(o.topic, o.subject, o.project_keys, o.leverage) for o in found] == [
+        (Topic.SPONSOR_BACKLOG, SPONSOR, ("SPO-1", "SPO-2"), 10),
+        (Topic.PROGRAMME_COMPLIANCE, "Digital", ("DIG-1", "DIG-2"), 6),
+        (Topic.GREEN_BENEFITS_OFF_TRACK, "GRN-1", ("GRN-1",), 4),
+        # Equal leverage: the kinds' own order decides.
+        (Topic.LEAD_STUCK_AMBER, AMBER_LEAD, ("AMB-1",), 3),
+        (Topic.PATH_TO_GREEN_SLIPPED, "SLP-1", ("SLP-1",), 3),
+    ]
+    sponsor, programme, green, amber, slip = found
+    assert sponsor.with_user_id == SPONSOR and sponsor.evidence == (
+        "SPO-1: 2 overdue actions, the oldest “Sign the supplier contract” 6 working days overdue.",
+        "SPO-2: 1 overdue action, the oldest “Book the user research” 3 working days overdue.",
+        "SPO-2: asked for help in 2026-W47, no action since.",
+    )
+    assert programme.with_user_id is None
+    assert programme.evidence[0] == "1 of 4 check-ins owed since 2026-08-24 answered (25%)."
+    assert programme.evidence[1:] == ("DIG-1: 0 of 2 answered.", "DIG-2: 1 of 2 answered.")
+    assert green.with_user_id == GREEN_LEAD
+    assert green.evidence[1] == "Benefit “Calls avoided” is off trajectory: 100 calls/month, plan 500 by now."
+    assert amber.evidence == ("AMB-1: Amber for 5 consecutive periods, since 2026-W43.",)
+    assert slip.with_user_id == SLIP_LEAD and "moved 35 days later" in slip.evidence[0]
+
+
+def test_a_help_request_answered_by_an_action_is_not_unanswered(session_factory):
+    _project(session_factory, "HLP-1", sponsor=SPONSOR, lead=LEAD)
+    checkin(session_factory, "HLP-1", "2026-W47", "green", help_needed="A decision on hosting")
+    assert [o.evidence for o in where_to_coach(session_factory)] == [
+        ("HLP-1: asked for help in 2026-W47, no action since.",)
+    ]
+
+    add_action(session_factory, "Decide on hosting", key="HLP-1", owner=LEAD, due=TODAY, created_at=NOW)
+
+    assert where_to_coach(session_factory) == []
+
+
+# --- through Slack ----------------------------------------------------------------------------
+
+
+def _next_response(fake_slack, send) -> dict:  # type: ignore[no-untyped-def]
+    answered = {response["url"] for response in fake_slack.responses}
+    send()
+    return fake_slack.wait_for_response(lambda response: response["url"] not in answered)
+
+
+def coach(slack, fake_slack, user_id: str = PMO_ADMIN) -> dict:
+    return _next_response(fake_slack, lambda: slack.command("coach", user_id=user_id, channel_id=PMO_CHANNEL))
+
+
+def test_pmo_coach_shows_the_ranked_list_with_a_plan_button_on_each_line(slack, fake_slack, portfolio):
+    reply = coach(slack, fake_slack)
+
+    lines = [block for block in reply["blocks"] if block.get("accessory")]
+    assert [line["text"]["text"].split(" (leverage")[0] for line in lines] == [
+        f"1. <@{SPONSOR}>, sponsor of SPO-1, SPO-2: overdue actions and unanswered help",
+        "2. Programme *Digital*: the lowest check-in compliance (DIG-1, DIG-2)",
+        f"3. *GRN-1* (lead <@{GREEN_LEAD}>): reports Green, benefits off trajectory",
+        f"4. <@{AMBER_LEAD}>, lead of AMB-1: stuck Amber",
+        f"5. *SLP-1* (lead <@{SLIP_LEAD}>): the path-to-green date keeps slipping",
+    ]
+    assert "leverage 10: 2 projects, 4 overdue actions or help requests" in lines[0]["text"]["text"]
+    assert all(line["accessory"]["text"]["text"] == "Plan a conversation" for line in lines)
+
+
+def test_only_pmo_admins_see_where_to_coach(slack, fake_slack, portfolio):
+    reply = coach(slack, fake_slack, user_id=STRANGER)
+
+    assert reply["text"].startswith("Only PMO admins plan coaching")
+
+
+def test_planning_a_conversation_records_the_note_and_its_follow_up_is_chased_to_the_planner(
+    app_context, slack, fake_slack, session_factory, portfolio, clock, listeners
+):
+    fake_slack.add_user(PMO_ADMIN)
+    reply = coach(slack, fake_slack)
+    message = {"type": "message", "ts": "1700000000.000100", "blocks": reply["blocks"]}
+    slack.block_action("coaching.plan", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL, message=message)
+    view = fake_slack.wait_for("views.open").args["view"]
+    values = {block["block_id"]: block["element"] for block in view["blocks"] if block["type"] == "input"}
+    assert values["with"]["initial_user"] == SPONSOR
+    assert values["about"]["initial_value"].startswith("Overdue actions and unanswered help requests (SPO-1, SPO-2).")
+    assert values["follow_up"]["initial_date"] == "2026-12-07"
+
+    follow_up = date(2026, 11, 30)
+    answer = slack.view_submission(
+        "coaching.plan_form",
+        {
+            "with": {"with": {"type": "users_select", "selected_user": SPONSOR}},
+            "about": {"about": plain_input("Your overdue actions on SPO-1 and SPO-2")},
+            "follow_up": {"follow_up": datepicker(follow_up.isoformat())},
+        },
+        user_id=PMO_ADMIN,
+        private_metadata=view["private_metadata"],
+    )
+
+    assert answer.json()["response_action"] == "update"
+    assert "Your conversation with" in json.dumps(answer.json()["view"])
+    with unit_of_work(session_factory) as session:
+        [note] = session.scalars(select(CoachingNote)).all()
+        planner = session.get_one(Person, note.planned_by_id)
+        with_whom = session.get_one(Person, note.with_person_id)
+        chased = session.get_one(Action, note.follow_up_action_id)
+        assert (planner.slack_user_id, with_whom.slack_user_id, note.topic) == (PMO_ADMIN, SPONSOR, "sponsor_backlog")
+        assert note.about == "Your overdue actions on SPO-1 and SPO-2" and note.follow_up_on == follow_up
+        assert chased.owner_id == planner.id and chased.due_date == follow_up
+        assert chased.title.startswith("Follow up the coaching conversation: Your overdue actions")
+
+    # The actions' own ladder chases it: the planner's DM on the first working day after the date.
+    run_due_work(app_context, datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc))
+    [nudge] = fake_slack.messages_in(PMO_ADMIN)
+    assert "Follow up the coaching conversation" in nudge["text"]
+
+
+def test_a_follow_up_in_the_past_is_refused_on_the_form(slack, fake_slack, session_factory, portfolio):
+    reply = coach(slack, fake_slack)
+    message = {"type": "message", "ts": "1700000000.000100", "blocks": reply["blocks"]}
+    slack.block_action("coaching.plan", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL, message=message)
+    view = fake_slack.wait_for("views.open").args["view"]
+
+    answer = slack.view_submission(
+        "coaching.plan_form",
+        {
+            "with": {"with": {"type": "users_select", "selected_user": SPONSOR}},
+            "about": {"about": plain_input("Overdue actions")},
+            "follow_up": {"follow_up": datepicker("2026-11-01")},
+        },
+        user_id=PMO_ADMIN,
+        private_metadata=view["private_metadata"],
+    )
+
+    assert answer.json()["response_action"] == "errors"
+    assert "is in the past" in json.dumps(answer.json()["errors"])
+    with unit_of_work(session_factory) as session:
+        assert session.scalars(select(CoachingNote)).all() == []
+
+
+def test_offering_coaching_on_an_alert_records_one_note_with_the_lead(slack, fake_slack, session_factory, listeners):
+    add_project(session_factory)
+    raise_escalation(
+        session_factory,
+        Cause("test:red", EscalationKind.CHECKIN_ATTENTION, {"period": "2026-W47", "rag": "red"}),
+        "CRM-2",
+    )
+    with unit_of_work(session_factory) as session:
+        escalation_id = session.scalars(select(Escalation.id)).one()
+    alert = {
+        "ts": "1700000000.000100",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "b1",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "escalation.coaching",
+                        "text": {"type": "plain_text", "text": "Offer coaching"},
+                        "value": str(escalation_id),
+                    }
+                ],
+            }
+        ],
+    }
+
+    for _ in range(2):
+        slack.block_action("escalation.coaching", user_id=PMO_ADMIN, channel_id=PMO_CHANNEL, message=alert)
+        listeners.wait_idle()
+
+    with unit_of_work(session_factory) as session:
+        [note] = session.scalars(select(CoachingNote)).all()
+        assert note.topic == "alert" and note.escalation_id == escalation_id
+        assert session.get_one(Person, note.with_person_id).slack_user_id == LEAD
+        months = coaching.coaching_months(session, today=TODAY)
+    assert months[-1] == CoachingMonth("2026-11", conversations=1, alerts_raised=1)
+    assert "2026-11: 1 coaching conversation, 1 alert raised" in pack_coaching_section(months)["text"]["text"]
+
+
+def test_the_weekly_digest_says_where_coaching_would_help_most(app_context, fake_slack, portfolio):
+    run_due_work(app_context, NOW)
+
+    [digest] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m["text"].startswith("PMO digest")]
+    texts = [block["text"]["text"] for block in digest["blocks"] if block["type"] == "section"]
+    start = texts.index("*Where coaching would help most*, most leverage first")
+    assert texts[start + 1].startswith(f"1. <@{SPONSOR}>, sponsor of SPO-1, SPO-2")
+    assert texts[start + 5].startswith("5. *SLP-1*")
