@@ -24,7 +24,7 @@ def _today(ctx: AppContext, now: datetime) -> date:
     return now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
 
 
-def opportunities(ctx: AppContext, now: datetime) -> list[Opportunity]:
+def opportunities(ctx: AppContext, now: datetime) -> tuple[Opportunity, ...]:
     """The ranked list, as the digest shows it, over the whole portfolio."""
     settings = ctx.settings
     with unit_of_work(ctx.session_factory) as session:

@@ -149,7 +149,7 @@ def test_a_help_request_answered_by_an_action_is_not_unanswered(session_factory)
 
     add_action(session_factory, "Decide on hosting", key="HLP-1", owner=LEAD, due=TODAY, created_at=NOW)
 
-    assert where_to_coach(session_factory) == []
+    assert where_to_coach(session_factory) == ()
 
 
 # --- through Slack ----------------------------------------------------------------------------

@@ -267,9 +267,9 @@ def _green_benefits_off_track(facts: _Facts) -> Opportunity | None:
     )
 
 
-def rank(found: Sequence[Opportunity]) -> list[Opportunity]:
+def rank(found: Sequence[Opportunity]) -> tuple[Opportunity, ...]:
     """Most leverage first; equal leverage in the order the kinds are listed."""
-    return sorted(found, key=lambda o: (-o.leverage, TIE_BREAK.index(o.topic), o.subject))[:MAX_OPPORTUNITIES]
+    return tuple(sorted(found, key=lambda o: (-o.leverage, TIE_BREAK.index(o.topic), o.subject))[:MAX_OPPORTUNITIES])
 
 
 def where_to_coach(
@@ -281,7 +281,7 @@ def where_to_coach(
     default_cadence: Cadence,
     answer_window: timedelta,
     scope: ColumnElement[bool] = EVERY_PROJECT,
-) -> list[Opportunity]:
+) -> tuple[Opportunity, ...]:
     """At most MAX_OPPORTUNITIES conversations, one of each kind, ranked by leverage (see the module)."""
     facts = _load(
         session,
@@ -412,7 +412,7 @@ def _month_start(day: date, back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def coaching_months(session: Session, *, today: date, months: int = PACK_MONTHS) -> list[CoachingMonth]:
+def coaching_months(session: Session, *, today: date, months: int = PACK_MONTHS) -> tuple[CoachingMonth, ...]:
     """The last `months` calendar months up to `today`'s, oldest first (counted by UTC date)."""
     found = []
     for back in range(months - 1, -1, -1):
@@ -426,4 +426,4 @@ def coaching_months(session: Session, *, today: date, months: int = PACK_MONTHS)
         conversations = session.scalar(select(func.count(CoachingNote.id)).where(counted(CoachingNote.created_at)))
         alerts = session.scalar(select(func.count(Escalation.id)).where(counted(Escalation.created_at)))
         found.append(CoachingMonth(f"{start.year}-{start.month:02d}", conversations or 0, alerts or 0))
-    return found
+    return tuple(found)

@@ -382,16 +382,14 @@ def build_digest(
         watermelons=_findings(projects, governance.watermelons(projects, latest, overdue, off_track, misses, now=now)),
         stuck=_findings(projects, governance.stuck(projects, statuses)),
         compliance=governance.fair_compliance(session, projects, now=now, answer_window=answer_window),
-        where_to_coach=tuple(
-            coaching.where_to_coach(
-                session,
-                now=now,
-                today=today,
-                tolerance=tolerance,
-                default_cadence=default_cadence,
-                answer_window=answer_window,
-                scope=scope,
-            )
+        where_to_coach=coaching.where_to_coach(
+            session,
+            now=now,
+            today=today,
+            tolerance=tolerance,
+            default_cadence=default_cadence,
+            answer_window=answer_window,
+            scope=scope,
         ),
     )
 
@@ -583,5 +581,5 @@ def build_pack(
         weeks=_health_weeks(session, today, HEALTH_WEEKS),
         objectives=_objective_progress(session, today=today, tolerance=tolerance),
         decisions=_decisions(session, portfolio, now),
-        coaching_months=tuple(coaching.coaching_months(session, today=today)),
+        coaching_months=coaching.coaching_months(session, today=today),
     )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Any, ClassVar
@@ -90,7 +89,7 @@ def opportunity_text(opportunity: Opportunity) -> str:
     return f"{_subject(opportunity)} ({reach}){evidence}"
 
 
-def coaching_section(opportunities: Sequence[Opportunity]) -> list[Block]:
+def coaching_section(opportunities: tuple[Opportunity, ...]) -> list[Block]:
     """The digest's section: a title and at most five opportunities, most leverage first."""
     if not opportunities:
         return [section(f"*{SECTION_TITLE}*\n{NO_OPPORTUNITIES}")]
@@ -100,11 +99,11 @@ def coaching_section(opportunities: Sequence[Opportunity]) -> list[Block]:
     ]
 
 
-def coach_text(opportunities: Sequence[Opportunity]) -> str:
+def coach_text(opportunities: tuple[Opportunity, ...]) -> str:
     return f"{SECTION_TITLE}: {len(opportunities)} conversations, most leverage first."
 
 
-def coach_blocks(opportunities: Sequence[Opportunity]) -> list[Block]:
+def coach_blocks(opportunities: tuple[Opportunity, ...]) -> list[Block]:
     """`/pmo coach`: each opportunity with "Plan a conversation"."""
     blocks: list[Block] = [header(SECTION_TITLE)]
     if not opportunities:
@@ -187,7 +186,7 @@ def planned_modal(note: PlannedNote) -> dict[str, Any]:
     }
 
 
-def pack_coaching_section(months: Sequence[CoachingMonth]) -> Block:
+def pack_coaching_section(months: tuple[CoachingMonth, ...]) -> Block:
     """The pack's measure of the PMO itself: coaching conversations held against alerts raised."""
     lines = "".join(
         f"\n• {m.month}: {m.conversations} coaching conversation{'s' if m.conversations != 1 else ''}, "
