@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.demo.signed import checkboxes, plain_input, static_select
+from bot.demo.signed import checkboxes, datepicker, plain_input, static_select
 from bot.services import escalations, incidents, live_services
 from bot.services.access import Actor
 from bot.services.escalations import Cause
@@ -117,6 +117,10 @@ def _action_ref(world: World) -> str:
     return json.dumps({"action_id": world.action_id, "shown_in": "list", "key": "CRM-2"}, separators=(",", ":"))
 
 
+def _coaching_target(world: World) -> str:
+    return json.dumps({"topic": "sponsor_backlog", "project_key": "CRM-2", "with_user_id": SPONSOR, "about": "x"})
+
+
 CHECKIN_FORM = {"overall": {"overall": static_select("green")}, "progress": {"progress": plain_input("Fine")}}
 
 # README row (its first cell, as written) -> what someone with no rights does, one scenario per door.
@@ -133,6 +137,19 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
         ),
     ],
     "`/pmo digest`": [_command("digest")],
+    "`/pmo coach`, *Plan a conversation* and its form": [
+        _command("coach"),
+        lambda slack, world: _click(slack, "coaching.plan", _coaching_target(world)),
+        _form(
+            "coaching.plan_form",
+            {
+                "with": {"with": {"type": "users_select", "selected_user": SPONSOR}},
+                "about": {"about": plain_input("Overdue actions")},
+                "follow_up": {"follow_up": datepicker("2026-12-07")},
+            },
+            _coaching_target,
+        ),
+    ],
     "*Acknowledge*, *Offer coaching*": [
         lambda slack, world: _click(slack, "escalation.acknowledge", str(world.escalation_id)),
         lambda slack, world: _click(slack, "escalation.coaching", str(world.escalation_id)),
