@@ -42,6 +42,7 @@ from handlers.blocks.actions import (
     note_modal,
     overdue_digest,
 )
+from handlers.coaching import ask_who_owns
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.delivery import (
     ClaimedMessage,
@@ -146,6 +147,7 @@ def _create(
         dm = ActionDm(ASSIGNED, today.isoformat(), [action.id], assigned_by=actor.slack_user_id)
         claimed = claim_action_dm(session, ctx, dm, key=key, recipient=new.owner_user_id, now=now)
         line = _line(session, ctx, action)
+    ask_who_owns(ctx, line.action_id, now=now)  # a PMO admin on someone else's project: should its owners own it?
     return line, claimed
 
 
@@ -383,6 +385,7 @@ def register(app: App, ctx: AppContext) -> None:
         for message in claimed:
             deliver_dm(ctx, message, now=now)
         _refresh_alert_owner(ctx, ref.action_id, now=now)
+        ask_who_owns(ctx, ref.action_id, now=now)
 
     @app.action(ActionId.ACTION_ADD_NOTE)
     def add_note(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:

@@ -1,7 +1,9 @@
-"""`/pmo coach`: where coaching would help most, and "Plan a conversation" with its form."""
+"""`/pmo coach`: where coaching would help most, and "Plan a conversation" with its form; and the
+question asked when an action goes to a PMO admin on someone else's project."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,12 +12,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
-from bot.services import coaching
+from bot.services import coaching, message_keys
 from bot.services.access import Actor
-from bot.services.coaching import Opportunity, PlannedConversation
+from bot.services.coaching import Opportunity, OwnerChoice, OwnerQuestion, PlannedConversation
+from bot.services.outbox import OutgoingRequest
 from handlers.blocks import coaching as blocks
-from handlers.blocks.coaching import ConversationTarget
+from handlers.blocks.coaching import ConversationTarget, OwnerAnswer
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
+from handlers.delivery import chat_message, post_or_update, send_once
+from handlers.home import refresh_home
 from handlers.ids import CoachingId
 from storage.session import unit_of_work
 
@@ -61,6 +66,24 @@ def _parse_form(values: dict[str, Any], target: ConversationTarget) -> PlannedCo
     )
 
 
+def _owner_message(question: OwnerQuestion) -> OutgoingRequest:
+    return chat_message(
+        message_keys.pmo_owner_question(question.action_id),
+        question.ask_user_id,
+        blocks.owner_question_text(question),
+        blocks.owner_question_blocks(question),
+    )
+
+
+def ask_who_owns(ctx: AppContext, action_id: int, *, now: datetime) -> None:
+    """Once per action: when it went to a PMO admin on someone else's project, ask whether the
+    project's lead or sponsor should own it (whoever assigned it, or that PMO admin, is asked)."""
+    with unit_of_work(ctx.session_factory) as session:
+        question = coaching.owner_question(session, action_id, pmo_admin_ids=ctx.settings.pmo_admin_ids)
+    if question is not None and question.choice is None:
+        send_once(ctx, _owner_message(question), now=now)
+
+
 def register(app: App, ctx: AppContext) -> None:
     @app.action(CoachingId.PLAN_CONVERSATION)
     def open_plan_form(ack: Ack, body: dict, action: dict, client: WebClient, actor: Actor, now: datetime) -> None:
@@ -77,6 +100,31 @@ def register(app: App, ctx: AppContext) -> None:
         with unit_of_work(ctx.session_factory) as session:
             note = coaching.plan_conversation(session, actor, planned, today=_today(ctx, now), now=now)
         ack(response_action="update", view=blocks.planned_modal(note))
+
+    def answer_owner(choice: OwnerChoice) -> Callable[..., None]:
+        """A button listener recording who should own the action, and handing it over when asked to."""
+
+        def listener(ack: Ack, action: dict, actor: Actor, now: datetime) -> None:
+            ack()
+            answer = OwnerAnswer.from_json(action["value"])
+            with unit_of_work(ctx.session_factory) as session:
+                answered = coaching.choose_owner(
+                    session, actor, answer.action_id, choice, pmo_admin_ids=ctx.settings.pmo_admin_ids, now=now
+                )
+            post_or_update(ctx, _owner_message(answered), now=now)
+            new_owner = {OwnerChoice.LEAD: answered.lead_user_id, OwnerChoice.SPONSOR: answered.sponsor_user_id}.get(
+                choice
+            )
+            if new_owner is not None and new_owner != actor.slack_user_id:
+                key = message_keys.pmo_owner_handed(answered.action_id, new_owner)
+                send_once(ctx, chat_message(key, new_owner, blocks.handed_over_text(answered)), now=now)
+            if new_owner is not None:
+                refresh_home(ctx, (answered.owner_user_id, new_owner), now)
+
+        return listener
+
+    for choice, (_label, action_id) in blocks.OWNER_BUTTONS.items():
+        app.action(action_id)(answer_owner(choice))
 
 
 COACH = Subcommand(

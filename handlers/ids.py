@@ -163,10 +163,14 @@ class ActionNoteBlock(enum.StrEnum):
 
 
 class CoachingId(enum.StrEnum):
-    """`/pmo coach`: the "Plan a conversation" button and its form (each input's action_id is its block id)."""
+    """Coaching: `/pmo coach`'s "Plan a conversation" button and form (each input's action_id is its block id),
+    and the buttons answering who should own an action given to a PMO admin."""
 
     PLAN_CONVERSATION = "coaching.plan"  # the button's action_id
     PLAN_FORM = "coaching.plan_form"  # the form's callback_id
     WITH = "with"
     ABOUT = "about"
     FOLLOW_UP = "follow_up"
+    OWNER_TO_LEAD = "coaching.owner_to_lead"  # "The PMO coaches; should the project's lead or sponsor own this?"
+    OWNER_TO_SPONSOR = "coaching.owner_to_sponsor"
+    OWNER_KEEP = "coaching.owner_keep"

@@ -300,3 +300,110 @@ def test_the_weekly_digest_says_where_coaching_would_help_most(app_context, fake
     start = texts.index("*Where coaching would help most*, most leverage first")
     assert texts[start + 1].startswith(f"1. <@{SPONSOR}>, sponsor of SPO-1, SPO-2")
     assert texts[start + 5].startswith("5. *SLP-1*")
+
+
+# --- accountability stays with the owners -------------------------------------------------------
+
+QUESTION = "The PMO coaches; should the project's lead or sponsor own this?"
+
+
+@pytest.fixture
+def people(fake_slack) -> None:
+    for person in (PMO_ADMIN, LEAD, SPONSOR, STRANGER):
+        fake_slack.add_user(person)
+
+
+def owner_of(session_factory, title: str) -> str:
+    with unit_of_work(session_factory) as session:
+        action = session.scalars(select(Action).where(Action.title == title)).one()
+        return action.owner.slack_user_id
+
+
+def questions(fake_slack, user_id: str) -> list[dict]:
+    return [m for m in fake_slack.messages_in(user_id) if "should the project's lead or sponsor" in m["text"]]
+
+
+def assign_to_the_pmo(slack, fake_slack, listeners, by: str = LEAD) -> dict:
+    slack.command(f"action CRM-2 <@{PMO_ADMIN}> 2026-11-30 Draft the plan", user_id=by, channel_id=PMO_CHANNEL)
+    listeners.wait_idle()
+    [question] = questions(fake_slack, by)
+    return question
+
+
+@pytest.mark.parametrize(
+    ("button", "new_owner", "answer"),
+    [
+        ("coaching.owner_to_lead", LEAD, "to the project's lead"),
+        ("coaching.owner_to_sponsor", SPONSOR, "to the project's sponsor"),
+        ("coaching.owner_keep", PMO_ADMIN, "the PMO really owns this"),
+    ],
+)
+def test_an_action_given_to_the_pmo_asks_once_whether_its_owners_should_own_it(
+    button, new_owner, answer, slack, fake_slack, session_factory, listeners, people
+):
+    add_project(session_factory)
+
+    question = assign_to_the_pmo(slack, fake_slack, listeners)
+
+    assert QUESTION in question["text"]
+    labels = [e["text"]["text"] for b in question["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert labels == ["Give it to the lead", "Give it to the sponsor", "Keep it (the PMO really owns this)"]
+    slack.block_action(button, user_id=LEAD, channel_id=LEAD, message=question)
+    listeners.wait_idle()
+
+    assert owner_of(session_factory, "Draft the plan") == new_owner
+    [answered] = [m for m in fake_slack.messages_in(LEAD) if m["ts"] == question["ts"]]
+    assert answer in answered["text"] and "actions" not in [b["type"] for b in answered["blocks"]]
+    with unit_of_work(session_factory) as session:
+        events = [e.detail for e in session.scalars(select(Action)).one().events if e.kind == "pmo_owner_choice"]
+    assert events == [{"choice": button.rsplit("_", 1)[1], "by": LEAD}]
+    if new_owner == SPONSOR:
+        assert any("gave you action" in m["text"] for m in fake_slack.messages_in(SPONSOR))
+
+    # Asked once: the same button again changes nothing.
+    reply = _next_response(
+        fake_slack, lambda: slack.block_action(button, user_id=LEAD, channel_id=LEAD, message=question)
+    )
+    assert "already" in reply["text"] or "no longer" in reply["text"]
+    assert owner_of(session_factory, "Draft the plan") == new_owner
+
+
+def test_no_question_when_the_pmo_admin_leads_the_project_or_the_owner_is_not_the_pmo(
+    slack, fake_slack, session_factory, listeners, people
+):
+    add_project(session_factory, "PMO-1", "PMO's own tooling", lead=PMO_ADMIN)
+    add_project(session_factory)
+
+    slack.command(f"action PMO-1 <@{PMO_ADMIN}> 2026-11-30 Renew the licence", user_id=SPONSOR, channel_id=PMO_CHANNEL)
+    slack.command(f"action CRM-2 <@{SPONSOR}> 2026-11-30 Agree the budget", user_id=LEAD, channel_id=PMO_CHANNEL)
+    listeners.wait_idle()
+
+    assert questions(fake_slack, SPONSOR) == [] and questions(fake_slack, LEAD) == []
+
+
+def test_reassigning_to_a_pmo_admin_asks_too_and_someone_without_rights_is_asked_through_the_owner(
+    slack, fake_slack, session_factory, listeners, people
+):
+    add_project(session_factory)
+    action_id = add_action(session_factory, "Agree the budget", owner=SPONSOR, due=TODAY + timedelta(days=7))
+    ref = json.dumps({"action_id": action_id, "shown_in": "list", "key": "CRM-2"}, separators=(",", ":"))
+    card = {
+        "ts": "1700000000.000100",
+        "blocks": [
+            {"type": "actions", "block_id": ref, "elements": [{"type": "users_select", "action_id": "action.reassign"}]}
+        ],
+    }
+
+    slack.block_action(
+        "action.reassign", user_id=SPONSOR, channel_id=PMO_CHANNEL, message=card, selected_user=PMO_ADMIN
+    )
+    listeners.wait_idle()
+    # The lead recorded the action (created_by=LEAD) and may reassign it: the lead is asked.
+    [question] = questions(fake_slack, LEAD)
+    assert "Agree the budget" in question["text"]
+
+    # A stranger's action for the PMO: the stranger may not hand it over, so the PMO admin is asked.
+    slack.command(f"action CRM-2 <@{PMO_ADMIN}> 2026-11-30 Check the figures", user_id=STRANGER, channel_id=PMO_CHANNEL)
+    listeners.wait_idle()
+    assert questions(fake_slack, STRANGER) == []
+    assert [q for q in questions(fake_slack, PMO_ADMIN) if "Check the figures" in q["text"]]

@@ -34,13 +34,24 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from bot.errors import NotAllowed, NotFound, UserError
+from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.services import actions, escalations, governance, people
 from bot.services.access import Actor
 from bot.services.actions import NewAction
 from bot.services.cadence import Cadence
 from bot.services.governance import EVERY_PROJECT, NO_PROGRAMME, CheckinFact, ProjectInfo
-from storage.models import Action, Checkin, CoachingNote, Escalation, EscalationStatus, Project, Rag
+from storage.models import (
+    Action,
+    ActionEvent,
+    ActionStatus,
+    Checkin,
+    CoachingNote,
+    Escalation,
+    EscalationStatus,
+    Person,
+    Project,
+    Rag,
+)
 
 PROJECT_WEIGHT = 3
 MAX_OPPORTUNITIES = 5
@@ -427,3 +438,104 @@ def coaching_months(session: Session, *, today: date, months: int = PACK_MONTHS)
         alerts = session.scalar(select(func.count(Escalation.id)).where(counted(Escalation.created_at)))
         found.append(CoachingMonth(f"{start.year}-{start.month:02d}", conversations or 0, alerts or 0))
     return tuple(found)
+
+
+# --- accountability stays with the owners -------------------------------------------------
+
+OWNER_CHOICE_EVENT = "pmo_owner_choice"  # the action event recording the answer
+
+
+class OwnerChoice(enum.StrEnum):
+    LEAD = "lead"
+    SPONSOR = "sponsor"
+    KEEP = "keep"  # the PMO really owns this
+
+
+@dataclass(frozen=True)
+class OwnerQuestion:
+    """Asked when a PMO admin is given an action on someone else's project, and its answer once given."""
+
+    action_id: int
+    project_key: str
+    title: str
+    owner_user_id: str  # the PMO admin it was assigned to
+    lead_user_id: str | None
+    sponsor_user_id: str | None
+    ask_user_id: str  # whoever assigned it, if they may reassign it; else the PMO admin who owns it
+    choice: OwnerChoice | None = None
+    chosen_by_user_id: str | None = None
+
+
+def _question(
+    session: Session, action: Action, project: Project, owner_user_id: str, pmo_admin_ids: frozenset[str]
+) -> OwnerQuestion:
+    answer = next((event for event in action.events if event.kind == OWNER_CHOICE_EVENT), None)
+    chosen_by = answer.detail.get("by") if answer else None
+    creator = session.get(Person, action.creator_id).slack_user_id if action.creator_id else None
+    may_answer = creator is not None and actions.can_change(Actor(creator, creator in pmo_admin_ids), action, project)
+    return OwnerQuestion(
+        action_id=action.id,
+        project_key=project.key,
+        title=action.title,
+        owner_user_id=owner_user_id,
+        lead_user_id=project.lead.slack_user_id if project.lead else None,
+        sponsor_user_id=project.sponsor.slack_user_id if project.sponsor else None,
+        ask_user_id=creator if may_answer and creator else owner_user_id,
+        choice=OwnerChoice(answer.detail["choice"]) if answer else None,
+        chosen_by_user_id=chosen_by,
+    )
+
+
+def owner_question(session: Session, action_id: int, *, pmo_admin_ids: frozenset[str]) -> OwnerQuestion | None:
+    """The question to ask when an open action is owned by a PMO admin who is neither the
+    project's lead nor its sponsor (someone else's project); None when there is nothing to ask."""
+    action = session.get(Action, action_id)
+    if action is None or action.status is not ActionStatus.OPEN:
+        return None
+    project = actions.project_of(session, action)
+    owner = action.owner.slack_user_id
+    accountable = {person.slack_user_id for person in (project.lead, project.sponsor) if person}
+    if owner not in pmo_admin_ids or owner in accountable or not accountable:
+        return None
+    return _question(session, action, project, owner, pmo_admin_ids)
+
+
+def choose_owner(
+    session: Session,
+    actor: Actor,
+    action_id: int,
+    choice: OwnerChoice,
+    *,
+    pmo_admin_ids: frozenset[str],
+    now: datetime,
+) -> OwnerQuestion:
+    """Record the answer (once) and, for the lead or the sponsor, give them the action; those
+    who may reassign it answer (its owner, the project's sponsor and lead, PMO admins)."""
+    question = owner_question(session, action_id, pmo_admin_ids=pmo_admin_ids)
+    if question is None:
+        raise Conflict("This action is no longer a PMO admin's on someone else's project; nothing to decide.")
+    if question.choice is not None:
+        raise Conflict(f"<@{question.chosen_by_user_id}> already answered this: {question.choice.value}.")
+    action = session.get_one(Action, action_id)
+    project = actions.project_of(session, action)
+    if choice is OwnerChoice.KEEP:
+        if not actions.can_change(actor, action, project):
+            raise NotAllowed(
+                f"Only the action's owner, {project.key}'s sponsor or lead, and PMO admins can decide who owns it."
+            )
+    else:
+        target = question.lead_user_id if choice is OwnerChoice.LEAD else question.sponsor_user_id
+        if target is None:
+            raise UserError(f"{project.key} has no {choice.value}; choose another answer.")
+        actions.reassign(session, actor, action_id, target, now=now)  # refuses those who may not
+    person = people.get_or_create(session, actor.slack_user_id, now=now)
+    action.events.append(
+        ActionEvent(
+            kind=OWNER_CHOICE_EVENT,
+            actor_id=person.id,
+            detail={"choice": choice.value, "by": actor.slack_user_id},
+            created_at=now,
+        )
+    )
+    session.flush()
+    return _question(session, action, project, question.owner_user_id, pmo_admin_ids)

@@ -77,3 +77,16 @@ def coaching_offered(escalation_id: int, recipient_user_id: str) -> str:
 def governance_pack_tables(month: str) -> str:
     """The governance pack's chart numbers as tables, in the pack's thread."""
     return f"governance-pack-tables:{month}"
+
+
+# --- coaching (bot/services/coaching.py) ---------------------------------------------------
+
+
+def pmo_owner_question(action_id: int) -> str:
+    """The one DM asking whether the lead or sponsor should own an action given to a PMO admin."""
+    return f"pmo-owner-question:{action_id}"
+
+
+def pmo_owner_handed(action_id: int, owner_user_id: str) -> str:
+    """The DM telling a lead or sponsor that an action the PMO was given is theirs."""
+    return f"pmo-owner-handed:{action_id}:{owner_user_id}"

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Any, ClassVar
 
-from bot.services.coaching import CoachingMonth, Opportunity, PlannedNote, Topic
+from bot.services.coaching import CoachingMonth, Opportunity, OwnerChoice, OwnerQuestion, PlannedNote, Topic
 from handlers.blocks.common import (
     MODAL_TITLE_LIMIT,
     Block,
+    actions,
     button,
     clip,
     context,
@@ -194,3 +195,67 @@ def pack_coaching_section(months: tuple[CoachingMonth, ...]) -> Block:
         for m in months
     )
     return section("*Coaching, not doing*: conversations the PMO held against alerts raised" + lines)
+
+
+# --- accountability stays with the owners -------------------------------------------------
+
+OWNER_QUESTION = "The PMO coaches; should the project's lead or sponsor own this?"
+OWNER_BUTTONS = {
+    OwnerChoice.LEAD: ("Give it to the lead", CoachingId.OWNER_TO_LEAD),
+    OwnerChoice.SPONSOR: ("Give it to the sponsor", CoachingId.OWNER_TO_SPONSOR),
+    OwnerChoice.KEEP: ("Keep it (the PMO really owns this)", CoachingId.OWNER_KEEP),
+}
+
+
+@dataclass(frozen=True)
+class OwnerAnswer(JsonState):
+    """Which action a "who should own this?" button answers for."""
+
+    RERUN: ClassVar[str] = "/pmo actions"
+
+    action_id: int
+
+
+def _action(question: OwnerQuestion) -> str:
+    return f"action #{question.action_id} “{escaped(clip(question.title, 200))}” on {question.project_key}"
+
+
+def owner_question_text(question: OwnerQuestion) -> str:
+    if question.choice is OwnerChoice.KEEP:
+        return (
+            f"{user(question.chosen_by_user_id)} kept {_action(question)} with {user(question.owner_user_id)}: "
+            "the PMO really owns this."
+        )
+    if question.choice is not None:
+        new_owner = question.lead_user_id if question.choice is OwnerChoice.LEAD else question.sponsor_user_id
+        return (
+            f"{user(question.chosen_by_user_id)} gave {_action(question)} to the project's {question.choice.value}, "
+            f"{user(new_owner)}: the PMO coaches, the owners keep the work."
+        )
+    return f"{user(question.owner_user_id)} from the PMO now owns {_action(question)}. {OWNER_QUESTION}"
+
+
+def owner_question_blocks(question: OwnerQuestion) -> list[Block]:
+    """The question with its three buttons; once answered, the answer alone."""
+    blocks = [section(owner_question_text(question))]
+    if question.choice is not None:
+        return blocks
+    value = OwnerAnswer(question.action_id).to_json()
+    available = {
+        OwnerChoice.LEAD: question.lead_user_id,
+        OwnerChoice.SPONSOR: question.sponsor_user_id,
+        OwnerChoice.KEEP: question.owner_user_id,
+    }
+    buttons = [
+        button(label, action_id, value) for choice, (label, action_id) in OWNER_BUTTONS.items() if available[choice]
+    ]
+    return [*blocks, actions(*buttons)]
+
+
+def handed_over_text(question: OwnerQuestion) -> str:
+    """The DM to the lead or sponsor who now owns what the PMO was given."""
+    return (
+        f"{user(question.chosen_by_user_id)} gave you {_action(question)}, which had gone to "
+        f"{user(question.owner_user_id)} from the PMO: the PMO coaches, and the project's own people own its work. "
+        "`/pmo actions` lists yours."
+    )
