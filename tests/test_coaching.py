@@ -407,3 +407,18 @@ def test_reassigning_to_a_pmo_admin_asks_too_and_someone_without_rights_is_asked
     listeners.wait_idle()
     assert questions(fake_slack, STRANGER) == []
     assert [q for q in questions(fake_slack, PMO_ADMIN) if "Check the figures" in q["text"]]
+
+
+def test_the_digest_counts_the_actions_pmo_admins_own_per_project(app_context, fake_slack, session_factory):
+    add_project(session_factory)
+    add_project(session_factory, "HR-1", "HR system")
+    for title in ("Draft the plan", "Book the room"):
+        add_action(session_factory, title, owner=PMO_ADMIN, due=TODAY + timedelta(days=7))
+    add_action(session_factory, "Check the figures", key="HR-1", owner=PMO_ADMIN, due=TODAY + timedelta(days=7))
+    add_action(session_factory, "Not the PMO's", key="HR-1", due=TODAY + timedelta(days=7))
+
+    run_due_work(app_context, NOW)
+
+    [digest] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m["text"].startswith("PMO digest")]
+    [owned] = [b["text"]["text"] for b in digest["blocks"] if "*Actions the PMO owns*" in str(b)]
+    assert owned.splitlines()[1:] == ["• CRM-2 · Customer records: 2 open", "• HR-1 · HR system: 1 open"]

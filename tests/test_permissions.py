@@ -230,7 +230,13 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
             "checkin.submit", CHECKIN_FORM, lambda _world: json.dumps({"project_key": "CRM-2", "period": "2026-W48"})
         ),
     ],
-    "*Done*, *Snooze*, *Reassign*": [
+    "*Done*, *Snooze*, *Reassign*, *Give it to the lead*, *Give it to the sponsor*, *Keep it*": [
+        *(
+            lambda slack, world, answer=answer: _click(
+                slack, f"coaching.owner_{answer}", json.dumps({"action_id": world.action_id})
+            )
+            for answer in ("to_lead", "to_sponsor", "keep")
+        ),
         lambda slack, world: _click(slack, "action.done", str(world.action_id), block_id=_action_ref(world)),
         lambda slack, world: _click(
             slack, "action.snooze", block_id=_action_ref(world), element="static_select", selected_option="1"

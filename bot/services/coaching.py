@@ -50,6 +50,7 @@ from storage.models import (
     EscalationStatus,
     Person,
     Project,
+    ProjectStatus,
     Rag,
 )
 
@@ -511,23 +512,22 @@ def choose_owner(
 ) -> OwnerQuestion:
     """Record the answer (once) and, for the lead or the sponsor, give them the action; those
     who may reassign it answer (its owner, the project's sponsor and lead, PMO admins)."""
+    action = actions.get_action(session, action_id)
+    project = actions.project_of(session, action)
+    if not actions.can_change(actor, action, project):
+        raise NotAllowed(
+            f"Only the action's owner, {project.key}'s sponsor or lead, and PMO admins can decide who owns it."
+        )
     question = owner_question(session, action_id, pmo_admin_ids=pmo_admin_ids)
     if question is None:
         raise Conflict("This action is no longer a PMO admin's on someone else's project; nothing to decide.")
     if question.choice is not None:
         raise Conflict(f"<@{question.chosen_by_user_id}> already answered this: {question.choice.value}.")
-    action = session.get_one(Action, action_id)
-    project = actions.project_of(session, action)
-    if choice is OwnerChoice.KEEP:
-        if not actions.can_change(actor, action, project):
-            raise NotAllowed(
-                f"Only the action's owner, {project.key}'s sponsor or lead, and PMO admins can decide who owns it."
-            )
-    else:
+    if choice is not OwnerChoice.KEEP:
         target = question.lead_user_id if choice is OwnerChoice.LEAD else question.sponsor_user_id
         if target is None:
             raise UserError(f"{project.key} has no {choice.value}; choose another answer.")
-        actions.reassign(session, actor, action_id, target, now=now)  # refuses those who may not
+        actions.reassign(session, actor, action_id, target, now=now)
     person = people.get_or_create(session, actor.slack_user_id, now=now)
     action.events.append(
         ActionEvent(
@@ -539,3 +539,35 @@ def choose_owner(
     )
     session.flush()
     return _question(session, action, project, question.owner_user_id, pmo_admin_ids)
+
+
+@dataclass(frozen=True)
+class PmoOwnedActions:
+    """How much of a project's work sits with the PMO rather than its own people."""
+
+    project_key: str
+    project_name: str
+    open_actions: int
+
+
+def pmo_owned_actions(
+    session: Session, *, pmo_admin_ids: frozenset[str], scope: ColumnElement[bool] = EVERY_PROJECT
+) -> tuple[PmoOwnedActions, ...]:
+    """Open actions owned by PMO admins, per active project, most first."""
+    if not pmo_admin_ids:
+        return ()
+    count = func.count(Action.id)
+    rows = session.execute(
+        select(Project.key, Project.name, count)
+        .join(Action, Action.project_id == Project.id)
+        .join(Person, Person.id == Action.owner_id)
+        .where(
+            Project.status == ProjectStatus.ACTIVE,
+            Action.status == ActionStatus.OPEN,
+            Person.slack_user_id.in_(sorted(pmo_admin_ids)),
+            scope,
+        )
+        .group_by(Project.key, Project.name)
+        .order_by(count.desc(), Project.key)
+    )
+    return tuple(PmoOwnedActions(key, name, number) for key, name, number in rows)

@@ -226,6 +226,7 @@ class Digest:
     stuck: list[RuleFinding]
     compliance: ComplianceReport
     where_to_coach: tuple[coaching.Opportunity, ...] = ()
+    pmo_owned: tuple[coaching.PmoOwnedActions, ...] = ()
 
 
 def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -> list[RagChange]:
@@ -319,6 +320,7 @@ def build_digest(
     default_cadence: Cadence,
     answer_window: timedelta,
     scope: ColumnElement[bool] = EVERY_PROJECT,
+    pmo_admin_ids: frozenset[str] = frozenset(),
 ) -> Digest:
     """The digest as of `now`; `timezone` is the workspace's, for today's date and the week.
 
@@ -391,6 +393,7 @@ def build_digest(
             answer_window=answer_window,
             scope=scope,
         ),
+        pmo_owned=coaching.pmo_owned_actions(session, pmo_admin_ids=pmo_admin_ids, scope=scope),
     )
 
 

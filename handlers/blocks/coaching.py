@@ -7,11 +7,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Any, ClassVar
 
-from bot.services.coaching import CoachingMonth, Opportunity, OwnerChoice, OwnerQuestion, PlannedNote, Topic
+from bot.services.coaching import (
+    CoachingMonth,
+    Opportunity,
+    OwnerChoice,
+    OwnerQuestion,
+    PlannedNote,
+    PmoOwnedActions,
+    Topic,
+)
 from handlers.blocks.common import (
     MODAL_TITLE_LIMIT,
+    SECTION_TEXT_LIMIT,
     Block,
     actions,
+    bulleted,
     button,
     clip,
     context,
@@ -98,6 +108,15 @@ def coaching_section(opportunities: tuple[Opportunity, ...]) -> list[Block]:
         section(f"*{SECTION_TITLE}*, most leverage first"),
         *(section(f"{index}. {opportunity_text(o)}") for index, o in enumerate(opportunities, start=1)),
     ]
+
+
+def pmo_owned_section(owned: tuple[PmoOwnedActions, ...]) -> Block:
+    """The digest's count of open actions owned by PMO admins, per project: work the owners should hold."""
+    title = "*Actions the PMO owns*, per project (the PMO coaches; the owners keep the work)"
+    if not owned:
+        return section(f"{title}\n_None._")
+    lines = [f"{o.project_key} · {escaped(clip(o.project_name, 80))}: {o.open_actions} open" for o in owned]
+    return section(title + "\n" + bulleted(lines, limit=SECTION_TEXT_LIMIT - len(title) - 1))
 
 
 def coach_text(opportunities: tuple[Opportunity, ...]) -> str:
