@@ -17,6 +17,7 @@ from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
+from handlers.coaching import sent_to_pmo_instead
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
     ClaimedMessage,
@@ -86,10 +87,15 @@ def send_checkin_reminders(ctx: AppContext, now: datetime) -> None:
     after = timedelta(hours=ctx.settings.checkin_reminder_hours)
     claimed: list[ClaimedMessage] = []
     with unit_of_work(ctx.session_factory) as session:
-        for overdue in checkins.take_due_reminders(session, now=now, after=after):
+        due = checkins.take_due_reminders(session, now=now, after=after)
+        for overdue in due:
             claimed += _claim_reminders(session, overdue, now)
     for message in claimed:
         deliver(ctx, message, now=now)
+    for unled in (overdue for overdue in due if not overdue.lead_user_ids):
+        text, _dm_blocks = blocks.reminder_dm(unled.project_key, unled.project_name, unled.period)
+        key = message_keys.checkin_reminder(unled.project_id, unled.period, "nobody")
+        sent_to_pmo_instead(ctx, unled.project_id, "lead", key, text, now=now)
 
 
 def _claim_reminders(session: Session, overdue: Overdue, now: datetime) -> list[ClaimedMessage]:
@@ -288,7 +294,7 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
     sponsor = submission.sponsor_user_id
     turned_red = submission.tell_sponsor_turned_red
     asks_help = submission.tell_sponsor_help and bool(help_needed)
-    if sponsor and (turned_red or asks_help):
+    if turned_red or asks_help:
         # One DM for one check-in, however many reasons the sponsor has to read it.
         text = blocks.sponsor_dm(key, name, period, words, turned_red=turned_red)
         dm_key = (
@@ -296,7 +302,9 @@ def _after_submission(ctx: AppContext, submission: Submission, submitted_by: str
             if turned_red
             else message_keys.sponsor_help(submission.project_id, period)
         )
-        send_dm_once(ctx, chat_message(dm_key, sponsor, text), now=now)
+        # Without a sponsor who is still here, the PMO reads it instead of nobody.
+        if not sent_to_pmo_instead(ctx, submission.project_id, "sponsor", dm_key, text, now=now) and sponsor:
+            send_dm_once(ctx, chat_message(dm_key, sponsor, text), now=now)
     refresh_home(ctx, home_readers, now)
 
 

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.services import coaching, message_keys
 from bot.services.access import Actor
-from bot.services.coaching import Opportunity, OwnerChoice, OwnerQuestion, PlannedConversation
+from bot.services.coaching import AccountableRole, Opportunity, OwnerChoice, OwnerQuestion, PlannedConversation
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import coaching as blocks
 from handlers.blocks.coaching import ConversationTarget, OwnerAnswer
@@ -22,6 +22,7 @@ from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import chat_message, post_or_update, send_once
 from handlers.home import refresh_home
 from handlers.ids import CoachingId
+from storage.models import Project
 from storage.session import unit_of_work
 
 
@@ -82,6 +83,21 @@ def ask_who_owns(ctx: AppContext, action_id: int, *, now: datetime) -> None:
         question = coaching.owner_question(session, action_id, pmo_admin_ids=ctx.settings.pmo_admin_ids)
     if question is not None and question.choice is None:
         send_once(ctx, _owner_message(question), now=now)
+
+
+def sent_to_pmo_instead(
+    ctx: AppContext, project_id: int, role: AccountableRole, key: str, text: str, *, now: datetime
+) -> bool:
+    """A message for the project's `role` ("sponsor" or "lead") goes to the PMO channel, with the
+    reason, when nobody holds that role or its holder has left; True when it went there."""
+    with unit_of_work(ctx.session_factory) as session:
+        gap = coaching.accountability_gap(session.get_one(Project, project_id))
+    channel_id = ctx.settings.pmo_channel_id
+    if gap is None or not gap.lacks(role) or channel_id is None:
+        return False
+    redirected = chat_message(message_keys.nobody_accountable(key), channel_id, blocks.redirected_text(gap, role, text))
+    send_once(ctx, redirected, now=now)
+    return True
 
 
 def register(app: App, ctx: AppContext) -> None:

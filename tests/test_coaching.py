@@ -422,3 +422,65 @@ def test_the_digest_counts_the_actions_pmo_admins_own_per_project(app_context, f
     [digest] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m["text"].startswith("PMO digest")]
     [owned] = [b["text"]["text"] for b in digest["blocks"] if "*Actions the PMO owns*" in str(b)]
     assert owned.splitlines()[1:] == ["• CRM-2 · Customer records: 2 open", "• HR-1 · HR system: 1 open"]
+
+
+# --- nobody accountable ---------------------------------------------------------------------
+
+
+def status_of(slack, fake_slack, key: str) -> str:
+    reply = _next_response(fake_slack, lambda: slack.command(f"status {key}", user_id=STRANGER, channel_id=PMO_CHANNEL))
+    return json.dumps(reply["blocks"])
+
+
+def leaves_the_workspace(session_factory, user_id: str) -> None:
+    """What the delivery core records when Slack answers a DM to them with account_inactive."""
+    with unit_of_work(session_factory) as session:
+        session.scalars(select(Person).where(Person.slack_user_id == user_id)).one().unreachable_since = NOW
+
+
+def test_a_project_without_a_sponsor_or_whose_lead_left_is_flagged_in_its_status_and_the_digest(
+    app_context, slack, fake_slack, session_factory
+):
+    add_project(session_factory, "NOS-1", "No sponsor", sponsor=None)
+    add_project(session_factory, "LFT-1", "Lead left", lead="U0GONE")
+    add_project(session_factory)
+    leaves_the_workspace(session_factory, "U0GONE")
+
+    assert "NOS-1: nobody is accountable*: no sponsor." in status_of(slack, fake_slack, "NOS-1")
+    assert "the lead <@U0GONE> has left the workspace" in status_of(slack, fake_slack, "LFT-1")
+    assert "nobody is accountable" not in status_of(slack, fake_slack, "CRM-2")
+
+    run_due_work(app_context, NOW)
+    [digest] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m["text"].startswith("PMO digest")]
+    [section] = [b["text"]["text"] for b in digest["blocks"] if "*Nobody accountable*" in str(b)]
+    assert section.splitlines()[1:] == [
+        "• LFT-1 · Lead left: the lead <@U0GONE> has left the workspace",
+        "• NOS-1 · No sponsor: no sponsor",
+    ]
+
+
+def test_a_red_check_in_of_a_project_without_a_sponsor_reaches_the_pmo_with_the_reason(
+    slack, fake_slack, session_factory, listeners
+):
+    fake_slack.add_channel("C0NOS", "no-sponsor", members=(LEAD,))
+    add_project(session_factory, "CRM-2", "Customer records", sponsor=None, channels=("C0NOS",))
+
+    slack.view_submission(
+        "checkin.submit",
+        {
+            "overall": {"overall": {"type": "static_select", "selected_option": {"value": "red"}}},
+            "progress": {"progress": plain_input("Supplier gone")},
+            "path_to_green": {"path_to_green": plain_input("Find a new supplier")},
+            "path_to_green_date": {"path_to_green_date": datepicker("2027-01-15")},
+        },
+        user_id=LEAD,
+        private_metadata='{"project_key": "CRM-2", "period": "2026-W48"}',
+    )
+    listeners.wait_idle()
+
+    [redirected] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if "nobody is accountable" in m["text"]]
+    assert redirected["text"].startswith(
+        ":warning: *CRM-2 · Customer records: nobody is accountable* (no sponsor), "
+        "so this message for its sponsor comes to the PMO:"
+    )
+    assert "Red" in redirected["text"]

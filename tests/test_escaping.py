@@ -58,6 +58,8 @@ NOT_FREE_TEXT_BUILDERS = {
     "unknown_subcommand_blocks",
     # The pack's own title and chart titles.
     "pack_charts_comment",
+    # Wraps a message another builder made (escaped there) for the PMO channel.
+    "redirected_text",
 }
 # Parameters and fields that are never free text: ids, keys, enums, periods, our own labels.
 SAFE_VALUES: dict[str, Any] = {

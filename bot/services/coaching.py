@@ -29,10 +29,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.services import actions, escalations, governance, people
@@ -571,3 +572,64 @@ def pmo_owned_actions(
         .order_by(count.desc(), Project.key)
     )
     return tuple(PmoOwnedActions(key, name, number) for key, name, number in rows)
+
+
+# --- nobody accountable ---------------------------------------------------------------------
+
+
+AccountableRole = Literal["sponsor", "lead"]
+
+
+@dataclass(frozen=True)
+class LeftHolder:
+    """Someone who held an accountable role and has left the workspace."""
+
+    role: AccountableRole
+    user_id: str
+
+
+@dataclass(frozen=True)
+class AccountabilityGap:
+    """Why nobody is accountable for a project: a role nobody holds, or its holder has left.
+
+    "Left" is what the bot has learnt from Slack: the delivery core records a person as
+    unreachable (`Person.unreachable_since`) when Slack answers a DM to them with
+    `user_not_found` or `account_inactive` (a deactivated account).
+    """
+
+    project_key: str
+    project_name: str
+    missing: tuple[AccountableRole, ...]  # roles nobody holds
+    left: tuple[LeftHolder, ...]
+
+    def lacks(self, role: AccountableRole) -> bool:
+        """Whether a message for this role would reach nobody."""
+        return role in self.missing or any(holder.role == role for holder in self.left)
+
+
+def accountability_gap(project: Project) -> AccountabilityGap | None:
+    """None while the project has a sponsor and a lead who are both still in the workspace."""
+    missing: list[AccountableRole] = []
+    left: list[LeftHolder] = []
+    roles: tuple[tuple[AccountableRole, Person | None], ...] = (("sponsor", project.sponsor), ("lead", project.lead))
+    for role, person in roles:
+        if person is None:
+            missing.append(role)
+        elif person.unreachable_since is not None:
+            left.append(LeftHolder(role, person.slack_user_id))
+    if not missing and not left:
+        return None
+    return AccountabilityGap(project.key, project.name, tuple(missing), tuple(left))
+
+
+def nobody_accountable(
+    session: Session, *, scope: ColumnElement[bool] = EVERY_PROJECT
+) -> tuple[AccountabilityGap, ...]:
+    """Active projects with an accountability gap, in key order."""
+    projects = session.scalars(
+        select(Project)
+        .where(Project.status == ProjectStatus.ACTIVE, scope)
+        .options(joinedload(Project.sponsor), joinedload(Project.lead))
+        .order_by(Project.key)
+    )
+    return tuple(gap for project in projects if (gap := accountability_gap(project)) is not None)

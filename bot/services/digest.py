@@ -227,6 +227,7 @@ class Digest:
     compliance: ComplianceReport
     where_to_coach: tuple[coaching.Opportunity, ...] = ()
     pmo_owned: tuple[coaching.PmoOwnedActions, ...] = ()
+    nobody_accountable: tuple[coaching.AccountabilityGap, ...] = ()
 
 
 def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -> list[RagChange]:
@@ -394,6 +395,7 @@ def build_digest(
             scope=scope,
         ),
         pmo_owned=coaching.pmo_owned_actions(session, pmo_admin_ids=pmo_admin_ids, scope=scope),
+        nobody_accountable=coaching.nobody_accountable(session, scope=scope),
     )
 
 

@@ -90,3 +90,8 @@ def pmo_owner_question(action_id: int) -> str:
 def pmo_owner_handed(action_id: int, owner_user_id: str) -> str:
     """The DM telling a lead or sponsor that an action the PMO was given is theirs."""
     return f"pmo-owner-handed:{action_id}:{owner_user_id}"
+
+
+def nobody_accountable(undeliverable_key: str) -> str:
+    """The PMO-channel copy of a message meant for a sponsor or lead the project does not have (any more)."""
+    return f"nobody-accountable:{undeliverable_key}"

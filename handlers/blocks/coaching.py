@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timezone
 from typing import Any, ClassVar
 
 from bot.services.coaching import (
+    AccountabilityGap,
+    AccountableRole,
     CoachingMonth,
     Opportunity,
     OwnerChoice,
@@ -277,4 +279,43 @@ def handed_over_text(question: OwnerQuestion) -> str:
         f"{user(question.chosen_by_user_id)} gave you {_action(question)}, which had gone to "
         f"{user(question.owner_user_id)} from the PMO: the PMO coaches, and the project's own people own its work. "
         "`/pmo actions` lists yours."
+    )
+
+
+# --- nobody accountable ---------------------------------------------------------------------
+
+NOBODY_ACCOUNTABLE = "nobody is accountable"
+
+
+def accountability_gap_text(gap: AccountabilityGap) -> str:
+    """Why nobody is accountable, e.g. "no sponsor; the lead <@U1> has left the workspace"."""
+    reasons = [f"no {role}" for role in gap.missing]
+    reasons += [f"the {holder.role} {user(holder.user_id)} has left the workspace" for holder in gap.left]
+    return "; ".join(reasons)
+
+
+def accountability_warning(gap: AccountabilityGap | None) -> list[Block]:
+    """The line `/pmo status KEY` shows while nobody is accountable for the project."""
+    if gap is None:
+        return []
+    return [section(f":warning: *{gap.project_key}: {NOBODY_ACCOUNTABLE}*: {accountability_gap_text(gap)}.")]
+
+
+def nobody_accountable_section(gaps: tuple[AccountabilityGap, ...]) -> Block:
+    """The digest's list of projects nobody is accountable for: the PMO finds them an owner."""
+    title = f"*Nobody accountable* ({len(gaps)}): a sponsor and a lead who are still here are needed"
+    if not gaps:
+        return section("*Nobody accountable*\n_None._")
+    lines = [
+        f"{gap.project_key} · {escaped(clip(gap.project_name, 80))}: {accountability_gap_text(gap)}" for gap in gaps
+    ]
+    return section(title + "\n" + bulleted(lines, limit=SECTION_TEXT_LIMIT - len(title) - 1))
+
+
+def redirected_text(gap: AccountabilityGap, role: AccountableRole, text: str) -> str:
+    """A message meant for the project's sponsor or lead, sent to the PMO channel instead; `text`
+    is that message as its builder made it."""
+    return (
+        f":warning: *{gap.project_key} · {escaped(clip(gap.project_name, 80))}: {NOBODY_ACCOUNTABLE}* "
+        f"({accountability_gap_text(gap)}), so this message for its {role} comes to the PMO:\n{text}"
     )

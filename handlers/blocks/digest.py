@@ -25,7 +25,12 @@ from bot.services.digest import (
     RuleFinding,
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
-from handlers.blocks.coaching import coaching_section, pack_coaching_section, pmo_owned_section
+from handlers.blocks.coaching import (
+    coaching_section,
+    nobody_accountable_section,
+    pack_coaching_section,
+    pmo_owned_section,
+)
 from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, clip, context, divider, escaped, header, section, user
 from handlers.blocks.escalations import reason_text
 from storage.models import Rag
@@ -228,6 +233,7 @@ def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
         *_compliance_sections(digest.compliance),
         *coaching_section(digest.where_to_coach),
         pmo_owned_section(digest.pmo_owned),
+        nobody_accountable_section(digest.nobody_accountable),
         context(f"As of {_local_time(digest.generated_at)}. `/pmo digest` shows the current one, any time."),
     ]
 
