@@ -17,7 +17,7 @@ from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
-from handlers.coaching import sent_to_pmo_instead
+from handlers.coaching import lessons_link, sent_to_pmo_instead
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
     ClaimedMessage,
@@ -169,6 +169,7 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             questions,
             more=max(0, len(benefits) - len(questions)),
             answers=answers,
+            lessons=lessons_link(ctx, client, session, project, actor.slack_user_id, now=ctx.clock()),
         )
     client.views_open(trigger_id=trigger_id, view=view)
 

@@ -3,23 +3,25 @@ question asked when an action goes to a PMO admin on someone else's project."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import coaching, message_keys
+from bot.services import coaching, message_keys, outbox
 from bot.services.access import Actor
 from bot.services.coaching import AccountableRole, Opportunity, OwnerChoice, OwnerQuestion, PlannedConversation
 from bot.services.outbox import OutgoingRequest
 from handlers.blocks import coaching as blocks
-from handlers.blocks.coaching import ConversationTarget, OwnerAnswer
+from handlers.blocks.coaching import ConversationTarget, LessonsLink, OwnerAnswer
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
-from handlers.delivery import chat_message, post_or_update, send_once
+from handlers.delivery import chat_message, post_or_update, send_dm_once, send_once
 from handlers.home import refresh_home
 from handlers.ids import CoachingId
 from storage.models import Project
@@ -98,6 +100,39 @@ def sent_to_pmo_instead(
     redirected = chat_message(message_keys.nobody_accountable(key), channel_id, blocks.redirected_text(gap, role, text))
     send_once(ctx, redirected, now=now)
     return True
+
+
+def send_starting_lessons(ctx: AppContext, project_keys: Iterable[str], *, now: datetime) -> None:
+    """New projects (form, import, sync): their lead and sponsor each get one DM with the lessons
+    of closed projects like them, if there are any."""
+    for key in project_keys:
+        with unit_of_work(ctx.session_factory) as session:
+            found = coaching.starting_lessons(session, key, threshold=ctx.settings.overlap_threshold)
+        if found is None:
+            continue
+        text, dm_blocks = blocks.starting_lessons_text(found), blocks.starting_lessons_blocks(found)
+        for recipient in found.recipient_user_ids:
+            key = message_keys.starting_lessons(found.project_id, recipient)
+            send_dm_once(ctx, chat_message(key, recipient, text, dm_blocks), now=now)
+
+
+def lessons_link(
+    ctx: AppContext, client: WebClient, session: Session, project: Project, user_id: str, *, now: datetime
+) -> LessonsLink | None:
+    """What the check-in form links to in the project's first four weeks (nothing after, or without lessons)."""
+    if not coaching.links_to_lessons(project, now=now):
+        return None
+    found = coaching.starting_lessons(session, project.key, threshold=ctx.settings.overlap_threshold)
+    if found is None:
+        return None
+    posted = outbox.sent_message(session, message_keys.starting_lessons(project.id, user_id))
+    link = None
+    if posted is not None:
+        try:
+            link = str(client.chat_getPermalink(channel=posted[0], message_ts=posted[1])["permalink"])
+        except SlackApiError:
+            link = None  # the form still names the projects to ask `/pmo lessons` about
+    return LessonsLink(link, tuple(dict.fromkeys(lesson.from_project_key for lesson in found.lessons)))
 
 
 def register(app: App, ctx: AppContext) -> None:

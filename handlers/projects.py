@@ -23,6 +23,7 @@ from handlers.blocks.projects import (
     project_record_text,
     project_saved_modal,
 )
+from handlers.coaching import send_starting_lessons
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
 from handlers.partners import channel_audience
@@ -215,6 +216,7 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_action="errors", errors={NewProjectBlock.KEY: str(error)})
             return
         ack(response_action="update", view=project_created_modal(key, name))
+        send_starting_lessons(ctx, (key,), now=ctx.clock())
 
 
 PROJECT = Subcommand(

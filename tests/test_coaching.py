@@ -15,14 +15,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from bot.cli import main as cli_main
 from bot.context import AppContext
 from bot.demo.signed import datepicker, plain_input
-from bot.services import benefits, coaching
+from bot.services import benefits, closure, coaching
 from bot.services.access import Actor
 from bot.services.cadence import Cadence
+from bot.services.closure import ClosureInput
 from bot.services.coaching import CoachingMonth, Topic
 from bot.services.escalations import Cause
 from handlers.blocks.coaching import pack_coaching_section
+from handlers.coaching import send_starting_lessons
 from handlers.jobs import run_due_work
 from storage.models import Action, CoachingNote, Escalation, EscalationKind, Person
 from storage.session import unit_of_work
@@ -484,3 +487,125 @@ def test_a_red_check_in_of_a_project_without_a_sponsor_reaches_the_pmo_with_the_
         "so this message for its sponsor comes to the PMO:"
     )
     assert "Red" in redirected["text"]
+
+
+# --- lessons at the start -------------------------------------------------------------------
+
+
+def closed_with_lessons(session_factory, key: str, name: str, objective: str, *, repeat: str, avoid: str, at):
+    add_project(session_factory, key, name, objective=objective, created_at=at - timedelta(days=300))
+    with unit_of_work(session_factory) as session:
+        closure.close_project(
+            session,
+            Actor(PMO_ADMIN, True),
+            key,
+            ClosureInput("delivered", "All realised", repeat=repeat, avoid=avoid),
+            now=at,
+        )
+
+
+@pytest.fixture
+def closed_projects(session_factory) -> None:
+    closed_with_lessons(
+        session_factory,
+        "OLD-1",
+        "Customer records portal",
+        "Better services online",
+        repeat="Test with residents early\nKeep the supplier in the stand-up",
+        avoid="Big-bang cut-over",
+        at=NOW - timedelta(days=60),
+    )
+    closed_with_lessons(
+        session_factory,
+        "OLD-2",
+        "Customer portal phase one",
+        "Better services online",
+        repeat="Publish the roadmap\nTrain the contact centre first",
+        avoid="Launching in December",
+        at=NOW - timedelta(days=30),
+    )
+    closed_with_lessons(
+        session_factory,
+        "FLT-1",
+        "Fleet tracking",
+        "Greener council",
+        repeat="Unrelated lesson",
+        avoid="Also unrelated",
+        at=NOW - timedelta(days=10),
+    )
+
+
+def lesson_dms(fake_slack, user_id: str) -> list[dict]:
+    return [m for m in fake_slack.messages_in(user_id) if m["text"].startswith("Lessons from closed projects like")]
+
+
+def new_project_form(
+    key: str, name: str, objective: str = "Better services online", description: str | None = "A portal for customers"
+) -> dict:
+    return {
+        "key": {"key": plain_input(key)},
+        "name": {"name": plain_input(name)},
+        "sponsor": {"sponsor": {"type": "users_select", "selected_user": SPONSOR}},
+        "lead": {"lead": {"type": "users_select", "selected_user": LEAD}},
+        "objective": {"objective": plain_input(objective)},
+        "programme": {"programme": plain_input(None)},
+        "description": {"description": plain_input(description)},
+    }
+
+
+def test_a_project_created_by_the_form_gets_the_lessons_of_closed_projects_like_it_once(
+    app_context, slack, fake_slack, session_factory, listeners, closed_projects, people
+):
+    slack.view_submission("project.new", new_project_form("WEB-9", "Customer portal"), user_id=PMO_ADMIN)
+    listeners.wait_idle()
+
+    for person in (LEAD, SPONSOR):
+        [dm] = lesson_dms(fake_slack, person)
+        lessons = dm["blocks"][1]["text"]["text"].splitlines()
+        # Up to five, newest first, each with the project it came from; the unlike project's are left out.
+        assert len(lessons) == 5 and all("FLT-1" not in line for line in lessons)
+        assert [line.split(" (")[1].split(" ·")[0] for line in lessons] == ["OLD-2"] * 3 + ["OLD-1"] * 2
+        assert "(OLD-2 · Customer portal phase one, <!date^" in lessons[0]
+    # Once: telling again (a retry, a second instance) sends nothing more.
+    send_starting_lessons(app_context, ("WEB-9",), now=NOW)
+    assert len(lesson_dms(fake_slack, LEAD)) == 1
+
+    # The check-in form links to them in the project's first four weeks.
+    slack.command("checkin WEB-9", user_id=LEAD, channel_id=PMO_CHANNEL)
+    view = fake_slack.wait_for("views.open").args["view"]
+    hint = json.dumps(view["blocks"])
+    assert "Lessons from closed projects like this one: <https://" in hint and "`/pmo lessons OLD-2`" in hint
+
+
+def test_a_project_like_no_closed_one_gets_no_lessons(slack, fake_slack, listeners, closed_projects, people):
+    form = new_project_form("PAR-1", "Parking permits", objective="Safer streets", description=None)
+    slack.view_submission("project.new", form, user_id=PMO_ADMIN)
+    listeners.wait_idle()
+
+    assert lesson_dms(fake_slack, LEAD) == [] and lesson_dms(fake_slack, SPONSOR) == []
+
+
+def test_a_project_created_by_the_import_gets_its_lessons_once(
+    tmp_path, monkeypatch, database_url, fake_slack, closed_projects, people
+):
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "SLACK_BOT_TOKEN": fake_slack.bot_token,
+        "SLACK_API_URL": fake_slack.url,
+        "DATABASE_URL": database_url,  # the test database, with the closed projects in it
+        "BANK_HOLIDAYS": "none",
+    }.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "new.csv").write_text(
+        "key,name,programme,objective,sponsor,lead,services,channel,checkin_day,checkin_time,timezone,status\n"
+        f"WEB-9,Customer portal,,Better services online,{SPONSOR},{LEAD},,,,,,\n"
+    )
+
+    for _ in range(2):  # the second import changes nothing and tells nobody again
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(["import", "new.csv"])
+        assert not exit_info.value.code
+
+    for person in (LEAD, SPONSOR):
+        [dm] = lesson_dms(fake_slack, person)
+        assert "OLD-2 · Customer portal phase one" in str(dm["blocks"])

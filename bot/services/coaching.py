@@ -33,10 +33,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
-from bot.services import actions, escalations, governance, people
+from bot.services import actions, escalations, governance, overlaps, people
 from bot.services.access import Actor
 from bot.services.actions import NewAction
 from bot.services.cadence import Cadence
@@ -49,6 +49,7 @@ from storage.models import (
     CoachingNote,
     Escalation,
     EscalationStatus,
+    Lesson,
     Person,
     Project,
     ProjectStatus,
@@ -633,3 +634,81 @@ def nobody_accountable(
         .order_by(Project.key)
     )
     return tuple(gap for project in projects if (gap := accountability_gap(project)) is not None)
+
+
+# --- lessons at the start -----------------------------------------------------------------
+
+MAX_STARTING_LESSONS = 5
+LESSONS_LINK_WEEKS = 4  # the check-in form links to them in the project's first four weeks
+
+
+@dataclass(frozen=True)
+class StartingLesson:
+    kind: str  # "repeat" or "avoid"
+    text: str
+    from_project_key: str
+    from_project_name: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class StartingLessons:
+    """What closed projects like a new one learnt, for its lead and sponsor."""
+
+    project_id: int
+    project_key: str
+    project_name: str
+    recipient_user_ids: tuple[str, ...]  # the lead and the sponsor, each once
+    lessons: tuple[StartingLesson, ...]  # newest first, at most MAX_STARTING_LESSONS
+
+
+def _profile_words(project: Project) -> frozenset[str]:
+    objective = project.objective.name if project.objective else ""
+    return overlaps.words(f"{project.name} {project.description or ''} {objective}")
+
+
+def _service_ids(project: Project) -> frozenset[int]:
+    return frozenset(link.service_id for link in project.service_links)
+
+
+def starting_lessons(session: Session, project_key: str, *, threshold: float) -> StartingLessons | None:
+    """Lessons of closed projects like this one: their name, description and objective words
+    alike by the overlap similarity (Jaccard index at `threshold` or more, as OVERLAP_THRESHOLD),
+    or a service in common. None when there are none, or nobody to tell."""
+    project = session.scalar(select(Project).where(Project.key == project_key))
+    if project is None:
+        return None
+    recipients = tuple(dict.fromkeys(p.slack_user_id for p in (project.lead, project.sponsor) if p is not None))
+    closed = session.scalars(
+        select(Project)
+        .where(Project.status == ProjectStatus.CLOSED)
+        .options(selectinload(Project.objective), selectinload(Project.service_links))
+    ).all()
+    mine, services = _profile_words(project), _service_ids(project)
+    alike = {
+        other.id: other
+        for other in closed
+        if overlaps.jaccard(mine, _profile_words(other)).score >= threshold or services & _service_ids(other)
+    }
+    if not recipients or not alike:
+        return None
+    rows = session.scalars(
+        select(Lesson)
+        .where(Lesson.project_id.in_(alike))
+        .order_by(Lesson.recorded_at.desc(), Lesson.id.desc())
+        .limit(MAX_STARTING_LESSONS)
+    ).all()
+    if not rows:
+        return None
+    lessons = tuple(
+        StartingLesson(
+            lesson.kind, lesson.text, alike[lesson.project_id].key, alike[lesson.project_id].name, lesson.recorded_at
+        )
+        for lesson in rows
+    )
+    return StartingLessons(project.id, project.key, project.name, recipients, lessons)
+
+
+def links_to_lessons(project: Project, *, now: datetime) -> bool:
+    """Whether the check-in form links to the lessons: in the project's first four weeks."""
+    return now - project.created_at < timedelta(weeks=LESSONS_LINK_WEEKS)

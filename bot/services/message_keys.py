@@ -95,3 +95,8 @@ def pmo_owner_handed(action_id: int, owner_user_id: str) -> str:
 def nobody_accountable(undeliverable_key: str) -> str:
     """The PMO-channel copy of a message meant for a sponsor or lead the project does not have (any more)."""
     return f"nobody-accountable:{undeliverable_key}"
+
+
+def starting_lessons(project_id: int, recipient_user_id: str) -> str:
+    """The one DM giving a new project's lead or sponsor the lessons of closed projects like it."""
+    return f"starting-lessons:{project_id}:{recipient_user_id}"

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
 from handlers.blocks.actions import HelpActionTarget, help_action_button
+from handlers.blocks.coaching import LessonsLink, lessons_link_blocks
 from handlers.blocks.common import Block, actions, button, clip, context, escaped, plain, section, user
 from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, CallbackId, CheckinBlock
@@ -132,6 +133,7 @@ def checkin_modal(
     more: int,
     *,
     answers: FormAnswers | None = None,
+    lessons: LessonsLink | None = None,
 ) -> dict[str, Any]:
     """The check-in form; with `answers` (an amendment) every field starts as last submitted."""
     given = answers or FormAnswers()
@@ -153,6 +155,7 @@ def checkin_modal(
             f"Last week: {rag_label(last_status)}"
         ),
         *([amending] if answers else []),
+        *lessons_link_blocks(lessons),
         _rag_select(CheckinBlock.OVERALL, "Overall status", optional=False, initial=given.overall),
         _rag_select(CheckinBlock.SCHEDULE, "Schedule", optional=True, initial=given.schedule),
         _rag_select(CheckinBlock.COST, "Cost", optional=True, initial=given.cost),

@@ -16,6 +16,7 @@ from bot.services.coaching import (
     OwnerQuestion,
     PlannedNote,
     PmoOwnedActions,
+    StartingLessons,
     Topic,
 )
 from handlers.blocks.common import (
@@ -319,3 +320,51 @@ def redirected_text(gap: AccountabilityGap, role: AccountableRole, text: str) ->
         f":warning: *{gap.project_key} · {escaped(clip(gap.project_name, 80))}: {NOBODY_ACCOUNTABLE}* "
         f"({accountability_gap_text(gap)}), so this message for its {role} comes to the PMO:\n{text}"
     )
+
+
+# --- lessons at the start -------------------------------------------------------------------
+
+LESSON_KINDS = {"repeat": "Repeat", "avoid": "Avoid"}
+LESSON_LIMIT = 500
+
+
+def starting_lessons_text(found: StartingLessons) -> str:
+    return f"Lessons from closed projects like {found.project_key} · {escaped(clip(found.project_name, 80))}"
+
+
+def starting_lessons_blocks(found: StartingLessons) -> list[Block]:
+    """The DM to a new project's lead and sponsor: up to five lessons, newest first, each with its project."""
+    lines = [
+        f"*{LESSON_KINDS.get(lesson.kind, 'Lesson')}* ({lesson.from_project_key} · "
+        f"{escaped(clip(lesson.from_project_name, 80))}, {_day(lesson.recorded_at.date())}): "
+        f"{escaped(clip(' '.join(lesson.text.split()), LESSON_LIMIT))}"
+        for lesson in found.lessons
+    ]
+    keys = " ".join(
+        f"`/pmo lessons {key}`" for key in dict.fromkeys(lesson.from_project_key for lesson in found.lessons)
+    )
+    return [
+        section(
+            f"*{found.project_key} · {escaped(clip(found.project_name, 80))}* is starting. "
+            "Closed projects like it left these lessons:"
+        ),
+        section(bulleted(lines)),
+        context(f"More from each: {keys}. The check-in form links here for the project's first four weeks."),
+    ]
+
+
+@dataclass(frozen=True)
+class LessonsLink:
+    """What a new project's check-in form points to: the lessons DM and the projects they came from."""
+
+    dm_link: str | None  # the permalink of the lessons DM, for someone who got it
+    from_keys: tuple[str, ...]
+
+
+def lessons_link_blocks(lessons: LessonsLink | None) -> list[Block]:
+    """The check-in form's line, in a project's first weeks, pointing to what projects like it learnt."""
+    if lessons is None or not lessons.from_keys:
+        return []
+    where = f"<{lessons.dm_link}|in your DMs>, or " if lessons.dm_link else ""
+    commands = ", ".join(f"`/pmo lessons {key}`" for key in lessons.from_keys)
+    return [context(f":bulb: Lessons from closed projects like this one: {where}{commands}.")]
