@@ -84,7 +84,7 @@ def ask_who_owns(ctx: AppContext, action_id: int, *, now: datetime) -> None:
     with unit_of_work(ctx.session_factory) as session:
         question = coaching.owner_question(session, action_id, pmo_admin_ids=ctx.settings.pmo_admin_ids)
     if question is not None and question.choice is None:
-        send_once(ctx, _owner_message(question), now=now)
+        send_dm_once(ctx, _owner_message(question), now=now)
 
 
 def sent_to_pmo_instead(
@@ -112,8 +112,8 @@ def send_starting_lessons(ctx: AppContext, project_keys: Iterable[str], *, now: 
             continue
         text, dm_blocks = blocks.starting_lessons_text(found), blocks.starting_lessons_blocks(found)
         for recipient in found.recipient_user_ids:
-            key = message_keys.starting_lessons(found.project_id, recipient)
-            send_dm_once(ctx, chat_message(key, recipient, text, dm_blocks), now=now)
+            dm_key = message_keys.starting_lessons(found.project_id, recipient)
+            send_dm_once(ctx, chat_message(dm_key, recipient, text, dm_blocks), now=now)
 
 
 def lessons_link(
@@ -168,7 +168,7 @@ def register(app: App, ctx: AppContext) -> None:
             )
             if new_owner is not None and new_owner != actor.slack_user_id:
                 key = message_keys.pmo_owner_handed(answered.action_id, new_owner)
-                send_once(ctx, chat_message(key, new_owner, blocks.handed_over_text(answered)), now=now)
+                send_dm_once(ctx, chat_message(key, new_owner, blocks.handed_over_text(answered)), now=now)
             if new_owner is not None:
                 refresh_home(ctx, (answered.owner_user_id, new_owner), now)
 

@@ -384,8 +384,8 @@ def plan_conversation(
 def offer_coaching(
     session: Session, escalation_id: int, slack_user_id: str, *, is_pmo_admin: bool, now: datetime
 ) -> Escalation:
-    """ "Offer coaching" on an alert: the alert is picked up and one coaching note records the offer,
-    with the project's lead (or, without one, its sponsor). Offering again adds no second note."""
+    """A PMO admin offers coaching on an alert: the alert is picked up and one coaching note records
+    the offer, with the project's lead (or, without one, its sponsor). Offering again adds no second note."""
     escalation = escalations.pick_up(
         session, escalation_id, slack_user_id, EscalationStatus.COACHING, is_pmo_admin=is_pmo_admin, now=now
     )
