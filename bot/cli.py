@@ -32,6 +32,7 @@ from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_client import SlackUnusable, lookup_user_id_by_email, make_web_client, verify_bot_token
 from handlers.delivery import join_linked_channels
 from handlers.jobs import run_due_work
+from handlers.outcomes import send_starting_lessons
 from handlers.sync import run_sync
 from storage import audit
 from storage.session import (
@@ -259,6 +260,7 @@ def _import(settings: Settings, file: Path) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"{file}: {summary.describe()}")
+    send_starting_lessons(ctx, summary.created, now=system_clock())
     for channel in join_linked_channels(ctx.client, summary.linked_channel_ids):
         print(f"  invite @pmo-bot to {channel}: it is private, so the bot cannot join it to post the prompts")
     return 0

@@ -12,6 +12,7 @@ from handlers import (
     channels,
     checkins,
     closure,
+    coaching,
     commands,
     digest,
     escalations,
@@ -43,6 +44,7 @@ SUBCOMMANDS = (
     *incidents.SUBCOMMANDS,
     *history.SUBCOMMANDS,
     *risks.SUBCOMMANDS,
+    *coaching.SUBCOMMANDS,
 )
 
 
@@ -62,3 +64,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     incidents.register(app, ctx)
     history.register(app, ctx)
     risks.register(app, ctx)
+    coaching.register(app, ctx)

@@ -42,7 +42,7 @@ from handlers.blocks.actions import (
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.delivery import ClaimedMessage, claim_action_dm, deliver_dm, redraw_action_dm, refresh_home
 from handlers.ids import ActionId, ActionNoteBlock, CallbackId, NewActionBlock
-from handlers.outcomes import deliver_owed
+from handlers.outcomes import ask_who_owns, deliver_owed
 from handlers.request import channel_audience
 from storage.models import Action, ProjectStatus
 from storage.session import unit_of_work
@@ -90,6 +90,7 @@ def _create(
         dm = ActionDm(ASSIGNED, today.isoformat(), [action.id], assigned_by=actor.slack_user_id)
         claimed = claim_action_dm(session, ctx, dm, key=key, recipient=new.owner_user_id, now=now)
         line = _line(session, ctx, action)
+    ask_who_owns(ctx, line.action_id, now=now)  # a PMO admin on someone else's project: should its owners own it?
     return line, claimed
 
 
@@ -327,6 +328,7 @@ def register(app: App, ctx: AppContext) -> None:
         _change(ctx, actor, ref, respond, change, now=now)
         for message in claimed:
             deliver_dm(ctx, message, now=now)
+        ask_who_owns(ctx, ref.action_id, now=now)
 
     @app.action(ActionId.ACTION_ADD_NOTE)
     def add_note(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:

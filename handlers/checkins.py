@@ -12,11 +12,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import checkins, message_keys, outbox, portfolio, risks
+from bot.services import checkins, coaching, message_keys, outbox, portfolio, risks
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue
 from handlers.blocks import checkins as blocks
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget
+from handlers.blocks.coaching import LessonsLink
 from handlers.blocks.risks import checkin_confirmations
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
@@ -29,7 +30,7 @@ from handlers.delivery import (
     fan_out,
 )
 from handlers.ids import ActionId, CallbackId, CheckinBlock
-from handlers.outcomes import claim_changed_items, deliver_owed
+from handlers.outcomes import claim_changed_items, deliver_owed, sent_to_pmo_instead
 from storage.models import Checkin, Project, Rag
 from storage.session import unit_of_work
 
@@ -83,10 +84,15 @@ def send_checkin_reminders(ctx: AppContext, now: datetime) -> None:
     after = timedelta(hours=ctx.settings.checkin_reminder_hours)
     claimed: list[ClaimedMessage] = []
     with unit_of_work(ctx.session_factory) as session:
-        for overdue in checkins.take_due_reminders(session, now=now, after=after):
+        due = checkins.take_due_reminders(session, now=now, after=after)
+        for overdue in due:
             claimed += _claim_reminders(session, overdue, now)
     for message in claimed:
         deliver(ctx, message, now=now)
+    for unled in (overdue for overdue in due if not overdue.lead_user_ids):
+        text, _dm_blocks = blocks.reminder_dm(unled.project_key, unled.project_name, unled.period)
+        key = message_keys.checkin_reminder(unled.project_id, unled.period, "nobody")
+        sent_to_pmo_instead(ctx, unled.project_id, "lead", key, text, now=now)
 
 
 def _claim_reminders(session: Session, overdue: Overdue, now: datetime) -> list[ClaimedMessage]:
@@ -164,8 +170,30 @@ def _open_form(
                     session, project.id, today=now.date(), zone=ZoneInfo(ctx.settings.default_timezone)
                 )
             ),
+            lessons=_lessons_link(ctx, client, session, project, actor.slack_user_id, now=now),
         )
     client.views_open(trigger_id=trigger_id, view=view)
+
+
+def _lessons_link(
+    ctx: AppContext, client: WebClient, session: Session, project: Project, user_id: str, *, now: datetime
+) -> LessonsLink | None:
+    """What the check-in form links to in the project's first four weeks (nothing after, or without lessons)."""
+    if not coaching.links_to_lessons(project, now=now):
+        return None
+    found = coaching.starting_lessons(session, project.key, threshold=ctx.settings.overlap_threshold)
+    if found is None:
+        return None
+    posted = outbox.sent_message(session, message_keys.starting_lessons(project.id, user_id))
+    link = None
+    if posted is not None:
+        try:
+            link = str(client.chat_getPermalink(channel=posted[0], message_ts=posted[1])["permalink"])
+        except SlackApiError:
+            link = None  # the form still names the projects to ask `/pmo lessons` about
+    return LessonsLink(link, tuple(dict.fromkeys(lesson.from_project_key for lesson in found.lessons)))
+
+
 
 
 def _answers(session: Session, checkin: Checkin) -> FormAnswers:

@@ -69,6 +69,7 @@ def _digest_message(
             default_cadence=settings.default_cadence,
             answer_window=timedelta(hours=settings.checkin_missed_hours),
             scope=scope,
+            pmo_admin_ids=settings.pmo_admin_ids,
         )
     links = _alert_links(ctx, client, blocks.alerts_to_link(current))
     return blocks.digest_text(current), blocks.digest_blocks(current, links)

@@ -9,7 +9,7 @@ from datetime import datetime
 from slack_bolt import Ack, App
 
 from bot.context import AppContext
-from bot.services import escalations, message_keys
+from bot.services import coaching, escalations, message_keys
 from bot.services.access import Actor
 from handlers.blocks.escalations import coaching_offered_text
 from handlers.blocks.metadata import StaleState
@@ -58,7 +58,13 @@ def register(app: App, ctx: AppContext) -> None:
             escalation_id = _escalation_id(action["value"])
             user_id = actor.slack_user_id
             with unit_of_work(ctx.session_factory) as session:
-                escalations.pick_up(session, escalation_id, user_id, status, is_pmo_admin=actor.is_pmo_admin, now=now)
+                if status is EscalationStatus.COACHING:
+                    # Offering coaching is also a coaching note, counted in the monthly pack.
+                    coaching.offer_coaching(session, escalation_id, user_id, is_pmo_admin=actor.is_pmo_admin, now=now)
+                else:
+                    escalations.pick_up(
+                        session, escalation_id, user_id, status, is_pmo_admin=actor.is_pmo_admin, now=now
+                    )
             publish_alert(ctx, escalation_id, now=now)
             if status is EscalationStatus.COACHING:
                 tell_coaching_offered(ctx, escalation_id, user_id, now=now)

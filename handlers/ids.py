@@ -217,3 +217,15 @@ class DecisionBlock(enum.StrEnum):
 
 # The check-in form's "still accurate?" checkbox of one risk or issue: this prefix and the item's key.
 RAID_CONFIRM_BLOCK_PREFIX = "raid_confirm:"
+class CoachingId(enum.StrEnum):
+    """Coaching: `/pmo coach`'s "Plan a conversation" button and form (each input's action_id is its block id),
+    and the buttons answering who should own an action given to a PMO admin."""
+
+    PLAN_CONVERSATION = "coaching.plan"  # the button's action_id
+    PLAN_FORM = "coaching.plan_form"  # the form's callback_id
+    WITH = "with"
+    ABOUT = "about"
+    FOLLOW_UP = "follow_up"
+    OWNER_TO_LEAD = "coaching.owner_to_lead"  # "The PMO coaches; should the project's lead or sponsor own this?"
+    OWNER_TO_SPONSOR = "coaching.owner_to_sponsor"
+    OWNER_KEEP = "coaching.owner_keep"

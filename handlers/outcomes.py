@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import message_keys, risks
+from bot.services import coaching, message_keys, risks
+from bot.services.coaching import AccountableRole, OwnerQuestion
 from bot.services.outbox import OutgoingRequest
 from bot.services.owed import AlertChanged, CheckinSummary, HomeRefresh, Owed, PromptAnswered, SponsorDm
 from handlers.blocks import checkins as checkin_blocks
+from handlers.blocks import coaching as coaching_blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import SponsorWords, SummaryLines
 from handlers.blocks.risks import RAID_DM_EVENT, DecisionSubject, changed_items_dm, confirm_block_id
@@ -109,7 +111,11 @@ def _sponsor_dm(ctx: AppContext, owed: SponsorDm, *, now: datetime) -> None:
     text = checkin_blocks.sponsor_dm(
         owed.project_key, owed.project_name, owed.period, words, turned_red=owed.turned_red
     )
-    send_dm_once(ctx, chat_message(owed.idempotency_key, owed.sponsor_user_id, text), now=now)
+    # Without a sponsor who is still here, the PMO reads it instead of nobody.
+    if sent_to_pmo_instead(ctx, owed.project_id, "sponsor", owed.idempotency_key, text, now=now):
+        return
+    if owed.sponsor_user_id:
+        send_dm_once(ctx, chat_message(owed.idempotency_key, owed.sponsor_user_id, text), now=now)
 
 
 # --- the RAID items a check-in said changed -------------------------------------------------------
@@ -148,3 +154,57 @@ def claim_changed_items(
     key = message_keys.raid_changed(checkin_id)
     payload = {"risk_ids": sorted(risk_ids), "issue_ids": sorted(issue_ids)}
     return claim(session, changed_items_message(ctx, session, key, submitted_by, payload), now=now)
+
+
+# --- coaching: accountability kept with the owners, lessons at the start -----------------------------
+
+
+def owner_question_message(question: OwnerQuestion) -> OutgoingRequest:
+    return chat_message(
+        message_keys.pmo_owner_question(question.action_id),
+        question.ask_user_id,
+        coaching_blocks.owner_question_text(question),
+        coaching_blocks.owner_question_blocks(question),
+    )
+
+
+
+def ask_who_owns(ctx: AppContext, action_id: int, *, now: datetime) -> None:
+    """Once per action: when it went to a PMO admin on someone else's project, ask whether the
+    project's lead or sponsor should own it (whoever assigned it, or that PMO admin, is asked)."""
+    with unit_of_work(ctx.session_factory) as session:
+        question = coaching.owner_question(session, action_id, pmo_admin_ids=ctx.settings.pmo_admin_ids)
+    if question is not None and question.choice is None:
+        send_dm_once(ctx, owner_question_message(question), now=now)
+
+
+
+def sent_to_pmo_instead(
+    ctx: AppContext, project_id: int, role: AccountableRole, key: str, text: str, *, now: datetime
+) -> bool:
+    """A message for the project's `role` ("sponsor" or "lead") goes to the PMO channel, with the
+    reason, when nobody holds that role or its holder has left; True when it went there."""
+    with unit_of_work(ctx.session_factory) as session:
+        gap = coaching.accountability_gap(session.get_one(Project, project_id))
+    channel_id = ctx.settings.pmo_channel_id
+    if gap is None or not gap.lacks(role) or channel_id is None:
+        return False
+    redirected_text = coaching_blocks.redirected_text(gap, role, text)
+    redirected = chat_message(message_keys.nobody_accountable(key), channel_id, redirected_text)
+    send_once(ctx, redirected, now=now)
+    return True
+
+
+
+def send_starting_lessons(ctx: AppContext, project_keys: Iterable[str], *, now: datetime) -> None:
+    """New projects (form, import, sync): their lead and sponsor each get one DM with the lessons
+    of closed projects like them, if there are any."""
+    for key in project_keys:
+        with unit_of_work(ctx.session_factory) as session:
+            found = coaching.starting_lessons(session, key, threshold=ctx.settings.overlap_threshold)
+        if found is None:
+            continue
+        text, dm_blocks = coaching_blocks.starting_lessons_text(found), coaching_blocks.starting_lessons_blocks(found)
+        for recipient in found.recipient_user_ids:
+            dm_key = message_keys.starting_lessons(found.project_id, recipient)
+            send_dm_once(ctx, chat_message(dm_key, recipient, text, dm_blocks), now=now)

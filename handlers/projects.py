@@ -25,6 +25,7 @@ from handlers.blocks.projects import (
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage, user_mention
 from handlers.ids import ActionId, CallbackId, NewProjectBlock
+from handlers.outcomes import send_starting_lessons
 from handlers.request import FormCheck, channel_audience, errors_on
 from storage.models import ProjectStatus
 from storage.session import unit_of_work
@@ -202,6 +203,7 @@ def register(app: App, ctx: AppContext) -> None:
             project = portfolio.create_project(session, new, now=now)  # Conflict: the key is taken
             key, name = project.key, project.name
         ack(response_action="update", view=project_created_modal(key, name))
+        send_starting_lessons(ctx, (key,), now=now)
 
 
 PROJECT = Subcommand(

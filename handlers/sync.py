@@ -14,7 +14,7 @@ from bot.services.escalations import Cause
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, import_records
 from bot.slack_client import lookup_user_id_by_email
 from handlers.delivery import join_linked_channels
-from handlers.outcomes import deliver_owed
+from handlers.outcomes import deliver_owed, send_starting_lessons
 from storage import audit
 from storage.models import EscalationKind
 from storage.session import unit_of_work
@@ -73,6 +73,7 @@ def run_sync(ctx: AppContext, now: datetime) -> SyncOutcome:
     to_invite = join_linked_channels(ctx.client, summary.linked_channel_ids) if summary else []
     for channel in to_invite:
         log.warning("portfolio sync linked %s, a private channel the bot is not in: invite @pmo-bot to it", channel)
+    send_starting_lessons(ctx, summary.created if summary else (), now=now)
     return SyncOutcome(summary, to_invite=tuple(to_invite))
 
 

@@ -635,6 +635,27 @@ class Lesson(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class CoachingNote(Base):
+    """A coaching conversation the PMO planned or offered: the PMO coaches, the owners keep the ball.
+
+    A planned one has a follow-up date, chased as an ordinary action owned by the planner
+    (`follow_up_action_id`); one offered on an alert names the alert.
+    """
+
+    __tablename__ = "coaching_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32))  # bot.services.coaching.Topic
+    about: Mapped[str] = mapped_column(Text)
+    planned_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    with_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="SET NULL"))
+    follow_up_on: Mapped[date | None] = mapped_column(Date)
+    follow_up_action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class SkipDate(Base):
     """A workspace-wide non-working day (bank holiday): no prompts, and no ladder ageing."""
 

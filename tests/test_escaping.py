@@ -58,6 +58,8 @@ NOT_FREE_TEXT_BUILDERS = {
     "unknown_subcommand_blocks",
     # The pack's own title and chart titles.
     "pack_charts_comment",
+    # Wraps a message another builder made (escaped there) for the PMO channel.
+    "redirected_text",
 }
 # Parameters and fields that are never free text: ids, keys, enums, periods, our own labels.
 SAFE_VALUES: dict[str, Any] = {
@@ -77,6 +79,7 @@ SAFE_VALUES: dict[str, Any] = {
     "timezone": "Europe/London",
     "month": "2026-11",
     "source_link": "https://fake.slack.com/archives/C1/p1",
+    "dm_link": "https://fake.slack.com/archives/D1/p1",  # a permalink Slack gave
     "bank_holiday": "Christmas Day",  # from the holidays package's tables
     "actor": "import",  # an audit row's system actor, or a Slack user ID
     "door": "command",

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.demo.signed import checkboxes, plain_input, static_select
+from bot.demo.signed import checkboxes, datepicker, plain_input, static_select
 from bot.services import decisions, escalations, incidents, live_services, risks
 from bot.services.access import Actor
 from bot.services.escalations import Cause
@@ -139,6 +139,10 @@ def _action_ref(world: World) -> str:
     return json.dumps({"action_id": world.action_id, "shown_in": "list", "key": "CRM-2"}, separators=(",", ":"))
 
 
+def _coaching_target(world: World) -> str:
+    return json.dumps({"topic": "sponsor_backlog", "project_key": "CRM-2", "with_user_id": SPONSOR, "about": "x"})
+
+
 CHECKIN_FORM = {"overall": {"overall": static_select("green")}, "progress": {"progress": plain_input("Fine")}}
 
 # README row (its first cell, as written) -> what someone with no rights does, one scenario per door.
@@ -155,6 +159,19 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
         ),
     ],
     "`/pmo digest`": [_command("digest")],
+    "`/pmo coach`, *Plan a conversation* and its form": [
+        _command("coach"),
+        lambda slack, world: _click(slack, "coaching.plan", _coaching_target(world)),
+        _form(
+            "coaching.plan_form",
+            {
+                "with": {"with": {"type": "users_select", "selected_user": SPONSOR}},
+                "about": {"about": plain_input("Overdue actions")},
+                "follow_up": {"follow_up": datepicker("2026-12-07")},
+            },
+            _coaching_target,
+        ),
+    ],
     "*Acknowledge*, *Offer coaching*": [
         lambda slack, world: _click(slack, "escalation.acknowledge", str(world.escalation_id)),
         lambda slack, world: _click(slack, "escalation.coaching", str(world.escalation_id)),
@@ -235,7 +252,13 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
             "checkin.submit", CHECKIN_FORM, lambda _world: json.dumps({"project_key": "CRM-2", "period": "2026-W48"})
         ),
     ],
-    "*Done*, *Snooze*, *Reassign*": [
+    "*Done*, *Snooze*, *Reassign*, *Give it to the lead*, *Give it to the sponsor*, *Keep it*": [
+        *(
+            lambda slack, world, answer=answer: _click(
+                slack, f"coaching.owner_{answer}", json.dumps({"action_id": world.action_id})
+            )
+            for answer in ("to_lead", "to_sponsor", "keep")
+        ),
         lambda slack, world: _click(slack, "action.done", str(world.action_id), block_id=_action_ref(world)),
         lambda slack, world: _click(
             slack, "action.snooze", block_id=_action_ref(world), element="static_select", selected_option="1"

@@ -436,7 +436,7 @@ def answer(
         owed += escalations.settle_alert(session, cause_key, how, now=now)
     sponsor = submission.sponsor_user_id
     turned_red = submission.tell_sponsor_turned_red
-    if sponsor and (turned_red or submission.tell_sponsor_help):
+    if turned_red or submission.tell_sponsor_help:
         # One DM for one check-in, however many reasons the sponsor has to read it.
         owed.append(
             SponsorDm(
@@ -444,6 +444,7 @@ def answer(
                     project.id, period
                 ),
                 sponsor_user_id=sponsor,
+                project_id=project.id,
                 project_key=project.key,
                 project_name=project.name,
                 period=period,

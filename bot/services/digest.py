@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, governance, message_keys
+from bot.services import benefits, coaching, governance, message_keys
 from bot.services.cadence import Cadence, period_of, previous_period
 from bot.services.calendar import first_working_day
 from bot.services.checkins import RAG_ORDER
@@ -210,6 +210,9 @@ class Digest:
     watermelons: list[RuleFinding]
     stuck: list[RuleFinding]
     compliance: ComplianceReport
+    where_to_coach: tuple[coaching.Opportunity, ...] = ()
+    pmo_owned: tuple[coaching.PmoOwnedActions, ...] = ()
+    nobody_accountable: tuple[coaching.AccountabilityGap, ...] = ()
 
 
 def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -> list[RagChange]:
@@ -303,6 +306,7 @@ def build_digest(
     default_cadence: Cadence,
     answer_window: timedelta,
     scope: ColumnElement[bool] = EVERY_PROJECT,
+    pmo_admin_ids: frozenset[str] = frozenset(),
 ) -> Digest:
     """The digest as of `now`; `timezone` is the workspace's, for today's date and the week.
 
@@ -366,6 +370,17 @@ def build_digest(
         watermelons=_findings(projects, governance.watermelons(projects, latest, overdue, off_track, misses, now=now)),
         stuck=_findings(projects, governance.stuck(projects, statuses)),
         compliance=governance.fair_compliance(session, projects, now=now, answer_window=answer_window),
+        where_to_coach=coaching.where_to_coach(
+            session,
+            now=now,
+            today=today,
+            tolerance=tolerance,
+            default_cadence=default_cadence,
+            answer_window=answer_window,
+            scope=scope,
+        ),
+        pmo_owned=coaching.pmo_owned_actions(session, pmo_admin_ids=pmo_admin_ids, scope=scope),
+        nobody_accountable=coaching.nobody_accountable(session, scope=scope),
     )
 
 
@@ -439,6 +454,7 @@ class GovernancePack:
     weeks: list[WeekMix]  # oldest first
     objectives: list[ObjectiveProgress]
     decisions: list[DecisionNeeded]
+    coaching_months: tuple[coaching.CoachingMonth, ...] = ()
 
     @property
     def title(self) -> str:
@@ -555,4 +571,5 @@ def build_pack(
         weeks=_health_weeks(session, today, HEALTH_WEEKS),
         objectives=_objective_progress(session, today=today, tolerance=tolerance),
         decisions=_decisions(session, portfolio, now),
+        coaching_months=coaching.coaching_months(session, today=today),
     )

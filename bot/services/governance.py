@@ -364,7 +364,7 @@ def _weeks_between(first_period: str, last_period: str) -> int:
     return (monday(last_period) - monday(first_period)).days // 7
 
 
-def _amber_run(statuses: Sequence[CheckinFact]) -> tuple[str, int] | None:
+def amber_run(statuses: Sequence[CheckinFact]) -> tuple[str, int] | None:
     """(first period, number of periods) of the Amber run the statuses end with.
 
     Periods without a check-in inside the run count: the last known status was still Amber.
@@ -379,7 +379,7 @@ def _amber_run(statuses: Sequence[CheckinFact]) -> tuple[str, int] | None:
     return start.period, _weeks_between(start.period, statuses[-1].period) + 1
 
 
-def _slips(statuses: Sequence[CheckinFact]) -> list[tuple[str, date]] | None:
+def slips(statuses: Sequence[CheckinFact]) -> list[tuple[str, date]] | None:
     """(period, date) of successive check-ins in the current non-Green spell whose path-to-green
     date moved later each time, twice in a row; None if it never did. A Green report, or one
     without a date, ends a spell."""
@@ -402,10 +402,10 @@ def stuck(projects: Mapping[int, ProjectInfo], statuses: Mapping[int, Sequence[C
     for project_id in projects:
         history = statuses.get(project_id, [])
         evidence = []
-        run = _amber_run(history)
+        run = amber_run(history)
         if run is not None and run[1] >= STUCK_AMBER_PERIODS:
             evidence.append(f"Amber for {run[1]} consecutive periods, since {run[0]}.")
-        slipped = _slips(history)
+        slipped = slips(history)
         if slipped is not None:
             moves = " → ".join(f"{day.isoformat()} ({period})" for period, day in slipped)
             evidence.append(f"Path-to-green date slipped twice in a row: {moves}.")

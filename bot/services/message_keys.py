@@ -209,3 +209,24 @@ def raid_changed(checkin_id: int) -> str:
 def decision_requested(request_id: int) -> str:
     """The decider's DM with *Record decision*, redrawn once it is recorded."""
     return f"decision-requested:{request_id}"
+# --- coaching (bot/services/coaching.py) ---------------------------------------------------
+
+
+def pmo_owner_question(action_id: int) -> str:
+    """The one DM asking whether the lead or sponsor should own an action given to a PMO admin."""
+    return f"pmo-owner-question:{action_id}"
+
+
+def pmo_owner_handed(action_id: int, owner_user_id: str) -> str:
+    """The DM telling a lead or sponsor that an action the PMO was given is theirs."""
+    return f"pmo-owner-handed:{action_id}:{owner_user_id}"
+
+
+def nobody_accountable(undeliverable_key: str) -> str:
+    """The PMO-channel copy of a message meant for a sponsor or lead the project does not have (any more)."""
+    return f"nobody-accountable:{undeliverable_key}"
+
+
+def starting_lessons(project_id: int, recipient_user_id: str) -> str:
+    """The one DM giving a new project's lead or sponsor the lessons of closed projects like it."""
+    return f"starting-lessons:{project_id}:{recipient_user_id}"

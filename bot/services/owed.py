@@ -55,10 +55,12 @@ class AlertChanged:
 
 @dataclass(frozen=True)
 class SponsorDm:
-    """One DM to the sponsor for one check-in that turned Red, asks for their help, or both."""
+    """One DM to the sponsor for one check-in that turned Red, asks for their help, or both
+    (without a sponsor, the PMO channel reads it instead of nobody)."""
 
     idempotency_key: str
-    sponsor_user_id: str
+    sponsor_user_id: str | None
+    project_id: int
     project_key: str
     project_name: str
     period: str

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
 from handlers.blocks.actions import HelpActionTarget, help_action_button
+from handlers.blocks.coaching import LessonsLink, lessons_link_blocks
 from handlers.blocks.common import (
     Block,
     actions,
@@ -146,6 +147,7 @@ def checkin_modal(
     *,
     answers: FormAnswers | None = None,
     raid: list[Block] | None = None,
+    lessons: LessonsLink | None = None,
 ) -> dict[str, Any]:
     """The check-in form; with `answers` (an amendment) every field starts as last submitted.
     `raid`: the RAID log's "still accurate?" boxes (handlers/blocks/risks.py)."""
@@ -168,6 +170,7 @@ def checkin_modal(
             f"Last week: {rag_label(last_status)}"
         ),
         *([amending] if answers else []),
+        *lessons_link_blocks(lessons),
         _rag_select(CheckinBlock.OVERALL, "Overall status", optional=False, initial=given.overall),
         _rag_select(CheckinBlock.SCHEDULE, "Schedule", optional=True, initial=given.schedule),
         _rag_select(CheckinBlock.COST, "Cost", optional=True, initial=given.cost),

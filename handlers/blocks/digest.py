@@ -24,6 +24,12 @@ from bot.services.digest import (
     RuleFinding,
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
+from handlers.blocks.coaching import (
+    coaching_section,
+    nobody_accountable_section,
+    pack_coaching_section,
+    pmo_owned_section,
+)
 from handlers.blocks.common import (
     SECTION_TEXT_LIMIT,
     Block,
@@ -231,6 +237,9 @@ def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
         section(_listed("Watermelons: Green outside, red inside", _findings(digest.watermelons))),
         section(_listed("Stuck", _findings(digest.stuck))),
         *_compliance_sections(digest.compliance),
+        *coaching_section(digest.where_to_coach),
+        pmo_owned_section(digest.pmo_owned),
+        nobody_accountable_section(digest.nobody_accountable),
         context(f"As of {slack_time(digest.generated_at)}. `/pmo digest` shows the current one, any time."),
     ]
 
@@ -280,6 +289,7 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
         section(_health_summary(pack)),
         section(_listed("Benefits realised against plan, by objective", [_objective(o) for o in pack.objectives])),
         section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
+        pack_coaching_section(pack.coaching_months),
         context("Charts follow: the RAG mix per week, and benefits realised against plan by objective."),
     ]
 

@@ -18,6 +18,7 @@ from bot.services.status import (
 )
 from handlers.blocks.benefits import benefit_line_text
 from handlers.blocks.checkins import RAG_EMOJI, rag_label
+from handlers.blocks.coaching import accountability_warning
 from handlers.blocks.common import (
     Block,
     actions,
@@ -205,6 +206,7 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
     blocks: list[Block] = [
         header(f"{overview.key} · {overview.name}"),
         context(people + state),
+        *accountability_warning(overview.accountability),
         section(f"*Last {plural(len(overview.history), 'period')}* (:x: missed, {NO_STATUS} no update)"),
         _history_block(overview.history),
     ]
