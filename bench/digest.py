@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bot.context import AppContext  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
-from bot.services import digest  # noqa: E402
+from bot.services import digest, pack  # noqa: E402
 from bot.services.cadence import period_of  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
@@ -277,16 +277,16 @@ def _build_digest(session_factory: sessionmaker[Session], settings: Settings) ->
 
 def _build_pack(session_factory: sessionmaker[Session], settings: Settings) -> None:
     with session_factory() as session:
-        pack = digest.build_pack(
+        built_pack = pack.build_pack(
             session,
             now=PACK_AT,
             timezone=settings.default_timezone,
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
         )
-    pack_blocks(pack)
-    charts.rag_mix_png(pack.weeks)
-    charts.benefits_png(pack.objectives)
+    pack_blocks(built_pack)
+    charts.rag_mix_png(built_pack.weeks)
+    charts.benefits_png(built_pack.objectives)
 
 
 def main() -> None:

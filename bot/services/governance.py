@@ -570,9 +570,20 @@ def fair_compliance(
 
 @dataclass(frozen=True)
 class GovernanceFindings:
+    """What the rules found, with the facts they read (for reports that list those facts too)."""
+
+    projects: dict[int, ProjectInfo]  # the active portfolio in scope, in key order
+    statuses: dict[int, list[CheckinFact]]  # each project's statuses known at `now`, oldest first
+    overdue: list[OverdueAction]  # most overdue first
+    off_track: list[OffTrackBenefit]
+    misses: list[MissedPeriod]  # missed since WATERMELON_MISSED_LOOKBACK
     watermelons: list[Finding]
     stuck: list[Finding]
     compliance: ComplianceReport
+
+    def latest(self, project_id: int) -> CheckinFact | None:
+        known = self.statuses.get(project_id)
+        return known[-1] if known else None
 
 
 def history_start(now: datetime) -> str:
@@ -588,20 +599,37 @@ def evaluate(
     tolerance: float,
     default_cadence: Cadence,
     answer_window: timedelta,
+    scope: ColumnElement[bool] = EVERY_PROJECT,
+    history: Mapping[int, Sequence[CheckinFact]] | None = None,
 ) -> GovernanceFindings:
-    """Every rule over the active portfolio as it stands at `now` (`today` is the workspace's date)."""
-    projects = active_projects(session, default_cadence=default_cadence)
-    history = checkin_history(session, since_period=history_start(now))
-    statuses = {project_id: statuses_as_of(facts, now) for project_id, facts in history.items()}
+    """Every rule over the active portfolio in `scope` as it stands at `now` (`today` is the workspace's date).
+
+    `history` is `checkin_history(session, since_period=history_start(now))` when the caller
+    has read it already (the digest also compares with a week ago).
+    """
+    projects = active_projects(session, default_cadence=default_cadence, scope=scope)
+    if history is None:
+        history = checkin_history(session, since_period=history_start(now))
+    statuses = {
+        project_id: statuses_as_of(history[project_id], now) for project_id in projects if project_id in history
+    }
+    latest = {project_id: known[-1] if known else None for project_id, known in statuses.items()}
+    overdue = [
+        a
+        for a in overdue_actions(session, today=today, zone=ZoneInfo(default_cadence.timezone))
+        if a.project_id in projects
+    ]
+    off_track = [b for b in off_track_benefits(session, today=today, tolerance=tolerance) if b.project_id in projects]
+    misses = [
+        m for m in missed_periods(session, due_since=now - WATERMELON_MISSED_LOOKBACK) if m.project_id in projects
+    ]
     return GovernanceFindings(
-        watermelons=watermelons(
-            projects,
-            {project_id: known[-1] if known else None for project_id, known in statuses.items()},
-            overdue_actions(session, today=today, zone=ZoneInfo(default_cadence.timezone)),
-            off_track_benefits(session, today=today, tolerance=tolerance),
-            missed_periods(session, due_since=now - WATERMELON_MISSED_LOOKBACK),
-            now=now,
-        ),
+        projects=projects,
+        statuses=statuses,
+        overdue=overdue,
+        off_track=off_track,
+        misses=misses,
+        watermelons=watermelons(projects, latest, overdue, off_track, misses, now=now),
         stuck=stuck(projects, statuses),
         compliance=fair_compliance(session, projects, now=now, answer_window=answer_window),
     )

@@ -335,6 +335,22 @@ def _row(key: str, name: str, health: ProjectHealth) -> StatusRow:
     )
 
 
+def rag_counts(session: Session, listed: ColumnElement[bool], *, today: date, tolerance: float) -> Counter[Rag | None]:
+    """How many of the projects matching `listed` have each latest status (None: none yet)."""
+    refresh(session, today=today, tolerance=tolerance)
+    return _counts(session, listed)
+
+
+def _counts(session: Session, listed: ColumnElement[bool]) -> Counter[Rag | None]:
+    rows = session.execute(
+        select(ProjectHealth.rag, func.count())
+        .join(Project, Project.id == ProjectHealth.project_id)
+        .where(listed)
+        .group_by(ProjectHealth.rag)
+    )
+    return Counter({rag: count for rag, count in rows})
+
+
 def table_page(
     session: Session, scope: ColumnElement[bool], *, page: int, page_size: int, today: date, tolerance: float
 ) -> TablePage:
@@ -345,16 +361,7 @@ def table_page(
     """
     refresh(session, today=today, tolerance=tolerance)
     listed = and_(scope, Project.status != ProjectStatus.CLOSED)
-    counts: Counter[Rag | None] = Counter(
-        dict(
-            session.execute(
-                select(ProjectHealth.rag, func.count())
-                .join(Project, Project.id == ProjectHealth.project_id)
-                .where(listed)
-                .group_by(ProjectHealth.rag)
-            ).all()
-        )
-    )
+    counts = _counts(session, listed)
     total = sum(counts.values())
     pages = max(1, -(-total // page_size))
     page = min(max(page, 0), pages - 1)
