@@ -38,6 +38,7 @@ from storage.models import (
     OutgoingMessage,
     Person,
     Project,
+    ProjectHealth,
     ProjectStatus,
     Rag,
 )
@@ -114,6 +115,24 @@ def seed(
             )
         _insert(session, Project, project_rows)
         project_ids = _ids(session, Project.id, Project.key)
+        # Projects inserted in bulk pass no flush: their (stale) summary rows are made here,
+        # as the migration makes them; the first read or tick computes them.
+        _insert(
+            session,
+            ProjectHealth,
+            [
+                {
+                    "project_id": project_id,
+                    "as_of": None,
+                    "version": 1,
+                    "overdue_actions": 0,
+                    "benefits_off_trajectory": 0,
+                    "open_incidents": 0,
+                    "sort_key": "",
+                }
+                for project_id in project_ids.values()
+            ],
+        )
         rows_by_id = {project_ids[row["key"]]: row for row in project_rows}
         late_ids = [project_ids[f"P-{n:04d}"] for n in range(late)]
 

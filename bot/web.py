@@ -35,6 +35,10 @@ class _Server(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self._options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn's runtime control socket is one path per user: a second instance on the
+            # host (or a test) would take it over. Nothing here uses it.
+            self.cfg.set("control_socket_disable", True)
         self.cfg.set("pre_fork", self._pre_fork)
         self.cfg.set("post_fork", self._post_fork)
         self.cfg.set("child_exit", self._child_exit)

@@ -1,6 +1,11 @@
 """Upkeep of the `project_health` summary: one session hook marks a project's row stale in the
 same transaction as any change to what the row is derived from.
 
+Bulk inserts through the session (`session.execute(insert(Model), rows)`) are seen too. Two
+things are not: a bulk UPDATE or DELETE of those records, and projects inserted in bulk
+(their rows are made by whoever inserts them, as the migration and the benchmark seed do);
+nothing in the bot does either today.
+
 Other modules never call this: a check-in, action, benefit, benefit value, incident,
 incident impact or project written through any session of the factory marks its project.
 Marking is bookkeeping only (as_of NULL, version + 1); bot/services/health.py recomputes
@@ -13,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, event, insert, inspect, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from storage.models import (
     Action,
@@ -33,6 +38,32 @@ _WITH_PROJECT_ID = (Checkin, Action, Benefit, IncidentImpact)
 
 def install(factory: sessionmaker[Session]) -> None:
     event.listen(factory, "after_flush", _mark_stale)
+    event.listen(factory, "do_orm_execute", _mark_stale_for_bulk_inserts)
+
+
+def _mark_stale_for_bulk_inserts(state: ORMExecuteState) -> None:
+    """`session.execute(insert(Model), rows)` never passes through a flush (an incident's
+    impacts on a thousand projects are inserted so): mark the projects its rows name."""
+    if not state.is_insert or state.bind_mapper is None:
+        return
+    model = state.bind_mapper.class_
+    rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+    if model in _WITH_PROJECT_ID:
+        project_ids = {row["project_id"] for row in rows if row.get("project_id") is not None}
+        _mark(state.session.connection(), project_ids)
+    elif model is BenefitValue:
+        benefit_ids = {row["benefit_id"] for row in rows if row.get("benefit_id") is not None}
+        connection = state.session.connection()
+        _mark(connection, set(connection.scalars(select(Benefit.project_id).where(Benefit.id.in_(benefit_ids)))))
+
+
+def _mark(connection: Connection, project_ids: set[int]) -> None:
+    if project_ids:
+        connection.execute(
+            update(ProjectHealth)
+            .where(ProjectHealth.project_id.in_(sorted(project_ids)))
+            .values(as_of=None, version=ProjectHealth.version + 1)
+        )
 
 
 def _project_ids_of(obj: Any) -> set[int]:
@@ -80,9 +111,4 @@ def _mark_stale(session: Session, _flush_context: Any) -> None:
                 for project_id in new_projects
             ],
         )
-    if project_ids:
-        connection.execute(
-            update(ProjectHealth)
-            .where(ProjectHealth.project_id.in_(sorted(project_ids)))
-            .values(as_of=None, version=ProjectHealth.version + 1)
-        )
+    _mark(connection, project_ids)

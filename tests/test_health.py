@@ -18,14 +18,28 @@ import pytest
 from sqlalchemy import select, true
 
 from bot.context import AppContext
-from bot.services import benefits, health, portfolio
+from bot.services import benefits, health, incidents, portfolio
 from bot.services.access import Actor
 from bot.services.cadence import period_of
 from bot.services.health import StatusRow, Trend
-from storage.models import Action, ActionStatus, Incident, IncidentStatus, Project, ProjectHealth, ProjectStatus, Rag
+from bot.services.incidents import NewIncident
+from storage.models import (
+    Action,
+    ActionStatus,
+    Incident,
+    IncidentSeverity,
+    IncidentStatus,
+    Project,
+    ProjectHealth,
+    ProjectStatus,
+    Rag,
+    Service,
+    ServiceRelation,
+)
 from storage.session import unit_of_work
 from tests.conftest import PMO_ADMIN, MovableClock
 from tests.factories import add_benefit, add_project
+from tests.test_incidents import add_service, relate
 from tests.test_status import (
     AT,
     add_action,
@@ -39,6 +53,7 @@ from tests.test_status import (
 
 KEYS = [f"P{n}-{n * 7 % 10}" for n in range(1, 26)]  # 25 projects: two pages of the table
 STEPS = 120
+SERVICES = ("PAY", "WEB", "HR")
 
 
 @pytest.fixture
@@ -136,6 +151,13 @@ def _random_step(rng: random.Random, app_context: AppContext, clock: MovableCloc
         add_incident(
             factory, f"INC-{step}", tuple(rng.sample(KEYS, rng.randint(1, 3))), not_affected=rng.random() < 0.2
         )
+    elif kind == "declare":
+        # Through the incident service, which inserts the impacts in one bulk statement.
+        with unit_of_work(factory) as session:
+            service_id = session.scalar(select(Service.id).where(Service.key == rng.choice(SERVICES)))
+            incidents.declare(
+                session, NewIncident((service_id,), IncidentSeverity.SEV2, f"Outage {step}"), now=clock.at
+            )
     elif kind == "resolve":
         with unit_of_work(factory) as session:
             open_incidents = session.scalars(select(Incident).where(Incident.status == IncidentStatus.OPEN)).all()
@@ -160,6 +182,10 @@ def test_the_summary_always_equals_the_computation_from_scratch(slack, fake_slac
     rng = random.Random(12)
     for key in KEYS:
         add_project(app_context.session_factory, key, f"Project {key}", created_at=AT - timedelta(days=30))
+    for service in SERVICES:
+        add_service(app_context.session_factory, service, f"Service {service}")
+        relate(app_context.session_factory, rng.choice(KEYS), ServiceRelation.DEPENDS_ON, service)
+        relate(app_context.session_factory, rng.choice(KEYS), ServiceRelation.SHARES_PEOPLE, service)
 
     for step in range(STEPS):
         _random_step(rng, app_context, clock, step)
