@@ -240,7 +240,7 @@ def seed(session_factory: sessionmaker[Session], projects: int) -> dict[str, int
                     "kind": "checkin_missed",
                     "project_id": project_ids[n],
                     "period": "2026-W47",
-                    "reason": "No check-in for 2026-W47: the prompt and a reminder went unanswered.",
+                    "facts": {"period": "2026-W47"},
                     "status": EscalationStatus.OPEN,
                     "created_at": DIGEST_AT - timedelta(days=5),
                     "updated_at": DIGEST_AT - timedelta(days=5),

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.services import benefits, nudges
+from bot.services import benefits, health, nudges
 from bot.services.cadence import Cadence, period_of
 from bot.services.calendar import calendar_between
 from storage.models import (
@@ -42,6 +42,7 @@ from storage.models import (
     Person,
     Programme,
     Project,
+    ProjectHealth,
     ProjectStatus,
     Rag,
     SkipDate,
@@ -236,12 +237,15 @@ def benefits_with_latest_value(session: Session, *project_conditions: ColumnElem
     loading a year of values per benefit across the portfolio. The benefits' `values` are
     therefore partial: read them, never change them.
     """
+    wanted = (
+        select(Benefit.id).join(Project, Project.id == Benefit.project_id).where(Benefit.is_active, *project_conditions)
+    )
     ranked = (
         select(
             BenefitValue.id,
             benefits.latest_value_rank(),
         )
-        .where(BenefitValue.measured_on <= on)
+        .where(BenefitValue.measured_on <= on, BenefitValue.benefit_id.in_(wanted))
         .subquery()
     )
     latest = {
@@ -266,9 +270,16 @@ def benefits_with_latest_value(session: Session, *project_conditions: ColumnElem
 
 
 def off_track_benefits(session: Session, *, today: date, tolerance: float) -> list[OffTrackBenefit]:
-    """Active benefits of active projects whose latest value trails the plan (benefits.trajectory)."""
+    """Active benefits of active projects whose latest value trails the plan (benefits.trajectory).
+
+    Only the projects whose health summary counts a benefit off trajectory are read (the
+    summary applies the same rule, and is brought up to date first): a handful, not the
+    whole portfolio's benefits.
+    """
+    health.refresh(session, today=today, tolerance=tolerance)
+    flagged = Project.id.in_(select(ProjectHealth.project_id).where(ProjectHealth.benefits_off_trajectory > 0))
     found = []
-    for benefit in benefits_with_latest_value(session, Project.status == ProjectStatus.ACTIVE, on=today):
+    for benefit in benefits_with_latest_value(session, Project.status == ProjectStatus.ACTIVE, flagged, on=today):
         path = benefits.trajectory(benefit, on=today, tolerance=tolerance)
         if path.is_off_track and path.latest is not None:
             found.append(OffTrackBenefit(benefit.project_id, benefit.name, benefit.unit, path.latest, path.expected))
