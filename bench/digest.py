@@ -16,6 +16,7 @@ Deterministic: the same arguments give the same rows.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import sys
@@ -34,15 +35,17 @@ sys.path.insert(0, str(REPO_ROOT))
 from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from bench.portfolio import add_summary_rows  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
-from bot.services import digest  # noqa: E402
+from bot.services import digest, pack  # noqa: E402
 from bot.services.cadence import period_of  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers import charts  # noqa: E402
 from handlers.blocks.digest import digest_blocks, pack_blocks  # noqa: E402
 from handlers.digest import send_governance_pack, send_weekly_digest  # noqa: E402
+from handlers.status import refresh_status_summary  # noqa: E402
 from storage.base import Base  # noqa: E402
 from storage.models import (  # noqa: E402
     Action,
@@ -116,6 +119,7 @@ def seed(session_factory: sessionmaker[Session], projects: int) -> dict[str, int
             ],
         )
         project_ids = list(_ids(session, Project, Project.key).values())
+        add_summary_rows(session, project_ids)
 
         periods, answers = [], []
         mondays = [(DIGEST_AT - timedelta(weeks=WEEKS - week)).date() for week in range(WEEKS)]
@@ -236,7 +240,7 @@ def seed(session_factory: sessionmaker[Session], projects: int) -> dict[str, int
                     "kind": "checkin_missed",
                     "project_id": project_ids[n],
                     "period": "2026-W47",
-                    "reason": "No check-in for 2026-W47: the prompt and a reminder went unanswered.",
+                    "facts": {"period": "2026-W47"},
                     "status": EscalationStatus.OPEN,
                     "created_at": DIGEST_AT - timedelta(days=5),
                     "updated_at": DIGEST_AT - timedelta(days=5),
@@ -277,16 +281,16 @@ def _build_digest(session_factory: sessionmaker[Session], settings: Settings) ->
 
 def _build_pack(session_factory: sessionmaker[Session], settings: Settings) -> None:
     with session_factory() as session:
-        pack = digest.build_pack(
+        built_pack = pack.build_pack(
             session,
             now=PACK_AT,
             timezone=settings.default_timezone,
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
         )
-    pack_blocks(pack)
-    charts.rag_mix_png(pack.weeks)
-    charts.benefits_png(pack.objectives)
+    pack_blocks(built_pack)
+    charts.rag_mix_png(built_pack.weeks)
+    charts.benefits_png(built_pack.objectives)
 
 
 def main() -> None:
@@ -318,7 +322,10 @@ def main() -> None:
                 pmo_channel_id=PMO_CHANNEL,
             )
             ctx = AppContext(settings=settings, session_factory=session_factory, client=make_web_client(settings))
+            # Each runs after the day's first tick, whose daily pass has brought the health summary up to date.
+            daily_pass_seconds = _timed(lambda: refresh_status_summary(ctx, DIGEST_AT))
             digest_seconds = _timed(lambda: send_weekly_digest(ctx, DIGEST_AT))
+            refresh_status_summary(ctx, PACK_AT)
             pack_seconds = _timed(lambda: send_governance_pack(ctx, PACK_AT))
             posted = len(fake.messages_in(PMO_CHANNEL))
             uploaded = [f for f in fake.files.values() if f["content"].startswith(b"\x89PNG")]
@@ -330,7 +337,11 @@ def main() -> None:
     print(f"database:          {database_url.split(':', 1)[0]}")
     print("history:           " + ", ".join(f"{count:,} {name}" for name, count in counts.items()))
     print(f"seeded in:         {seeded_in:.1f} s")
-    print(f"weekly digest:     {digest_seconds:.2f} s  (build, render, post)")
+    print(f"machine:           {os.cpu_count()} cores, shared with other work while it ran")
+    print(
+        f"daily pass:        {daily_pass_seconds:.2f} s  (the health summary of every project, once a day in the tick)"
+    )
+    print(f"weekly digest:     {digest_seconds:.2f} s  (build, render, post; target < 2)")
     print(f"governance pack:   {pack_seconds:.2f} s  (build, render, 2 charts drawn and uploaded, post)")
     print(f"peak memory:       digest {digest_mib:.0f} MiB, pack {pack_mib:.0f} MiB  (Python allocations)")
     print(f"max RSS:           {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB  (whole run)")

@@ -18,6 +18,7 @@ from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot import web
 from bot.app import create_app, create_wsgi_app
 from bot.clock import parse_instant, system_clock
 from bot.context import AppContext
@@ -219,11 +220,26 @@ def _serve(settings: Settings, *, socket_mode: bool) -> None:
     else:
         settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     verify_bot_token(settings)
+    if not socket_mode and settings.web_concurrency > 1:
+        _open_database(settings).dispose()  # the schema is checked once, before any worker starts
+        log.info(
+            "listening on port %d with %d workers of %d threads: POST /slack/events, GET /healthz",
+            settings.port,
+            settings.web_concurrency,
+            settings.web_threads,
+        )
+        web.serve_forked(
+            lambda runs_scheduler: _wsgi_app(settings, scheduler=runs_scheduler),
+            port=settings.port,
+            workers=settings.web_concurrency,
+            threads=settings.web_threads,
+            scheduler=settings.scheduler_enabled,
+        )
+        return
     ctx = _context(settings, _open_database(settings))
     app = create_app(ctx, socket_mode=socket_mode)
     if settings.scheduler_enabled:
-        create_scheduler(lambda now: run_due_work(ctx, now), system_clock).start()
-        log.info("scheduler started: scheduled work runs every minute in this process")
+        _start_scheduler(ctx)
     if socket_mode:
         assert settings.slack_app_token is not None
         # websocket-client's adapter keeps acking within a second through Slack's periodic
@@ -231,7 +247,22 @@ def _serve(settings: Settings, *, socket_mode: bool) -> None:
         SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
         return
     log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
-    waitress.serve(create_wsgi_app(app, ctx), host="0.0.0.0", port=settings.port, threads=8, ident="pmo-bot")
+    waitress.serve(
+        create_wsgi_app(app, ctx), host="0.0.0.0", port=settings.port, threads=settings.web_threads, ident="pmo-bot"
+    )
+
+
+def _start_scheduler(ctx: AppContext) -> None:
+    create_scheduler(lambda now: run_due_work(ctx, now), system_clock).start()
+    log.info("scheduler started: scheduled work runs every minute in this process")
+
+
+def _wsgi_app(settings: Settings, *, scheduler: bool) -> web.WsgiApp:
+    """One gunicorn worker's app, built after the fork: its own engine, pool and Slack client."""
+    ctx = _context(settings, make_engine(settings.database_url))
+    if scheduler:
+        _start_scheduler(ctx)
+    return create_wsgi_app(create_app(ctx), ctx)
 
 
 def _tick(settings: Settings, at: datetime | None) -> None:

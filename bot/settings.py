@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # Years after a project's closure that its operational detail is kept (unset: for ever).
     retention_years_after_closure: int | None = Field(default=None, ge=1, le=100)
     port: int = Field(default=3000, ge=1, le=65535)
+    # `pmo-bot serve`: worker processes (gunicorn forks them when more than 1; one process
+    # serves through waitress otherwise) and request threads in each (README "Sizing").
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    web_threads: int = Field(default=8, ge=1, le=64)
     scheduler_enabled: bool = True
     auto_migrate: bool = False
     log_level: str = "INFO"

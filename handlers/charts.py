@@ -12,7 +12,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.services.digest import ObjectiveProgress, WeekMix
+from bot.services.pack import ObjectiveProgress, WeekMix
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

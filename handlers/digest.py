@@ -14,9 +14,16 @@ from sqlalchemy import ColumnElement
 from bot.context import AppContext
 from bot.errors import NotAllowed
 from bot.services import decisions, digest, message_keys, outbox, partners
-from bot.services.digest import GovernancePack
 from bot.services.governance import EVERY_PROJECT
 from bot.services.outbox import OutgoingRequest
+from bot.services.pack import (
+    GovernancePack,
+    build_pack,
+    has_a_month_of_checkins,
+    has_health_data,
+    month_of,
+    pack_due_month,
+)
 from handlers import charts
 from handlers.blocks import digest as blocks
 from handlers.blocks.common import Block
@@ -123,22 +130,20 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
     channel_id = settings.pack_channel
     if not settings.digest_enabled or channel_id is None:
         return
-    month = digest.month_of(digest.local_today(now, settings.default_timezone))
+    month = month_of(digest.local_today(now, settings.default_timezone))
     message_key, charts_key = message_keys.governance_pack(month), message_keys.governance_pack_charts(month)
     tables_key = message_keys.governance_pack_tables(month)
     with unit_of_work(ctx.session_factory) as session:
         unsent = [key for key in (message_key, charts_key, tables_key) if outbox.find(session, key) is None]
         if not unsent:
             return
-        due = digest.pack_due_month(
-            session, now=now, time_of_day=settings.digest_time, timezone=settings.default_timezone
-        )
+        due = pack_due_month(session, now=now, time_of_day=settings.digest_time, timezone=settings.default_timezone)
         if due != month:
             return
-        if not digest.has_a_month_of_checkins(session, now=now):
+        if not has_a_month_of_checkins(session, now=now):
             log.info("no governance pack for %s: the bot has less than a month of check-ins to report", month)
             return
-        pack = digest.build_pack(
+        pack = build_pack(
             session,
             now=now,
             timezone=settings.default_timezone,
@@ -184,7 +189,7 @@ def _upload(ctx: AppContext, filename: str, content: bytes, alt_text: str) -> st
 def _share_charts(ctx: AppContext, pack: GovernancePack, channel_id: str, key: str, now: datetime) -> None:
     # A chart with nothing to show is not drawn: an empty axis reads as a fault, not as "too early".
     drawn = []
-    if digest.has_health_data(pack.weeks):
+    if has_health_data(pack.weeks):
         drawn.append(
             (
                 f"portfolio-health-{pack.month}.png",

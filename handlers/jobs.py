@@ -19,6 +19,7 @@ from handlers.incidents import send_pending_incident_messages
 from handlers.nudges import send_nudges
 from handlers.overlaps import post_overlap_note
 from handlers.retention import apply_retention_monthly
+from handlers.status import refresh_status_summary
 from handlers.sync import sync_portfolio_daily
 from storage import audit
 
@@ -42,6 +43,7 @@ JOBS: tuple[Job, ...] = (
     send_governance_pack,
     retry_failed_messages,
     apply_retention_monthly,
+    refresh_status_summary,
 )
 
 

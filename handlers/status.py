@@ -9,17 +9,21 @@ In a Slack Connect channel both show only projects shared with every partner in 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.errors import NotFound
-from bot.services import partners, portfolio, status
+from bot.services import health, partners, portfolio, status
 from bot.services.access import Actor
+from bot.services.health import TablePage
 from bot.services.partners import Audience
-from bot.services.status import ProjectOverview, StatusRow
+from bot.services.status import ProjectOverview
 from handlers.blocks.status import (
+    PAGE_SIZE,
     StatusPage,
     project_status_blocks,
     project_status_text,
@@ -35,18 +39,23 @@ from storage.session import unit_of_work
 @dataclass(frozen=True)
 class StatusTable:
     title: str
-    rows: list[StatusRow]
+    page: TablePage
 
 
-def _table(ctx: AppContext, actor: Actor, audience: Audience) -> StatusTable:
-    """The viewer's table, or a NotFound that says what to type instead when it would be empty."""
+def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int) -> StatusTable:
+    """A page of the viewer's table, or a NotFound that says what to type instead when it would be empty."""
     scope = status.table_scope(actor) & partners.visible_condition(audience)
     with unit_of_work(ctx.session_factory) as session:
-        rows = status.status_table(
-            session, scope, today=ctx.workspace_today(), tolerance=ctx.settings.benefit_tolerance
+        shown = health.table_page(
+            session,
+            scope,
+            page=page,
+            page_size=PAGE_SIZE,
+            today=ctx.workspace_today(),
+            tolerance=ctx.settings.benefit_tolerance,
         )
-    if rows:
-        return StatusTable("Portfolio status" if actor.is_pmo_admin else "Projects you sponsor or lead", rows)
+    if shown.total:
+        return StatusTable("Portfolio status" if actor.is_pmo_admin else "Projects you sponsor or lead", shown)
     if not audience.is_internal:
         raise NotFound(
             "This channel is shared with partner organisations, and none of the projects you can see here "
@@ -94,10 +103,10 @@ def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
             blocks=project_status_blocks(overview, now=ctx.clock(), shareable=True),
         )
         return
-    table = _table(ctx, request.actor, audience)
+    table = _table(ctx, request.actor, audience, 0)
     respond(
-        text=status_table_text(table.title, table.rows, 0),
-        blocks=status_table_blocks(table.title, table.rows, 0, now=ctx.clock(), shareable=True),
+        text=status_table_text(table.title, table.page),
+        blocks=status_table_blocks(table.title, table.page, now=ctx.clock(), shareable=True),
     )
 
 
@@ -121,10 +130,10 @@ def register(app: App, ctx: AppContext) -> None:
         not just the clicker.
         """
         page = StatusPage.from_json(action["value"]).page
-        table = _table(ctx, actor_of(body), audience_of(body, client))
+        table = _table(ctx, actor_of(body), audience_of(body, client), page)
         respond(
-            text=status_table_text(table.title, table.rows, page),
-            blocks=status_table_blocks(table.title, table.rows, page, now=ctx.clock(), shareable=not shared),
+            text=status_table_text(table.title, table.page),
+            blocks=status_table_blocks(table.title, table.page, now=ctx.clock(), shareable=not shared),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=not shared,
         )
@@ -180,3 +189,11 @@ STATUS = Subcommand(
 )
 
 SUBCOMMANDS = (STATUS,)
+
+
+def refresh_status_summary(ctx: AppContext, now: datetime) -> None:
+    """The daily pass: rows that the date alone made stale (an action fell overdue) are
+    recomputed by the first tick of the day, before anyone asks; a no-op otherwise."""
+    today = now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    with unit_of_work(ctx.session_factory) as session:
+        health.refresh(session, today=today, tolerance=ctx.settings.benefit_tolerance)

@@ -758,3 +758,26 @@ class AuditEvent(Base):
     project_id: Mapped[int | None] = mapped_column(Integer)
     operation: Mapped[str] = mapped_column(String(16))  # created, updated, deleted, removed
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field -> [old, new]
+
+
+class ProjectHealth(Base):
+    """Each project's row of the status table, kept so a page of it is one indexed read.
+
+    Derived, never edited: bot/services/health.py computes it from the check-ins, actions,
+    benefits and incidents, a session hook marks a project's row stale (as_of NULL) in the
+    same transaction as any change to them, and reads and the tick recompute stale rows and
+    rows computed for another day (overdue actions and benefit trajectories move with the date).
+    """
+
+    __tablename__ = "project_health"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    as_of: Mapped[date | None] = mapped_column(Date, index=True)  # the day it was computed for; NULL: stale
+    version: Mapped[int] = mapped_column(Integer, default=1)  # + 1 at every change to what it is derived from
+    rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "health_rag"))
+    previous_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "health_previous_rag"))
+    last_checkin_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    overdue_actions: Mapped[int] = mapped_column(Integer, default=0)
+    benefits_off_trajectory: Mapped[int] = mapped_column(Integer, default=0)
+    open_incidents: Mapped[int] = mapped_column(Integer, default=0)
+    sort_key: Mapped[str] = mapped_column(String(100), index=True)  # bot/services/status.worst_first

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import (
     audit,
+    health,
     models,  # noqa: F401  (every table on Base.metadata, for rebuild_schema)
 )
 from storage.base import Base
@@ -48,6 +49,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     audit.install(factory)  # every change made through these sessions is on the audit trail
+    health.install(factory)  # and marks the status summary of the projects it touches stale
     return factory
 
 

@@ -15,8 +15,9 @@ import pytest
 from alembic import command
 
 from bot.cli import main
+from bot.demo.signed import SignedRequests
 from storage.session import SchemaState, alembic_config, make_engine, schema_state, upgrade_to_head
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SIGNING_SECRET, TEAM_ID
 
 
 @pytest.fixture
@@ -259,3 +260,24 @@ def test_import_joins_the_public_channels_it_links_and_names_the_private_ones_to
     assert [call.args["channel"] for call in fake_slack.ok_calls_to("conversations.join")] == ["C0CRM"]
     assert "invite @pmo-bot to C0HR" in out and "C0CRM" not in out.split("unchanged", 1)[1]
     assert any("weekly check-in" in message["text"] for message in fake_slack.messages_in("C0CRM"))
+
+
+def test_serve_on_several_workers_answers_slack_and_runs_the_scheduler_once(cli_env, fake_slack):
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", "WEB_THREADS": "2"}
+    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=cli_env, stderr=subprocess.PIPE)
+    try:
+        _wait_until_listening(f"http://127.0.0.1:{port}/healthz", server)
+        slack = SignedRequests(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, fake_slack, team_id=TEAM_ID)
+        acks = [slack.command("help", user_id="U0ANYONE", channel_id="C0PMO").status_code for _ in range(4)]
+        fake_slack.wait_for_response(lambda _: len(fake_slack.responses) == 4)
+        replies = fake_slack.responses
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    log = server.stderr.read().decode() if server.stderr else ""
+
+    assert acks == [200] * 4
+    assert all("/pmo" in reply["text"] for reply in replies)
+    assert log.count("scheduler started") == 1, log
+    assert "with 2 workers of 2 threads" in log

@@ -14,27 +14,25 @@ import pytest
 
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems
-from bot.services import benefits, digest, message_keys, partners
+from bot.services import benefits, digest, message_keys, pack, partners
 from bot.services.access import Actor
+from bot.services.calendar import first_working_day
 from bot.services.digest import (
     AffectedProject,
     AgeBand,
-    DecisionNeeded,
     Digest,
     EscalationLine,
-    GovernancePack,
     IncidentLine,
     MissedCheckin,
-    ObjectiveProgress,
     OffTrackLine,
     OverdueActionLine,
     RagChange,
     RagCounts,
     RuleFinding,
-    WeekMix,
 )
 from bot.services.escalations import Cause
 from bot.services.governance import ComplianceRate, ComplianceReport
+from bot.services.pack import DecisionNeeded, GovernancePack, ObjectiveProgress, WeekMix
 from handlers.blocks.digest import digest_blocks, digest_text, pack_blocks
 from handlers.delivery import escalate
 from handlers.jobs import run_due_work
@@ -303,13 +301,13 @@ def test_pmo_digest_is_refused_to_others_with_a_reason(slack, fake_slack, histor
 
 def test_first_working_day_skips_weekends_and_skip_dates(session_factory):
     with unit_of_work(session_factory) as session:
-        assert digest.first_working_day(session, 2026, 12) == date(2026, 12, 1)  # a Tuesday
-        assert digest.first_working_day(session, 2027, 5) == date(2027, 5, 3)  # the 1st is a Saturday
+        assert first_working_day(session, 2026, 12) == date(2026, 12, 1)  # a Tuesday
+        assert first_working_day(session, 2027, 5) == date(2027, 5, 3)  # the 1st is a Saturday
         session.add(SkipDate(team_id=TEAM_ID, day=date(2026, 12, 1), note="Staff day"))
         session.add(SkipDate(team_id=TEAM_ID, day=date(2027, 5, 3), note="Early May bank holiday"))
         session.flush()
-        assert digest.first_working_day(session, 2026, 12) == date(2026, 12, 2)
-        assert digest.first_working_day(session, 2027, 5) == date(2027, 5, 4)
+        assert first_working_day(session, 2026, 12) == date(2026, 12, 2)
+        assert first_working_day(session, 2027, 5) == date(2027, 5, 4)
 
 
 def test_the_pack_goes_out_once_on_the_first_working_day_with_its_charts(app_context, fake_slack, history):
@@ -347,7 +345,7 @@ def test_the_pack_goes_out_once_on_the_first_working_day_with_its_charts(app_con
 
 def test_the_pack_counts_each_week_by_status_from_the_recorded_history(app_context, session_factory, history):
     with unit_of_work(session_factory) as session:
-        pack = digest.build_pack(
+        built = pack.build_pack(
             session,
             now=FIRST_OF_DECEMBER,
             timezone="Europe/London",
@@ -355,7 +353,7 @@ def test_the_pack_counts_each_week_by_status_from_the_recorded_history(app_conte
             default_cadence=app_context.settings.default_cadence,
         )
 
-    mix = {week.period: (week.green, week.amber, week.red, week.missed) for week in pack.weeks}
+    mix = {week.period: (week.green, week.amber, week.red, week.missed) for week in built.weeks}
     assert list(mix)[0] == "2026-W36" and list(mix)[-1] == "2026-W48" and len(mix) == 13
     assert {period: counts for period, counts in mix.items() if counts != (0, 0, 0, 0)} == {
         "2026-W44": (0, 1, 0, 0),
@@ -363,7 +361,7 @@ def test_the_pack_counts_each_week_by_status_from_the_recorded_history(app_conte
         "2026-W46": (2, 2, 0, 0),
         "2026-W47": (1, 1, 1, 1),
     }
-    [objective] = pack.objectives
+    [objective] = built.objectives
     assert (objective.objective, objective.benefits, objective.measured, objective.off_track) == (
         "Better services online",
         1,
@@ -371,8 +369,8 @@ def test_the_pack_counts_each_week_by_status_from_the_recorded_history(app_conte
         1,
     )
     assert (round(objective.planned_share or 0, 2), round(objective.realised_share or 0, 2)) == (0.54, 0.1)
-    assert [decision.project_key for decision in pack.decisions] == ["CRM-2"]
-    assert pack.counts == digest.RagCounts(green=1, amber=2, red=1, no_status=1)
+    assert [decision.project_key for decision in built.decisions] == ["CRM-2"]
+    assert built.counts == digest.RagCounts(green=1, amber=2, red=1, no_status=1)
 
 
 def test_a_month_starting_on_a_weekend_waits_for_monday_at_local_time(app_context, fake_slack, history):

@@ -7,6 +7,7 @@ after which no message the fake Slack recorded holds a live mention or link.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import importlib
@@ -128,6 +129,8 @@ def _value(name: str, annotation: Any) -> Any:
         return (_value(name, args[0] if args else str),)
     if origin in (list, set, frozenset) or annotation in (list, tuple):
         return [_value(name, args[0] if args else str)]
+    if origin is collections.Counter:
+        return collections.Counter()
     if origin in (dict, Mapping):
         return {}
     if annotation in (str, Any):

@@ -6,6 +6,7 @@ every active project owes its 2026-W48 check-in.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -14,7 +15,8 @@ import pytest
 from bot.context import AppContext
 from bot.demo.blockkit import view_problems
 from bot.demo.signed import plain_input, static_select
-from bot.services.status import MyAction, PendingCheckin, PersonalView, StatusRow
+from bot.services.health import StatusRow, TablePage
+from bot.services.status import MAX_OWN_PROJECTS, MyAction, PendingCheckin, PersonalView
 from handlers.blocks.common import slack_date
 from handlers.blocks.home import home_view
 from handlers.delivery import refresh_home
@@ -116,7 +118,7 @@ def test_refresh_home_publishes_each_person_once_and_skips_blanks(app_context, f
 def test_the_fullest_home_stays_within_the_100_block_limit():
     row = StatusRow("K" * 32, "N" * 200, Rag.RED, None, AT, 9, 9, 9)
     view = PersonalView(
-        projects=[row] * 500,
+        projects=TablePage([row] * MAX_OWN_PROJECTS, 0, 13, 500, Counter({Rag.RED: 500})),
         actions=[MyAction("K" * 32, "T" * 500, TODAY, True)] * 10,
         open_actions=900,
         overdue_actions=800,

@@ -1,8 +1,9 @@
-"""The weekly PMO digest and the monthly governance pack: what they say, as plain data.
+"""The weekly PMO digest: what it says, as plain data (the monthly pack is bot/services/pack.py).
 
-The PMO reads the digest weekly and the governance board the pack monthly, each at its own
-rhythm, without anyone writing a report. Both are computed from what the check-ins,
-actions, benefits, incidents and escalations already record. No Slack here: the handlers
+The PMO reads the digest weekly without anyone writing a report. It composes what the
+rules already say: the counts come from the health summary (bot/services/health.py), the
+findings and the facts behind them from `governance.evaluate`; only the comparison with a
+week ago and the incidents and escalations are its own. No Slack here: the handlers
 render, link and post.
 """
 
@@ -16,18 +17,21 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, coaching, governance, message_keys
-from bot.services.cadence import Cadence, period_of, previous_period
-from bot.services.calendar import first_working_day
+from bot.services import coaching, governance, health, message_keys
+from bot.services.cadence import Cadence, period_of
 from bot.services.checkins import RAG_ORDER
-from bot.services.governance import EVERY_PROJECT, CheckinFact, ComplianceReport, Finding, ProjectInfo
+from bot.services.governance import (
+    EVERY_PROJECT,
+    CheckinFact,
+    ComplianceReport,
+    Finding,
+    GovernanceFindings,
+    ProjectInfo,
+)
 from storage.models import (
-    Benefit,
-    Checkin,
-    CheckinPeriod,
     Escalation,
     EscalationKind,
     EscalationStatus,
@@ -47,16 +51,9 @@ AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
 )
 # The digest lists check-ins missed since the previous digest.
 MISSED_SINCE = timedelta(weeks=1)
-# A tick this late after the digest's or the pack's time still sends it (the bot was down);
-# later, it is skipped as stale: the next digest is days away, and the board has met.
+# A tick this late after the digest's time still sends it (the bot was down); later, it is
+# skipped as stale: the next digest is days away.
 DIGEST_CATCH_UP = timedelta(days=1)
-PACK_CATCH_UP = timedelta(weeks=1)
-# The board gets no pack until the bot has a month of check-ins to report: a pack of
-# "0 check-ins, n/a of them Red" the week after install tells it nothing.
-PACK_MINIMUM_HISTORY = timedelta(days=28)
-# "Portfolio health over the last 3 months": this many complete weeks.
-HEALTH_WEEKS = 13
-NO_OBJECTIVE = "(no objective)"
 
 
 def digest_due_period(now: datetime, cadence: Cadence) -> str | None:
@@ -79,31 +76,19 @@ class RagCounts:
         return {Rag.GREEN: self.green, Rag.AMBER: self.amber, Rag.RED: self.red, None: self.no_status}[rag]
 
 
-def _counts(statuses: Iterable[CheckinFact | None]) -> RagCounts:
+def counts_of(statuses: Iterable[CheckinFact | None]) -> RagCounts:
     tally: dict[Rag | None, int] = defaultdict(int)
     for status in statuses:
         tally[status.overall if status else None] += 1
     return RagCounts(tally[Rag.GREEN], tally[Rag.AMBER], tally[Rag.RED], tally[None])
 
 
-@dataclass(frozen=True)
-class _Portfolio:
-    """The active portfolio and each project's check-ins, read once for digest or pack."""
-
-    projects: dict[int, ProjectInfo]
-    history: dict[int, list[CheckinFact]]
-
-    def status(self, project_id: int, instant: datetime) -> CheckinFact | None:
-        return governance.status_as_of(self.history.get(project_id, []), instant)
-
-
-def _portfolio(
-    session: Session, *, now: datetime, default_cadence: Cadence, scope: ColumnElement[bool] = EVERY_PROJECT
-) -> _Portfolio:
-    return _Portfolio(
-        governance.active_projects(session, default_cadence=default_cadence, scope=scope),
-        governance.checkin_history(session, since_period=governance.history_start(now)),
+def current_counts(session: Session, scope: ColumnElement[bool], *, today: date, tolerance: float) -> RagCounts:
+    """The active projects in `scope` by latest status, from the health summary."""
+    tally = health.rag_counts(
+        session, (Project.status == ProjectStatus.ACTIVE) & scope, today=today, tolerance=tolerance
     )
+    return RagCounts(tally[Rag.GREEN], tally[Rag.AMBER], tally[Rag.RED], tally[None])
 
 
 def local_today(now: datetime, timezone: str) -> date:
@@ -215,10 +200,11 @@ class Digest:
     nobody_accountable: tuple[coaching.AccountabilityGap, ...] = ()
 
 
-def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -> list[RagChange]:
+def _turned_worse(found: GovernanceFindings, *, week_ago: datetime) -> list[RagChange]:
     changes = []
-    for project in portfolio.projects.values():
-        before, after = portfolio.status(project.id, week_ago), portfolio.status(project.id, now)
+    for project in found.projects.values():
+        before = governance.status_as_of(found.statuses.get(project.id, []), week_ago)
+        after = found.latest(project.id)
         if before is None or after is None or RAG_ORDER[after.overall] <= RAG_ORDER[before.overall]:
             continue
         alert = message_keys.checkin_attention_cause(project.key, after.period) if after.overall is Rag.RED else None
@@ -315,30 +301,24 @@ def build_digest(
     """
     today = local_today(now, timezone)
     week_ago = now - timedelta(weeks=1)
-    portfolio = _portfolio(session, now=now, default_cadence=default_cadence, scope=scope)
-    projects = portfolio.projects
-    statuses = {
-        project_id: governance.statuses_as_of(facts, now)
-        for project_id, facts in portfolio.history.items()
-        if project_id in projects
-    }
-    latest = {project_id: known[-1] if known else None for project_id, known in statuses.items()}
-    overdue = governance.overdue_actions(session, today=today, zone=ZoneInfo(timezone))
-    overdue = [a for a in overdue if a.project_id in projects]
-    off_track = [
-        b for b in governance.off_track_benefits(session, today=today, tolerance=tolerance) if b.project_id in projects
-    ]
-    misses = [
-        miss
-        for miss in governance.missed_periods(session, due_since=now - governance.WATERMELON_MISSED_LOOKBACK)
-        if miss.project_id in projects
-    ]
+    found = governance.evaluate(
+        session,
+        now=now,
+        today=today,
+        tolerance=tolerance,
+        default_cadence=default_cadence,
+        answer_window=answer_window,
+        scope=scope,
+    )
+    projects, overdue = found.projects, found.overdue
     return Digest(
         period=period_of(today),
         generated_at=now,
-        counts=_counts(latest.get(project_id) for project_id in projects),
-        counts_week_ago=_counts(portfolio.status(project_id, week_ago) for project_id in projects),
-        turned_worse=_turned_worse(portfolio, now=now, week_ago=week_ago),
+        counts=current_counts(session, scope, today=today, tolerance=tolerance),
+        counts_week_ago=counts_of(
+            governance.status_as_of(found.statuses.get(project_id, []), week_ago) for project_id in projects
+        ),
+        turned_worse=_turned_worse(found, week_ago=week_ago),
         missed=[
             MissedCheckin(
                 projects[miss.project_id].key,
@@ -346,7 +326,7 @@ def build_digest(
                 miss.period,
                 message_keys.checkin_missed_cause(projects[miss.project_id].key, miss.period),
             )
-            for miss in misses
+            for miss in found.misses
             if miss.missed_at > now - MISSED_SINCE
         ],
         overdue_bands=_age_bands(overdue),
@@ -363,13 +343,13 @@ def build_digest(
         ],
         off_track=[
             OffTrackLine(projects[b.project_id].key, projects[b.project_id].name, b.name, b.unit, b.latest, b.expected)
-            for b in off_track
+            for b in found.off_track
         ],
         incidents=_open_incidents(session, scope),
         unacknowledged=_unacknowledged(session, scope),
-        watermelons=_findings(projects, governance.watermelons(projects, latest, overdue, off_track, misses, now=now)),
-        stuck=_findings(projects, governance.stuck(projects, statuses)),
-        compliance=governance.fair_compliance(session, projects, now=now, answer_window=answer_window),
+        watermelons=_findings(projects, found.watermelons),
+        stuck=_findings(projects, found.stuck),
+        compliance=found.compliance,
         where_to_coach=coaching.where_to_coach(
             session,
             now=now,
@@ -381,195 +361,4 @@ def build_digest(
         ),
         pmo_owned=coaching.pmo_owned_actions(session, pmo_admin_ids=pmo_admin_ids, scope=scope),
         nobody_accountable=coaching.nobody_accountable(session, scope=scope),
-    )
-
-
-# --- the monthly governance pack --------------------------------------------------------
-
-
-def month_of(day: date) -> str:
-    return f"{day.year}-{day.month:02d}"
-
-
-def pack_due_month(session: Session, *, now: datetime, time_of_day: str, timezone: str) -> str | None:
-    """The month whose pack is due at `now` ("2026-12"): from its first working day at
-    `time_of_day` local time, for PACK_CATCH_UP; None otherwise."""
-    today = local_today(now, timezone)
-    day = first_working_day(session, today.year, today.month)
-    due_at = Cadence(day.weekday(), time_of_day, timezone).instant_on(day)
-    return month_of(today) if due_at <= now < due_at + PACK_CATCH_UP else None
-
-
-def has_a_month_of_checkins(session: Session, *, now: datetime) -> bool:
-    first = session.scalar(select(func.min(Checkin.submitted_at)))
-    return first is not None and first <= now - PACK_MINIMUM_HISTORY
-
-
-@dataclass(frozen=True)
-class WeekMix:
-    """How many projects reported each status in one week, and how many did not answer."""
-
-    period: str
-    green: int
-    amber: int
-    red: int
-    missed: int
-
-
-def has_health_data(weeks: Iterable[WeekMix]) -> bool:
-    return any(week.green or week.amber or week.red or week.missed for week in weeks)
-
-
-@dataclass(frozen=True)
-class ObjectiveProgress:
-    """An objective's benefits, realised against plan, each benefit as a share of its own
-    baseline-to-target distance (benefits are in different units, so amounts cannot add up)."""
-
-    objective: str
-    benefits: int
-    measured: int  # benefits with at least one value; only these make the shares
-    planned_share: float | None  # where the plans say the measured benefits should be by now
-    realised_share: float | None  # where their latest values are
-    off_track: int
-
-
-@dataclass(frozen=True)
-class DecisionNeeded:
-    """A Red project asking for help from above."""
-
-    project_key: str
-    project_name: str
-    sponsor_user_id: str | None
-    period: str
-    help_needed: str
-    path_to_green: str | None
-    path_to_green_date: date | None
-
-
-@dataclass(frozen=True)
-class GovernancePack:
-    month: str  # "2026-12"
-    generated_at: datetime
-    counts: RagCounts
-    weeks: list[WeekMix]  # oldest first
-    objectives: list[ObjectiveProgress]
-    decisions: list[DecisionNeeded]
-    coaching_months: tuple[coaching.CoachingMonth, ...] = ()
-
-    @property
-    def title(self) -> str:
-        return date.fromisoformat(f"{self.month}-01").strftime("%B %Y")
-
-
-def _health_weeks(session: Session, today: date, weeks: int) -> list[WeekMix]:
-    """The `weeks` complete weeks before this one; every project that reported then counts."""
-    periods = [previous_period(period_of(today))]
-    while len(periods) < weeks:
-        periods.append(previous_period(periods[-1]))
-    periods.reverse()
-    latest: dict[tuple[int, str], Rag] = {}
-    for project_id, period, overall in session.execute(
-        select(Checkin.project_id, Checkin.period, Checkin.overall_rag)
-        .where(Checkin.period >= periods[0], Checkin.period <= periods[-1])
-        .order_by(Checkin.revision)
-    ):
-        latest[(project_id, period)] = overall
-    missed: dict[str, int] = defaultdict(int)
-    for project_id, period in session.execute(
-        select(CheckinPeriod.project_id, CheckinPeriod.period).where(
-            CheckinPeriod.period >= periods[0],
-            CheckinPeriod.period <= periods[-1],
-            CheckinPeriod.missed_at.is_not(None),
-            CheckinPeriod.excused_reason.is_(None),
-        )
-    ):
-        if (project_id, period) not in latest:
-            missed[period] += 1
-    tally: dict[str, dict[Rag, int]] = defaultdict(lambda: defaultdict(int))
-    for (_project_id, period), overall in latest.items():
-        tally[period][overall] += 1
-    return [
-        WeekMix(period, tally[period][Rag.GREEN], tally[period][Rag.AMBER], tally[period][Rag.RED], missed[period])
-        for period in periods
-    ]
-
-
-def _share(benefit: Benefit, value: Decimal) -> float:
-    return float((value - benefit.baseline) / (benefit.target - benefit.baseline))
-
-
-def _objective_progress(session: Session, *, today: date, tolerance: float) -> list[ObjectiveProgress]:
-    """Per objective, over the active benefits of projects not paused: benefits keep being
-    realised after a project closes."""
-    grouped: dict[str, list[Benefit]] = defaultdict(list)
-    for benefit in governance.benefits_with_latest_value(session, Project.status != ProjectStatus.PAUSED, on=today):
-        objective = benefit.project.objective
-        grouped[objective.name if objective else NO_OBJECTIVE].append(benefit)
-    progress = []
-    for objective_name in sorted(grouped, key=lambda name: (name == NO_OBJECTIVE, name)):
-        planned: list[float] = []
-        realised: list[float] = []
-        off_track = 0
-        members = [b for b in grouped[objective_name] if b.target != b.baseline]
-        for benefit in members:
-            path = benefits.trajectory(benefit, on=today, tolerance=tolerance)
-            if path.latest is None:
-                continue
-            planned.append(_share(benefit, path.expected))
-            realised.append(_share(benefit, path.latest))
-            off_track += path.is_off_track
-        progress.append(
-            ObjectiveProgress(
-                objective=objective_name,
-                benefits=len(members),
-                measured=len(realised),
-                planned_share=sum(planned) / len(planned) if planned else None,
-                realised_share=sum(realised) / len(realised) if realised else None,
-                off_track=off_track,
-            )
-        )
-    return progress
-
-
-def _decisions(session: Session, portfolio: _Portfolio, now: datetime) -> list[DecisionNeeded]:
-    red = {
-        status.checkin_id: project
-        for project in portfolio.projects.values()
-        if (status := portfolio.status(project.id, now)) is not None and status.overall is Rag.RED
-    }
-    if not red:
-        return []
-    asking = session.scalars(
-        select(Checkin).where(Checkin.id.in_(list(red)), Checkin.help_needed.is_not(None)).order_by(Checkin.id)
-    )
-    decisions = [
-        DecisionNeeded(
-            project_key=red[checkin.id].key,
-            project_name=red[checkin.id].name,
-            sponsor_user_id=red[checkin.id].sponsor_user_id,
-            period=checkin.period,
-            help_needed=checkin.help_needed,
-            path_to_green=checkin.path_to_green,
-            path_to_green_date=checkin.path_to_green_date,
-        )
-        for checkin in asking
-        if checkin.help_needed and checkin.help_needed.strip()
-    ]
-    return sorted(decisions, key=lambda decision: decision.project_key)
-
-
-def build_pack(
-    session: Session, *, now: datetime, timezone: str, tolerance: float, default_cadence: Cadence
-) -> GovernancePack:
-    """The pack for the month of `now` in the workspace's `timezone`."""
-    today = local_today(now, timezone)
-    portfolio = _portfolio(session, now=now, default_cadence=default_cadence)
-    return GovernancePack(
-        month=month_of(today),
-        generated_at=now,
-        counts=_counts(portfolio.status(project_id, now) for project_id in portfolio.projects),
-        weeks=_health_weeks(session, today, HEALTH_WEEKS),
-        objectives=_objective_progress(session, today=today, tolerance=tolerance),
-        decisions=_decisions(session, portfolio, now),
-        coaching_months=coaching.coaching_months(session, today=today),
     )

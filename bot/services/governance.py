@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.services import benefits, nudges
+from bot.services import benefits, health, nudges
 from bot.services.cadence import Cadence, period_of
 from bot.services.calendar import calendar_between
 from storage.models import (
@@ -42,6 +42,7 @@ from storage.models import (
     Person,
     Programme,
     Project,
+    ProjectHealth,
     ProjectStatus,
     Rag,
     SkipDate,
@@ -234,12 +235,15 @@ def benefits_with_latest_value(session: Session, *project_conditions: ColumnElem
     loading a year of values per benefit across the portfolio. The benefits' `values` are
     therefore partial: read them, never change them.
     """
+    wanted = (
+        select(Benefit.id).join(Project, Project.id == Benefit.project_id).where(Benefit.is_active, *project_conditions)
+    )
     ranked = (
         select(
             BenefitValue.id,
             benefits.latest_value_rank(),
         )
-        .where(BenefitValue.measured_on <= on)
+        .where(BenefitValue.measured_on <= on, BenefitValue.benefit_id.in_(wanted))
         .subquery()
     )
     latest = {
@@ -264,9 +268,16 @@ def benefits_with_latest_value(session: Session, *project_conditions: ColumnElem
 
 
 def off_track_benefits(session: Session, *, today: date, tolerance: float) -> list[OffTrackBenefit]:
-    """Active benefits of active projects whose latest value trails the plan (benefits.trajectory)."""
+    """Active benefits of active projects whose latest value trails the plan (benefits.trajectory).
+
+    Only the projects whose health summary counts a benefit off trajectory are read (the
+    summary applies the same rule, and is brought up to date first): a handful, not the
+    whole portfolio's benefits.
+    """
+    health.refresh(session, today=today, tolerance=tolerance)
+    flagged = Project.id.in_(select(ProjectHealth.project_id).where(ProjectHealth.benefits_off_trajectory > 0))
     found = []
-    for benefit in benefits_with_latest_value(session, Project.status == ProjectStatus.ACTIVE, on=today):
+    for benefit in benefits_with_latest_value(session, Project.status == ProjectStatus.ACTIVE, flagged, on=today):
         path = benefits.trajectory(benefit, on=today, tolerance=tolerance)
         if path.is_off_track and path.latest is not None:
             found.append(OffTrackBenefit(benefit.project_id, benefit.name, benefit.unit, path.latest, path.expected))
@@ -560,9 +571,20 @@ def fair_compliance(
 
 @dataclass(frozen=True)
 class GovernanceFindings:
+    """What the rules found, with the facts they read (for reports that list those facts too)."""
+
+    projects: dict[int, ProjectInfo]  # the active portfolio in scope, in key order
+    statuses: dict[int, list[CheckinFact]]  # each project's statuses known at `now`, oldest first
+    overdue: list[OverdueAction]  # most overdue first
+    off_track: list[OffTrackBenefit]
+    misses: list[MissedPeriod]  # missed since WATERMELON_MISSED_LOOKBACK
     watermelons: list[Finding]
     stuck: list[Finding]
     compliance: ComplianceReport
+
+    def latest(self, project_id: int) -> CheckinFact | None:
+        known = self.statuses.get(project_id)
+        return known[-1] if known else None
 
 
 def history_start(now: datetime) -> str:
@@ -578,20 +600,37 @@ def evaluate(
     tolerance: float,
     default_cadence: Cadence,
     answer_window: timedelta,
+    scope: ColumnElement[bool] = EVERY_PROJECT,
+    history: Mapping[int, Sequence[CheckinFact]] | None = None,
 ) -> GovernanceFindings:
-    """Every rule over the active portfolio as it stands at `now` (`today` is the workspace's date)."""
-    projects = active_projects(session, default_cadence=default_cadence)
-    history = checkin_history(session, since_period=history_start(now))
-    statuses = {project_id: statuses_as_of(facts, now) for project_id, facts in history.items()}
+    """Every rule over the active portfolio in `scope` as it stands at `now` (`today` is the workspace's date).
+
+    `history` is `checkin_history(session, since_period=history_start(now))` when the caller
+    has read it already (the digest also compares with a week ago).
+    """
+    projects = active_projects(session, default_cadence=default_cadence, scope=scope)
+    if history is None:
+        history = checkin_history(session, since_period=history_start(now))
+    statuses = {
+        project_id: statuses_as_of(history[project_id], now) for project_id in projects if project_id in history
+    }
+    latest = {project_id: known[-1] if known else None for project_id, known in statuses.items()}
+    overdue = [
+        a
+        for a in overdue_actions(session, today=today, zone=ZoneInfo(default_cadence.timezone))
+        if a.project_id in projects
+    ]
+    off_track = [b for b in off_track_benefits(session, today=today, tolerance=tolerance) if b.project_id in projects]
+    misses = [
+        m for m in missed_periods(session, due_since=now - WATERMELON_MISSED_LOOKBACK) if m.project_id in projects
+    ]
     return GovernanceFindings(
-        watermelons=watermelons(
-            projects,
-            {project_id: known[-1] if known else None for project_id, known in statuses.items()},
-            overdue_actions(session, today=today, zone=ZoneInfo(default_cadence.timezone)),
-            off_track_benefits(session, today=today, tolerance=tolerance),
-            missed_periods(session, due_since=now - WATERMELON_MISSED_LOOKBACK),
-            now=now,
-        ),
+        projects=projects,
+        statuses=statuses,
+        overdue=overdue,
+        off_track=off_track,
+        misses=misses,
+        watermelons=watermelons(projects, latest, overdue, off_track, misses, now=now),
         stuck=stuck(projects, statuses),
         compliance=fair_compliance(session, projects, now=now, answer_window=answer_window),
     )

@@ -1,38 +1,28 @@
 """How the portfolio is doing, as sponsors, leads and the PMO see it: `/pmo status`,
 `/pmo status KEY` and the App Home.
 
-Plain functions over a session and the date and instant to report for. The status table
-reads its whole scope in one query per measure (check-ins, overdue actions, benefits,
-incidents), so it makes the same few round trips for five projects or five thousand.
-
-Actions and incidents are read straight from their tables: an action is overdue when it
-is open and its due date is before today; an incident counts against a project while it
-is open and the project has not said it is unaffected.
+Plain functions over a session and the date and instant to report for. The status table is
+read a page at a time from the health summary (bot/services/health.py), so a request costs
+what it shows, for five projects or fifty thousand.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Row, ScalarSelect, Select, and_, case, false, func, or_, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, case, false, func, or_, select, true
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from bot.services import checkins, coaching, portfolio
+from bot.services import checkins, coaching, health, portfolio
 from bot.services.access import Actor
-from bot.services.benefits import Plan, assess, latest_value_rank
 from bot.services.cadence import Cadence, previous_period
-from bot.services.checkins import RAG_ORDER
+from bot.services.health import TablePage
 from bot.services.portfolio import BenefitLine
 from storage.models import (
     Action,
     ActionStatus,
-    Benefit,
-    BenefitValue,
     Checkin,
     CheckinPeriod,
     Escalation,
@@ -52,63 +42,9 @@ from storage.models import (
 HISTORY_PERIODS = 8
 MAX_ACTIONS_SHOWN = 10
 MAX_INCIDENTS_SHOWN = 10
-
-
-class Trend(enum.StrEnum):
-    """The latest status against the previous period's."""
-
-    BETTER = "better"
-    SAME = "same"
-    WORSE = "worse"
-
-
-def trend(latest: Rag | None, previous: Rag | None) -> Trend | None:
-    """None when there is nothing to compare: no status yet, or only one period reported."""
-    if latest is None or previous is None:
-        return None
-    if RAG_ORDER[latest] < RAG_ORDER[previous]:
-        return Trend.BETTER
-    if RAG_ORDER[latest] > RAG_ORDER[previous]:
-        return Trend.WORSE
-    return Trend.SAME
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    """One project in the status table."""
-
-    key: str
-    name: str
-    rag: Rag | None  # the latest check-in of the latest period reported
-    trend: Trend | None
-    last_checkin_at: datetime | None
-    overdue_actions: int
-    benefits_off_trajectory: int
-    open_incidents: int
-
-
-# Worst first: Red, Amber, Green, then projects that never reported (they have no status
-# to rank, and a missed week already reaches the PMO as its own alert). Within a colour:
-# getting worse before steady before getting better, then more overdue actions, more
-# benefits off trajectory, more open incidents, then the stalest check-in; the key last,
-# so equal rows keep one order from page to page.
-_RAG_RANK = {Rag.RED: 0, Rag.AMBER: 1, Rag.GREEN: 2}
-_NO_STATUS_RANK = 3
-_TREND_RANK = {Trend.WORSE: 0, Trend.SAME: 1, None: 1, Trend.BETTER: 2}
-
-
-def worst_first(row: StatusRow) -> tuple[int, int, int, int, int, bool, datetime, str]:
-    """Sort key for the status table; see the comment above for the order."""
-    return (
-        _RAG_RANK[row.rag] if row.rag else _NO_STATUS_RANK,
-        _TREND_RANK[row.trend],
-        -row.overdue_actions,
-        -row.benefits_off_trajectory,
-        -row.open_incidents,
-        row.last_checkin_at is not None,
-        row.last_checkin_at or datetime.min,
-        row.key,
-    )
+# The Home tab: a PMO admin's worst few of the portfolio, and anyone's own projects (`/pmo status` has the rest).
+WORST_SHOWN = 5
+MAX_OWN_PROJECTS = 40
 
 
 # --- the status table -----------------------------------------------------------------------
@@ -131,125 +67,6 @@ def led_by(slack_user_id: str) -> ColumnElement[bool]:
 def table_scope(actor: Actor) -> ColumnElement[bool]:
     """What `/pmo status` covers: the whole portfolio for PMO admins, else the projects they sponsor or lead."""
     return true() if actor.is_pmo_admin else sponsored_by(actor.slack_user_id) | led_by(actor.slack_user_id)
-
-
-def status_table(session: Session, scope: ColumnElement[bool], *, today: date, tolerance: float) -> list[StatusRow]:
-    """Every project in `scope` that is not closed, worst first."""
-    # Never correlated: it is the same list of projects wherever it is used.
-    in_scope = select(Project.id).where(scope, Project.status != ProjectStatus.CLOSED).correlate(None)
-    overdue = _overdue_actions(session, in_scope, today)
-    off_trajectory = _benefits_off_trajectory(session, in_scope, today, tolerance)
-    incidents = _open_incidents(session, in_scope)
-    rows = [
-        StatusRow(
-            key=key,
-            name=name,
-            rag=rag,
-            trend=trend(rag, previous_rag),
-            last_checkin_at=checked_in_at,
-            overdue_actions=overdue.get(project_id, 0),
-            benefits_off_trajectory=off_trajectory.get(project_id, 0),
-            open_incidents=incidents.get(project_id, 0),
-        )
-        for project_id, key, name, rag, checked_in_at, previous_rag in _latest_statuses(session, in_scope)
-    ]
-    return sorted(rows, key=worst_first)
-
-
-def _latest_checkin(column: ColumnElement[Any], *conditions: ColumnElement[bool]) -> ScalarSelect[Any]:
-    """`column` of the project's latest check-in (latest period, then latest revision).
-
-    Correlated per project, each is one seek on the (project_id, period, revision) unique
-    index, so the cost follows the number of projects, not the length of their history.
-    """
-    return (
-        select(column)
-        .where(Checkin.project_id == Project.id, *conditions)
-        .order_by(Checkin.period.desc(), Checkin.revision.desc())
-        .limit(1)
-        .correlate(Project)
-        .scalar_subquery()
-    )
-
-
-def _latest_statuses(session: Session, in_scope: Select[tuple[int]]) -> Sequence[Row[Any]]:
-    """Per project: id, key, name, latest status, when it was submitted, the previous period's status."""
-    reported = aliased(Checkin)
-    latest_period = (
-        select(func.max(reported.period)).where(reported.project_id == Project.id).correlate(Project).scalar_subquery()
-    )
-    return session.execute(
-        select(
-            Project.id,
-            Project.key,
-            Project.name,
-            _latest_checkin(Checkin.overall_rag),
-            _latest_checkin(Checkin.submitted_at),
-            _latest_checkin(Checkin.overall_rag, Checkin.period < latest_period),
-        ).where(Project.id.in_(in_scope))
-    ).all()
-
-
-def _overdue_actions(session: Session, in_scope: Select[tuple[int]], today: date) -> dict[int, int]:
-    rows = session.execute(
-        select(Action.project_id, func.count())
-        .where(Action.status == ActionStatus.OPEN, Action.due_date < today, Action.project_id.in_(in_scope))
-        .group_by(Action.project_id)
-    )
-    return {project_id: count for project_id, count in rows}
-
-
-def _open_incidents(session: Session, in_scope: Select[tuple[int]]) -> dict[int, int]:
-    rows = session.execute(
-        select(IncidentImpact.project_id, func.count())
-        .join(Incident, Incident.id == IncidentImpact.incident_id)
-        .where(
-            Incident.status == IncidentStatus.OPEN,
-            IncidentImpact.not_affected.is_(false()),
-            IncidentImpact.project_id.in_(in_scope),
-        )
-        .group_by(IncidentImpact.project_id)
-    )
-    return {project_id: count for project_id, count in rows}
-
-
-def _benefits_off_trajectory(
-    session: Session, in_scope: Select[tuple[int]], today: date, tolerance: float
-) -> dict[int, int]:
-    """Active benefits whose latest value is off trajectory, by project (the rule of `benefits.trajectory`)."""
-    tracked = select(Benefit.id).where(Benefit.is_active, Benefit.project_id.in_(in_scope))
-    ranked = (
-        select(
-            BenefitValue.benefit_id,
-            BenefitValue.value,
-            BenefitValue.measured_on,
-            latest_value_rank(),
-        )
-        .where(BenefitValue.measured_on <= today, BenefitValue.benefit_id.in_(tracked))
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            Benefit.project_id,
-            Benefit.baseline,
-            Benefit.target,
-            Benefit.target_date,
-            Benefit.created_at,
-            func.coalesce(Benefit.plan_start_date, Project.start_date),
-            ranked.c.value,
-            ranked.c.measured_on,
-        )
-        .join(Project, Project.id == Benefit.project_id)
-        .join(ranked, and_(ranked.c.benefit_id == Benefit.id, ranked.c.recency == 1))
-    )
-    counts: dict[int, int] = {}
-    for project_id, baseline, target, target_date, created_at, start_date, value, measured_on in rows:
-        # The same start as benefits.planned_start: the baseline's date, else the project's start, else
-        # the day the benefit was added.
-        plan = Plan(baseline, target, start_date or created_at.date(), target_date)
-        if assess(plan, value, measured_on, on=today, tolerance=tolerance).is_off_track:
-            counts[project_id] = counts.get(project_id, 0) + 1
-    return counts
 
 
 # --- one project ------------------------------------------------------------------------------
@@ -467,15 +284,15 @@ class PendingCheckin:
 
 @dataclass(frozen=True)
 class PortfolioSummary:
-    """What a PMO admin sees first: the whole open portfolio, worst first, and the alerts nobody picked up."""
+    """What a PMO admin sees first: the open portfolio's counts, its worst few, the alerts nobody picked up."""
 
-    projects: list[StatusRow]
+    projects: TablePage  # the first WORST_SHOWN rows
     open_alerts: int  # PMO alerts not yet acknowledged or offered coaching
 
 
 @dataclass(frozen=True)
 class PersonalView:
-    projects: list[StatusRow]  # the ones I sponsor, lead or deputise on, worst first
+    projects: TablePage  # the ones I sponsor, lead or deputise on, worst first: the first MAX_OWN_PROJECTS
     actions: list[MyAction]  # my open actions, most overdue first, at most MAX_ACTIONS_SHOWN
     open_actions: int
     overdue_actions: int
@@ -485,7 +302,8 @@ class PersonalView:
 
 def portfolio_summary(session: Session, *, today: date, tolerance: float) -> PortfolioSummary:
     open_alerts = session.scalar(select(func.count(Escalation.id)).where(Escalation.status == EscalationStatus.OPEN))
-    return PortfolioSummary(status_table(session, true(), today=today, tolerance=tolerance), open_alerts or 0)
+    worst = health.table_page(session, true(), page=0, page_size=WORST_SHOWN, today=today, tolerance=tolerance)
+    return PortfolioSummary(worst, open_alerts or 0)
 
 
 def personal_view(
@@ -501,8 +319,13 @@ def personal_view(
     actions, open_actions, overdue_actions = _my_actions(session, slack_user_id, today)
     return PersonalView(
         portfolio=portfolio_summary(session, today=today, tolerance=tolerance) if is_pmo_admin else None,
-        projects=status_table(
-            session, sponsored_by(slack_user_id) | led_by(slack_user_id), today=today, tolerance=tolerance
+        projects=health.table_page(
+            session,
+            sponsored_by(slack_user_id) | led_by(slack_user_id),
+            page=0,
+            page_size=MAX_OWN_PROJECTS,
+            today=today,
+            tolerance=tolerance,
         ),
         actions=actions,
         open_actions=open_actions,

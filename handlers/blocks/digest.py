@@ -8,7 +8,7 @@ Slack's limits (50 blocks, 3,000 characters a section).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TypeVar
 
@@ -16,14 +16,13 @@ from bot.services.actions import working_days_text
 from bot.services.digest import (
     Digest,
     EscalationLine,
-    GovernancePack,
     IncidentLine,
-    ObjectiveProgress,
     RagChange,
     RagCounts,
     RuleFinding,
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
+from bot.services.pack import GovernancePack, ObjectiveProgress
 from handlers.blocks.coaching import (
     coaching_section,
     nobody_accountable_section,
@@ -207,39 +206,102 @@ def digest_text(digest: Digest) -> str:
     )
 
 
-def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
-    """The digest; `links` maps alert cause keys to the alerts' permalinks."""
+DigestSection = Callable[[Digest, Mapping[str, str]], list[Block]]
+
+
+def _status_section(digest: Digest, _links: Mapping[str, str]) -> list[Block]:
+    return [
+        section(f"*Portfolio status*, change since last week\n{_counts_line(digest.counts, digest.counts_week_ago)}")
+    ]
+
+
+def _turned_worse_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    return [section(_listed("Turned worse", _turned_worse(digest.turned_worse, links)))]
+
+
+def _missed_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    missed = [
+        f"{_project(m.project_key, m.project_name, links.get(m.alert_cause_key))}: {m.period}" for m in digest.missed
+    ]
+    return [section(_listed("Missed check-ins", missed))]
+
+
+def _overdue_section(digest: Digest, _links: Mapping[str, str]) -> list[Block]:
     bands = " · ".join(f"{band.label}: {band.count}" for band in digest.overdue_bands)
     overdue = [
         f"{_project(a.project_key, a.project_name, None)}: “{_words(a.title)}” ({user(a.owner_user_id)}), "
         f"{working_days_text(a.days_overdue)} overdue"
         for a in digest.overdue
     ]
+    return [
+        section(_listed("Overdue actions", overdue, summary=f", by working days overdue: {bands}" if overdue else ""))
+    ]
+
+
+def _off_track_section(digest: Digest, _links: Mapping[str, str]) -> list[Block]:
     off_track = [
         f"{_project(b.project_key, b.project_name, None)}: {_words(b.benefit_name)} {b.latest.normalize():f} "
         f"{_words(b.unit)}, plan {b.expected.quantize(Decimal(1)):f} by now"
         for b in digest.off_track
     ]
-    missed = [
-        f"{_project(m.project_key, m.project_name, links.get(m.alert_cause_key))}: {m.period}" for m in digest.missed
-    ]
+    return [section(_listed("Benefits off trajectory", off_track))]
+
+
+def _incidents_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
     return [
-        header(f"PMO digest · {digest.period}"),
-        section(f"*Portfolio status*, change since last week\n{_counts_line(digest.counts, digest.counts_week_ago)}"),
-        section(_listed("Turned worse", _turned_worse(digest.turned_worse, links))),
-        section(_listed("Missed check-ins", missed)),
-        section(_listed("Overdue actions", overdue, summary=f", by working days overdue: {bands}" if overdue else "")),
-        section(_listed("Benefits off trajectory", off_track)),
-        section(_listed("Open incidents and the delay they cause", [_incident(i, links) for i in digest.incidents])),
-        section(_listed("Escalations not yet acknowledged", [_escalation(e, links) for e in digest.unacknowledged])),
+        section(_listed("Open incidents and the delay they cause", [_incident(i, links) for i in digest.incidents]))
+    ]
+
+
+def _escalations_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    return [
+        section(_listed("Escalations not yet acknowledged", [_escalation(e, links) for e in digest.unacknowledged]))
+    ]
+
+
+def _governance_rules_section(digest: Digest, _links: Mapping[str, str]) -> list[Block]:
+    return [
         divider(),
         header("Governance rules"),
         section(_listed("Watermelons: Green outside, red inside", _findings(digest.watermelons))),
         section(_listed("Stuck", _findings(digest.stuck))),
         *_compliance_sections(digest.compliance),
-        *coaching_section(digest.where_to_coach),
-        pmo_owned_section(digest.pmo_owned),
-        nobody_accountable_section(digest.nobody_accountable),
+    ]
+
+
+def _coaching_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    return coaching_section(digest.where_to_coach)
+
+
+def _pmo_owned_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    return [pmo_owned_section(digest.pmo_owned)]
+
+
+def _nobody_accountable_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    return [nobody_accountable_section(digest.nobody_accountable)]
+
+
+# The digest, top to bottom: a new section is one function above and one line here.
+DIGEST_SECTIONS: tuple[DigestSection, ...] = (
+    _status_section,
+    _turned_worse_section,
+    _missed_section,
+    _overdue_section,
+    _off_track_section,
+    _incidents_section,
+    _escalations_section,
+    _governance_rules_section,
+    _coaching_section,
+    _pmo_owned_section,
+    _nobody_accountable_section,
+)
+
+
+def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    """The digest; `links` maps alert cause keys to the alerts' permalinks."""
+    return [
+        header(f"PMO digest · {digest.period}"),
+        *(block for build in DIGEST_SECTIONS for block in build(digest, links)),
         context(f"As of {slack_time(digest.generated_at)}. `/pmo digest` shows the current one, any time."),
     ]
 

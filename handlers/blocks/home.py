@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.services.status import MyAction, PendingCheckin, PersonalView, PortfolioSummary, StatusRow
+from bot.services.health import TablePage
+from bot.services.status import MyAction, PendingCheckin, PersonalView, PortfolioSummary
 from handlers.blocks.checkins import FormTarget
 from handlers.blocks.common import (
     Block,
@@ -25,10 +26,9 @@ from handlers.ids import ActionId
 
 # With 3 headers, 2 dividers, the footer and a line for each overflow, the tab stays
 # under Slack's 100 blocks for any number of projects, check-ins and actions.
-MAX_HOME_PROJECTS = 40
+# (The projects shown are capped where they are read: bot/services/status.MAX_OWN_PROJECTS, WORST_SHOWN.)
 MAX_HOME_PENDING = 20
 MAX_TITLE_IN_LIST = 150
-WORST_SHOWN = 5  # the PMO admin's summary names the worst few; `/pmo status` has the rest
 
 
 def _pending_block(pending: PendingCheckin) -> Block:
@@ -48,25 +48,25 @@ def _action_text(action: MyAction) -> str:
 
 
 def _portfolio_blocks(summary: PortfolioSummary, now: datetime) -> list[Block]:
-    rows = summary.projects
+    worst = summary.projects
     alerts = plural(summary.open_alerts, "PMO alert") + " not yet picked up"
     blocks: list[Block] = [
         header("Portfolio"),
-        section(f"{plural(len(rows), 'open project')}: {rag_counts(rows)}. {alerts}."),
+        section(f"{plural(worst.total, 'open project')}: {rag_counts(worst.rag_counts)}. {alerts}."),
     ]
-    if rows:
+    if worst.rows:
         blocks.append(section("*Worst first*"))
-        blocks += [section(row_text(row, now)) for row in rows[:WORST_SHOWN]]
+        blocks += [section(row_text(row, now)) for row in worst.rows]
         blocks.append(context("`/pmo status` lists the whole portfolio; `/pmo digest` has this week's digest."))
     return [*blocks, divider()]
 
 
-def _own_projects_blocks(projects: list[StatusRow], now: datetime) -> list[Block]:
+def _own_projects_blocks(projects: TablePage, now: datetime) -> list[Block]:
     blocks: list[Block] = [header("Your projects")]
-    if projects:
-        blocks += [section(row_text(row, now)) for row in projects[:MAX_HOME_PROJECTS]]
-        if len(projects) > MAX_HOME_PROJECTS:
-            more = len(projects) - MAX_HOME_PROJECTS
+    if projects.rows:
+        blocks += [section(row_text(row, now)) for row in projects.rows]
+        if projects.total > len(projects.rows):
+            more = projects.total - len(projects.rows)
             blocks.append(context(f"…and {more} more, healthier ones. `/pmo status KEY` shows any one of them."))
     else:
         blocks.append(section("_You don't sponsor or lead any project. `/pmo status KEY` shows any project._"))
@@ -78,7 +78,7 @@ def home_view(view: PersonalView, *, now: datetime) -> dict[str, Any]:
     if view.portfolio is not None:
         blocks += _portfolio_blocks(view.portfolio, now)
     # A PMO admin who sponsors and leads nothing has the portfolio instead of an empty list.
-    if view.projects or view.portfolio is None:
+    if view.projects.total or view.portfolio is None:
         blocks += _own_projects_blocks(view.projects, now)
 
     blocks.append(header("Check-ins waiting for you"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.services.digest import ObjectiveProgress, WeekMix
+from bot.services.pack import ObjectiveProgress, WeekMix
 from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, section
 
 NAME_WIDTH = 40

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from bot.services.health import StatusRow, TablePage, Trend
 from bot.services.status import (
     ActionLine,
     IncidentLine,
     Narrative,
     PeriodStatus,
     ProjectOverview,
-    StatusRow,
-    Trend,
 )
 from handlers.blocks.benefits import benefit_line_text
 from handlers.blocks.checkins import RAG_EMOJI, rag_label
@@ -56,10 +55,6 @@ class StatusPage(JsonState):
     RERUN: ClassVar[str] = "/pmo status"
 
     page: int
-
-
-def page_count(rows: int) -> int:
-    return max(1, -(-rows // PAGE_SIZE))
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
@@ -106,8 +101,7 @@ def _row_block(row: StatusRow, now: datetime, *, with_details: bool) -> Block:
     return block
 
 
-def rag_counts(rows: list[StatusRow]) -> str:
-    counts = Counter(row.rag for row in rows)
+def rag_counts(counts: Counter[Rag | None]) -> str:
     parts = [f"{counts[rag]} {rag.value.capitalize()}" for rag in (Rag.RED, Rag.AMBER, Rag.GREEN)]
     return ", ".join([*parts, f"{counts[None]} without a status"])
 
@@ -119,20 +113,21 @@ ORDER_NOTE = (
 )
 
 
-def status_table_text(title: str, rows: list[StatusRow], page: int) -> str:
-    page = min(max(page, 0), page_count(len(rows)) - 1)
-    return f"{title}: {plural(len(rows), 'project')} ({rag_counts(rows)}), page {page + 1} of {page_count(len(rows))}"
+def status_table_text(title: str, table: TablePage) -> str:
+    return (
+        f"{title}: {plural(table.total, 'project')} ({rag_counts(table.rag_counts)}), "
+        f"page {table.page + 1} of {table.pages}"
+    )
 
 
-def status_table_blocks(title: str, rows: list[StatusRow], page: int, *, now: datetime, shareable: bool) -> list[Block]:
+def status_table_blocks(title: str, table: TablePage, *, now: datetime, shareable: bool) -> list[Block]:
     """One page of the table. The private copy has Details, paging and Share; the shared copy none."""
-    pages = page_count(len(rows))
-    page = min(max(page, 0), pages - 1)
-    shown = rows[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    page, pages = table.page, table.pages
+    counts = f"{plural(table.total, 'project')}: {rag_counts(table.rag_counts)}"
     blocks: list[Block] = [
         header(title),
-        context(f"{plural(len(rows), 'project')}: {rag_counts(rows)}. Page {page + 1} of {pages}. {ORDER_NOTE}"),
-        *(_row_block(row, now, with_details=shareable) for row in shown),
+        context(f"{counts}. Page {page + 1} of {pages}. {ORDER_NOTE}"),
+        *(_row_block(row, now, with_details=shareable) for row in table.rows),
     ]
     if shareable:
         buttons = []
