@@ -96,6 +96,23 @@ def _unsent_sponsors(session: Session, incident_id: int, *, now: datetime) -> se
     return {sponsor for sponsor, key in keys.items() if key not in in_hand}
 
 
+def _declaration_unsent(session: Session, incident_id: int, *, now: datetime) -> bool:
+    """Whether some message of the declaration (summary, notices, sponsor DMs) is not in hand in the ledger."""
+    summary_key = message_keys.incident_summary(incident_id)
+    return (
+        summary_key not in outbox.keys_in_hand(session, [summary_key], now=now)
+        or bool(_unsent_channels(session, message_keys.incident_notice, incident_id, now=now))
+        or bool(_unsent_sponsors(session, incident_id, now=now))
+    )
+
+
+def _replans_unsent(session: Session, incident_id: int, *, now: datetime) -> bool:
+    """Whether a re-plan message owed to an affected channel is not in hand in the ledger."""
+    targets = _unsent_channels(session, message_keys.incident_replan, incident_id, now=now)
+    unsent = {target.project_id for target in targets}
+    return bool(unsent - incident_views.not_affected_project_ids(session, incident_id))
+
+
 # --- what a declaration and a resolution send -----------------------------------------------
 
 
@@ -132,6 +149,9 @@ def announce_declared(ctx: AppContext, incident_id: int, now: datetime) -> None:
     # Rendered when each is sent, so a resolution arriving meanwhile is what they say.
     unsent = [sponsor for sponsor in incident_views.impacts_by_sponsor(view) if sponsor in sponsors]
     fan_out(ctx, unsent, lambda sponsor: _publish_sponsor_dm(ctx, incident_id, sponsor, now))
+    with unit_of_work(ctx.session_factory) as session:
+        if not _declaration_unsent(session, incident_id, now=now):
+            incidents.mark_announced(session, incident_id, now=now)
 
 
 def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
@@ -172,6 +192,9 @@ def announce_resolved(ctx: AppContext, incident_id: int, now: datetime) -> None:
     ]
     what = f"re-plan message for {view.key}"
     fan_out(ctx, replans, lambda item: _send_paced(ctx, item[0], item[1], now, what))
+    with unit_of_work(ctx.session_factory) as session:
+        if not _replans_unsent(session, incident_id, now=now):
+            incidents.mark_replans_announced(session, incident_id, now=now)
 
 
 def publish_summary(ctx: AppContext, incident_id: int, now: datetime) -> None:
@@ -212,24 +235,10 @@ def send_pending_incident_messages(ctx: AppContext, now: datetime) -> None:
     """Scheduled safety net: what a declaration or resolution should have sent and did not (a crash,
     a restart mid-fan-out) goes out now."""
     with unit_of_work(ctx.session_factory) as session:
+        # Only announcements not yet wholly in the ledger: once they are, its retries finish them.
         open_ids, resolved_ids = incident_views.to_announce(session, now=now)
-        declared = [
-            incident_id
-            for incident_id in open_ids
-            if message_keys.incident_summary(incident_id)
-            not in outbox.keys_in_hand(session, [message_keys.incident_summary(incident_id)], now=now)
-            or _unsent_channels(session, message_keys.incident_notice, incident_id, now=now)
-            or _unsent_sponsors(session, incident_id, now=now)
-        ]
-        resolved = [
-            incident_id
-            for incident_id in resolved_ids
-            if set(
-                target.project_id
-                for target in _unsent_channels(session, message_keys.incident_replan, incident_id, now=now)
-            )
-            - incident_views.not_affected_project_ids(session, incident_id)
-        ]
+        declared = [incident_id for incident_id in open_ids if _declaration_unsent(session, incident_id, now=now)]
+        resolved = [incident_id for incident_id in resolved_ids if _replans_unsent(session, incident_id, now=now)]
     for incident_id in declared:
         announce_declared(ctx, incident_id, now)
     for incident_id in resolved:

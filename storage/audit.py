@@ -30,10 +30,12 @@ from storage.models import Action, AuditEvent, Benefit, Checkin
 # Bookkeeping nobody changes by hand: the delivery ledger, the scheduler's own state, the
 # prompt periods the scheduler opens, and the trail itself.
 NOT_AUDITED = frozenset({"audit_events", "outgoing_messages", "sync_states", "job_runs", "checkin_periods"})
-# Columns that change on their own (learnt from Slack, or touched on every save).
+# Columns that change on their own (learnt from Slack, touched on every save, or the delivery's
+# bookkeeping).
 IGNORED_COLUMNS = {
     "people": frozenset({"timezone", "unreachable_since", "created_at"}),
     "projects": frozenset({"updated_at"}),
+    "incidents": frozenset({"announced_at", "replans_announced_at"}),
 }
 # How a record without a project_id of its own finds its project.
 _PARENTS = {"action_id": (Action.id, Action.project_id), "benefit_id": (Benefit.id, Benefit.project_id)}

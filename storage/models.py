@@ -446,6 +446,10 @@ class Incident(Base):
     declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     declared_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When every message the declaration (or the resolution) sends was in the ledger: from then on
+    # the ledger's own retries finish the job, and the tick's safety net no longer looks at it.
+    announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    replans_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     service_links: Mapped[list[IncidentService]] = relationship(cascade="all, delete-orphan")
     impacts: Mapped[list[IncidentImpact]] = relationship(

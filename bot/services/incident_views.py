@@ -231,12 +231,19 @@ def not_affected_project_ids(session: Session, incident_id: int) -> set[int]:
 
 
 def to_announce(session: Session, *, now: datetime) -> tuple[list[int], list[int]]:
-    """(open incidents, incidents resolved lately): the tick makes sure their messages all went out."""
-    open_ids = list(session.scalars(select(Incident.id).where(Incident.status == IncidentStatus.OPEN)))
+    """(open incidents, incidents resolved lately) whose announcement is not yet wholly in the
+    ledger: the tick makes sure their messages all go out."""
+    open_ids = list(
+        session.scalars(
+            select(Incident.id).where(Incident.status == IncidentStatus.OPEN, Incident.announced_at.is_(None))
+        )
+    )
     resolved_ids = list(
         session.scalars(
             select(Incident.id).where(
-                Incident.status == IncidentStatus.RESOLVED, Incident.resolved_at >= now - REPLAN_GRACE
+                Incident.status == IncidentStatus.RESOLVED,
+                Incident.resolved_at >= now - REPLAN_GRACE,
+                Incident.replans_announced_at.is_(None),
             )
         )
     )

@@ -482,3 +482,13 @@ def _excuse_periods_in_pause(session: Session, incident: Incident, default_caden
             session.add(
                 CheckinPeriod(project_id=project_id, period=period, due_at=due_at, excused_reason=EXCUSED_REASON)
             )
+
+
+def mark_announced(session: Session, incident_id: int, *, now: datetime) -> None:
+    """Every message of the declaration is in the ledger: the ledger's retries finish the job."""
+    session.get_one(Incident, incident_id).announced_at = now
+
+
+def mark_replans_announced(session: Session, incident_id: int, *, now: datetime) -> None:
+    """Every re-plan message of the resolution is in the ledger."""
+    session.get_one(Incident, incident_id).replans_announced_at = now
