@@ -19,6 +19,7 @@ from handlers import (
     home,
     incidents,
     live_services,
+    milestones,
     nudges,
     overlaps,
     partners,
@@ -41,6 +42,7 @@ SUBCOMMANDS = (
     *live_services.SUBCOMMANDS,
     *incidents.SUBCOMMANDS,
     *history.SUBCOMMANDS,
+    *milestones.SUBCOMMANDS,
 )
 
 
@@ -59,3 +61,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     live_services.register(app, ctx)
     incidents.register(app, ctx)
     history.register(app, ctx)
+    milestones.register(app, ctx)

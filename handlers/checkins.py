@@ -11,12 +11,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import checkins, message_keys, outbox, portfolio
+from bot.services import checkins, message_keys, milestones, outbox, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
+from handlers.blocks.milestones import forecasts_in
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
     ClaimedMessage,
@@ -33,6 +34,7 @@ from handlers.delivery import (
 from handlers.escalations import settle_alert
 from handlers.home import refresh_home
 from handlers.ids import ActionId, CallbackId, CheckinBlock
+from handlers.milestones import send_slip_notices
 from storage.models import Checkin, Project, Rag
 from storage.session import unit_of_work
 
@@ -163,6 +165,7 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             questions,
             more=max(0, len(benefits) - len(questions)),
             answers=answers,
+            milestones=tuple(milestones.form_milestones(session, project, today=ctx.workspace_today())),
         )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -346,8 +349,10 @@ def register(app: App, ctx: AppContext) -> None:
             submission = checkins.submit(
                 session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
             )
+            milestones.update_forecasts(session, project, forecasts_in(view["state"]["values"]), now=now)
         ack()
         _after_submission(ctx, submission, user_id, now)
+        send_slip_notices(ctx, now)
 
 
 CHECKIN = Subcommand(

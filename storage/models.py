@@ -292,6 +292,44 @@ class Benefit(Base):
     )
 
 
+class Milestone(Base):
+    """A point in a project's plan: the date agreed (baseline), the date now expected
+    (forecast) and, once it is met, the day it was."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    baseline_date: Mapped[date] = mapped_column(Date)
+    forecast_date: Mapped[date] = mapped_column(Date)
+    actual_date: Mapped[date | None] = mapped_column(Date)
+    # The last time the forecast moved later (the digest's "slipped this week").
+    slipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    project: Mapped[Project] = relationship()
+
+
+class MilestoneDependency(Base):
+    """A project (`project_id`) that needs another project's milestone by a date."""
+
+    __tablename__ = "milestone_dependencies"
+    __table_args__ = (UniqueConstraint("project_id", "milestone_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"), index=True)
+    needed_by: Mapped[date] = mapped_column(Date)
+    # The latest late forecast the dependent project was told about: a later one is a new slip.
+    notified_forecast: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    project: Mapped[Project] = relationship()
+    milestone: Mapped[Milestone] = relationship()
+
+
 class BenefitValue(Base):
     __tablename__ = "benefit_values"
 

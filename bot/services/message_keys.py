@@ -77,3 +77,11 @@ def coaching_offered(escalation_id: int, recipient_user_id: str) -> str:
 def governance_pack_tables(month: str) -> str:
     """The governance pack's chart numbers as tables, in the pack's thread."""
     return f"governance-pack-tables:{month}"
+
+
+# --- milestones and dependencies (bot/services/milestones.py) -------------------------------------
+
+
+def dependency_slip(dependency_id: int, forecast: date, recipient: str) -> str:
+    """One notice per slip: a dependency's milestone forecast at `forecast`, to the channel or the lead."""
+    return f"dependency-slip:{dependency_id}:{forecast.isoformat()}:{recipient}"

@@ -22,7 +22,7 @@ from sqlalchemy import Row, ScalarSelect, Select, and_, case, false, func, or_, 
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from bot.services import checkins, portfolio
+from bot.services import checkins, milestones, portfolio
 from bot.services.access import Actor
 from bot.services.benefits import Plan, assess, latest_value_rank
 from bot.services.cadence import Cadence, previous_period
@@ -315,6 +315,7 @@ class ProjectOverview:
     overdue_actions: int
     incidents: list[IncidentLine]  # open ones affecting it, most severe first, at most MAX_INCIDENTS_SHOWN
     open_incidents: int
+    schedule: milestones.ProjectSchedule
 
 
 def project_overview(
@@ -340,6 +341,7 @@ def project_overview(
         overdue_actions=overdue_actions,
         incidents=incidents,
         open_incidents=open_incidents,
+        schedule=milestones.project_schedule(session, project),
     )
 
 

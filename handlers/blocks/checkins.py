@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
+from bot.services.milestones import MilestoneLine
 from handlers.blocks.actions import HelpActionTarget, help_action_button
 from handlers.blocks.common import Block, actions, button, clip, context, escaped, plain, section, user
 from handlers.blocks.metadata import JsonState
+from handlers.blocks.milestones import MAX_MODAL_BLOCKS, checkin_milestone_blocks
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 
 RAG_EMOJI = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
@@ -132,6 +134,7 @@ def checkin_modal(
     more: int,
     *,
     answers: FormAnswers | None = None,
+    milestones: tuple[MilestoneLine, ...] = (),
 ) -> dict[str, Any]:
     """The check-in form; with `answers` (an amendment) every field starts as last submitted."""
     given = answers or FormAnswers()
@@ -197,6 +200,7 @@ def checkin_modal(
         )
     if more:
         blocks.append(context(f"{more} more benefits: report them with `/pmo benefit report`."))
+    blocks += checkin_milestone_blocks(target.project_key, milestones, room=MAX_MODAL_BLOCKS - len(blocks))
     return {
         "type": "modal",
         "callback_id": CallbackId.CHECKIN,

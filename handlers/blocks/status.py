@@ -33,6 +33,7 @@ from handlers.blocks.common import (
     user,
 )
 from handlers.blocks.metadata import JsonState
+from handlers.blocks.milestones import schedule_blocks
 from handlers.ids import ActionId
 from storage.models import Rag
 
@@ -212,6 +213,7 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
 
     benefits = [benefit_line_text(line) for line in overview.benefits]
     blocks.append(section("*Benefits*\n" + (bulleted(benefits) if benefits else "_none_")))
+    blocks += schedule_blocks(overview.schedule)
 
     more_actions = overview.open_actions - len(overview.actions)
     action_lines = [_action_text(line) for line in overview.actions]
