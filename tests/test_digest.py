@@ -35,6 +35,7 @@ from bot.services.digest import (
 )
 from bot.services.escalations import Cause
 from bot.services.governance import ComplianceRate, ComplianceReport
+from bot.services.milestones import DigestMilestones, MilestoneLine
 from handlers.blocks.digest import digest_blocks, digest_text, pack_blocks
 from handlers.delivery import escalate
 from handlers.jobs import run_due_work
@@ -460,6 +461,9 @@ def _huge_digest() -> Digest:
     keys = [f"PROJECT-{n:05d}-{'K' * 18}" for n in range(5000)]
     evidence = tuple(f"Action “{'T' * 500}” is 40 days overdue (due 2026-10-14)." for _ in range(20))
     rates = [ComplianceRate(key, 1, 3, {"incident": 2, "lead away": 1}) for key in keys]
+    milestones = [
+        MilestoneLine(n, k, "M" * 200, date(2026, 12, 1), date(2027, 1, 4), None, 23) for n, k in enumerate(keys)
+    ]
     return Digest(
         period="2026-W48",
         generated_at=NOW,
@@ -484,6 +488,7 @@ def _huge_digest() -> Digest:
         watermelons=[RuleFinding(k, long_name, evidence) for k in keys],
         stuck=[RuleFinding(k, long_name, evidence) for k in keys],
         compliance=ComplianceReport(date(2026, 8, 24), rates, rates, rates),
+        milestones=DigestMilestones(milestones, milestones),
     )
 
 

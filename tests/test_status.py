@@ -18,6 +18,7 @@ from bot.demo.blockkit import message_problems
 from bot.services import benefits, checkins, partners, people, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput
+from bot.services.milestones import DependencyLine, MilestoneLine, ProjectSchedule
 from bot.services.portfolio import BenefitLine
 from bot.services.status import (
     ActionLine,
@@ -248,6 +249,11 @@ def test_the_largest_project_overview_is_valid_block_kit():
         overdue_actions=4000,
         incidents=[IncidentLine("INC-" + "9" * 28, "SEV1", "S" * 5000, AT)] * 10,
         open_incidents=300,
+        schedule=ProjectSchedule(
+            [MilestoneLine(1, "K" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 5,
+            500,
+            [DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 10,
+        ),
     )
 
     blocks = project_status_blocks(overview, now=AT, shareable=True)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, checkins, governance
+from bot.services import benefits, checkins, governance, milestones
 from bot.services.cadence import Cadence, period_of, previous_period
 from bot.services.calendar import first_working_day
 from bot.services.checkins import RAG_ORDER
@@ -225,6 +225,7 @@ class Digest:
     watermelons: list[RuleFinding]
     stuck: list[RuleFinding]
     compliance: ComplianceReport
+    milestones: milestones.DigestMilestones
 
 
 def _turned_worse(portfolio: _Portfolio, *, now: datetime, week_ago: datetime) -> list[RagChange]:
@@ -381,6 +382,7 @@ def build_digest(
         watermelons=_findings(projects, governance.watermelons(projects, latest, overdue, off_track, misses, now=now)),
         stuck=_findings(projects, governance.stuck(projects, statuses)),
         compliance=governance.fair_compliance(session, projects, now=now, answer_window=answer_window),
+        milestones=milestones.digest_milestones(session, now=now, today=today, scope=scope),
     )
 
 

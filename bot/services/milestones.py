@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotFound, UserError
@@ -434,8 +434,9 @@ class DigestMilestones:
 DUE_SOON = timedelta(days=14)
 
 
-def digest_milestones(session: Session, *, now: datetime, today: date) -> DigestMilestones:
-    active = Project.status != ProjectStatus.CLOSED
+def digest_milestones(session: Session, *, now: datetime, today: date, scope: ColumnElement[bool]) -> DigestMilestones:
+    """`scope` narrows the projects, as the digest's does (a Slack Connect channel)."""
+    active = and_(Project.status != ProjectStatus.CLOSED, scope)
     slipped = session.scalars(
         select(Milestone)
         .join(Milestone.project)

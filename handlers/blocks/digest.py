@@ -27,6 +27,7 @@ from bot.services.digest import (
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
 from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, clip, context, divider, escaped, header, section, user
 from handlers.blocks.escalations import reason_text
+from handlers.blocks.milestones import digest_milestone_blocks
 from storage.models import Rag
 
 # Lines shown per list; the rest are counted. Also bounds the permalinks fetched per digest.
@@ -218,6 +219,7 @@ def digest_blocks(digest: Digest, links: Mapping[str, str]) -> list[Block]:
         section(_listed("Missed check-ins", missed)),
         section(_listed("Overdue actions", overdue, summary=f", by working days overdue: {bands}" if overdue else "")),
         section(_listed("Benefits off trajectory", off_track)),
+        *digest_milestone_blocks(digest.milestones),
         section(_listed("Open incidents and the delay they cause", [_incident(i, links) for i in digest.incidents])),
         section(_listed("Escalations not yet acknowledged", [_escalation(e, links) for e in digest.unacknowledged])),
         divider(),
