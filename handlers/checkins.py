@@ -165,7 +165,7 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             questions,
             more=max(0, len(benefits) - len(questions)),
             answers=answers,
-            milestones=tuple(milestones.form_milestones(session, project, today=ctx.workspace_today())),
+            milestones=milestones.form_milestones(session, project, today=ctx.workspace_today()),
         )
     client.views_open(trigger_id=trigger_id, view=view)
 

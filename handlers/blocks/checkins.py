@@ -134,7 +134,7 @@ def checkin_modal(
     more: int,
     *,
     answers: FormAnswers | None = None,
-    milestones: tuple[MilestoneLine, ...] = (),
+    milestones: list[MilestoneLine] | None = None,
 ) -> dict[str, Any]:
     """The check-in form; with `answers` (an amendment) every field starts as last submitted."""
     given = answers or FormAnswers()
@@ -200,7 +200,7 @@ def checkin_modal(
         )
     if more:
         blocks.append(context(f"{more} more benefits: report them with `/pmo benefit report`."))
-    blocks += checkin_milestone_blocks(target.project_key, milestones, room=MAX_MODAL_BLOCKS - len(blocks))
+    blocks += checkin_milestone_blocks(target.project_key, milestones or [], room=MAX_MODAL_BLOCKS - len(blocks))
     return {
         "type": "modal",
         "callback_id": CallbackId.CHECKIN,

@@ -3,7 +3,6 @@ the status section, the slip notice and the digest's lines. Pure: data in, block
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Any, ClassVar
@@ -213,8 +212,8 @@ def _choice_option(choice: MilestoneChoice) -> dict[str, Any]:
     return {"text": plain(text, OPTION_TEXT_LIMIT), "value": str(choice.milestone_id)}
 
 
-def new_dependency_modal(project_key: str, project_name: str, choices: Sequence[MilestoneChoice]) -> dict[str, Any]:
-    shown = list(choices)[:MAX_SELECT_OPTIONS]
+def new_dependency_modal(project_key: str, project_name: str, choices: list[MilestoneChoice]) -> dict[str, Any]:
+    shown = choices[:MAX_SELECT_OPTIONS]
     blocks: list[Block] = [
         context(f"What *{project_key} · {escaped(clip(project_name, 150))}* needs from another project, and by when."),
         _input(
@@ -240,7 +239,7 @@ def milestone_list_text(project_key: str, count: int) -> str:
     return f"{project_key}: {count} milestones"
 
 
-def milestone_list_blocks(project_key: str, project_name: str, lines: Sequence[MilestoneLine]) -> list[Block]:
+def milestone_list_blocks(project_key: str, project_name: str, lines: list[MilestoneLine]) -> list[Block]:
     blocks: list[Block] = [header(f"Milestones of {project_key} · {project_name}")]
     if not lines:
         blocks.append(section(f"None yet. `/pmo milestone add {project_key}` adds one."))
@@ -263,7 +262,7 @@ def milestone_list_blocks(project_key: str, project_name: str, lines: Sequence[M
 # --- the check-in form ----------------------------------------------------------------------------
 
 
-def checkin_milestone_blocks(project_key: str, lines: Sequence[MilestoneLine], *, room: int) -> list[Block]:
+def checkin_milestone_blocks(project_key: str, lines: list[MilestoneLine], *, room: int) -> list[Block]:
     """One datepicker per open milestone due soon, at its forecast: the team changes only what moved.
 
     At most `room` blocks (what the form has left of a modal's 100); those that do not fit are counted.
@@ -328,7 +327,8 @@ def schedule_blocks(schedule: ProjectSchedule) -> list[Block]:
 def slip_notice_text(notice: SlipNotice) -> str:
     line = notice.line
     return (
-        f"{line.milestone_key}'s milestone {line.milestone_name} is now forecast for {line.forecast:%d %b %Y}, "
+        f"{line.milestone_key}'s milestone {escaped(line.milestone_name)} "
+        f"is now forecast for {line.forecast:%d %b %Y}, "
         f"after {notice.project_key} needs it ({line.needed_by:%d %b %Y})"
     )
 
