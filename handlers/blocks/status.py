@@ -213,7 +213,6 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
 
     benefits = [benefit_line_text(line) for line in overview.benefits]
     blocks.append(section("*Benefits*\n" + (bulleted(benefits) if benefits else "_none_")))
-    blocks += schedule_blocks(overview.schedule)
 
     more_actions = overview.open_actions - len(overview.actions)
     action_lines = [_action_text(line) for line in overview.actions]
@@ -231,6 +230,7 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
     if more_incidents:
         incident_lines.append(f"…and {more_incidents} more")
     blocks.append(section("*Incidents affecting it*\n" + (bulleted(incident_lines) if incident_lines else "_none_")))
+    blocks += schedule_blocks(overview.schedule)
 
     if shareable:
         blocks += [divider(), actions(button("Share in channel", ActionId.SHARE_PROJECT_STATUS, overview.key))]
