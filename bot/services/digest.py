@@ -456,6 +456,7 @@ class GovernancePack:
     weeks: list[WeekMix]  # oldest first
     objectives: list[ObjectiveProgress]
     decisions: list[DecisionNeeded]
+    milestones: list[milestones.MilestoneLine]  # the coming quarter's, for the baseline-against-forecast chart
 
     @property
     def title(self) -> str:
@@ -572,4 +573,5 @@ def build_pack(
         weeks=_health_weeks(session, today, HEALTH_WEEKS),
         objectives=_objective_progress(session, today=today, tolerance=tolerance),
         decisions=_decisions(session, portfolio, now),
+        milestones=milestones.quarter_milestones(session, today=today),
     )

@@ -457,3 +457,25 @@ def digest_milestones(session: Session, *, now: datetime, today: date, scope: Co
         .order_by(Milestone.forecast_date, Project.key, Milestone.id)
     )
     return DigestMilestones(lines_of(session, slipped), lines_of(session, due))
+
+
+# --- the monthly governance pack ----------------------------------------------------------------
+
+QUARTER = timedelta(weeks=13)
+
+
+def quarter_milestones(session: Session, *, today: date) -> list[MilestoneLine]:
+    """Open milestones of the coming quarter (baseline or forecast within it), soonest forecast first."""
+    end = today + QUARTER
+    due = session.scalars(
+        select(Milestone)
+        .join(Milestone.project)
+        .where(
+            Project.status != ProjectStatus.CLOSED,
+            Milestone.actual_date.is_(None),
+            or_(Milestone.forecast_date.between(today, end), Milestone.baseline_date.between(today, end)),
+        )
+        .options(selectinload(Milestone.project))
+        .order_by(Milestone.forecast_date, Project.key, Milestone.id)
+    )
+    return lines_of(session, due)
