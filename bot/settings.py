@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # A benefit is off trajectory when it is behind the straight line by more than this
     # fraction of the distance from baseline to target.
     benefit_tolerance: float = Field(default=0.10, ge=0, le=1)
+    # Cost: the month the financial year starts (4: April to March), and how far the forecast outturn
+    # may stray from the budget, as a share of it, before the cost RAG is suggested Amber (twice: Red).
+    financial_year_start: int = Field(default=4, ge=1, le=12)
+    cost_tolerance: float = Field(default=0.05, ge=0, le=1)
     # The most messages per second the bot ever sends. Below it the bot finds Slack's own
     # limit by itself (bot/pacing.py); lower it only to leave room for other apps.
     slack_messages_per_second: float = Field(default=100, gt=0, le=1000)

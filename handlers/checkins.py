@@ -11,12 +11,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import checkins, message_keys, milestones, outbox, portfolio
+from bot.services import checkins, cost, message_keys, milestones, outbox, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from handlers.blocks import checkins as blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, SummaryLines
+from handlers.blocks.cost import costs_in
 from handlers.blocks.milestones import forecasts_in
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
@@ -166,6 +167,14 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
             more=max(0, len(benefits) - len(questions)),
             answers=answers,
             milestones=milestones.form_milestones(session, project, today=ctx.workspace_today()),
+            costs=cost.form_costs(
+                session,
+                project,
+                period,
+                today=ctx.workspace_today(),
+                start_month=ctx.settings.financial_year_start,
+                tolerance=ctx.settings.cost_tolerance,
+            ),
         )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -339,7 +348,8 @@ def register(app: App, ctx: AppContext) -> None:
         target = FormTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
         now = ctx.clock()
-        found = checkins.problems(form, today=now.date())
+        costs, cost_problems = cost.parse_amounts(costs_in(view["state"]["values"]))
+        found = checkins.problems(form, today=now.date()) | cost_problems
         if found:
             ack(response_action="errors", errors=found)
             return
@@ -350,6 +360,15 @@ def register(app: App, ctx: AppContext) -> None:
                 session, project, actor, target.period, form, now=now, tolerance=ctx.settings.benefit_tolerance
             )
             milestones.update_forecasts(session, project, forecasts_in(view["state"]["values"]), now=now)
+            cost.record_costs(
+                session,
+                project,
+                costs,
+                reported_by=actor.slack_user_id,
+                today=ctx.workspace_today(),
+                start_month=ctx.settings.financial_year_start,
+                now=now,
+            )
         ack()
         _after_submission(ctx, submission, user_id, now)
         send_slip_notices(ctx, now)

@@ -142,6 +142,7 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
             timezone=settings.default_timezone,
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
+            cost_tolerance=settings.cost_tolerance,
         )
     if message_key in unsent:
         payload = {"channel": channel_id, "text": blocks.pack_text(pack), "blocks": blocks.pack_blocks(pack)}

@@ -330,6 +330,24 @@ class MilestoneDependency(Base):
     milestone: Mapped[Milestone] = relationship()
 
 
+class CostReport(Base):
+    """A project's money as reported for one month: budgets, spend so far and the forecast outturn."""
+
+    __tablename__ = "cost_reports"
+    __table_args__ = (UniqueConstraint("project_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11": the month reported for
+    financial_year: Mapped[str] = mapped_column(String(7))  # "2026-27": the year `budget_year` is for
+    budget_whole_life: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    budget_year: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    actual_to_date: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    forecast_outturn: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    reported_by: Mapped[str] = mapped_column(String(64))  # a Slack user ID, or import
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class BenefitValue(Base):
     __tablename__ = "benefit_values"
 

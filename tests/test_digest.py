@@ -16,6 +16,7 @@ from bot.context import AppContext
 from bot.demo.blockkit import message_problems
 from bot.services import benefits, checkins, digest, milestones, partners
 from bot.services.access import Actor
+from bot.services.cost import ProgrammeCost
 from bot.services.digest import (
     AffectedProject,
     AgeBand,
@@ -354,6 +355,7 @@ def test_the_pack_counts_each_week_by_status_from_the_recorded_history(app_conte
             timezone="Europe/London",
             tolerance=0.1,
             default_cadence=app_context.settings.default_cadence,
+            cost_tolerance=0.05,
         )
 
     mix = {week.period: (week.green, week.amber, week.red, week.missed) for week in pack.weeks}
@@ -519,6 +521,7 @@ def test_the_largest_pack_stays_within_block_kit_limits():
             for n in range(2000)
         ],
         milestones=[MilestoneLine(n, "K" * 32, "M" * 200, NOW.date(), NOW.date(), None, 0) for n in range(1000)],
+        costs=[ProgrammeCost("P" * 200, Decimal("1e15"), Decimal("2e15"), 500, Rag.RED) for _ in range(1000)],
     )
 
     assert message_problems(pack_blocks(pack)) == []

@@ -82,6 +82,7 @@ SAFE_VALUES: dict[str, Any] = {
     "door": "command",
     "operation": "update",
     "record_type": "projects",
+    "financial_year": "2026-27",  # composed by bot.services.cost.financial_year_of
 }
 
 

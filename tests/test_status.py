@@ -18,6 +18,7 @@ from bot.demo.blockkit import message_problems
 from bot.services import benefits, checkins, partners, people, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput
+from bot.services.cost import CostFigures, CostView
 from bot.services.milestones import DependencyLine, MilestoneLine, ProjectSchedule
 from bot.services.portfolio import BenefitLine
 from bot.services.status import (
@@ -253,6 +254,14 @@ def test_the_largest_project_overview_is_valid_block_kit():
             [MilestoneLine(1, "K" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 5,
             500,
             [DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 10,
+        ),
+        cost=CostView(
+            "2026-11",
+            "2026-27",
+            CostFigures(*[Decimal("9999999999999999.99")] * 4),
+            Decimal("-9999999999999999.99"),
+            -1.0,
+            Rag.RED,
         ),
     )
 

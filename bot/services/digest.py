@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, checkins, governance, milestones
+from bot.services import benefits, checkins, cost, governance, milestones
 from bot.services.cadence import Cadence, period_of, previous_period
 from bot.services.calendar import first_working_day
 from bot.services.checkins import RAG_ORDER
@@ -457,6 +457,7 @@ class GovernancePack:
     objectives: list[ObjectiveProgress]
     decisions: list[DecisionNeeded]
     milestones: list[milestones.MilestoneLine]  # the coming quarter's, for the baseline-against-forecast chart
+    costs: list[cost.ProgrammeCost]
 
     @property
     def title(self) -> str:
@@ -561,7 +562,13 @@ def _decisions(session: Session, portfolio: _Portfolio, now: datetime) -> list[D
 
 
 def build_pack(
-    session: Session, *, now: datetime, timezone: str, tolerance: float, default_cadence: Cadence
+    session: Session,
+    *,
+    now: datetime,
+    timezone: str,
+    tolerance: float,
+    default_cadence: Cadence,
+    cost_tolerance: float,
 ) -> GovernancePack:
     """The pack for the month of `now` in the workspace's `timezone`."""
     today = local_today(now, timezone)
@@ -574,4 +581,5 @@ def build_pack(
         objectives=_objective_progress(session, today=today, tolerance=tolerance),
         decisions=_decisions(session, portfolio, now),
         milestones=milestones.quarter_milestones(session, today=today),
+        costs=cost.programme_costs(session, tolerance=cost_tolerance),
     )

@@ -22,7 +22,7 @@ from sqlalchemy import Row, ScalarSelect, Select, and_, case, false, func, or_, 
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from bot.services import checkins, milestones, portfolio
+from bot.services import checkins, cost, milestones, portfolio
 from bot.services.access import Actor
 from bot.services.benefits import Plan, assess, latest_value_rank
 from bot.services.cadence import Cadence, previous_period
@@ -316,10 +316,18 @@ class ProjectOverview:
     incidents: list[IncidentLine]  # open ones affecting it, most severe first, at most MAX_INCIDENTS_SHOWN
     open_incidents: int
     schedule: milestones.ProjectSchedule
+    cost: cost.CostView | None  # the latest monthly report
 
 
 def project_overview(
-    session: Session, project: Project, *, today: date, now: datetime, default_cadence: Cadence, tolerance: float
+    session: Session,
+    project: Project,
+    *,
+    today: date,
+    now: datetime,
+    default_cadence: Cadence,
+    tolerance: float,
+    cost_tolerance: float,
 ) -> ProjectOverview:
     actions, open_actions, overdue_actions = _open_actions(session, project.id, today)
     incidents, open_incidents = _incidents_affecting(session, project.id)
@@ -342,6 +350,7 @@ def project_overview(
         incidents=incidents,
         open_incidents=open_incidents,
         schedule=milestones.project_schedule(session, project),
+        cost=cost.cost_view(session, project, tolerance=cost_tolerance),
     )
 
 

@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
+from bot.services.cost import CostQuestion
 from bot.services.milestones import MilestoneLine
 from handlers.blocks.actions import HelpActionTarget, help_action_button
 from handlers.blocks.common import Block, actions, button, clip, context, escaped, plain, section, user
+from handlers.blocks.cost import checkin_cost_blocks
 from handlers.blocks.metadata import JsonState
 from handlers.blocks.milestones import MAX_MODAL_BLOCKS, checkin_milestone_blocks
 from handlers.ids import ActionId, CallbackId, CheckinBlock
@@ -135,6 +137,7 @@ def checkin_modal(
     *,
     answers: FormAnswers | None = None,
     milestones: list[MilestoneLine] | None = None,
+    costs: CostQuestion | None = None,
 ) -> dict[str, Any]:
     """The check-in form; with `answers` (an amendment) every field starts as last submitted."""
     given = answers or FormAnswers()
@@ -200,6 +203,7 @@ def checkin_modal(
         )
     if more:
         blocks.append(context(f"{more} more benefits: report them with `/pmo benefit report`."))
+    blocks += checkin_cost_blocks(costs, room=MAX_MODAL_BLOCKS - len(blocks))
     blocks += checkin_milestone_blocks(target.project_key, milestones or [], room=MAX_MODAL_BLOCKS - len(blocks))
     return {
         "type": "modal",

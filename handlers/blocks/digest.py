@@ -26,6 +26,7 @@ from bot.services.digest import (
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
 from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, clip, context, divider, escaped, header, section, user
+from handlers.blocks.cost import pack_cost_blocks
 from handlers.blocks.escalations import reason_text
 from handlers.blocks.milestones import digest_milestone_blocks
 from storage.models import Rag
@@ -276,7 +277,11 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
         section(_health_summary(pack)),
         section(_listed("Benefits realised against plan, by objective", [_objective(o) for o in pack.objectives])),
         section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
-        context("Charts follow: the RAG mix per week, and benefits realised against plan by objective."),
+        *pack_cost_blocks(pack.costs),
+        context(
+            "Charts follow: the RAG mix per week, benefits realised against plan by objective, "
+            "and the coming quarter's milestones, baseline against forecast."
+        ),
     ]
 
 

@@ -32,6 +32,7 @@ from handlers.blocks.common import (
     section,
     user,
 )
+from handlers.blocks.cost import status_cost_blocks
 from handlers.blocks.metadata import JsonState
 from handlers.blocks.milestones import schedule_blocks
 from handlers.ids import ActionId
@@ -231,6 +232,7 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
         incident_lines.append(f"…and {more_incidents} more")
     blocks.append(section("*Incidents affecting it*\n" + (bulleted(incident_lines) if incident_lines else "_none_")))
     blocks += schedule_blocks(overview.schedule)
+    blocks += status_cost_blocks(overview.cost)
 
     if shareable:
         blocks += [divider(), actions(button("Share in channel", ActionId.SHARE_PROJECT_STATUS, overview.key))]

@@ -1,4 +1,4 @@
-"""milestones (baseline, forecast, actual) and dependencies between projects on them
+"""milestones (baseline, forecast, actual), dependencies between projects on them, and monthly cost reports
 
 Revision ID: 0013
 Revises: 0009
@@ -40,9 +40,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "milestone_id"),
     )
     op.create_index("ix_milestone_dependencies_milestone_id", "milestone_dependencies", ["milestone_id"])
+    op.create_table(
+        "cost_reports",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("project_id", sa.Integer(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("financial_year", sa.String(length=7), nullable=False),
+        sa.Column("budget_whole_life", sa.Numeric(18, 2), nullable=True),
+        sa.Column("budget_year", sa.Numeric(18, 2), nullable=True),
+        sa.Column("actual_to_date", sa.Numeric(18, 2), nullable=True),
+        sa.Column("forecast_outturn", sa.Numeric(18, 2), nullable=True),
+        sa.Column("reported_by", sa.String(length=64), nullable=False),
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("project_id", "month"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("cost_reports")
     op.drop_index("ix_milestone_dependencies_milestone_id", table_name="milestone_dependencies")
     op.drop_table("milestone_dependencies")
     op.drop_table("milestones")
