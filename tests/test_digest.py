@@ -14,7 +14,7 @@ import pytest
 
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems
-from bot.services import benefits, checkins, digest, milestones, partners
+from bot.services import benefits, checkins, cost, digest, milestones, partners
 from bot.services.access import Actor
 from bot.services.cost import ProgrammeCost
 from bot.services.digest import (
@@ -565,3 +565,22 @@ def test_the_pack_charts_the_coming_quarters_milestones_baseline_against_forecas
     )
     [tables] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m.get("thread_ts") == pack["ts"]]
     assert "CRM-2 · Data feed live" in text_of(tables) and "Go live" not in text_of(tables)
+
+
+def test_the_pack_shows_budget_against_forecast_per_programme(app_context, fake_slack, session_factory, history):
+    with unit_of_work(session_factory) as session:
+        for key, budget, forecast in (("CRM-2", "1000000", "1080000"), ("HR-1", "500000", "490000")):
+            project = session.query(Project).filter_by(key=key).one()
+            figures = cost.CostFigures(budget_whole_life=Decimal(budget), forecast_outturn=Decimal(forecast))
+            cost.record_costs(
+                session, project, figures, reported_by=LEAD, today=date(2026, 11, 23), start_month=4, now=NOW
+            )
+
+    run_due_work(app_context, FIRST_OF_DECEMBER)
+
+    [pack] = packs(fake_slack)
+    assert message_problems(pack["blocks"]) == []
+    assert (
+        "*(no programme)*: budget 1,500,000, forecast 1,570,000 (+70,000), :large_green_circle: Green (2 projects)"
+        in text_of(pack)
+    )
