@@ -12,9 +12,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from bot.cli import main
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import datepicker, plain_input, static_select
+from bot.services import milestones_csv
 from bot.services.calendar import WorkingCalendar
 from bot.services.milestones import (
     DependencyLine,
@@ -23,6 +25,7 @@ from bot.services.milestones import (
     ProjectSchedule,
     slippage,
 )
+from bot.services.portfolio_csv import ImportRejected
 from handlers.blocks.milestones import (
     checkin_milestone_blocks,
     digest_milestone_blocks,
@@ -363,3 +366,98 @@ def test_a_skip_date_counts_in_the_slippage_people_see(slack, fake_slack, crm, s
     listed = _listed(slack, fake_slack, listeners)
 
     assert "1 working day late" in str(listed["blocks"])
+
+
+# --- import and export ---------------------------------------------------------------------------------------
+
+PORTFOLIO_CSV = (
+    "key,name,programme,objective,sponsor,lead,services,channel,checkin_day,checkin_time,timezone,status\n"
+    "CRM-2,Customer records,,,,U0LEAD,,,,,,active\n"
+    "HR-1,HR system,,,,U0HRLEAD,,,,,,active\n"
+)
+MILESTONES_CSV = (
+    "project,name,baseline,forecast,actual\n"
+    "crm-2,Data migrated,2026-12-04,2026-12-09,\n"
+    'HR-1,=HYPERLINK("https://evil"),2027-01-10,,\n'
+    "HR-1,Data feed live,2026-12-10,2026-12-10,\n"
+)
+DEPENDENCIES_CSV = "project,needs,milestone,needed_by\nCRM-2,HR-1,data feed live,2026-12-14\n"
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch, fake_slack):
+    """A working directory with no .env, a fresh SQLite file, and Slack pointed at the fake."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", fake_slack.bot_token)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    return tmp_path
+
+
+def _cli(*argv: str) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    return int(exit_info.value.code or 0)
+
+
+def test_milestones_and_dependencies_import_export_and_round_trip_as_a_no_op(cli_env, capsys):
+    for name, text in (("p.csv", PORTFOLIO_CSV), ("m.csv", MILESTONES_CSV), ("d.csv", DEPENDENCIES_CSV)):
+        (cli_env / name).write_text(text)
+
+    assert _cli("import", "p.csv") == 0
+    assert _cli("import", "--kind", "milestones", "m.csv") == 0
+    assert _cli("import", "--kind", "dependencies", "d.csv") == 0
+    assert _cli("export", "--kind", "milestones", "m-out.csv") == 0
+    assert _cli("export", "--kind", "dependencies", "d-out.csv") == 0
+    assert _cli("import", "--kind", "milestones", "m-out.csv") == 0
+    assert _cli("import", "--kind", "dependencies", "d-out.csv") == 0
+
+    out = capsys.readouterr().out
+    assert "milestones: 3 created, 0 updated, 0 unchanged" in out
+    assert "milestones: 0 created, 0 updated, 3 unchanged" in out
+    assert "dependencies: 0 created, 0 updated, 1 unchanged" in out
+    exported = (cli_env / "m-out.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert exported[1] == "CRM-2,Data migrated,2026-12-04,2026-12-09,"
+    assert '\'=HYPERLINK(""https://evil"")' in exported[3]  # a spreadsheet shows it, does not run it
+    assert (cli_env / "d-out.csv").read_text(encoding="utf-8-sig").splitlines()[1] == (
+        "CRM-2,HR-1,Data feed live,2026-12-14"
+    )
+
+
+def test_a_bad_file_imports_nothing_and_names_each_bad_line(session_factory):
+    add_project(session_factory)
+    bad = (
+        "project,name,baseline,forecast,actual\n"
+        "CRM-2,Fine,2026-12-04,,\n"
+        "NOPE-1,Unknown project,2026-12-04,,\n"
+        "CRM-2,,2026-12-04,,\n"
+        "CRM-2,Bad date,04/12/2026,,\n"
+        "CRM-2,fine,2026-12-05,,\n"
+    )
+
+    with unit_of_work(session_factory) as session, pytest.raises(ImportRejected) as rejected:
+        milestones_csv.import_milestones(session, bad, now=NOW)
+
+    assert [str(problem) for problem in rejected.value.problems] == [
+        "line 3: no project has the key NOPE-1: import the portfolio first",
+        "line 4: name is blank: give the milestone's name",
+        "line 5: baseline '04/12/2026' is not a date: write it as YYYY-MM-DD, e.g. 2027-03-31",
+        "line 6: CRM-2 · fine is already on line 2: keep one",
+    ]
+    with session_factory() as session:
+        assert session.scalars(select(Milestone)).all() == []
+
+
+def test_a_forecast_an_import_moves_past_a_needed_by_date_is_told_at_the_next_tick(
+    app_context, slack, fake_slack, hr, session_factory, listeners
+):
+    _add(slack, "HR-1", "Data feed live", "2026-12-10", user_id=HR_LEAD)
+    with unit_of_work(session_factory) as session:
+        milestones_csv.import_dependencies(session, DEPENDENCIES_CSV, now=NOW)
+        moved = "project,name,baseline,forecast,actual\nHR-1,Data feed live,2026-12-10,2026-12-18,\n"
+        summary = milestones_csv.import_milestones(session, moved, now=NOW)
+    assert summary.describe() == "0 created, 1 updated, 0 unchanged"
+
+    run_due_work(app_context, NOW)
+
+    assert [len(texts) for texts in _slip_notices(fake_slack)] == [1, 1]

@@ -140,12 +140,19 @@ def create_milestone(session: Session, actor: Actor, key: str, new: NewMilestone
         problems["name"] = f"{project.key} already has a milestone called “{clash.name}”. Choose another name."
     if problems:
         raise InvalidMilestone(problems)
+    return create_milestone_record(session, project, name, new.baseline, new.forecast or new.baseline, now=now)
+
+
+def create_milestone_record(
+    session: Session, project: Project, name: str, baseline: date, forecast: date, *, now: datetime
+) -> Milestone:
+    """A checked milestone stored (the form's and the import's checks come first)."""
     milestone = Milestone(
         project=project,
         name=name,
-        baseline_date=new.baseline,
-        forecast_date=new.forecast or new.baseline,
-        slipped_at=now if new.forecast and new.forecast > new.baseline else None,
+        baseline_date=baseline,
+        forecast_date=forecast,
+        slipped_at=now if forecast > baseline else None,
         created_at=now,
     )
     session.add(milestone)
@@ -160,7 +167,7 @@ def _milestone(session: Session, milestone_id: int) -> Milestone:
     return milestone
 
 
-def _move_forecast(milestone: Milestone, forecast: date, *, now: datetime) -> bool:
+def move_forecast(milestone: Milestone, forecast: date, *, now: datetime) -> bool:
     if forecast == milestone.forecast_date:
         return False
     if forecast > milestone.forecast_date:
@@ -180,7 +187,7 @@ def change_forecast_check(session: Session, actor: Actor, milestone_id: int) -> 
 
 def change_forecast(session: Session, actor: Actor, milestone_id: int, forecast: date, *, now: datetime) -> Milestone:
     milestone = change_forecast_check(session, actor, milestone_id)
-    _move_forecast(milestone, forecast, now=now)
+    move_forecast(milestone, forecast, now=now)
     session.flush()
     return milestone
 
@@ -222,7 +229,7 @@ def update_forecasts(session: Session, project: Project, forecasts: Mapping[int,
             Milestone.actual_date.is_(None),
         )
     )
-    moved = sum(_move_forecast(m, forecasts[m.id], now=now) for m in open_milestones)
+    moved = sum(move_forecast(m, forecasts[m.id], now=now) for m in open_milestones)
     session.flush()
     return moved
 
