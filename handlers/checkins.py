@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import checkins, cost, message_keys, milestones, outbox, portfolio
+from bot.services import checkins, confidence, cost, message_keys, milestones, outbox, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue, Submission
 from handlers.blocks import checkins as blocks
@@ -175,6 +175,7 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str, pe
                 start_month=ctx.settings.financial_year_start,
                 tolerance=ctx.settings.cost_tolerance,
             ),
+            scale=ctx.settings.confidence_scale,
         )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -185,6 +186,7 @@ def _answers(session: Session, checkin: Checkin) -> FormAnswers:
 
     return FormAnswers(
         overall=checkin.overall_rag.value,
+        confidence=checkin.confidence,
         schedule=rag(checkin.schedule_rag),
         cost=rag(checkin.cost_rag),
         scope=rag(checkin.scope_rag),
@@ -235,8 +237,10 @@ def _parse_form(values: dict) -> CheckinInput:
         for block_id in values
         if block_id.startswith("benefit:")
     }
+    overall, given_confidence = confidence.read_answer(_selected(values, CheckinBlock.OVERALL))
     return CheckinInput(
-        overall=rag(CheckinBlock.OVERALL),
+        overall=overall,
+        confidence=given_confidence,
         schedule=rag(CheckinBlock.SCHEDULE),
         cost=rag(CheckinBlock.COST),
         scope=rag(CheckinBlock.SCOPE),

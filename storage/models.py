@@ -396,6 +396,8 @@ class Checkin(Base):
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     overall_rag: Mapped[Rag] = mapped_column(_enum(Rag, "overall_rag"))
+    # The level as given on a confidence scale other than rag ("dca5:amber_red"); overall_rag is its RAG.
+    confidence: Mapped[str | None] = mapped_column(String(24))
     schedule_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "schedule_rag"))
     cost_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "cost_rag"))
     scope_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "scope_rag"))

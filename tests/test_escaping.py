@@ -83,6 +83,8 @@ SAFE_VALUES: dict[str, Any] = {
     "operation": "update",
     "record_type": "projects",
     "financial_year": "2026-27",  # composed by bot.services.cost.financial_year_of
+    "confidence": "dca5:amber_red",  # a stored level, written by bot.services.confidence.stored
+    "given_level": "dca5:amber_red",
 }
 
 

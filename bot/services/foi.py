@@ -45,6 +45,9 @@ PROJECT_TABLES = (
     "escalations",
     "decisions",
     "lessons",
+    "milestones",
+    "milestone_dependencies",
+    "cost_reports",
     "audit_events",
 )
 # When a row of these tables happened, for the window; the other tables are the project's
@@ -58,6 +61,7 @@ WINDOW_COLUMNS = {
     "decisions": "decided_at",
     "project_shares": "created_at",
     "lessons": "recorded_at",
+    "cost_reports": "reported_at",
     "audit_events": "at",
 }
 TITLES = {
@@ -76,6 +80,9 @@ TITLES = {
     "escalations": "Escalations to the PMO, and who acknowledged them",
     "decisions": "Decisions",
     "lessons": "Lessons learned",
+    "milestones": "Milestones (baseline, forecast, actual)",
+    "milestone_dependencies": "Other projects' milestones it depends on",
+    "cost_reports": "Monthly cost reports",
     "audit_events": "Audit trail (who changed what, when)",
     "person": "Person record",
     "projects": "Projects with a role",
@@ -237,7 +244,7 @@ def export_project(session: Session, key: str, window: Window, *, now: datetime)
             _windowed("escalations"),
         ),
     )
-    for name in ("decisions", "lessons", "audit_events"):
+    for name in ("decisions", "lessons", "milestones", "milestone_dependencies", "cost_reports", "audit_events"):
         tables[name] = _rows(session, people, name, of_project(name))
     return export
 

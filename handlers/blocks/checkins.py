@@ -8,10 +8,12 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
+from bot.services.confidence import Scale
 from bot.services.cost import CostQuestion
 from bot.services.milestones import MilestoneLine
 from handlers.blocks.actions import HelpActionTarget, help_action_button
 from handlers.blocks.common import Block, actions, button, clip, context, escaped, plain, section, user
+from handlers.blocks.confidence import overall_select
 from handlers.blocks.cost import checkin_cost_blocks
 from handlers.blocks.metadata import JsonState
 from handlers.blocks.milestones import MAX_MODAL_BLOCKS, checkin_milestone_blocks
@@ -97,6 +99,7 @@ class FormAnswers:
     path_to_green: str | None = None
     path_to_green_date: date | None = None
     benefit_values: dict[int, Decimal] = field(default_factory=dict)
+    confidence: str | None = None  # the level given on a dca scale
 
 
 def _rag_select(block_id: str, label: str, *, optional: bool, initial: str | None) -> Block:
@@ -138,6 +141,7 @@ def checkin_modal(
     answers: FormAnswers | None = None,
     milestones: list[MilestoneLine] | None = None,
     costs: CostQuestion | None = None,
+    scale: Scale = Scale.RAG,
 ) -> dict[str, Any]:
     """The check-in form; with `answers` (an amendment) every field starts as last submitted."""
     given = answers or FormAnswers()
@@ -159,7 +163,7 @@ def checkin_modal(
             f"Last week: {rag_label(last_status)}"
         ),
         *([amending] if answers else []),
-        _rag_select(CheckinBlock.OVERALL, "Overall status", optional=False, initial=given.overall),
+        overall_select(scale, given.overall, given.confidence),
         _rag_select(CheckinBlock.SCHEDULE, "Schedule", optional=True, initial=given.schedule),
         _rag_select(CheckinBlock.COST, "Cost", optional=True, initial=given.cost),
         _rag_select(CheckinBlock.SCOPE, "Scope", optional=True, initial=given.scope),

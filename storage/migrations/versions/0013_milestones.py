@@ -1,4 +1,4 @@
-"""milestones (baseline, forecast, actual), dependencies between projects on them, and monthly cost reports
+"""milestones, dependencies on them, monthly cost reports, and a check-in's confidence level
 
 Revision ID: 0013
 Revises: 0009
@@ -40,6 +40,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "milestone_id"),
     )
     op.create_index("ix_milestone_dependencies_milestone_id", "milestone_dependencies", ["milestone_id"])
+    with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("confidence", sa.String(length=24), nullable=True))
     op.create_table(
         "cost_reports",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -57,6 +59,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.drop_column("confidence")
     op.drop_table("cost_reports")
     op.drop_index("ix_milestone_dependencies_milestone_id", table_name="milestone_dependencies")
     op.drop_table("milestone_dependencies")
