@@ -26,7 +26,7 @@ from bot.errors import UserError
 from bot.foi_formats import FORMATS, render
 from bot.metrics import Metrics
 from bot.scheduler import create_scheduler
-from bot.services import foi, milestones_csv, retention
+from bot.services import cost_csv, foi, milestones_csv, retention
 from bot.services.foi import Export
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
@@ -52,6 +52,7 @@ PORTFOLIO = "portfolio"
 TABLE_KINDS: dict[str, tuple[Callable[..., ImportSummary], Callable[[Session], str]]] = {
     "milestones": (milestones_csv.import_milestones, milestones_csv.export_milestones),
     "dependencies": (milestones_csv.import_dependencies, milestones_csv.export_dependencies),
+    "costs": (cost_csv.import_costs, cost_csv.export_costs),
 }
 KINDS = (PORTFOLIO, *TABLE_KINDS)
 

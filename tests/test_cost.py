@@ -16,8 +16,11 @@ from sqlalchemy import select
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import plain_input, static_select
+from bot.services import cost_csv
 from bot.services.cost import financial_year_of, suggested_rag
+from bot.services.portfolio_csv import ImportRejected
 from storage.models import CostReport, Rag
+from storage.session import unit_of_work
 from tests.conftest import make_test_client
 from tests.factories import LEAD, STRANGER, add_project
 
@@ -163,3 +166,47 @@ def test_leaving_the_costs_blank_records_nothing_and_a_bad_amount_is_refused_nex
         "forecast_outturn": "Use at most 2 decimal places (pence).",
     }
     assert blank.status_code == 200 and _reports(session_factory) == []
+
+
+# --- import and export ---------------------------------------------------------------------------------------
+
+COSTS_CSV = (
+    "project,month,financial_year,budget_whole_life,budget_year,actual_to_date,forecast_outturn\n"
+    "crm-2,2026-10,2026-27,1000000,250000,300000,1000000\n"
+    "CRM-2,2026-11,2026-27,1000000,250000,400000,1080000.50\n"
+)
+
+
+def test_cost_reports_import_and_round_trip_as_a_no_op(session_factory):
+    add_project(session_factory)
+
+    with unit_of_work(session_factory) as session:
+        first = cost_csv.import_costs(session, COSTS_CSV, now=MONDAY)
+        exported = cost_csv.export_costs(session)
+        again = cost_csv.import_costs(session, exported, now=MONDAY)
+
+    assert (first.describe(), again.describe()) == (
+        "2 created, 0 updated, 0 unchanged",
+        "0 created, 0 updated, 2 unchanged",
+    )
+    assert exported.splitlines()[2] == "CRM-2,2026-11,2026-27,1000000.00,250000.00,400000.00,1080000.50"
+    assert _reports(session_factory)[-1] == ("2026-11", "2026-27", Decimal(1_000_000), Decimal("1080000.50"))
+
+
+def test_a_bad_cost_file_imports_nothing_and_names_each_bad_line(session_factory):
+    add_project(session_factory)
+    bad = (
+        "project,month,financial_year,budget_whole_life,budget_year,actual_to_date,forecast_outturn\n"
+        "CRM-2,2026-11,2026-27,1000000,,,\n"
+        "CRM-2,11/2026,2026-27,1000000,,,\n"
+        "CRM-2,2026-12,2026-27,lots,,,\n"
+    )
+
+    with unit_of_work(session_factory) as session, pytest.raises(ImportRejected) as rejected:
+        cost_csv.import_costs(session, bad, now=MONDAY)
+
+    assert [str(problem) for problem in rejected.value.problems] == [
+        "line 3: month '11/2026' is not a month: write it as YYYY-MM, e.g. 2026-11",
+        "line 4: budget_whole_life: 'lots' is not an amount: write digits, e.g. 250000 or 1250.50.",
+    ]
+    assert _reports(session_factory) == []
