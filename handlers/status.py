@@ -72,6 +72,7 @@ def _overview(ctx: AppContext, key: str, audience: Audience) -> ProjectOverview:
             default_cadence=ctx.settings.default_cadence,
             tolerance=ctx.settings.benefit_tolerance,
             cost_tolerance=ctx.settings.cost_tolerance,
+            audience=audience,
         )
 
 

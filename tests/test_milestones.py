@@ -461,3 +461,23 @@ def test_a_forecast_an_import_moves_past_a_needed_by_date_is_told_at_the_next_ti
     run_due_work(app_context, NOW)
 
     assert [len(texts) for texts in _slip_notices(fake_slack)] == [1, 1]
+
+
+def test_a_partners_channel_sees_no_dependency_on_a_project_not_shared_with_it(
+    slack, fake_slack, hr, session_factory, listeners
+):
+    _add(slack, "HR-1", "Data feed live", "2026-12-10", "2026-12-18", user_id=HR_LEAD)
+    _add_dependency(slack, fake_slack, session_factory)
+    fake_slack.add_channel("C0JOINT", "joint", is_ext_shared=True, connected_team_ids=(TEAM_ID, "T0PARTNER"))
+    slack.command("share CRM-2 T0PARTNER", user_id=SPONSOR, channel_id="C0CRM")
+    listeners.wait_idle()
+
+    slack.command("status CRM-2", user_id=LEAD, channel_id="C0JOINT")
+    listeners.wait_idle()
+    shared = str(fake_slack.responses[-1]["blocks"])
+    slack.command("status CRM-2", user_id=LEAD, channel_id="C0CRM")
+    listeners.wait_idle()
+    internal = str(fake_slack.responses[-1]["blocks"])
+
+    assert "*Milestones*" in shared and "HR-1" not in shared
+    assert "CRM-2 needs HR-1's *Data feed live*" in internal

@@ -19,9 +19,10 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotFound, UserError
-from bot.services import portfolio
+from bot.services import partners, portfolio
 from bot.services.access import Actor, require_can_manage
 from bot.services.calendar import WorkingCalendar, calendar_between
+from bot.services.partners import Audience
 from storage.models import Milestone, MilestoneDependency, Project, ProjectStatus
 
 MAX_NAME_LENGTH = 200
@@ -336,7 +337,8 @@ class ProjectSchedule:
     dependencies: list[DependencyLine]  # what it needs, and what others need of it; late ones first
 
 
-def project_schedule(session: Session, project: Project) -> ProjectSchedule:
+def project_schedule(session: Session, project: Project, *, audience: Audience) -> ProjectSchedule:
+    """`audience`: who reads it; a dependency on a project a partner may not see is left out."""
     open_ones = list(session.scalars(_in_plan_order(project.id).where(Milestone.actual_date.is_(None))))
     dependencies = list(
         session.scalars(
@@ -350,7 +352,12 @@ def project_schedule(session: Session, project: Project) -> ProjectSchedule:
             .order_by(MilestoneDependency.needed_by, MilestoneDependency.id)
         )
     )
-    lines = sorted(_dependency_lines(session, dependencies), key=lambda line: not line.is_late)
+    shown = [
+        d
+        for d in dependencies
+        if all(partners.is_visible(session, side, audience) for side in (d.project, d.milestone.project))
+    ]
+    lines = sorted(_dependency_lines(session, shown), key=lambda line: not line.is_late)
     return ProjectSchedule(
         lines_of(session, open_ones[:SHOWN_IN_STATUS]), len(open_ones), lines[:MAX_DEPENDENCIES_SHOWN]
     )

@@ -22,7 +22,7 @@ from sqlalchemy import Row, ScalarSelect, Select, and_, case, false, func, or_, 
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from bot.services import checkins, cost, milestones, portfolio
+from bot.services import checkins, cost, milestones, partners, portfolio
 from bot.services.access import Actor
 from bot.services.benefits import Plan, assess, latest_value_rank
 from bot.services.cadence import Cadence, previous_period
@@ -328,6 +328,7 @@ def project_overview(
     default_cadence: Cadence,
     tolerance: float,
     cost_tolerance: float,
+    audience: partners.Audience,
 ) -> ProjectOverview:
     actions, open_actions, overdue_actions = _open_actions(session, project.id, today)
     incidents, open_incidents = _incidents_affecting(session, project.id)
@@ -349,7 +350,7 @@ def project_overview(
         overdue_actions=overdue_actions,
         incidents=incidents,
         open_incidents=open_incidents,
-        schedule=milestones.project_schedule(session, project),
+        schedule=milestones.project_schedule(session, project, audience=audience),
         cost=cost.cost_view(session, project, tolerance=cost_tolerance),
     )
 
