@@ -344,7 +344,8 @@ class CostReport(Base):
     budget_year: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     actual_to_date: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     forecast_outturn: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
-    reported_by: Mapped[str] = mapped_column(String(64))  # a Slack user ID, or import
+    # Who reported it in a check-in; NULL when an import did (the audit trail says which).
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

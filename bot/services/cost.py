@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services import people
 from storage.models import Checkin, CostReport, Programme, Project, ProjectStatus, Rag
 
 AMOUNT_LIMIT = Decimal(10) ** 16  # Numeric(18, 2)
@@ -167,10 +168,12 @@ def record_costs(
     start_month: int,
     now: datetime,
 ) -> CostReport | None:
-    """This month's report (replacing one already made this month); nothing when every field is blank."""
+    """This month's report by `reported_by` (a Slack user ID), replacing one already made this month;
+    nothing when every field is blank."""
     if figures.is_empty:
         return None
     month = month_of(today)
+    reporter_id = people.get_or_create(session, reported_by, now=now).id  # before the report: autoflush
     report = session.scalar(select(CostReport).where(CostReport.project_id == project.id, CostReport.month == month))
     if report is None:
         report = CostReport(project_id=project.id, month=month)
@@ -178,7 +181,7 @@ def record_costs(
     report.financial_year = financial_year_of(today, start_month)
     for name in FIELDS:
         setattr(report, name, getattr(figures, name))
-    report.reported_by = reported_by
+    report.reported_by_id = reporter_id
     report.reported_at = now
     session.flush()
     return report

@@ -18,7 +18,6 @@ from bot.services.portfolio_csv import ImportRejected, ImportSummary, RowProblem
 from storage.models import CostReport, Project
 
 COLUMNS = ("project", "month", "financial_year", *cost.FIELDS)
-IMPORTED_BY = "import"
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _FINANCIAL_YEAR = re.compile(r"^\d{4}(-\d{2})?$")
 
@@ -92,6 +91,6 @@ def import_costs(session: Session, csv_text: str, *, now: datetime) -> ImportSum
         report.financial_year = year
         for name in cost.FIELDS:
             setattr(report, name, getattr(figures, name))
-        report.reported_by, report.reported_at = IMPORTED_BY, now
+        report.reported_by_id, report.reported_at = None, now  # an import: the audit trail says so
     session.flush()
     return summary

@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("budget_year", sa.Numeric(18, 2), nullable=True),
         sa.Column("actual_to_date", sa.Numeric(18, 2), nullable=True),
         sa.Column("forecast_outturn", sa.Numeric(18, 2), nullable=True),
-        sa.Column("reported_by", sa.String(length=64), nullable=False),
+        sa.Column("reported_by_id", sa.Integer(), sa.ForeignKey("people.id"), nullable=True),
         sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("project_id", "month"),
     )
