@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.services import message_keys, milestones, partners
 from bot.services.access import Actor
-from bot.services.milestones import InvalidMilestone, NewMilestone, SlipNotice
+from bot.services.milestones import NewMilestone, SlipNotice
 from handlers.blocks.milestones import (
     MilestoneRef,
     ProjectRef,
@@ -140,13 +140,11 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_action="errors", errors={MilestoneBlock.BASELINE: "Choose the date agreed in the plan."})
             return
         new = NewMilestone(_typed(values, MilestoneBlock.NAME), baseline, _picked_date(values, MilestoneBlock.FORECAST))
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                milestone = milestones.create_milestone(session, actor, ref.project_key, new, now=now)
-                confirmation = milestone_added_modal(milestones.lines_of(session, [milestone])[0])
-        except InvalidMilestone as error:
-            ack(response_action="errors", errors=error.problems)
-            return
+        # A name to change (InvalidMilestone) is a UserError: the request path shows it on the
+        # form's first input, which is the name.
+        with unit_of_work(ctx.session_factory) as session:
+            milestone = milestones.create_milestone(session, actor, ref.project_key, new, now=now)
+            confirmation = milestone_added_modal(milestones.lines_of(session, [milestone])[0])
         ack(response_action="update", view=confirmation)
 
     @app.action(ActionId.MILESTONE_CHANGE_FORECAST)
@@ -199,15 +197,12 @@ def register(app: App, ctx: AppContext) -> None:
         if milestone_id is None or needed_by is None:
             ack(response_action="errors", errors=errors)
             return
-        try:
-            with unit_of_work(ctx.session_factory) as session:
-                dependency = milestones.create_dependency(
-                    session, actor, ref.project_key, int(milestone_id), needed_by, now=now
-                )
-                confirmation = dependency_added_modal(milestones.dependency_line(session, dependency))
-        except InvalidMilestone as error:
-            ack(response_action="errors", errors=error.problems)
-            return
+        # Choosing the project's own milestone (InvalidMilestone) goes on the first input, the milestone.
+        with unit_of_work(ctx.session_factory) as session:
+            dependency = milestones.create_dependency(
+                session, actor, ref.project_key, int(milestone_id), needed_by, now=now
+            )
+            confirmation = dependency_added_modal(milestones.dependency_line(session, dependency))
         ack(response_action="update", view=confirmation)
         send_slip_notices(ctx, now)
 
