@@ -287,6 +287,7 @@ def _build_pack(session_factory: sessionmaker[Session], settings: Settings) -> N
             timezone=settings.default_timezone,
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
+            cost_tolerance=settings.cost_tolerance,
         )
     pack_blocks(built_pack)
     charts.rag_mix_png(built_pack.weeks)

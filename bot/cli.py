@@ -9,7 +9,7 @@ import logging
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import waitress
 from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 from slack_sdk import WebClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from bot import web
 from bot.app import create_app, create_wsgi_app
@@ -26,9 +27,9 @@ from bot.errors import UserError
 from bot.foi_formats import FORMATS, render
 from bot.metrics import Metrics
 from bot.scheduler import create_scheduler
-from bot.services import foi, raid_csv, retention
+from bot.services import cost_csv, foi, milestones_csv, raid_csv, retention
 from bot.services.foi import Export
-from bot.services.portfolio_csv import ImportRejected, export_portfolio, import_portfolio
+from bot.services.portfolio_csv import ImportRejected, ImportSummary, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_client import SlackUnusable, lookup_user_id_by_email, make_web_client, verify_bot_token
 from handlers.delivery import join_linked_channels
@@ -48,6 +49,17 @@ from storage.session import (
 log = logging.getLogger("pmo_bot")
 
 
+# `--kind` of import and export. The portfolio needs Slack (emails to users, channels to join),
+# and so do the RAID log's tables (owners by email); these kinds are plain tables.
+PORTFOLIO = "portfolio"
+TABLE_KINDS: dict[str, tuple[Callable[..., ImportSummary], Callable[[Session], str]]] = {
+    "milestones": (milestones_csv.import_milestones, milestones_csv.export_milestones),
+    "dependencies": (milestones_csv.import_dependencies, milestones_csv.export_dependencies),
+    "costs": (cost_csv.import_costs, cost_csv.export_costs),
+}
+KINDS = (PORTFOLIO, *raid_csv.KINDS, *TABLE_KINDS)
+
+
 def _instant(text: str) -> datetime:
     try:
         return parse_instant(text)
@@ -63,9 +75,6 @@ def _day(text: str) -> date:
 
 
 _EXTENSIONS = {"json": "json", "csv": "zip", "html": "html"}
-
-
-PORTFOLIO = "portfolio"  # `--kind` of import and export: the portfolio, or a RAID log table
 
 
 def _write_export(export: Export, format_name: str, output: Path | None, stem: str) -> None:
@@ -160,12 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_commands.add_parser("upgrade", help="apply the Alembic migrations up to the latest")
-    import_ = commands.add_parser("import", help="load the portfolio from a CSV file (upsert by key, all or nothing)")
+    import_ = commands.add_parser(
+        "import", help="load the portfolio (or --kind) from a CSV file (upsert, all or nothing)"
+    )
     import_.add_argument("file", type=Path, metavar="FILE.csv")
-    import_.add_argument("--kind", choices=(PORTFOLIO, *raid_csv.KINDS), default=PORTFOLIO, help="what the file holds")
-    export = commands.add_parser("export", help="write the portfolio to a CSV file")
+    import_.add_argument("--kind", choices=KINDS, default=PORTFOLIO, help="what the file holds (default: portfolio)")
+    export = commands.add_parser("export", help="write the portfolio (or --kind) to a CSV file")
     export.add_argument("file", type=Path, metavar="FILE.csv")
-    export.add_argument("--kind", choices=(PORTFOLIO, *raid_csv.KINDS), default=PORTFOLIO, help="what to write")
+    export.add_argument("--kind", choices=KINDS, default=PORTFOLIO, help="what to write (default: portfolio)")
     commands.add_parser("sync", help="sync the portfolio from PORTFOLIO_SOURCE_URL now (all or nothing)")
     demo = commands.add_parser(
         "demo", help="try the bot without Slack: a local workspace in the browser with a sample portfolio"
@@ -270,6 +281,29 @@ def _tick(settings: Settings, at: datetime | None) -> None:
     now = at or system_clock()
     run_due_work(_context(settings, _open_database(settings)), now)
     print(f"tick done for {now.isoformat()}")
+
+
+def _import_table(settings: Settings, file: Path, kind: str) -> int:
+    load, _dump = TABLE_KINDS[kind]
+    session_factory = make_session_factory(_open_database(settings))
+    try:
+        with audit.acting("import", audit.Door.CLI), unit_of_work(session_factory) as session:
+            summary = load(session, file.read_text(encoding="utf-8-sig"), now=system_clock())
+    except ImportRejected as rejected:
+        print(f"{file}: nothing imported; fix these rows and run the import again:", file=sys.stderr)
+        for problem in rejected.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"{file}: {kind}: {summary.describe()}")
+    return 0
+
+
+def _export_table(settings: Settings, file: Path, kind: str) -> None:
+    _load, dump = TABLE_KINDS[kind]
+    with unit_of_work(make_session_factory(_open_database(settings))) as session:
+        text = dump(session)
+    file.write_text(text, encoding="utf-8-sig", newline="")
+    print(f"{file}: {text.count(chr(10)) - 1} {kind} written")
 
 
 def _import(settings: Settings, file: Path) -> int:
@@ -389,14 +423,19 @@ def run(argv: Sequence[str] | None = None) -> int:
     elif args.command == "db":
         upgrade_to_head(make_engine(settings.database_url))
         print("database is at the latest migration")
-    elif args.command == "import" and args.kind != PORTFOLIO:
+    elif args.command == "import" and args.kind in raid_csv.KINDS:
         return _import_raid(settings, args.kind, args.file)
     elif args.command == "import":
-        return _import(settings, args.file)
-    elif args.command == "export" and args.kind != PORTFOLIO:
-        _export_raid(settings, args.kind, args.file)
+        if args.kind == PORTFOLIO:
+            return _import(settings, args.file)
+        return _import_table(settings, args.file, args.kind)
     elif args.command == "export":
-        _export(settings, args.file)
+        if args.kind == PORTFOLIO:
+            _export(settings, args.file)
+        elif args.kind in raid_csv.KINDS:
+            _export_raid(settings, args.kind, args.file)
+        else:
+            _export_table(settings, args.file, args.kind)
     elif args.command == "sync":
         return _sync(settings)
     elif args.command == "demo":

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import UserError
 from bot.services.cadence import DAY_NAMES, Cadence, parse_time_of_day, parse_timezone, parse_weekday
 from bot.services.calendar import default_bank_holidays, parse_bank_holidays
+from bot.services.confidence import Scale
 from bot.services.nudges import LADDER_EXAMPLE, Ladder, PassTime, parse_ladder
 from bot.services.portfolio_csv import COLUMNS as PORTFOLIO_COLUMNS
 
@@ -67,6 +68,12 @@ class Settings(BaseSettings):
     # A benefit is off trajectory when it is behind the straight line by more than this
     # fraction of the distance from baseline to target.
     benefit_tolerance: float = Field(default=0.10, ge=0, le=1)
+    # Cost: the month the financial year starts (4: April to March), and how far the forecast outturn
+    # may stray from the budget, as a share of it, before the cost RAG is suggested Amber (twice: Red).
+    financial_year_start: int = Field(default=4, ge=1, le=12)
+    cost_tolerance: float = Field(default=0.05, ge=0, le=1)
+    # The scale the check-in's overall status is given on: rag, dca3 or dca5 (bot/services/confidence.py).
+    confidence_scale: Scale = Scale.RAG
     # The most messages per second the bot ever sends. Below it the bot finds Slack's own
     # limit by itself (bot/pacing.py); lower it only to leave room for other apps.
     slack_messages_per_second: float = Field(default=100, gt=0, le=1000)

@@ -20,6 +20,7 @@ from handlers import (
     home,
     incidents,
     live_services,
+    milestones,
     nudges,
     overlaps,
     partners,
@@ -45,6 +46,7 @@ SUBCOMMANDS = (
     *history.SUBCOMMANDS,
     *risks.SUBCOMMANDS,
     *coaching.SUBCOMMANDS,
+    *milestones.SUBCOMMANDS,
 )
 
 
@@ -65,3 +67,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     history.register(app, ctx)
     risks.register(app, ctx)
     coaching.register(app, ctx)
+    milestones.register(app, ctx)

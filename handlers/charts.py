@@ -12,6 +12,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.services.milestones import MilestoneLine
 from bot.services.pack import ObjectiveProgress, WeekMix
 
 if TYPE_CHECKING:
@@ -132,3 +133,46 @@ def benefits_alt_text(objectives: Sequence[ObjectiveProgress]) -> str:
 def _alt_text(opening: str, lines: list[str]) -> str:
     text = opening + "; ".join(lines)
     return text if len(text) <= ALT_TEXT_LIMIT else text[: ALT_TEXT_LIMIT - 1] + "…"
+
+
+# --- milestones: baseline against forecast ------------------------------------------------------
+
+MILESTONES_TITLE = "Milestones of the coming quarter: baseline against forecast"
+MAX_MILESTONES = 25  # the soonest; the title counts the rest
+BASELINE_COLOUR = "#adb5bd"
+FORECAST_COLOUR = "#264653"
+SLIPPED_COLOUR = "#e63946"
+
+
+def milestones_png(lines: Sequence[MilestoneLine]) -> bytes:
+    """Per milestone, its baseline (grey) and forecast (dark; red when later), joined by a line."""
+    shown = list(lines)[:MAX_MILESTONES]
+    figure = _figure(9, 1.5 + 0.4 * max(len(shown), 1))
+    axes = figure.add_subplot()
+    left_out = len(lines) - len(shown)
+    axes.set_title(MILESTONES_TITLE + (f"\n{len(shown)} soonest shown; {left_out} more" if left_out else ""))
+    axes.spines[["top", "right"]].set_visible(False)
+    rows = list(range(len(shown)))[::-1]  # soonest at the top
+    for row, line in zip(rows, shown, strict=True):
+        axes.plot([line.baseline, line.forecast], [row, row], color="#6c757d", linewidth=1)
+    axes.scatter([line.baseline for line in shown], rows, color=BASELINE_COLOUR, label="Baseline", zorder=3)
+    axes.scatter(
+        [line.forecast for line in shown],
+        rows,
+        color=[SLIPPED_COLOUR if line.has_slipped else FORECAST_COLOUR for line in shown],
+        label="Forecast (red: later than baseline)",
+        zorder=3,
+    )
+    axes.set_yticks(rows, [_label(f"{line.project_key} · {line.name}") for line in shown], fontsize=8)
+    axes.tick_params(axis="x", labelsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return _png(figure)
+
+
+def milestones_alt_text(lines: Sequence[MilestoneLine]) -> str:
+    described = [
+        f"{line.project_key} · {line.name}: baseline {line.baseline}, forecast {line.forecast} "
+        f"({line.slip_days:+d} working days)"
+        for line in list(lines)[:MAX_MILESTONES]
+    ]
+    return _alt_text("Chart per milestone of its baseline date against its forecast date. ", described)

@@ -12,12 +12,14 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import checkins, coaching, message_keys, outbox, portfolio, risks
+from bot.services import checkins, coaching, confidence, cost, message_keys, milestones, outbox, portfolio, risks
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue
 from handlers.blocks import checkins as blocks
 from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget
 from handlers.blocks.coaching import LessonsLink
+from handlers.blocks.cost import costs_in
+from handlers.blocks.milestones import forecasts_in
 from handlers.blocks.risks import checkin_confirmations
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
@@ -30,7 +32,7 @@ from handlers.delivery import (
     fan_out,
 )
 from handlers.ids import ActionId, CallbackId, CheckinBlock
-from handlers.outcomes import claim_changed_items, deliver_owed, sent_to_pmo_instead
+from handlers.outcomes import claim_changed_items, deliver_owed, send_slip_notices, sent_to_pmo_instead
 from storage.models import Checkin, Project, Rag
 from storage.session import unit_of_work
 
@@ -171,6 +173,16 @@ def _open_form(
                 )
             ),
             lessons=_lessons_link(ctx, client, session, project, actor.slack_user_id, now=now),
+            milestones=milestones.form_milestones(session, project, today=now.date()),
+            costs=cost.form_costs(
+                session,
+                project,
+                period,
+                today=now.date(),
+                start_month=ctx.settings.financial_year_start,
+                tolerance=ctx.settings.cost_tolerance,
+            ),
+            scale=ctx.settings.confidence_scale,
         )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -202,6 +214,7 @@ def _answers(session: Session, checkin: Checkin) -> FormAnswers:
 
     return FormAnswers(
         overall=checkin.overall_rag.value,
+        confidence=checkin.confidence,
         schedule=rag(checkin.schedule_rag),
         cost=rag(checkin.cost_rag),
         scope=rag(checkin.scope_rag),
@@ -252,8 +265,10 @@ def _parse_form(values: dict) -> CheckinInput:
         for block_id in values
         if block_id.startswith("benefit:")
     }
+    overall, given_confidence = confidence.read_answer(_selected(values, CheckinBlock.OVERALL))
     return CheckinInput(
-        overall=rag(CheckinBlock.OVERALL),
+        overall=overall,
+        confidence=given_confidence,
         schedule=rag(CheckinBlock.SCHEDULE),
         cost=rag(CheckinBlock.COST),
         scope=rag(CheckinBlock.SCOPE),
@@ -281,7 +296,8 @@ def register(app: App, ctx: AppContext) -> None:
     def submit_form(ack: Ack, actor: Actor, now: datetime, view: dict, client: WebClient) -> None:
         target = FormTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
-        found = checkins.problems(form, today=now.date())
+        costs, cost_problems = cost.parse_amounts(costs_in(view["state"]["values"]))
+        found = checkins.problems(form, today=now.date()) | cost_problems
         if found:
             ack(response_action="errors", errors=found)
             return
@@ -294,10 +310,21 @@ def register(app: App, ctx: AppContext) -> None:
             raid_changed = claim_changed_items(
                 ctx, session, answered.submission.checkin_id, actor.slack_user_id, view["state"]["values"], now=now
             )
+            milestones.update_forecasts(session, project, forecasts_in(view["state"]["values"]), now=now)
+            cost.record_costs(
+                session,
+                project,
+                costs,
+                reported_by=actor.slack_user_id,
+                today=now.date(),
+                start_month=ctx.settings.financial_year_start,
+                now=now,
+            )
         ack()
         deliver_owed(ctx, answered.owed, now=now)
         if raid_changed is not None:
             deliver_dm(ctx, raid_changed, now=now)
+        send_slip_notices(ctx, now)
 
 
 CHECKIN = Subcommand(

@@ -149,6 +149,7 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
             timezone=settings.default_timezone,
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
+            cost_tolerance=settings.cost_tolerance,
         )
         today = digest.local_today(now, settings.default_timezone)
         decisions_asked = pack_decisions_section(decisions.open_lines(session), today=today)
@@ -173,7 +174,7 @@ def _post_chart_tables(ctx: AppContext, pack: GovernancePack, message_key: str, 
         "channel": channel_id,
         "thread_ts": ts,
         "text": pack_tables_text(pack.weeks, pack.objectives),
-        "blocks": pack_tables_blocks(pack.weeks, pack.objectives),
+        "blocks": pack_tables_blocks(pack.weeks, pack.objectives, pack.milestones),
     }
     send_once(ctx, OutgoingRequest(key, "chat.postMessage", channel_id, payload), now=now)
 
@@ -207,8 +208,18 @@ def _share_charts(ctx: AppContext, pack: GovernancePack, channel_id: str, key: s
                 charts.benefits_alt_text(pack.objectives),
             )
         )
+    if pack.milestones:
+        drawn.append(
+            (
+                f"milestones-{pack.month}.png",
+                charts.MILESTONES_TITLE,
+                charts.milestones_png(pack.milestones),
+                charts.milestones_alt_text(pack.milestones),
+            )
+        )
     drawn_titles = {title for _name, title, _png, _alt in drawn}
-    not_drawn = [title for title in (charts.RAG_MIX_TITLE, charts.BENEFITS_TITLE) if title not in drawn_titles]
+    all_titles = (charts.RAG_MIX_TITLE, charts.BENEFITS_TITLE, charts.MILESTONES_TITLE)
+    not_drawn = [title for title in all_titles if title not in drawn_titles]
     comment = blocks.pack_charts_comment(pack, not_drawn)
     if not drawn:
         send_once(ctx, chat_message(key, channel_id, comment), now=now)

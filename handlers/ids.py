@@ -32,6 +32,8 @@ class ActionId(enum.StrEnum):
     ACTION_FROM_HELP = "action.from_help"
     HISTORY_NEWER = "history.newer"
     HISTORY_OLDER = "history.older"
+    MILESTONE_CHANGE_FORECAST = "milestone.change_forecast"
+    MILESTONE_MET = "milestone.met"
 
 
 class CallbackId(enum.StrEnum):
@@ -47,6 +49,9 @@ class CallbackId(enum.StrEnum):
     NEW_ACTION = "action.new"
     ACTION_NOTE = "action.note"
     ACTION_FROM_MESSAGE = "action.from_message"  # the "Make this an action" message shortcut
+    NEW_MILESTONE = "milestone.new"
+    MILESTONE_FORECAST = "milestone.forecast"
+    NEW_DEPENDENCY = "dependency.new"
 
 
 class NewProjectBlock(enum.StrEnum):
@@ -217,6 +222,8 @@ class DecisionBlock(enum.StrEnum):
 
 # The check-in form's "still accurate?" checkbox of one risk or issue: this prefix and the item's key.
 RAID_CONFIRM_BLOCK_PREFIX = "raid_confirm:"
+
+
 class CoachingId(enum.StrEnum):
     """Coaching: `/pmo coach`'s "Plan a conversation" button and form (each input's action_id is its block id),
     and the buttons answering who should own an action given to a PMO admin."""
@@ -229,3 +236,17 @@ class CoachingId(enum.StrEnum):
     OWNER_TO_LEAD = "coaching.owner_to_lead"  # "The PMO coaches; should the project's lead or sponsor own this?"
     OWNER_TO_SPONSOR = "coaching.owner_to_sponsor"
     OWNER_KEEP = "coaching.owner_keep"
+
+
+class MilestoneBlock(enum.StrEnum):
+    """Block ids of the milestone and dependency modals; each input's action_id is its block id.
+
+    They are the domain's field names, so its problems map onto the forms as they are. A
+    milestone's forecast in the check-in form is `milestone_field(id)`.
+    """
+
+    NAME = "name"
+    BASELINE = "baseline"
+    FORECAST = "forecast"
+    MILESTONE = "milestone"
+    NEEDED_BY = "needed_by"

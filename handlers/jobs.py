@@ -16,6 +16,7 @@ from handlers.delivery import retry_failed_messages
 from handlers.digest import send_governance_pack, send_weekly_digest
 from handlers.escalations import publish_unposted_alerts
 from handlers.incidents import send_pending_incident_messages
+from handlers.milestones import send_slip_notices
 from handlers.nudges import send_nudges
 from handlers.overlaps import post_overlap_note
 from handlers.retention import apply_retention_monthly
@@ -37,6 +38,7 @@ JOBS: tuple[Job, ...] = (
     send_nudges,
     publish_unposted_alerts,
     send_pending_incident_messages,
+    send_slip_notices,
     sync_portfolio_daily,
     post_overlap_note,
     send_weekly_digest,

@@ -9,6 +9,7 @@ one domain call returned, so no feature climbs back up into another to send.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,19 +17,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.services import coaching, message_keys, risks
+from bot.services import coaching, message_keys, milestones, risks
 from bot.services.coaching import AccountableRole, OwnerQuestion
+from bot.services.milestones import SlipNotice
 from bot.services.outbox import OutgoingRequest
 from bot.services.owed import AlertChanged, CheckinSummary, HomeRefresh, Owed, PromptAnswered, SponsorDm
 from handlers.blocks import checkins as checkin_blocks
 from handlers.blocks import coaching as coaching_blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import SponsorWords, SummaryLines
+from handlers.blocks.milestones import slip_notice_blocks, slip_notice_text
 from handlers.blocks.risks import RAID_DM_EVENT, DecisionSubject, changed_items_dm, confirm_block_id
 from handlers.delivery import (
     ClaimedMessage,
     chat_message,
     claim,
+    deliver_dm,
+    deliver_to_channel,
     post_or_update,
     publish_alert,
     refresh_home,
@@ -208,3 +213,48 @@ def send_starting_lessons(ctx: AppContext, project_keys: Iterable[str], *, now: 
         for recipient in found.recipient_user_ids:
             dm_key = message_keys.starting_lessons(found.project_id, recipient)
             send_dm_once(ctx, chat_message(dm_key, recipient, text, dm_blocks), now=now)
+
+
+# --- dependencies: a milestone forecast past the date a dependent project needs it ----------------
+
+
+def send_slip_notices(ctx: AppContext, now: datetime) -> None:
+    """Tell each dependent project, once per slip, that a milestone it needs is now forecast too late.
+
+    Scheduled work, and called straight after a forecast changes: the claim and the "told"
+    mark share a transaction, so a crash between them neither loses nor doubles a notice.
+    """
+    with unit_of_work(ctx.session_factory) as session:
+        due = milestones.due_slip_notices(session)
+    for notice in due:
+        _send_slip_notice(ctx, notice, now)
+
+
+def _send_slip_notice(ctx: AppContext, notice: SlipNotice, now: datetime) -> None:
+    text, blocks = slip_notice_text(notice), slip_notice_blocks(notice)
+    to_channel: ClaimedMessage | None = None
+    to_lead: ClaimedMessage | None = None
+    with unit_of_work(ctx.session_factory) as session:
+        if not milestones.record_slip_told(session, notice.dependency_id, notice.forecast):
+            return
+        if notice.channel_id is not None:
+            key = message_keys.dependency_slip(notice.dependency_id, notice.forecast, "channel")
+            to_channel = claim(session, chat_message(key, notice.channel_id, text, blocks), now=now)
+        if notice.lead_user_id is not None:
+            key = message_keys.dependency_slip(notice.dependency_id, notice.forecast, "lead")
+            to_lead = claim(session, chat_message(key, notice.lead_user_id, text, blocks), now=now)
+    if to_channel is not None and notice.team_id is not None and notice.channel_id is not None:
+        target = _Target(notice.project_id, notice.project_key, notice.team_id, notice.channel_id)
+        deliver_to_channel(ctx, to_channel, target, what="dependency slip notice", now=now)
+    if to_lead is not None:
+        deliver_dm(ctx, to_lead, now=now)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The dependent project's channel, as the delivery core's broken-channel rule needs it."""
+
+    project_id: int
+    project_key: str
+    team_id: str
+    channel_id: str

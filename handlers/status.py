@@ -80,6 +80,8 @@ def _overview(ctx: AppContext, key: str, audience: Audience) -> ProjectOverview:
             now=ctx.clock(),
             default_cadence=ctx.settings.default_cadence,
             tolerance=ctx.settings.benefit_tolerance,
+            cost_tolerance=ctx.settings.cost_tolerance,
+            audience=audience,
         )
 
 

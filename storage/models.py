@@ -328,6 +328,63 @@ class Benefit(Base):
     )
 
 
+class Milestone(Base):
+    """A point in a project's plan: the date agreed (baseline), the date now expected
+    (forecast) and, once it is met, the day it was."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    baseline_date: Mapped[date] = mapped_column(Date)
+    forecast_date: Mapped[date] = mapped_column(Date)
+    actual_date: Mapped[date | None] = mapped_column(Date)
+    # The last time the forecast moved later (the digest's "slipped this week").
+    slipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    project: Mapped[Project] = relationship()
+
+
+class MilestoneDependency(Base):
+    """A project (`project_id`) that needs another project's milestone by a date."""
+
+    __tablename__ = "milestone_dependencies"
+    __table_args__ = (UniqueConstraint("project_id", "milestone_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"), index=True)
+    needed_by: Mapped[date] = mapped_column(Date)
+    # The latest late forecast the dependent project was told about: a later one is a new slip.
+    notified_forecast: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    project: Mapped[Project] = relationship()
+    milestone: Mapped[Milestone] = relationship()
+
+
+class CostReport(Base):
+    """A project's money as reported for one month: budgets, spend so far and the forecast outturn."""
+
+    __tablename__ = "cost_reports"
+    __table_args__ = (UniqueConstraint("project_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11": the month reported for
+    financial_year: Mapped[str] = mapped_column(String(7))  # "2026-27": the year `budget_year` is for
+    budget_whole_life: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    budget_year: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    actual_to_date: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    forecast_outturn: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    # Who reported it in a check-in; NULL when an import did (the audit trail says which).
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class BenefitValue(Base):
     __tablename__ = "benefit_values"
 
@@ -376,6 +433,8 @@ class Checkin(Base):
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     overall_rag: Mapped[Rag] = mapped_column(_enum(Rag, "overall_rag"))
+    # The level as given on a confidence scale other than rag ("dca5:amber_red"); overall_rag is its RAG.
+    confidence: Mapped[str | None] = mapped_column(String(24))
     schedule_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "schedule_rag"))
     cost_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "cost_rag"))
     scope_rag: Mapped[Rag | None] = mapped_column(_enum(Rag, "scope_rag"))

@@ -14,9 +14,10 @@ import pytest
 
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems
-from bot.services import benefits, digest, message_keys, pack, partners
+from bot.services import benefits, cost, digest, message_keys, milestones, pack, partners
 from bot.services.access import Actor
 from bot.services.calendar import first_working_day
+from bot.services.cost import ProgrammeCost
 from bot.services.digest import (
     AffectedProject,
     AgeBand,
@@ -32,8 +33,10 @@ from bot.services.digest import (
 )
 from bot.services.escalations import Cause
 from bot.services.governance import ComplianceRate, ComplianceReport
+from bot.services.milestones import DigestMilestones, MilestoneLine
 from bot.services.pack import DecisionNeeded, GovernancePack, ObjectiveProgress, WeekMix
 from handlers.blocks.digest import digest_blocks, digest_text, pack_blocks
+from handlers.blocks.pack_tables import pack_tables_blocks
 from handlers.delivery import escalate
 from handlers.jobs import run_due_work
 from storage.models import EscalationKind, OutgoingMessage, Project, Rag, SkipDate
@@ -334,7 +337,10 @@ def test_the_pack_goes_out_once_on_the_first_working_day_with_its_charts(app_con
     ]
     assert len(fake_slack.ok_calls_to("files.completeUploadExternal")) == 1
     [charts_message] = shared_charts(fake_slack)
-    assert charts_message["text"] == "Governance pack · December 2026: charts"
+    assert charts_message["text"] == (
+        "Governance pack · December 2026: charts\n"
+        "Milestones of the coming quarter: baseline against forecast: not enough data yet."
+    )
     files = fake_slack.files.values()
     assert sorted(f["title"] for f in files) == [
         "Benefits realised against plan, by objective",
@@ -351,6 +357,7 @@ def test_the_pack_counts_each_week_by_status_from_the_recorded_history(app_conte
             timezone="Europe/London",
             tolerance=0.1,
             default_cadence=app_context.settings.default_cadence,
+            cost_tolerance=0.05,
         )
 
     mix = {week.period: (week.green, week.amber, week.red, week.missed) for week in built.weeks}
@@ -462,6 +469,9 @@ def _huge_digest() -> Digest:
     keys = [f"PROJECT-{n:05d}-{'K' * 18}" for n in range(5000)]
     evidence = tuple(f"Action “{'T' * 500}” is 40 days overdue (due 2026-10-14)." for _ in range(20))
     rates = [ComplianceRate(key, 1, 3, {"incident": 2, "lead away": 1}) for key in keys]
+    milestones = [
+        MilestoneLine(n, k, "M" * 200, date(2026, 12, 1), date(2027, 1, 4), None, 23) for n, k in enumerate(keys)
+    ]
     return Digest(
         period="2026-W48",
         generated_at=NOW,
@@ -486,6 +496,7 @@ def _huge_digest() -> Digest:
         watermelons=[RuleFinding(k, long_name, evidence) for k in keys],
         stuck=[RuleFinding(k, long_name, evidence) for k in keys],
         compliance=ComplianceReport(date(2026, 8, 24), rates, rates, rates),
+        milestones=DigestMilestones(milestones, milestones),
     )
 
 
@@ -511,9 +522,12 @@ def test_the_largest_pack_stays_within_block_kit_limits():
             DecisionNeeded(f"P-{n}", "N" * 200, "U0SPONSOR", "2026-W48", "H" * 3000, "G" * 3000, date(2027, 1, 1))
             for n in range(2000)
         ],
+        milestones=[MilestoneLine(n, "K" * 32, "M" * 200, NOW.date(), NOW.date(), None, 0) for n in range(1000)],
+        costs=[ProgrammeCost("P" * 200, Decimal("1e15"), Decimal("2e15"), 500, Rag.RED) for _ in range(1000)],
     )
 
     assert message_problems(pack_blocks(pack)) == []
+    assert message_problems(pack_tables_blocks(pack.weeks, pack.objectives, pack.milestones)) == []
 
 
 def test_the_packs_charts_have_alt_text_with_their_data_and_the_same_numbers_as_a_table_in_its_thread(
@@ -530,3 +544,45 @@ def test_the_packs_charts_have_alt_text_with_their_data_and_the_same_numbers_as_
     shown = text_of(tables)
     assert "Week        Green  Amber    Red  No update" in shown
     assert "Better services online" in shown and "54%" in shown and "10%" in shown
+
+
+def test_the_pack_charts_the_coming_quarters_milestones_baseline_against_forecast(
+    app_context, fake_slack, session_factory, history
+):
+    with unit_of_work(session_factory) as session:
+        admin = Actor(PMO_ADMIN, is_pmo_admin=True)
+        new = milestones.NewMilestone("Data feed live", date(2026, 12, 10), date(2026, 12, 17))
+        milestones.create_milestone(session, admin, "CRM-2", new, now=NOW)
+        later = milestones.NewMilestone("Go live", date(2027, 6, 1))  # after the quarter
+        milestones.create_milestone(session, admin, "CRM-2", later, now=NOW)
+
+    run_due_work(app_context, FIRST_OF_DECEMBER)
+
+    [pack] = packs(fake_slack)
+    alt_texts = [call.args["alt_txt"] for call in fake_slack.ok_calls_to("files.getUploadURLExternal")]
+    assert len(alt_texts) == 3 and len(shared_charts(fake_slack)) == 1
+    assert alt_texts[2] == (
+        "Chart per milestone of its baseline date against its forecast date. "
+        "CRM-2 · Data feed live: baseline 2026-12-10, forecast 2026-12-17 (+5 working days)"
+    )
+    [tables] = [m for m in fake_slack.messages_in(PMO_CHANNEL) if m.get("thread_ts") == pack["ts"]]
+    assert "CRM-2 · Data feed live" in text_of(tables) and "Go live" not in text_of(tables)
+
+
+def test_the_pack_shows_budget_against_forecast_per_programme(app_context, fake_slack, session_factory, history):
+    with unit_of_work(session_factory) as session:
+        for key, budget, forecast in (("CRM-2", "1000000", "1080000"), ("HR-1", "500000", "490000")):
+            project = session.query(Project).filter_by(key=key).one()
+            figures = cost.CostFigures(budget_whole_life=Decimal(budget), forecast_outturn=Decimal(forecast))
+            cost.record_costs(
+                session, project, figures, reported_by=LEAD, today=date(2026, 11, 23), start_month=4, now=NOW
+            )
+
+    run_due_work(app_context, FIRST_OF_DECEMBER)
+
+    [pack] = packs(fake_slack)
+    assert message_problems(pack["blocks"]) == []
+    assert (
+        "*(no programme)*: budget 1,500,000, forecast 1,570,000 (+70,000), :large_green_circle: Green (2 projects)"
+        in text_of(pack)
+    )

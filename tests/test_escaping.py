@@ -87,6 +87,9 @@ SAFE_VALUES: dict[str, Any] = {
     "operation": "update",
     "record_type": "projects",
     "response": "reduce",  # a risk's response: one of four words of ours
+    "financial_year": "2026-27",  # composed by bot.services.cost.financial_year_of
+    "confidence": "dca5:amber_red",  # a stored level, written by bot.services.confidence.stored
+    "given_level": "dca5:amber_red",
 }
 
 

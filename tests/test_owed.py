@@ -65,6 +65,7 @@ def test_a_red_answer_owes_a_summary_an_alert_a_sponsor_dm_and_home_tabs(session
         SponsorDm(
             idempotency_key=message_keys.sponsor_red(answered.submission.project_id, PERIOD),
             sponsor_user_id=SPONSOR,
+            project_id=answered.submission.project_id,
             project_key="CRM-2",
             project_name="Customer records",
             period=PERIOD,

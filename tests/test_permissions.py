@@ -11,17 +11,18 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo.signed import checkboxes, datepicker, plain_input, static_select
-from bot.services import decisions, escalations, incidents, live_services, risks
+from bot.services import decisions, escalations, incidents, live_services, milestones, risks
 from bot.services.access import Actor
 from bot.services.escalations import Cause
 from bot.services.live_services import NewService
+from bot.services.milestones import NewMilestone
 from storage.base import Base
 from storage.models import EscalationKind, ServiceRelation
 from storage.session import unit_of_work
@@ -42,6 +43,7 @@ class World:
     risk_id: int
     decision_request_id: int
     issue_id: int
+    milestone_id: int
 
 
 @pytest.fixture
@@ -85,7 +87,10 @@ def world(fake_slack, session_factory) -> World:
         )
         new_issue = risks.NewIssue("CRM-2", "Data feed is late", LEAD, "high")
         issue_id = risks.create_issue(session, ADMIN, new_issue, today=NOW.date(), now=NOW).id
-    return World(incident_key, escalation_id, action_id, benefit_id, risk_id, asked.id, issue_id)
+        milestone_id = milestones.create_milestone(
+            session, ADMIN, "CRM-2", NewMilestone("Go live", date(2027, 1, 4)), now=NOW
+        ).id
+    return World(incident_key, escalation_id, action_id, benefit_id, risk_id, asked.id, issue_id, milestone_id)
 
 
 def _snapshot(session_factory: sessionmaker[Session]) -> dict[str, list[tuple[Any, ...]]]:
@@ -133,6 +138,10 @@ def _impact(world: World) -> str:
 
 def _risk_ref(world: World) -> str:
     return json.dumps({"risk_id": world.risk_id, "shown_in": "list", "key": "CRM-2", "page": 0}, separators=(",", ":"))
+
+
+def _milestone_ref(world: World) -> str:
+    return json.dumps({"v": 1, "milestone_id": world.milestone_id})
 
 
 def _action_ref(world: World) -> str:
@@ -203,6 +212,28 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
                 "target": {"target": plain_input("10")},
                 "target_date": {"target_date": {"type": "datepicker", "selected_date": "2027-06-30"}},
                 "owner": {"owner": {"type": "users_select", "selected_user": STRANGER}},
+            },
+            lambda _world: json.dumps({"project_key": "CRM-2"}),
+        ),
+    ],
+    "`/pmo milestone add KEY` and its form, *Change forecast*, *Mark met*": [
+        _command("milestone add CRM-2"),
+        _form(
+            "milestone.new",
+            {"name": {"name": plain_input("Data migrated")}, "baseline": {"baseline": datepicker("2027-01-04")}},
+            lambda _world: json.dumps({"project_key": "CRM-2"}),
+        ),
+        lambda slack, world: _click(slack, "milestone.change_forecast", _milestone_ref(world)),
+        _form("milestone.forecast", {"forecast": {"forecast": datepicker("2027-02-01")}}, _milestone_ref),
+        lambda slack, world: _click(slack, "milestone.met", _milestone_ref(world)),
+    ],
+    "`/pmo dependency add KEY` and its form": [
+        _command("dependency add CRM-2"),
+        _form(
+            "dependency.new",
+            {
+                "milestone": {"milestone": static_select("1")},
+                "needed_by": {"needed_by": datepicker("2027-01-04")},
             },
             lambda _world: json.dumps({"project_key": "CRM-2"}),
         ),

@@ -19,7 +19,9 @@ from bot.demo.blockkit import message_problems
 from bot.services import benefits, checkins, partners, people, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput
+from bot.services.cost import CostFigures, CostView
 from bot.services.health import StatusRow, TablePage, Trend, trend, worst_first
+from bot.services.milestones import DependencyLine, MilestoneLine, ProjectSchedule
 from bot.services.portfolio import BenefitLine
 from bot.services.status import (
     ActionLine,
@@ -249,6 +251,19 @@ def test_the_largest_project_overview_is_valid_block_kit():
         overdue_actions=4000,
         incidents=[IncidentLine("INC-" + "9" * 28, "SEV1", "S" * 5000, AT)] * 10,
         open_incidents=300,
+        schedule=ProjectSchedule(
+            [MilestoneLine(1, "K" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 5,
+            500,
+            [DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 10,
+        ),
+        cost=CostView(
+            "2026-11",
+            "2026-27",
+            CostFigures(*[Decimal("9999999999999999.99")] * 4),
+            Decimal("-9999999999999999.99"),
+            -1.0,
+            Rag.RED,
+        ),
     )
 
     blocks = project_status_blocks(overview, now=AT, shareable=True)

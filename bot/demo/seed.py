@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services import actions, benefits, checkins, incidents, live_services, portfolio
+from bot.services import actions, benefits, checkins, cost, incidents, live_services, milestones, portfolio
 from bot.services.access import Actor
 from bot.services.actions import NewAction
 from bot.services.benefits import NewBenefit
@@ -159,6 +159,7 @@ def seed_portfolio(session_factory: SessionFactory, start: datetime) -> None:
         _seed_checkins(session, start)
         _seed_actions(session, start)
         _seed_incident(session, start)
+        _seed_milestones(session, start)
 
 
 def _seed_benefits(session: Session, start: datetime) -> None:
@@ -242,6 +243,32 @@ def _seed_actions(session: Session, start: datetime) -> None:
             NewAction(key, title, owner.user_id, (start + timedelta(days=due_in_days)).date()),
             today=created.date(),
             now=created,
+        )
+
+
+def _seed_milestones(session: Session, start: datetime) -> None:
+    """A few milestones (one slipped past the day another project needs it) and two cost reports."""
+    created = start - timedelta(days=60)
+    pmo = Actor(PMO_ADMIN.user_id, is_pmo_admin=True)
+    today = start.date()
+    planned = (
+        ("CRM-2", "Address data migrated", 10, 17),
+        ("CRM-2", "Go live", 40, 40),
+        ("HOU-4", "Tenant portal live", 30, 30),
+        ("PAY-1", "Card provider contract signed", 5, 19),
+    )
+    made = {}
+    for key, name, baseline_in, forecast_in in planned:
+        new = milestones.NewMilestone(name, today + timedelta(days=baseline_in), today + timedelta(days=forecast_in))
+        made[name] = milestones.create_milestone(session, pmo, key, new, now=created)
+    milestones.create_dependency(
+        session, pmo, "HOU-4", made["Address data migrated"].id, today + timedelta(days=14), now=created
+    )
+    for key, budget, forecast in (("CRM-2", "1200000", "1260000"), ("PAY-1", "800000", "920000")):
+        project = portfolio.get_project(session, key)
+        figures = cost.CostFigures(Decimal(budget), None, Decimal(budget) / 2, Decimal(forecast))
+        cost.record_costs(
+            session, project, figures, reported_by=LEAD_ONE.user_id, today=today, start_month=4, now=created
         )
 
 

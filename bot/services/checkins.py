@@ -222,6 +222,7 @@ class CheckinInput:
     path_to_green_date: date | None = None
     # benefit id -> the raw text typed (blank: not measured this period)
     benefit_values: dict[int, str] = field(default_factory=dict)
+    confidence: str | None = None  # the level given on a dca scale, stored as given
 
 
 OVERALL = "overall"
@@ -328,6 +329,7 @@ def submit(
         submitted_by_id=person.id,
         submitted_at=now,
         overall_rag=checkin.overall,
+        confidence=checkin.confidence,
         schedule_rag=checkin.schedule,
         cost_rag=checkin.cost,
         scope_rag=checkin.scope,

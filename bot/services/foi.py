@@ -49,6 +49,9 @@ PROJECT_TABLES = (
     "issues",
     "decision_requests",
     "lessons",
+    "milestones",
+    "milestone_dependencies",
+    "cost_reports",
     "audit_events",
 )
 # When a row of these tables happened, for the window; the other tables are the project's
@@ -63,6 +66,7 @@ WINDOW_COLUMNS = {
     "decisions": "decided_at",
     "project_shares": "created_at",
     "lessons": "recorded_at",
+    "cost_reports": "reported_at",
     "audit_events": "at",
 }
 TITLES = {
@@ -85,6 +89,9 @@ TITLES = {
     "issues": "Issues (the RAID log)",
     "decision_requests": "Decisions asked for",
     "lessons": "Lessons learned",
+    "milestones": "Milestones (baseline, forecast, actual)",
+    "milestone_dependencies": "Other projects' milestones it depends on",
+    "cost_reports": "Monthly cost reports",
     "audit_events": "Audit trail (who changed what, when)",
     "person": "Person record",
     "projects": "Projects with a role",
@@ -255,7 +262,7 @@ def export_project(session: Session, key: str, window: Window, *, now: datetime)
         "risk_events",
         and_(risk_events.c.risk_id.in_(_ids(tables["risks"])), _windowed("risk_events")),
     )
-    for name in ("decisions", "lessons", "audit_events"):
+    for name in ("decisions", "lessons", "milestones", "milestone_dependencies", "cost_reports", "audit_events"):
         tables[name] = _rows(session, people, name, of_project(name))
     return export
 

@@ -230,3 +230,9 @@ def nobody_accountable(undeliverable_key: str) -> str:
 def starting_lessons(project_id: int, recipient_user_id: str) -> str:
     """The one DM giving a new project's lead or sponsor the lessons of closed projects like it."""
     return f"starting-lessons:{project_id}:{recipient_user_id}"
+# --- milestones and dependencies (bot/services/milestones.py) -------------------------------------
+
+
+def dependency_slip(dependency_id: int, forecast: date, recipient: str) -> str:
+    """One notice per slip: a dependency's milestone forecast at `forecast`, to the channel or the lead."""
+    return f"dependency-slip:{dependency_id}:{forecast.isoformat()}:{recipient}"

@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services import benefits, coaching, governance
+from bot.services import benefits, coaching, cost, governance, milestones
 from bot.services.cadence import Cadence, period_of, previous_period
 from bot.services.calendar import first_working_day
 from bot.services.digest import RagCounts, current_counts, local_today
@@ -102,6 +102,8 @@ class GovernancePack:
     weeks: list[WeekMix]  # oldest first
     objectives: list[ObjectiveProgress]
     decisions: list[DecisionNeeded]
+    milestones: list[milestones.MilestoneLine]  # the coming quarter's, for the baseline-against-forecast chart
+    costs: list[cost.ProgrammeCost]
     coaching_months: tuple[coaching.CoachingMonth, ...] = ()
 
     @property
@@ -209,7 +211,13 @@ def _decisions(
 
 
 def build_pack(
-    session: Session, *, now: datetime, timezone: str, tolerance: float, default_cadence: Cadence
+    session: Session,
+    *,
+    now: datetime,
+    timezone: str,
+    tolerance: float,
+    default_cadence: Cadence,
+    cost_tolerance: float,
 ) -> GovernancePack:
     """The pack for the month of `now` in the workspace's `timezone`."""
     today = local_today(now, timezone)
@@ -223,5 +231,7 @@ def build_pack(
         weeks=_health_weeks(session, today, HEALTH_WEEKS),
         objectives=_objective_progress(session, today=today, tolerance=tolerance),
         decisions=_decisions(session, projects, latest),
+        milestones=milestones.quarter_milestones(session, today=today),
+        costs=cost.programme_costs(session, tolerance=cost_tolerance),
         coaching_months=coaching.coaching_months(session, today=today),
     )

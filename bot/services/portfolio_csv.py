@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
@@ -138,13 +138,7 @@ def export_portfolio(session: Session) -> str:
             selectinload(Project.service_links).selectinload(ProjectService.service),
         )
     )
-    text = io.StringIO()
-    # "\n": the caller writes this in text mode, which turns it into the platform's line end.
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for project in projects:
-        writer.writerow(_cells(row_from_project(project), _emails_of(project.sponsor, project.lead)))
-    return text.getvalue()
+    return write_table(COLUMNS, (_cells(row_from_project(p), _emails_of(p.sponsor, p.lead)) for p in projects))
 
 
 def _emails_of(*people_named: Person | None) -> dict[str, str]:
@@ -170,7 +164,7 @@ def row_from_project(project: Project) -> PortfolioRow:
     )
 
 
-def _cells(row: PortfolioRow, email_by_user_id: Mapping[str, str]) -> list[str]:
+def _cells(row: PortfolioRow, email_by_user_id: Mapping[str, str]) -> dict[str, str]:
     def person(user_id: str | None) -> str:
         return email_by_user_id.get(user_id, user_id) if user_id else ""
 
@@ -188,7 +182,7 @@ def _cells(row: PortfolioRow, email_by_user_id: Mapping[str, str]) -> list[str]:
         "timezone": row.timezone or "",
         "status": row.status.value,
     }
-    return [protected(by_column[column]) for column in COLUMNS]
+    return by_column
 
 
 def protected(cell: str) -> str:
@@ -199,6 +193,69 @@ def protected(cell: str) -> str:
 def _unprotected(cell: str) -> str:
     """The cell as it was before export protected it (see `protected`)."""
     return cell[1:] if _PROTECTED.match(cell) else cell
+
+
+# --- any table: the shared reading and writing (portfolio, milestones, dependencies, ...) ------
+
+
+def write_table(columns: Sequence[str], rows: Iterable[Mapping[str, str]]) -> str:
+    """CSV text: the header, then one line per row (cells by column), each cell protected."""
+    text = io.StringIO()
+    # "\n": the caller writes this in text mode, which turns it into the platform's line end.
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([protected(row[column]) for column in columns])
+    return text.getvalue()
+
+
+def read_table(csv_text: str, columns: Sequence[str]) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
+    """Each non-blank line's cells by column (stripped, protection taken off), numbered as a
+    spreadsheet numbers them, and every problem with the header or stray cells."""
+    problems: list[RowProblem] = []
+    records = csv.reader(io.StringIO(csv_text.removeprefix(_BOM)))
+    header = next(records, None)
+    if header is None:
+        return [], [RowProblem(1, f"the file is empty: its first line must be the header {', '.join(columns)}")]
+    position_by_column = _read_header(header, columns, problems)
+    if problems:
+        # Until the header is right the cells cannot be told apart, so row checks would only add noise.
+        return [], problems
+    named_positions = set(position_by_column.values())
+    rows: list[tuple[int, dict[str, str]]] = []
+    for line, record in enumerate(records, start=2):
+        # Spreadsheets often save empty rows below the table; they mean nothing.
+        if not any(cell.strip() for cell in record):
+            continue
+        stray = next((cell.strip() for i, cell in enumerate(record) if i not in named_positions and cell.strip()), None)
+        if stray is not None:
+            problems.append(
+                RowProblem(line, f"'{stray}' is in a column with no header: name the column or remove the value")
+            )
+        cells = {
+            column: _unprotected(record[position].strip()) if position < len(record) else ""
+            for column, position in position_by_column.items()
+        }
+        rows.append((line, cells))
+    return rows, problems
+
+
+def _read_header(header: list[str], columns: Sequence[str], problems: list[RowProblem]) -> dict[str, int]:
+    position_by_column: dict[str, int] = {}
+    for position, raw_name in enumerate(header):
+        column = raw_name.strip().lower()
+        if not column:
+            continue  # an unnamed column is fine as long as it stays empty (checked per row)
+        if column not in columns:
+            problems.append(RowProblem(1, f"unknown column '{raw_name.strip()}': the columns are {', '.join(columns)}"))
+        elif column in position_by_column:
+            problems.append(RowProblem(1, f"column '{column}' appears twice: keep one"))
+        else:
+            position_by_column[column] = position
+    missing = [column for column in columns if column not in position_by_column]
+    if missing:
+        problems.append(RowProblem(1, f"missing columns {', '.join(missing)}: add them (their cells may be blank)"))
+    return position_by_column
 
 
 # --- import ----------------------------------------------------------------------------
@@ -349,59 +406,10 @@ class RowReader:
         self._line_by_channel: dict[str, int] = {}
 
     def read(self, csv_text: str) -> list[PortfolioRow]:
-        records = csv.reader(io.StringIO(csv_text.removeprefix(_BOM)))
-        header = next(records, None)
-        if header is None:
-            self.problems.append(
-                RowProblem(1, f"the file is empty: its first line must be the header {', '.join(self.columns)}")
-            )
-            return []
-        position_by_column = self._read_header(header)
-        if self.problems:
-            # Until the header is right the cells cannot be told apart, so row checks would only add noise.
-            return []
-        rows: list[PortfolioRow] = []
-        for line, record in enumerate(records, start=2):
-            # Spreadsheets often save empty rows below the table; they mean nothing.
-            if any(cell.strip() for cell in record):
-                row = self._read_row(line, record, position_by_column)
-                if row is not None:
-                    rows.append(row)
-        return rows
-
-    def _read_header(self, header: list[str]) -> dict[str, int]:
-        position_by_column: dict[str, int] = {}
-        for position, raw_name in enumerate(header):
-            column = raw_name.strip().lower()
-            if not column:
-                continue  # an unnamed column is fine as long as it stays empty (checked per row)
-            if column not in self.columns:
-                self.problems.append(
-                    RowProblem(1, f"unknown column '{raw_name.strip()}': the columns are {', '.join(self.columns)}")
-                )
-            elif column in position_by_column:
-                self.problems.append(RowProblem(1, f"column '{column}' appears twice: keep one"))
-            else:
-                position_by_column[column] = position
-        missing = [column for column in self.columns if column not in position_by_column]
-        if missing:
-            self.problems.append(
-                RowProblem(1, f"missing columns {', '.join(missing)}: add them (their cells may be blank)")
-            )
-        return position_by_column
-
-    def _read_row(self, line: int, record: list[str], position_by_column: Mapping[str, int]) -> PortfolioRow | None:
-        named_positions = set(position_by_column.values())
-        stray = next((cell.strip() for i, cell in enumerate(record) if i not in named_positions and cell.strip()), None)
-        if stray is not None:
-            self.problems.append(
-                RowProblem(line, f"'{stray}' is in a column with no header: name the column or remove the value")
-            )
-        cells = {
-            column: _unprotected(record[position].strip()) if position < len(record) else ""
-            for column, position in position_by_column.items()
-        }
-        return self.read_cells(line, cells)
+        records, problems = read_table(csv_text, self.columns)
+        self.problems.extend(problems)
+        rows = [self.read_cells(line, cells) for line, cells in records]
+        return [row for row in rows if row is not None]
 
     def read_cells(self, line: int, cells: Mapping[str, str]) -> PortfolioRow | None:
         """One project from its cells by column name; None (and problems recorded) if any is bad."""

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from bot.services import checkins, coaching, health, portfolio
+from bot.services import checkins, coaching, cost, health, milestones, partners, portfolio
 from bot.services.access import Actor
 from bot.services.cadence import Cadence, previous_period
 from bot.services.health import TablePage
@@ -132,11 +132,21 @@ class ProjectOverview:
     overdue_actions: int
     incidents: list[IncidentLine]  # open ones affecting it, most severe first, at most MAX_INCIDENTS_SHOWN
     open_incidents: int
+    schedule: milestones.ProjectSchedule
+    cost: cost.CostView | None  # the latest monthly report
     accountability: coaching.AccountabilityGap | None = None  # set when nobody is accountable
 
 
 def project_overview(
-    session: Session, project: Project, *, today: date, now: datetime, default_cadence: Cadence, tolerance: float
+    session: Session,
+    project: Project,
+    *,
+    today: date,
+    now: datetime,
+    default_cadence: Cadence,
+    tolerance: float,
+    cost_tolerance: float,
+    audience: partners.Audience,
 ) -> ProjectOverview:
     actions, open_actions, overdue_actions = _open_actions(session, project.id, today)
     incidents, open_incidents = _incidents_affecting(session, project.id)
@@ -158,6 +168,8 @@ def project_overview(
         overdue_actions=overdue_actions,
         incidents=incidents,
         open_incidents=open_incidents,
+        schedule=milestones.project_schedule(session, project, audience=audience),
+        cost=cost.cost_view(session, project, tolerance=cost_tolerance),
         accountability=coaching.accountability_gap(project),
     )
 

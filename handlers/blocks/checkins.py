@@ -8,6 +8,9 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from bot.services.checkins import benefit_field
+from bot.services.confidence import Scale
+from bot.services.cost import CostQuestion
+from bot.services.milestones import MilestoneLine
 from handlers.blocks.actions import HelpActionTarget, help_action_button
 from handlers.blocks.coaching import LessonsLink, lessons_link_blocks
 from handlers.blocks.common import (
@@ -23,7 +26,10 @@ from handlers.blocks.common import (
     slack_date,
     user,
 )
+from handlers.blocks.confidence import overall_select
+from handlers.blocks.cost import checkin_cost_blocks
 from handlers.blocks.metadata import JsonState
+from handlers.blocks.milestones import MAX_MODAL_BLOCKS, checkin_milestone_blocks
 from handlers.blocks.risks import DecisionSubject, decision_needed_button
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 
@@ -107,6 +113,7 @@ class FormAnswers:
     path_to_green: str | None = None
     path_to_green_date: date | None = None
     benefit_values: dict[int, Decimal] = field(default_factory=dict)
+    confidence: str | None = None  # the level given on a dca scale
 
 
 def _rag_select(block_id: str, label: str, *, optional: bool, initial: str | None) -> Block:
@@ -148,6 +155,9 @@ def checkin_modal(
     answers: FormAnswers | None = None,
     raid: list[Block] | None = None,
     lessons: LessonsLink | None = None,
+    milestones: list[MilestoneLine] | None = None,
+    costs: CostQuestion | None = None,
+    scale: Scale = Scale.RAG,
 ) -> dict[str, Any]:
     """The check-in form; with `answers` (an amendment) every field starts as last submitted.
     `raid`: the RAID log's "still accurate?" boxes (handlers/blocks/risks.py)."""
@@ -171,7 +181,7 @@ def checkin_modal(
         ),
         *([amending] if answers else []),
         *lessons_link_blocks(lessons),
-        _rag_select(CheckinBlock.OVERALL, "Overall status", optional=False, initial=given.overall),
+        overall_select(scale, given.overall, given.confidence),
         _rag_select(CheckinBlock.SCHEDULE, "Schedule", optional=True, initial=given.schedule),
         _rag_select(CheckinBlock.COST, "Cost", optional=True, initial=given.cost),
         _rag_select(CheckinBlock.SCOPE, "Scope", optional=True, initial=given.scope),
@@ -216,6 +226,8 @@ def checkin_modal(
     if more:
         blocks.append(context(f"{more} more benefits: report them with `/pmo benefit report`."))
     blocks += raid or []
+    blocks += checkin_cost_blocks(costs, room=MAX_MODAL_BLOCKS - len(blocks))
+    blocks += checkin_milestone_blocks(target.project_key, milestones or [], room=MAX_MODAL_BLOCKS - len(blocks))
     return {
         "type": "modal",
         "callback_id": CallbackId.CHECKIN,

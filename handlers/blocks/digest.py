@@ -42,7 +42,9 @@ from handlers.blocks.common import (
     slack_time,
     user,
 )
+from handlers.blocks.cost import pack_cost_blocks
 from handlers.blocks.escalations import reason_text
+from handlers.blocks.milestones import digest_milestone_blocks
 from storage.models import Rag
 
 # Lines shown per list; the rest are counted. Also bounds the permalinks fetched per digest.
@@ -269,6 +271,10 @@ def _governance_rules_section(digest: Digest, _links: Mapping[str, str]) -> list
     ]
 
 
+def _milestones_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    return digest_milestone_blocks(digest.milestones)
+
+
 def _coaching_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
     return coaching_section(digest.where_to_coach)
 
@@ -288,6 +294,7 @@ DIGEST_SECTIONS: tuple[DigestSection, ...] = (
     _missed_section,
     _overdue_section,
     _off_track_section,
+    _milestones_section,
     _incidents_section,
     _escalations_section,
     _governance_rules_section,
@@ -352,7 +359,11 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
         section(_listed("Benefits realised against plan, by objective", [_objective(o) for o in pack.objectives])),
         section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
         pack_coaching_section(pack.coaching_months),
-        context("Charts follow: the RAG mix per week, and benefits realised against plan by objective."),
+        *pack_cost_blocks(pack.costs),
+        context(
+            "Charts follow: the RAG mix per week, benefits realised against plan by objective, "
+            "and the coming quarter's milestones, baseline against forecast."
+        ),
     ]
 
 

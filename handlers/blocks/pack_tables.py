@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.services.milestones import MilestoneLine
 from bot.services.pack import ObjectiveProgress, WeekMix
 from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, section
 
@@ -49,9 +50,24 @@ def benefits_table(objectives: Sequence[ObjectiveProgress]) -> str:
     return _fenced("Benefits realised against plan, by objective (% of target)", [header, *rows])
 
 
+def milestones_table(lines: Sequence[MilestoneLine]) -> str:
+    header = f"{'Milestone':<{NAME_WIDTH}}{'Baseline':>12}{'Forecast':>12}{'Slip (wd)':>11}"
+    rows = []
+    for line in lines:
+        label = f"{line.project_key} · {line.name}"
+        name = label if len(label) <= NAME_WIDTH - 2 else label[: NAME_WIDTH - 3] + "…"
+        rows.append(
+            f"{name:<{NAME_WIDTH}}{line.baseline.isoformat():>12}{line.forecast.isoformat():>12}{line.slip_days:>+11d}"
+        )
+    return _fenced("Milestones of the coming quarter: baseline against forecast", [header, *rows])
+
+
 def pack_tables_text(weeks: Sequence[WeekMix], objectives: Sequence[ObjectiveProgress]) -> str:
     return "The pack's charts as tables: the same numbers, in text."
 
 
-def pack_tables_blocks(weeks: Sequence[WeekMix], objectives: Sequence[ObjectiveProgress]) -> list[Block]:
-    return [section(rag_mix_table(weeks)), section(benefits_table(objectives))]
+def pack_tables_blocks(
+    weeks: Sequence[WeekMix], objectives: Sequence[ObjectiveProgress], milestones: Sequence[MilestoneLine] = ()
+) -> list[Block]:
+    tables = [section(rag_mix_table(weeks)), section(benefits_table(objectives))]
+    return tables + ([section(milestones_table(milestones))] if milestones else [])

@@ -34,7 +34,9 @@ from handlers.blocks.common import (
     slack_time,
     user,
 )
+from handlers.blocks.cost import status_cost_blocks
 from handlers.blocks.metadata import JsonState
+from handlers.blocks.milestones import schedule_blocks
 from handlers.ids import ActionId
 from storage.models import Rag
 
@@ -229,6 +231,8 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
     if more_incidents:
         incident_lines.append(f"…and {more_incidents} more")
     blocks.append(section("*Incidents affecting it*\n" + (bulleted(incident_lines) if incident_lines else "_none_")))
+    blocks += schedule_blocks(overview.schedule)
+    blocks += status_cost_blocks(overview.cost)
 
     if shareable:
         blocks += [divider(), actions(button("Share in channel", ActionId.SHARE_PROJECT_STATUS, overview.key))]

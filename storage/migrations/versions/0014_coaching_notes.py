@@ -1,7 +1,7 @@
 """coaching notes: conversations the PMO planned or offered, with their chased follow-up
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 01:15:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.base
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

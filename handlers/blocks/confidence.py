@@ -1,0 +1,45 @@
+"""The check-in form's overall-status question on the configured confidence scale, each level
+with its one-line definition. Pure: data in, blocks out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.services import confidence
+from bot.services.confidence import Scale
+from handlers.blocks.common import Block, plain
+from handlers.ids import CheckinBlock
+from storage.models import Rag
+
+OPTION_TEXT_LIMIT = 75
+TITLES = {
+    Scale.RAG: "Overall status",
+    Scale.DCA3: "Delivery confidence",
+    Scale.DCA5: "Delivery confidence",
+}
+
+
+def _option(scale: Scale, level: confidence.Level) -> dict[str, Any]:
+    return {
+        "text": plain(level.label, OPTION_TEXT_LIMIT),
+        "description": plain(level.definition, OPTION_TEXT_LIMIT),
+        "value": confidence.option_value(scale, level.value),
+    }
+
+
+def overall_select(scale: Scale, rag: str | None, given_level: str | None) -> Block:
+    """The required overall question; an amendment starts at the level given (`given_level`, as stored), or at
+    the level its RAG maps back to when it was given on another scale."""
+    options = [_option(scale, level) for level in confidence.levels(scale)]
+    element: dict[str, Any] = {"type": "static_select", "action_id": CheckinBlock.OVERALL, "options": options}
+    initial = confidence.level_for_form(scale, given_level, Rag(rag) if rag else None)
+    if initial is not None:
+        value = confidence.option_value(scale, initial)
+        element["initial_option"] = next(option for option in options if option["value"] == value)
+    return {
+        "type": "input",
+        "block_id": CheckinBlock.OVERALL,
+        "optional": False,
+        "label": plain(TITLES[scale]),
+        "element": element,
+    }

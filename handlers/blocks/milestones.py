@@ -1,0 +1,366 @@
+"""Block Kit for milestones and dependencies: the forms, the list, the check-in's forecasts,
+the status section, the slip notice and the digest's lines. Pure: data in, blocks out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Any, ClassVar
+
+from bot.services.milestones import (
+    DUE_SOON,
+    FORM_HORIZON,
+    MAX_NAME_LENGTH,
+    DependencyLine,
+    DigestMilestones,
+    MilestoneChoice,
+    MilestoneLine,
+    ProjectSchedule,
+    SlipNotice,
+)
+from handlers.blocks.common import (
+    MODAL_TITLE_LIMIT,
+    Block,
+    actions,
+    bulleted,
+    button,
+    clip,
+    context,
+    escaped,
+    header,
+    plain,
+    section,
+)
+from handlers.blocks.metadata import JsonState
+from handlers.ids import ActionId, CallbackId, MilestoneBlock
+
+MAX_MODAL_BLOCKS = 100
+MAX_LISTED = 20  # two blocks each: the list stays well inside a message's 50 blocks
+MAX_SELECT_OPTIONS = 100
+OPTION_TEXT_LIMIT = 75
+MILESTONE_FIELD_PREFIX = "milestone:"
+
+
+@dataclass(frozen=True)
+class ProjectRef(JsonState):
+    """The project a milestone or dependency form adds to (private_metadata)."""
+
+    RERUN: ClassVar[str] = "/pmo milestone add KEY"
+
+    project_key: str
+
+
+@dataclass(frozen=True)
+class MilestoneRef(JsonState):
+    """The milestone a button or the forecast form is about."""
+
+    RERUN: ClassVar[str] = "/pmo milestones KEY"
+
+    milestone_id: int
+
+
+def milestone_field(milestone_id: int) -> str:
+    """The check-in form's block (and action) id for one milestone's forecast."""
+    return f"{MILESTONE_FIELD_PREFIX}{milestone_id}"
+
+
+# --- words ---------------------------------------------------------------------------------
+
+
+def day_text(day: date) -> str:
+    """A calendar day in each reader's own format; noon UTC keeps it the same day in every timezone."""
+    stamp = int(datetime.combine(day, time(12), tzinfo=timezone.utc).timestamp())
+    return f"<!date^{stamp}^{{date_short_pretty}}|{day:%d %b %Y}>"
+
+
+def _slip_words(days: int) -> str:
+    if days == 0:
+        return "on plan"
+    unit = "working day" if abs(days) == 1 else "working days"
+    return f"{abs(days)} {unit} {'late' if days > 0 else 'early'}"
+
+
+def milestone_text(line: MilestoneLine, *, with_project: bool = False) -> str:
+    """One milestone: its forecast (or the day it was met) against its baseline; slipped ones marked."""
+    name = f"{line.project_key} · {escaped(line.name)}" if with_project else escaped(line.name)
+    if line.actual is not None:
+        return (
+            f"*{name}*: met {day_text(line.actual)} (baseline {day_text(line.baseline)}, {_slip_words(line.slip_days)})"
+        )
+    marker = ":warning: " if line.has_slipped else ""
+    return (
+        f"{marker}*{name}*: forecast {day_text(line.forecast)} "
+        f"(baseline {day_text(line.baseline)}, {_slip_words(line.slip_days)})"
+    )
+
+
+def dependency_text(line: DependencyLine) -> str:
+    """ "CRM-2 needs HR-1's Data feed live by <date>", and whether the forecast makes it."""
+    what = (
+        f"{line.needing_key} needs {line.milestone_key}'s *{escaped(line.milestone_name)}* "
+        f"by {day_text(line.needed_by)}"
+    )
+    if line.actual is not None:
+        return f"{what}: met {day_text(line.actual)}"
+    if line.is_late:
+        unit = "working day" if line.late_days == 1 else "working days"
+        return f":warning: {what}: forecast {day_text(line.forecast)}, {line.late_days} {unit} too late"
+    return f"{what}: forecast {day_text(line.forecast)}, in time"
+
+
+# --- modals ----------------------------------------------------------------------------------
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, hint: str | None = None, optional: bool = False
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label),
+        "element": {**element, "action_id": block_id},
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def _datepicker(initial: date | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "datepicker"}
+    if initial is not None:
+        element["initial_date"] = initial.isoformat()
+    return element
+
+
+def _modal(callback_id: str, title: str, metadata: str, blocks: list[Block], submit: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": plain(title, MODAL_TITLE_LIMIT),
+        "submit": plain(submit, MODAL_TITLE_LIMIT),
+        "close": plain("Cancel", MODAL_TITLE_LIMIT),
+        "blocks": blocks,
+    }
+
+
+def _done_modal(title: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": plain(title, MODAL_TITLE_LIMIT),
+        "close": plain("Close", MODAL_TITLE_LIMIT),
+        "blocks": [section(text)],
+    }
+
+
+def new_milestone_modal(project_key: str, project_name: str) -> dict[str, Any]:
+    return _modal(
+        CallbackId.NEW_MILESTONE,
+        "New milestone",
+        ProjectRef(project_key).to_json(),
+        [
+            context(f"A milestone of *{project_key} · {escaped(clip(project_name, 150))}*."),
+            _input(
+                MilestoneBlock.NAME,
+                "Name",
+                {
+                    "type": "plain_text_input",
+                    "max_length": MAX_NAME_LENGTH,
+                    "placeholder": plain("e.g. Data feed live"),
+                },
+            ),
+            _input(MilestoneBlock.BASELINE, "Baseline date", _datepicker(), hint="The date agreed in the plan."),
+            _input(
+                MilestoneBlock.FORECAST,
+                "Forecast date",
+                _datepicker(),
+                hint="When it is now expected. Blank: on plan, the baseline date.",
+                optional=True,
+            ),
+        ],
+        "Add",
+    )
+
+
+def milestone_added_modal(line: MilestoneLine) -> dict[str, Any]:
+    return _done_modal(
+        "Milestone added",
+        f"Added to {line.project_key}: {milestone_text(line)}. `/pmo milestones {line.project_key}` lists them.",
+    )
+
+
+def forecast_modal(line: MilestoneLine) -> dict[str, Any]:
+    return _modal(
+        CallbackId.MILESTONE_FORECAST,
+        "Change forecast",
+        MilestoneRef(line.milestone_id).to_json(),
+        [
+            section(milestone_text(line, with_project=True)),
+            _input(MilestoneBlock.FORECAST, "Forecast date", _datepicker(line.forecast)),
+        ],
+        "Save",
+    )
+
+
+def forecast_changed_modal(line: MilestoneLine) -> dict[str, Any]:
+    return _done_modal("Forecast changed", milestone_text(line, with_project=True))
+
+
+def _choice_option(choice: MilestoneChoice) -> dict[str, Any]:
+    text = f"{choice.project_key} · {choice.name} ({choice.forecast:%d %b %Y})"
+    return {"text": plain(text, OPTION_TEXT_LIMIT), "value": str(choice.milestone_id)}
+
+
+def new_dependency_modal(project_key: str, project_name: str, choices: list[MilestoneChoice]) -> dict[str, Any]:
+    shown = choices[:MAX_SELECT_OPTIONS]
+    blocks: list[Block] = [
+        context(f"What *{project_key} · {escaped(clip(project_name, 150))}* needs from another project, and by when."),
+        _input(
+            MilestoneBlock.MILESTONE,
+            "Milestone needed",
+            {"type": "static_select", "options": [_choice_option(choice) for choice in shown]},
+        ),
+        _input(MilestoneBlock.NEEDED_BY, "Needed by", _datepicker()),
+    ]
+    if len(choices) > len(shown):
+        blocks.append(context(f"The first {len(shown)} of {len(choices)} open milestones, by project key."))
+    return _modal(CallbackId.NEW_DEPENDENCY, "New dependency", ProjectRef(project_key).to_json(), blocks, "Add")
+
+
+def dependency_added_modal(line: DependencyLine) -> dict[str, Any]:
+    return _done_modal("Dependency added", dependency_text(line))
+
+
+# --- `/pmo milestones KEY` ----------------------------------------------------------------------
+
+
+def milestone_list_text(project_key: str, count: int) -> str:
+    return f"{project_key}: {count} milestones"
+
+
+def milestone_list_blocks(project_key: str, project_name: str, lines: list[MilestoneLine]) -> list[Block]:
+    blocks: list[Block] = [header(f"Milestones of {project_key} · {project_name}")]
+    if not lines:
+        blocks.append(section(f"None yet. `/pmo milestone add {project_key}` adds one."))
+        return blocks
+    for line in lines[:MAX_LISTED]:
+        blocks.append(section(milestone_text(line)))
+        if not line.is_met:
+            ref = MilestoneRef(line.milestone_id).to_json()
+            blocks.append(
+                actions(
+                    button("Change forecast", ActionId.MILESTONE_CHANGE_FORECAST, ref),
+                    button("Mark met", ActionId.MILESTONE_MET, ref),
+                )
+            )
+    if len(lines) > MAX_LISTED:
+        blocks.append(context(f"…and {len(lines) - MAX_LISTED} more, later or already met."))
+    return blocks
+
+
+# --- the check-in form ----------------------------------------------------------------------------
+
+
+def checkin_milestone_blocks(project_key: str, lines: list[MilestoneLine], *, room: int) -> list[Block]:
+    """One datepicker per open milestone due soon, at its forecast: the team changes only what moved.
+
+    At most `room` blocks (what the form has left of a modal's 100); those that do not fit are counted.
+    """
+    if not lines or room < 1:
+        return []
+    weeks = FORM_HORIZON.days // 7
+    more_note = f"`/pmo milestones {project_key}` lists the rest."
+    if room < 3:
+        return [context(f"{len(lines)} milestones due in the next {weeks} weeks: {more_note}")]
+    shown = lines[: room - 1] if len(lines) <= room - 1 else lines[: room - 2]
+    blocks: list[Block] = [context(f"*Milestones due in the next {weeks} weeks*: change a forecast that has moved.")]
+    for line in shown:
+        blocks.append(
+            _input(
+                milestone_field(line.milestone_id),
+                clip(f"{line.name}: forecast", 150),
+                _datepicker(line.forecast),
+                hint=f"Baseline {line.baseline:%d %b %Y}; {_slip_words(line.slip_days)}.",
+                optional=True,
+            )
+        )
+    if len(shown) < len(lines):
+        blocks.append(context(f"{len(lines) - len(shown)} more milestones: {more_note}"))
+    return blocks
+
+
+def forecasts_in(values: dict[str, Any]) -> dict[int, date]:
+    """The forecasts a submitted check-in form holds, by milestone id (cleared pickers left out)."""
+    forecasts: dict[int, date] = {}
+    for block_id, inputs in values.items():
+        if not block_id.startswith(MILESTONE_FIELD_PREFIX):
+            continue
+        picked = (inputs.get(block_id) or {}).get("selected_date")
+        if picked:
+            forecasts[int(block_id.removeprefix(MILESTONE_FIELD_PREFIX))] = date.fromisoformat(picked)
+    return forecasts
+
+
+# --- `/pmo status KEY` ----------------------------------------------------------------------------
+
+
+def schedule_blocks(schedule: ProjectSchedule) -> list[Block]:
+    """The status view's milestones (next few, slipped ones marked) and dependencies."""
+    milestones = [milestone_text(line) for line in schedule.next_milestones]
+    more = schedule.open_milestones - len(milestones)
+    if more:
+        milestones.append(f"…and {more} more")
+    blocks = [
+        section(
+            f"*Milestones* ({schedule.open_milestones} open)\n" + (bulleted(milestones) if milestones else "_none_")
+        )
+    ]
+    if schedule.dependencies:
+        blocks.append(section("*Dependencies*\n" + bulleted([dependency_text(line) for line in schedule.dependencies])))
+    return blocks
+
+
+# --- the slip notice -------------------------------------------------------------------------------
+
+
+def slip_notice_text(notice: SlipNotice) -> str:
+    line = notice.line
+    return (
+        f"{line.milestone_key}'s milestone {escaped(line.milestone_name)} "
+        f"is now forecast for {line.forecast:%d %b %Y}, "
+        f"after {notice.project_key} needs it ({line.needed_by:%d %b %Y})"
+    )
+
+
+def slip_notice_blocks(notice: SlipNotice) -> list[Block]:
+    line = notice.line
+    unit = "working day" if line.late_days == 1 else "working days"
+    return [
+        section(
+            f":warning: *{line.milestone_key}'s milestone {escaped(line.milestone_name)}* is now forecast for "
+            f"{day_text(line.forecast)}: {line.late_days} {unit} after "
+            f"*{notice.project_key} · {escaped(notice.project_name)}* needs it ({day_text(line.needed_by)})."
+        ),
+        context(
+            f"Time to check the plan: `/pmo status {notice.project_key}` shows what it depends on; "
+            f"`/pmo status {line.milestone_key}` shows {line.milestone_key}'s milestones."
+        ),
+    ]
+
+
+# --- the weekly digest -----------------------------------------------------------------------------
+
+
+def digest_milestone_blocks(digest: DigestMilestones) -> list[Block]:
+    """The digest's milestones: those that slipped this week and those due in the next 14 days."""
+    if not digest.slipped and not digest.due_soon:
+        return []
+    blocks: list[Block] = []
+    if digest.slipped:
+        lines = [milestone_text(line, with_project=True) for line in digest.slipped]
+        blocks.append(section(f"*Milestones slipped this week ({len(lines)})*\n" + bulleted(lines)))
+    if digest.due_soon:
+        lines = [milestone_text(line, with_project=True) for line in digest.due_soon]
+        blocks.append(section(f"*Milestones due in the next {DUE_SOON.days} days ({len(lines)})*\n" + bulleted(lines)))
+    return blocks
