@@ -283,6 +283,14 @@ def _tick(settings: Settings, at: datetime | None) -> None:
     print(f"tick done for {now.isoformat()}")
 
 
+def _rejected(file: Path, rejected: ImportRejected) -> int:
+    """An import refused whole: every bad line on stderr, and the exit status that says so."""
+    print(f"{file}: nothing imported; fix these rows and run the import again:", file=sys.stderr)
+    for problem in rejected.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
 def _import_table(settings: Settings, file: Path, kind: str) -> int:
     load, _dump = TABLE_KINDS[kind]
     session_factory = make_session_factory(_open_database(settings))
@@ -290,10 +298,7 @@ def _import_table(settings: Settings, file: Path, kind: str) -> int:
         with audit.acting("import", audit.Door.CLI), unit_of_work(session_factory) as session:
             summary = load(session, file.read_text(encoding="utf-8-sig"), now=system_clock())
     except ImportRejected as rejected:
-        print(f"{file}: nothing imported; fix these rows and run the import again:", file=sys.stderr)
-        for problem in rejected.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
+        return _rejected(file, rejected)
     print(f"{file}: {kind}: {summary.describe()}")
     return 0
 
@@ -320,10 +325,7 @@ def _import(settings: Settings, file: Path) -> int:
                 now=system_clock(),
             )
     except ImportRejected as rejected:
-        print(f"{file}: nothing imported; fix these rows and run the import again:", file=sys.stderr)
-        for problem in rejected.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
+        return _rejected(file, rejected)
     print(f"{file}: {summary.describe()}")
     send_starting_lessons(ctx, summary.created, now=system_clock())
     for channel in join_linked_channels(ctx.client, summary.linked_channel_ids):
@@ -346,10 +348,7 @@ def _import_raid(settings: Settings, kind: str, file: Path) -> int:
                 now=system_clock(),
             )
     except ImportRejected as rejected:
-        print(f"{file}: nothing imported; fix these rows and run the import again:", file=sys.stderr)
-        for problem in rejected.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
+        return _rejected(file, rejected)
     print(f"{file}: {kind}: {summary.describe()}")
     return 0
 
