@@ -239,7 +239,7 @@ def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient,
             key = portfolio.linked_project_key(session, request.team_id, request.channel_id)
     if key is None:
         raise CHECKIN.usage_error("This channel is not linked to a project: give its key.")
-    _open_form(ctx, client, request.trigger_id, key, None, request.actor, ctx.clock())
+    _open_form(ctx, client, request.trigger_id, key, None, request.actor, request.now)
 
 
 def _selected(values: dict, block_id: str) -> str | None:

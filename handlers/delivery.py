@@ -181,7 +181,7 @@ def person_unreachable(ctx: AppContext, user_id: str, error: str, *, now: dateti
         lines = actions.action_lines(
             session,
             actions.open_actions_owned_by(session, user_id),
-            as_of=ctx.workspace_today(),
+            as_of=ctx.workspace_day(now),
             zone=ZoneInfo(ctx.settings.default_timezone),
         )
         cause = actions.unreachable_cause(user_id, error, lines)
