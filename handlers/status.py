@@ -118,15 +118,11 @@ def _clicked_in(body: dict) -> str:
 
 
 def register(app: App, ctx: AppContext) -> None:
-    def actor_of(body: dict) -> Actor:
-        user_id = body["user"]["id"]
-        return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-
     def audience_of(body: dict, client: WebClient) -> Audience:
         return channel_audience(client, _clicked_in(body), body["team"]["id"])
 
     def respond_with_table(
-        body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool, now: datetime
+        actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool, now: datetime
     ) -> None:
         """A page of the table: in place of the private copy, or posted for the channel.
 
@@ -134,7 +130,7 @@ def register(app: App, ctx: AppContext) -> None:
         not just the clicker.
         """
         page = StatusPage.from_json(action["value"]).page
-        table = _table(ctx, actor_of(body), audience_of(body, client), page, now=now)
+        table = _table(ctx, actor, audience_of(body, client), page, now=now)
         respond(
             text=status_table_text(table.title, table.page),
             blocks=status_table_blocks(table.title, table.page, now=now, shareable=not shared),
@@ -142,17 +138,21 @@ def register(app: App, ctx: AppContext) -> None:
             replace_original=not shared,
         )
 
-    def turn_page(ack: Ack, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def turn_page(
+        ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond
+    ) -> None:
         ack()
-        respond_with_table(body, action, client, respond, shared=False, now=now)
+        respond_with_table(actor, body, action, client, respond, shared=False, now=now)
 
     app.action(ActionId.STATUS_PREVIOUS_PAGE)(turn_page)
     app.action(ActionId.STATUS_NEXT_PAGE)(turn_page)
 
     @app.action(ActionId.SHARE_STATUS_TABLE)
-    def share_table(ack: Ack, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def share_table(
+        ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond
+    ) -> None:
         ack()
-        respond_with_table(body, action, client, respond, shared=True, now=now)
+        respond_with_table(actor, body, action, client, respond, shared=True, now=now)
 
     def respond_with_overview(
         body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool, now: datetime
