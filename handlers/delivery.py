@@ -356,7 +356,7 @@ def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None
 
 def publish_home(ctx: AppContext, user_id: str, now: datetime) -> None:
     """Build this person's Home tab as of `now` and publish it; a refusal by Slack is logged."""
-    today = now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    today = ctx.workspace_day(now)
     with unit_of_work(ctx.session_factory) as session:
         view = status.personal_view(
             session,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -200,6 +199,6 @@ SUBCOMMANDS = (STATUS,)
 def refresh_status_summary(ctx: AppContext, now: datetime) -> None:
     """The daily pass: rows that the date alone made stale (an action fell overdue) are
     recomputed by the first tick of the day, before anyone asks; a no-op otherwise."""
-    today = now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    today = ctx.workspace_day(now)
     with unit_of_work(ctx.session_factory) as session:
         health.refresh(session, today=today, tolerance=ctx.settings.benefit_tolerance)
