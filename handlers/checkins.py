@@ -169,16 +169,16 @@ def _open_form(
             answers=answers,
             raid=checkin_confirmations(
                 *risks.confirmation_lines(
-                    session, project.id, today=now.date(), zone=ZoneInfo(ctx.settings.default_timezone)
+                    session, project.id, today=ctx.workspace_day(now), zone=ZoneInfo(ctx.settings.default_timezone)
                 )
             ),
             lessons=_lessons_link(ctx, client, session, project, actor.slack_user_id, now=now),
-            milestones=milestones.form_milestones(session, project, today=now.date()),
+            milestones=milestones.form_milestones(session, project, today=ctx.workspace_day(now)),
             costs=cost.form_costs(
                 session,
                 project,
                 period,
-                today=now.date(),
+                today=ctx.workspace_day(now),
                 start_month=ctx.settings.financial_year_start,
                 tolerance=ctx.settings.cost_tolerance,
             ),
@@ -297,7 +297,7 @@ def register(app: App, ctx: AppContext) -> None:
         target = FormTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
         costs, cost_problems = cost.parse_amounts(costs_in(view["state"]["values"]))
-        found = checkins.problems(form, today=now.date()) | cost_problems
+        found = checkins.problems(form, today=ctx.workspace_day(now)) | cost_problems
         if found:
             ack(response_action="errors", errors=found)
             return
@@ -316,7 +316,7 @@ def register(app: App, ctx: AppContext) -> None:
                 project,
                 costs,
                 reported_by=actor.slack_user_id,
-                today=now.date(),
+                today=ctx.workspace_day(now),
                 start_month=ctx.settings.financial_year_start,
                 now=now,
             )

@@ -17,10 +17,11 @@ from bot.services import live_services
 from bot.services.access import Actor
 from bot.services.live_services import NewService
 from handlers.blocks.common import slack_date
-from storage.models import Absence, Action, AuditEvent, Incident, ServiceRelation
+from storage.models import Absence, Action, AuditEvent, Checkin, Incident, ServiceRelation
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import ACTION_OWNER, LEAD, add_project
+from tests.test_checkins import submit
 from tests.test_webhooks import WEBHOOK_SECRET, post, trigger
 
 MONDAY, FRIDAY = date(2026, 11, 23), date(2026, 11, 27)
@@ -115,3 +116,16 @@ def test_a_webhook_checks_its_signature_and_declares_the_incident_at_one_instant
         [incident] = session.query(Incident).all()
         assert incident.declared_at == clock.start
     assert _audited_at(session_factory, "incidents") == {clock.start}
+
+
+def test_a_check_in_just_after_local_midnight_takes_the_workspace_day_not_utcs(
+    slack, fake_slack, crm, session_factory, clock
+):
+    # 23:30 UTC on Monday 7 June 2027 is 00:30 on Tuesday 8 June in London (BST): Monday is past there.
+    clock.start = datetime(2027, 6, 7, 23, 30, tzinfo=timezone.utc)
+
+    response = submit(slack, fake_slack, period="2027-W23", overall="red", path="Hire a tester", by="2027-06-07")
+
+    assert response.json()["errors"]["path_to_green_date"].startswith("The date to be Green again is in the past")
+    with unit_of_work(session_factory) as session:
+        assert session.query(Checkin).count() == 0
