@@ -57,17 +57,14 @@ class ContextCarryingExecutor(Executor):
 _DOORS = {"block_actions": audit.Door.BUTTON, "view_submission": audit.Door.FORM, "event_callback": audit.Door.EVENT}
 
 
-def _audit_origin(clock: Callable[[], Any]) -> Callable[..., None]:
-    def audit_origin(body: dict, next: Callable[[], Any]) -> None:  # noqa: A002  (Bolt names it `next`)
-        """The audit trail's actor, door and instant for everything this request changes."""
-        user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
-        door = audit.Door.COMMAND if body.get("command") else _DOORS.get(body.get("type", ""), audit.Door.UNKNOWN)
-        # Bolt runs the listener after every middleware has returned, on another thread
-        # (ContextCarryingExecutor copies this context there), so this is not undone on return.
-        audit.begin(user if isinstance(user, str) else audit.SYSTEM, door, at=clock())
-        next()
-
-    return audit_origin
+def _audit_origin(body: dict, context: BoltContext, next: Callable[[], Any]) -> None:  # noqa: A002  (Bolt's name)
+    """The audit trail's actor, door and instant (the request's `now`) for everything this request changes."""
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    door = audit.Door.COMMAND if body.get("command") else _DOORS.get(body.get("type", ""), audit.Door.UNKNOWN)
+    # Bolt runs the listener after every middleware has returned, on another thread
+    # (ContextCarryingExecutor copies this context there), so this is not undone on return.
+    audit.begin(user if isinstance(user, str) else audit.SYSTEM, door, at=context["now"])
+    next()
 
 
 def _not_the_token_warning(record: logging.LogRecord) -> bool:
@@ -94,7 +91,9 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
         logger=bolt_logger,
         listener_executor=ContextCarryingExecutor(listener_executor or ThreadPoolExecutor(max_workers=10)),
     )
-    app.use(_audit_origin(ctx.clock))
+    # First, so the audit trail records the same instant the listener is handed.
+    app.use(add_actor_and_clock(ctx))
+    app.use(_audit_origin)
 
     @app.error
     def on_listener_error(
@@ -125,7 +124,6 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
         next()
 
     app.use(clean_body)
-    app.use(add_actor_and_clock(ctx))
     handlers.register_all(app, ctx)
     return app
 
@@ -204,7 +202,7 @@ def create_wsgi_app(app: App, ctx: AppContext, *, background: Executor | None = 
         ctx.settings,
         ctx.session_factory,
         ctx.clock,
-        lambda change: announce_incident(ctx, change, ctx.clock()),
+        lambda change, now: announce_incident(ctx, change, now),
         background or ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook"),
     )
 

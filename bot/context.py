@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -19,11 +19,11 @@ class AppContext:
     settings: Settings
     session_factory: SessionFactory
     client: WebClient
-    # Interactive requests always use the real clock; only scheduled work is handed "now".
+    # Read once per request (handlers/request.py) or per tick (the scheduler); everything below is handed "now".
     clock: Clock = system_clock
     # The Slack client should report into the same one (make_web_client(settings, metrics)).
     metrics: Metrics = field(default_factory=Metrics)
 
-    def workspace_today(self) -> date:
-        """Today's date in the workspace's own calendar (the default timezone), for date rules and defaults."""
-        return self.clock().astimezone(ZoneInfo(self.settings.default_timezone)).date()
+    def workspace_day(self, now: datetime) -> date:
+        """The date `now` falls on in the workspace's calendar (the default timezone), for date rules and defaults."""
+        return now.astimezone(ZoneInfo(self.settings.default_timezone)).date()

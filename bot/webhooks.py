@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
@@ -45,7 +45,7 @@ MAX_EXTERNAL_ID_LENGTH = 200  # the column's size
 PAGERDUTY_EVENTS = {"incident.triggered": "trigger", "incident.resolved": "resolve"}
 PAGERDUTY_PRIORITIES = {"P1": IncidentSeverity.SEV1, "P2": IncidentSeverity.SEV2}
 
-Announce = Callable[[IncidentChange], None]
+Announce = Callable[[IncidentChange, datetime], None]  # the change, and the instant of the webhook that made it
 StartResponse = Callable[..., Any]
 
 HTTP_REASONS = {
@@ -239,16 +239,18 @@ class IncidentWebhooks:
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") != "POST":
             return _respond(start_response, 405, {"error": "use POST"}, [("Allow", "POST")])
+        # Read once: the signature's age, the stored change and its announcement share one instant.
+        now = self._clock()
         try:
-            event = self._event(path, environ)
+            event = self._event(path, environ, now)
             if isinstance(event, str):
                 return _respond(start_response, 200, {"ignored": event})
-            change = self._apply(event)
+            change = self._apply(event, now)
         except Refused as refused:
             log.warning("%s answered %d: %s", path, refused.status, refused.error)
             return _respond(start_response, refused.status, {"error": refused.error})
         if change.is_new:
-            self._background.submit(self._announce_logged, change)
+            self._background.submit(self._announce_logged, change, now)
         return _respond(
             start_response,
             200,
@@ -266,7 +268,7 @@ class IncidentWebhooks:
             raise Refused(404, f"{setting} is not set, so this webhook is switched off")
         return secret
 
-    def _event(self, path: str, environ: dict[str, Any]) -> MonitoringEvent | str:
+    def _event(self, path: str, environ: dict[str, Any], now: datetime) -> MonitoringEvent | str:
         secret = self._secret(path)
         body = read_body(environ)
         if path == GENERIC_PATH:
@@ -275,14 +277,13 @@ class IncidentWebhooks:
                 environ.get("HTTP_X_PMO_REQUEST_TIMESTAMP"),
                 environ.get("HTTP_X_PMO_SIGNATURE"),
                 body,
-                now=self._clock().timestamp(),
+                now=now.timestamp(),
             )
             return parse_generic(body)
         verify_pagerduty_signature(secret, environ.get("HTTP_X_PAGERDUTY_SIGNATURE"), body)
         return parse_pagerduty(body)
 
-    def _apply(self, event: MonitoringEvent) -> IncidentChange:
-        now = self._clock()
+    def _apply(self, event: MonitoringEvent, now: datetime) -> IncidentChange:
         try:
             with (
                 audit.acting(_audit_actor(event.source), audit.Door.WEBHOOK, at=now),
@@ -305,9 +306,9 @@ class IncidentWebhooks:
         except UserError as error:
             raise Refused(400, str(error)) from None
 
-    def _announce_logged(self, change: IncidentChange) -> None:
+    def _announce_logged(self, change: IncidentChange, now: datetime) -> None:
         try:
-            self._announce(change)
+            self._announce(change, now)
         except Exception:
             # The incident is stored; the tick's safety net sends whatever this could not.
             log.exception("announcing %s %s failed", change.key, change.kind.value)

@@ -82,14 +82,14 @@ def _create(
 ) -> tuple[actions.ActionLine, ClaimedMessage | None]:
     """Store the action and claim the owner's DM in one transaction; the caller delivers it."""
     timezone = check_owner(ctx.client, new.owner_user_id, ctx.settings.default_timezone)
-    today = ctx.workspace_today()
+    today = ctx.workspace_day(now)
     with unit_of_work(ctx.session_factory) as session:
         action = actions.create_action(session, actor, new, today=today, now=now)
         nudges.remember_timezone(session, new.owner_user_id, timezone, now=now)
         key = message_keys.action_assigned(action.id)
         dm = ActionDm(ASSIGNED, today.isoformat(), [action.id], assigned_by=actor.slack_user_id)
         claimed = claim_action_dm(session, ctx, dm, key=key, recipient=new.owner_user_id, now=now)
-        line = _line(session, ctx, action)
+        line = _line(session, ctx, action, today)
     ask_who_owns(ctx, line.action_id, now=now)  # a PMO admin on someone else's project: should its owners own it?
     return line, claimed
 
@@ -102,9 +102,9 @@ def _tell_owner(ctx: AppContext, claimed: ClaimedMessage | None, *, now: datetim
     refresh_home(ctx, (claimed.request.channel_id,), now)
 
 
-def _line(session: Session, ctx: AppContext, action: Action) -> actions.ActionLine:
+def _line(session: Session, ctx: AppContext, action: Action, today: date) -> actions.ActionLine:
     rows = actions.actions_by_id(session, [action.id])
-    return actions.action_lines(session, rows, as_of=ctx.workspace_today(), zone=_zone(ctx))[0]
+    return actions.action_lines(session, rows, as_of=today, zone=_zone(ctx))[0]
 
 
 def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str) -> None:
@@ -116,13 +116,13 @@ def _open_form(ctx: AppContext, client: WebClient, trigger_id: str, key: str) ->
     client.views_open(trigger_id=trigger_id, view=new_action_modal(metadata, project_heading=heading))
 
 
-def _history_message(ctx: AppContext, action_id: int, audience: Audience) -> tuple[str, list[dict]]:
+def _history_message(ctx: AppContext, action_id: int, audience: Audience, *, now: datetime) -> tuple[str, list[dict]]:
     with unit_of_work(ctx.session_factory) as session:
         action = actions.find_action(session, action_id)
         if action is None or not partners.is_visible(session, actions.project_of(session, action), audience):
             # Unshared projects' actions answer as unknown ones, so a partner cannot probe for them.
             raise NotFound(f"No action has the number {action_id}. `/pmo actions` lists yours, with their history.")
-        return action_history(_line(session, ctx, action), actions.history(session, action))
+        return action_history(_line(session, ctx, action, ctx.workspace_day(now)), actions.history(session, action))
 
 
 def action_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -130,7 +130,7 @@ def action_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
         raise ACTION.usage_error("Which project is the action for? Give its key.")
     if len(request.args) == 2 and request.args[0].lower() == "show":
         audience = channel_audience(client, request.channel_id, request.team_id)
-        text, blocks = _history_message(ctx, actions.parse_action_id(request.args[1]), audience)
+        text, blocks = _history_message(ctx, actions.parse_action_id(request.args[1]), audience, now=request.now)
         respond(text=text, blocks=blocks)
         return
     if len(request.args) == 1:
@@ -143,13 +143,12 @@ def action_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     if owner is None:
         raise ACTION.usage_error(f"'{who}' is not a person: type @ and pick the owner from the list.")
     with unit_of_work(ctx.session_factory) as session:
-        due = actions.parse_due_on_working_day(session, when, today=ctx.workspace_today())
+        due = actions.parse_due_on_working_day(session, when, today=ctx.workspace_day(request.now))
     typed = _TITLE_AFTER.match(request.rest)
     title = typed[1] if typed else " ".join(request.args[3:])
-    now = ctx.clock()
-    line, claimed = _create(ctx, request.actor, NewAction(key, title, owner, due.day), now=now)
+    line, claimed = _create(ctx, request.actor, NewAction(key, title, owner, due.day), now=request.now)
     respond(text=action_added_text(line, moved_from=due.moved_from))
-    _tell_owner(ctx, claimed, now=now)
+    _tell_owner(ctx, claimed, now=request.now)
 
 
 def _permalink(client: WebClient, channel_id: str, message_ts: str) -> str | None:
@@ -229,8 +228,8 @@ def _submit_form(ctx: AppContext, actor: Actor, now: datetime, view: dict[str, A
 # --- lists and their controls ----------------------------------------------------------------------
 
 
-def _list_message(ctx: AppContext, user_id: str, key: str) -> tuple[str, list[dict[str, Any]]]:
-    today = ctx.workspace_today()
+def _list_message(ctx: AppContext, user_id: str, key: str, *, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+    today = ctx.workspace_day(now)
     with unit_of_work(ctx.session_factory) as session:
         if key == MY_ACTIONS:
             rows, project = actions.open_actions_owned_by(session, user_id), None
@@ -244,7 +243,7 @@ def _list_message(ctx: AppContext, user_id: str, key: str) -> tuple[str, list[di
 def actions_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     if len(request.args) > 1:
         raise ACTIONS.usage_error("Give at most one project key.")
-    text, blocks = _list_message(ctx, request.user_id, request.args[0] if request.args else MY_ACTIONS)
+    text, blocks = _list_message(ctx, request.user_id, request.args[0] if request.args else MY_ACTIONS, now=request.now)
     respond(text=text, blocks=blocks)
 
 
@@ -257,13 +256,13 @@ def _after_change(ctx: AppContext, ref: ActionRef, user_id: str, respond: Respon
     if ref.shown_in == DM:
         redraw_action_dm(ctx, ref.key, now=now)
     else:
-        text, blocks = _list_message(ctx, user_id, ref.key)
+        text, blocks = _list_message(ctx, user_id, ref.key, now=now)
         respond(text=text, blocks=blocks, replace_original=True)
 
 
 def _settled(session: Session, ctx: AppContext, action_id: int, actor: Actor, *, now: datetime) -> list[Owed]:
     """Done or snoozed: the action's PMO alert, if it has one, is owed the news."""
-    today, zone = ctx.workspace_today(), _zone(ctx)
+    today, zone = ctx.workspace_day(now), _zone(ctx)
     return list(
         actions.settle_overdue_alert(session, action_id, by=actor.slack_user_id, as_of=today, zone=zone, now=now)
     )
@@ -300,7 +299,7 @@ def register(app: App, ctx: AppContext) -> None:
         days = int(action["selected_option"]["value"])
 
         def change(session: Session) -> tuple[Action, list[Owed]]:
-            snoozed = actions.snooze(session, actor, ref.action_id, days, today=ctx.workspace_today(), now=now)
+            snoozed = actions.snooze(session, actor, ref.action_id, days, today=ctx.workspace_day(now), now=now)
             return snoozed, _settled(session, ctx, ref.action_id, actor, now=now)
 
         _change(ctx, actor, ref, respond, change, now=now)
@@ -316,7 +315,7 @@ def register(app: App, ctx: AppContext) -> None:
         def change(session: Session) -> tuple[Action, list[Owed]]:
             moved = actions.reassign(session, actor, ref.action_id, new_owner, now=now)
             nudges.remember_timezone(session, new_owner, timezone, now=now)
-            today = ctx.workspace_today()
+            today = ctx.workspace_day(now)
             dm = ActionDm(ASSIGNED, today.isoformat(), [ref.action_id], assigned_by=actor.slack_user_id)
             key = message_keys.action_reassigned(ref.action_id, new_owner, moved.events[-1].id)
             told = claim_action_dm(session, ctx, dm, key=key, recipient=new_owner, now=now)
@@ -339,10 +338,10 @@ def register(app: App, ctx: AppContext) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
 
     @app.action(ActionId.ACTION_HISTORY)
-    def show_history(ack: Ack, action: dict, respond: Respond) -> None:
+    def show_history(ack: Ack, now: datetime, action: dict, respond: Respond) -> None:
         ack()
         # The card was shown only to people who may see the action: a DM or a private list.
-        text, blocks = _history_message(ctx, int(action["value"]), INTERNAL)
+        text, blocks = _history_message(ctx, int(action["value"]), INTERNAL, now=now)
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     @app.view(CallbackId.ACTION_NOTE)
@@ -388,7 +387,7 @@ def _make_help_action(
 ) -> None:
     user_id = actor.slack_user_id
     channel_id, message = body["channel"]["id"], body["message"]
-    today = ctx.workspace_today()
+    today = ctx.workspace_day(now)
     with unit_of_work(ctx.session_factory) as session:
         project = portfolio.get_project(session, target.project_key)
         sponsor = project.sponsor.slack_user_id if project.sponsor else None
@@ -409,7 +408,7 @@ def _make_help_action(
             raise Conflict(
                 "This help request is already an action. `/pmo actions " + target.project_key + "` lists it."
             )
-        line = _line(session, ctx, created)
+        line = _line(session, ctx, created, today)
     # The summary keeps its words; the button gives way to who made it into what.
     blocks = [
         block

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.context import AppContext
 from bot.services import calendar
@@ -12,7 +11,7 @@ from storage.session import unit_of_work
 
 def sync_bank_holiday_skip_dates(ctx: AppContext, now: datetime) -> None:
     """First in every tick, so the prompts and nudges after it see this year's bank holidays."""
-    today = now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    today = ctx.workspace_day(now)
     with unit_of_work(ctx.session_factory) as session:
         calendar.sync_bank_holidays(
             session, ctx.settings.bank_holiday_region, today=today, team_ids=calendar.known_team_ids(session)

@@ -70,7 +70,8 @@ def _open_report(ctx: AppContext, request: CommandRequest, client: WebClient) ->
             BenefitChoice(benefit.id, benefit.project.key, benefit.name)
             for benefit in benefits.reportable_benefits(session, request.actor, key)
         ]
-    client.views_open(trigger_id=request.trigger_id, view=report_value_modal(choices, today=ctx.workspace_today()))
+    view = report_value_modal(choices, today=ctx.workspace_day(request.now))
+    client.views_open(trigger_id=request.trigger_id, view=view)
 
 
 # --- reading submitted modals ----------------------------------------------------------
@@ -147,7 +148,7 @@ def register(app: App, ctx: AppContext) -> None:
         new = _new_benefit(view["state"]["values"])
         with errors_on(NEW_BENEFIT_BLOCKS), unit_of_work(ctx.session_factory) as session:
             benefit = benefits.create_benefit(
-                session, actor, metadata.project_key, new, now=now, today=ctx.workspace_today()
+                session, actor, metadata.project_key, new, now=now, today=ctx.workspace_day(now)
             )
             confirmation = benefit_created_modal(benefit.project.key, benefit.name, new.owner_user_id)
         ack(response_action="update", view=confirmation)
@@ -159,7 +160,7 @@ def register(app: App, ctx: AppContext) -> None:
         value = form.amount(BenefitValueBlock.VALUE, "Give the value you measured.")
         form.raise_any()
         assert benefit_id is not None and value is not None
-        today = ctx.workspace_today()
+        today = ctx.workspace_day(now)
         # Optional: the datepicker starts at today, and a cleared one means today too.
         measured_on = _date(form.values, BenefitValueBlock.MEASURED_ON) or today
         with errors_on(REPORT_BLOCKS), unit_of_work(ctx.session_factory) as session:

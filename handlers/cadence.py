@@ -57,7 +57,7 @@ def _parse_day(text: str) -> date:
 
 
 def skip_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
-    today = ctx.workspace_today()
+    today = ctx.workspace_day(request.now)
     args = request.args
     if not args:
         with unit_of_work(ctx.session_factory) as session:

@@ -169,16 +169,16 @@ def _open_form(
             answers=answers,
             raid=checkin_confirmations(
                 *risks.confirmation_lines(
-                    session, project.id, today=now.date(), zone=ZoneInfo(ctx.settings.default_timezone)
+                    session, project.id, today=ctx.workspace_day(now), zone=ZoneInfo(ctx.settings.default_timezone)
                 )
             ),
             lessons=_lessons_link(ctx, client, session, project, actor.slack_user_id, now=now),
-            milestones=milestones.form_milestones(session, project, today=now.date()),
+            milestones=milestones.form_milestones(session, project, today=ctx.workspace_day(now)),
             costs=cost.form_costs(
                 session,
                 project,
                 period,
-                today=now.date(),
+                today=ctx.workspace_day(now),
                 start_month=ctx.settings.financial_year_start,
                 tolerance=ctx.settings.cost_tolerance,
             ),
@@ -239,7 +239,7 @@ def checkin_command(ctx: AppContext, request: CommandRequest, client: WebClient,
             key = portfolio.linked_project_key(session, request.team_id, request.channel_id)
     if key is None:
         raise CHECKIN.usage_error("This channel is not linked to a project: give its key.")
-    _open_form(ctx, client, request.trigger_id, key, None, request.actor, ctx.clock())
+    _open_form(ctx, client, request.trigger_id, key, None, request.actor, request.now)
 
 
 def _selected(values: dict, block_id: str) -> str | None:
@@ -297,7 +297,7 @@ def register(app: App, ctx: AppContext) -> None:
         target = FormTarget.from_json(view["private_metadata"])
         form = _parse_form(view["state"]["values"])
         costs, cost_problems = cost.parse_amounts(costs_in(view["state"]["values"]))
-        found = checkins.problems(form, today=now.date()) | cost_problems
+        found = checkins.problems(form, today=ctx.workspace_day(now)) | cost_problems
         if found:
             ack(response_action="errors", errors=found)
             return
@@ -316,7 +316,7 @@ def register(app: App, ctx: AppContext) -> None:
                 project,
                 costs,
                 reported_by=actor.slack_user_id,
-                today=now.date(),
+                today=ctx.workspace_day(now),
                 start_month=ctx.settings.financial_year_start,
                 now=now,
             )

@@ -45,8 +45,9 @@ def close_command(ctx: AppContext, request: CommandRequest, client: WebClient, r
     with unit_of_work(ctx.session_factory) as session:
         # Refused before the form opens, so nobody fills in a form they cannot submit.
         project = closure.check_can_close(session, request.actor, request.args[0])
+        today = ctx.workspace_day(request.now)
         lines = [
-            portfolio.benefit_line(benefit, today=ctx.workspace_today(), tolerance=ctx.settings.benefit_tolerance)
+            portfolio.benefit_line(benefit, today=today, tolerance=ctx.settings.benefit_tolerance)
             for benefit in project.benefits
             if benefit.is_active
         ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -24,10 +23,6 @@ from handlers.outcomes import owner_question_message
 from storage.session import unit_of_work
 
 
-def _today(ctx: AppContext, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
-
-
 def opportunities(ctx: AppContext, now: datetime) -> tuple[Opportunity, ...]:
     """The ranked list, as the digest shows it, over the whole portfolio."""
     settings = ctx.settings
@@ -35,7 +30,7 @@ def opportunities(ctx: AppContext, now: datetime) -> tuple[Opportunity, ...]:
         return coaching.where_to_coach(
             session,
             now=now,
-            today=_today(ctx, now),
+            today=ctx.workspace_day(now),
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
             answer_window=timedelta(hours=settings.checkin_missed_hours),
@@ -46,7 +41,7 @@ def coach_command(ctx: AppContext, request: CommandRequest, client: WebClient, r
     if request.args:
         raise COACH.usage_error("`/pmo coach` takes no more words.")
     coaching.require_pmo_admin(request.actor)
-    found = opportunities(ctx, ctx.clock())
+    found = opportunities(ctx, request.now)
     respond(text=blocks.coach_text(found), blocks=blocks.coach_blocks(found))
 
 
@@ -71,7 +66,7 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
         target = ConversationTarget.from_json(action["value"])
         coaching.require_pmo_admin(actor)
-        follow_up_on = _today(ctx, now) + timedelta(days=coaching.FOLLOW_UP_DAYS)
+        follow_up_on = ctx.workspace_day(now) + timedelta(days=coaching.FOLLOW_UP_DAYS)
         client.views_open(trigger_id=body["trigger_id"], view=blocks.plan_modal(target, follow_up_on))
 
     @app.view(CoachingId.PLAN_FORM)
@@ -79,7 +74,7 @@ def register(app: App, ctx: AppContext) -> None:
         target = ConversationTarget.from_json(view["private_metadata"])
         planned = _parse_form(view["state"]["values"], target)
         with unit_of_work(ctx.session_factory) as session:
-            note = coaching.plan_conversation(session, actor, planned, today=_today(ctx, now), now=now)
+            note = coaching.plan_conversation(session, actor, planned, today=ctx.workspace_day(now), now=now)
         ack(response_action="update", view=blocks.planned_modal(note))
 
     def answer_owner(choice: OwnerChoice) -> Callable[..., None]:

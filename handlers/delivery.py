@@ -181,7 +181,7 @@ def person_unreachable(ctx: AppContext, user_id: str, error: str, *, now: dateti
         lines = actions.action_lines(
             session,
             actions.open_actions_owned_by(session, user_id),
-            as_of=ctx.workspace_today(),
+            as_of=ctx.workspace_day(now),
             zone=ZoneInfo(ctx.settings.default_timezone),
         )
         cause = actions.unreachable_cause(user_id, error, lines)
@@ -356,7 +356,7 @@ def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None
 
 def publish_home(ctx: AppContext, user_id: str, now: datetime) -> None:
     """Build this person's Home tab as of `now` and publish it; a refusal by Slack is logged."""
-    today = now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    today = ctx.workspace_day(now)
     with unit_of_work(ctx.session_factory) as session:
         view = status.personal_view(
             session,

@@ -111,7 +111,7 @@ def digest_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     # In a Slack Connect channel, only the projects shared with every partner in it.
     audience = channel_audience(client, request.channel_id, request.team_id)
     scope = EVERY_PROJECT if audience.is_internal else partners.visible_condition(audience)
-    text, digest_blocks = _digest_message(ctx, client, ctx.clock(), scope)
+    text, digest_blocks = _digest_message(ctx, client, request.now, scope)
     respond(text=text, blocks=digest_blocks)
 
 

@@ -3,6 +3,8 @@ delivery core's `refresh_home`, whenever something it shows changes)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from slack_bolt import App
 
 from bot.context import AppContext
@@ -11,7 +13,7 @@ from handlers.delivery import publish_home
 
 def register(app: App, ctx: AppContext) -> None:
     @app.event("app_home_opened")
-    def home_opened(event: dict) -> None:
+    def home_opened(event: dict, now: datetime) -> None:
         # The event also fires for the Messages tab, which the bot does not draw.
         if event.get("tab") == "home":
-            publish_home(ctx, event["user"], ctx.clock())
+            publish_home(ctx, event["user"], now)

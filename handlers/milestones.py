@@ -126,11 +126,11 @@ def register(app: App, ctx: AppContext) -> None:
         send_slip_notices(ctx, now)
 
     @app.action(ActionId.MILESTONE_MET)
-    def mark_met(ack: Ack, actor: Actor, action: dict, respond: Respond) -> None:
+    def mark_met(ack: Ack, actor: Actor, now: datetime, action: dict, respond: Respond) -> None:
         ack()
         ref = MilestoneRef.from_json(action["value"])
         with unit_of_work(ctx.session_factory) as session:
-            project = milestones.mark_met(session, actor, ref.milestone_id, today=ctx.workspace_today()).project
+            project = milestones.mark_met(session, actor, ref.milestone_id, today=ctx.workspace_day(now)).project
             lines = milestones.project_milestones(session, project)
             text, blocks = (
                 milestone_list_text(project.key, len(lines)),

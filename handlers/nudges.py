@@ -18,7 +18,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
-from bot.errors import UserError
 from bot.services import actions, message_keys, nudges, outbox, risks
 from bot.services.nudges import Chased, DailyNudge, ids_of
 from handlers.blocks.actions import (
@@ -150,16 +149,14 @@ def _alert_overdue_reviews(ctx: AppContext, risk_ids: list[int], pmo_day: date, 
 
 
 def _day(word: str, today: date) -> date:
-    try:
+    with AWAY.usage_on_error():
         return actions.parse_due(word, today=today)
-    except UserError as error:
-        raise AWAY.usage_error(str(error)) from None
 
 
 def away_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
-    today = ctx.workspace_today()
+    now = request.now
+    today = ctx.workspace_day(now)
     words = request.args
-    now = ctx.clock()
     if not words:
         with unit_of_work(ctx.session_factory) as session:
             upcoming = nudges.upcoming_absences(session, request.user_id, today=today, now=now)
@@ -186,7 +183,7 @@ def back_command(ctx: AppContext, request: CommandRequest, client: WebClient, re
     if request.args:
         raise BACK.usage_error("`/pmo back` takes no more words.")
     with unit_of_work(ctx.session_factory) as session:
-        ended = nudges.come_back(session, request.user_id, today=ctx.workspace_today(), now=ctx.clock())
+        ended = nudges.come_back(session, request.user_id, today=ctx.workspace_day(request.now), now=request.now)
     respond(text=back_text(ended))
 
 

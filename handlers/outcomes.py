@@ -127,11 +127,11 @@ def _sponsor_dm(ctx: AppContext, owed: SponsorDm, *, now: datetime) -> None:
 
 
 def changed_items_message(
-    ctx: AppContext, session: Session, key: str, recipient: str, payload: dict[str, Any]
+    ctx: AppContext, session: Session, key: str, recipient: str, payload: dict[str, Any], *, now: datetime
 ) -> OutgoingRequest:
     """The DM with the cards of the risks and issues a check-in said changed, drawn from the records."""
     zone = ZoneInfo(ctx.settings.default_timezone)
-    lines = risks.lines_by_id(session, payload["risk_ids"], as_of=ctx.workspace_today(), zone=zone)
+    lines = risks.lines_by_id(session, payload["risk_ids"], as_of=ctx.workspace_day(now), zone=zone)
     issue_rows = risks.open_issues(session, Issue.id.in_(payload["issue_ids"]))
     text, blocks = changed_items_dm(lines, risks.issue_lines(issue_rows), key=key)
     metadata = {"event_type": RAID_DM_EVENT, "event_payload": payload}
@@ -158,7 +158,7 @@ def claim_changed_items(
         return None
     key = message_keys.raid_changed(checkin_id)
     payload = {"risk_ids": sorted(risk_ids), "issue_ids": sorted(issue_ids)}
-    return claim(session, changed_items_message(ctx, session, key, submitted_by, payload), now=now)
+    return claim(session, changed_items_message(ctx, session, key, submitted_by, payload, now=now), now=now)
 
 
 # --- coaching: accountability kept with the owners, lessons at the start -----------------------------

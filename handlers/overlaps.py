@@ -61,14 +61,13 @@ def refresh_note(ctx: AppContext, period: str, *, now: datetime) -> None:
 
 
 def register(app: App, ctx: AppContext) -> None:
-    def record_verdict(outcome: str) -> Callable[[Ack, dict, dict, Respond], None]:
+    def record_verdict(outcome: str) -> Callable[[Ack, datetime, dict, dict, Respond], None]:
         """A button listener recording a PMO admin's verdict on the pair it belongs to."""
 
-        def listener(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        def listener(ack: Ack, now: datetime, body: dict, action: dict, respond: Respond) -> None:
             ack()
             choice = OverlapChoice.from_json(action["value"])
             user_id = body["user"]["id"]
-            now = ctx.clock()
             try:
                 with unit_of_work(ctx.session_factory) as session:
                     overlaps.decide(

@@ -35,7 +35,7 @@ ADDING_PROJECTS = "add projects to the portfolio"
 
 def _show_project(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     audience = channel_audience(client, request.channel_id, request.team_id)
-    record = _record(ctx, request.args[0], audience)
+    record = _record(ctx, request.args[0], audience, now=request.now)
     respond(text=project_record_text(record), blocks=project_record_blocks(record, shareable=True))
 
 
@@ -80,13 +80,13 @@ def deputy_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     respond(text=text)
 
 
-def _record(ctx: AppContext, key: str, audience: Audience) -> portfolio.ProjectRecord:
+def _record(ctx: AppContext, key: str, audience: Audience, *, now: datetime) -> portfolio.ProjectRecord:
     with unit_of_work(ctx.session_factory) as session:
         project = partners.get_visible_project(session, key, audience)
         return portfolio.project_record(
             project,
             default_cadence=ctx.settings.default_cadence,
-            today=ctx.workspace_today(),
+            today=ctx.workspace_day(now),
             tolerance=ctx.settings.benefit_tolerance,
         )
 
@@ -167,12 +167,12 @@ def _new_project(values: dict[str, Any]) -> NewProject:
 
 def register(app: App, ctx: AppContext) -> None:
     @app.action(ActionId.SHARE_PROJECT_RECORD)
-    def share_record(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def share_record(ack: Ack, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
         channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "D")
         # Re-checked here: whoever can read the channel sees what is shared, not just the clicker.
         audience = channel_audience(client, channel_id, body["team"]["id"])
-        record = _record(ctx, action["value"], audience)
+        record = _record(ctx, action["value"], audience, now=now)
         respond(
             text=project_record_text(record),
             blocks=project_record_blocks(record, shareable=False),

@@ -152,10 +152,8 @@ def _read_new_issue(key: str, values: dict[str, Any], today: date) -> tuple[NewI
 # --- lines ------------------------------------------------------------------------------------
 
 
-def _risk_line(ctx: AppContext, session: Session, risk_id: int) -> risks.RiskLine:
-    [line] = risks.risk_lines(
-        session, risks.risks_by_id(session, [risk_id]), as_of=ctx.workspace_today(), zone=_zone(ctx)
-    )
+def _risk_line(ctx: AppContext, session: Session, risk_id: int, today: date) -> risks.RiskLine:
+    [line] = risks.risk_lines(session, risks.risks_by_id(session, [risk_id]), as_of=today, zone=_zone(ctx))
     return line
 
 
@@ -168,7 +166,7 @@ def _claim_alert(ctx: AppContext, session: Session, item: Risk | Issue, now: dat
     if not ctx.settings.pmo_channel_id or not risks.alerts_pmo(item):
         return None
     if isinstance(item, Risk):
-        text, blocks = risk_alert(_risk_line(ctx, session, item.id))
+        text, blocks = risk_alert(_risk_line(ctx, session, item.id, ctx.workspace_day(now)))
         return claim(session, _pmo_message(ctx, message_keys.risk_alert(item.id), text, blocks), now=now)
     [line] = risks.issue_lines([item])
     text, blocks = issue_alert(line)
@@ -195,18 +193,19 @@ def _list_key(ctx: AppContext, request: CommandRequest, subcommand: Subcommand) 
 
 
 def _risk_list(
-    ctx: AppContext, actor: Actor, key: str | None, page: int, audience: partners.Audience
+    ctx: AppContext, actor: Actor, key: str | None, page: int, audience: partners.Audience, *, now: datetime
 ) -> tuple[str, list]:
     scope = _scope(ctx, actor, key, audience)
     with unit_of_work(ctx.session_factory) as session:
         rows = risks.open_risks(session, scope.condition)
-        lines = risks.risk_lines(session, rows, as_of=ctx.workspace_today(), zone=_zone(ctx))
+        lines = risks.risk_lines(session, rows, as_of=ctx.workspace_day(now), zone=_zone(ctx))
     return risk_list(scope.title, lines, page, key=scope.project_key)
 
 
 def _issue_list(
-    ctx: AppContext, actor: Actor, key: str | None, page: int, audience: partners.Audience
+    ctx: AppContext, actor: Actor, key: str | None, page: int, audience: partners.Audience, *, now: datetime
 ) -> tuple[str, list]:
+    # `now` only to page like the risk list: an issue's line has no age.
     scope = _scope(ctx, actor, key, audience)
     with unit_of_work(ctx.session_factory) as session:
         lines = risks.issue_lines(risks.open_issues(session, scope.condition))
@@ -216,14 +215,14 @@ def _issue_list(
 def risks_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     key = _list_key(ctx, request, RISKS)
     audience = channel_audience(client, request.channel_id, request.team_id)
-    text, blocks = _risk_list(ctx, request.actor, key, 0, audience)
+    text, blocks = _risk_list(ctx, request.actor, key, 0, audience, now=request.now)
     respond(text=text, blocks=blocks)
 
 
 def issues_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
     key = _list_key(ctx, request, ISSUES)
     audience = channel_audience(client, request.channel_id, request.team_id)
-    text, blocks = _issue_list(ctx, request.actor, key, 0, audience)
+    text, blocks = _issue_list(ctx, request.actor, key, 0, audience, now=request.now)
     respond(text=text, blocks=blocks)
 
 
@@ -232,7 +231,7 @@ def decisions_command(ctx: AppContext, request: CommandRequest, client: WebClien
     scope = _scope(ctx, request.actor, key, channel_audience(client, request.channel_id, request.team_id))
     with unit_of_work(ctx.session_factory) as session:
         lines = decisions.lines(session, decisions.open_requests(session, scope.condition))
-    text, blocks = decision_list(scope.title, lines, today=ctx.workspace_today())
+    text, blocks = decision_list(scope.title, lines, today=ctx.workspace_day(request.now))
     respond(text=text, blocks=blocks)
 
 
@@ -269,7 +268,9 @@ def _redraw_dm(ctx: AppContext, key: str, now: datetime) -> None:
         if metadata.get("event_type") != RAID_DM_EVENT:
             message = None
         else:
-            message = changed_items_message(ctx, session, key, str(row.payload["channel"]), metadata["event_payload"])
+            message = changed_items_message(
+                ctx, session, key, str(row.payload["channel"]), metadata["event_payload"], now=now
+            )
     if message is None:
         if metadata.get("event_type") == ACTION_DM_EVENT:
             redraw_action_dm(ctx, key, now=now)
@@ -285,7 +286,7 @@ def _after_change(
             _redraw_dm(ctx, ref.key, now)
         return
     audience = channel_audience(client, (body.get("channel") or {}).get("id", "D"), body["team"]["id"])
-    text, blocks = _risk_list(ctx, actor, ref.key, ref.page, audience)
+    text, blocks = _risk_list(ctx, actor, ref.key, ref.page, audience, now=now)
     respond(text=text, blocks=blocks, replace_original=True)
 
 
@@ -303,14 +304,15 @@ def register(app: App, ctx: AppContext) -> None:
     @app.view(RaidCallbackId.NEW_RISK)
     def submit_risk(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
         metadata = NewRaidItem.from_json(view["private_metadata"])
-        new, errors = _read_new_risk(metadata.project_key, view["state"]["values"], ctx.workspace_today())
+        today = ctx.workspace_day(now)
+        new, errors = _read_new_risk(metadata.project_key, view["state"]["values"], today)
         if new is None or errors:
             ack(response_action="errors", errors=errors)
             return
         with unit_of_work(ctx.session_factory) as session:
-            risk = risks.create_risk(session, actor, new, today=ctx.workspace_today(), now=now)
+            risk = risks.create_risk(session, actor, new, today=today, now=now)
             claimed = _claim_alert(ctx, session, risk, now)
-            confirmation = risk_added_modal(_risk_line(ctx, session, risk.id), alerted=claimed is not None)
+            confirmation = risk_added_modal(_risk_line(ctx, session, risk.id, today), alerted=claimed is not None)
         ack(response_action="update", view=confirmation)
         if claimed is not None:
             deliver(ctx, claimed, now=now)
@@ -318,12 +320,13 @@ def register(app: App, ctx: AppContext) -> None:
     @app.view(RaidCallbackId.NEW_ISSUE)
     def submit_issue(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
         metadata = NewRaidItem.from_json(view["private_metadata"])
-        new, errors = _read_new_issue(metadata.project_key, view["state"]["values"], ctx.workspace_today())
+        today = ctx.workspace_day(now)
+        new, errors = _read_new_issue(metadata.project_key, view["state"]["values"], today)
         if new is None or errors:
             ack(response_action="errors", errors=errors)
             return
         with unit_of_work(ctx.session_factory) as session:
-            issue = risks.create_issue(session, actor, new, today=ctx.workspace_today(), now=now)
+            issue = risks.create_issue(session, actor, new, today=today, now=now)
             claimed = _claim_alert(ctx, session, issue, now)
             confirmation = issue_added_modal(risks.issue_lines([issue])[0], alerted=claimed is not None)
         ack(response_action="update", view=confirmation)
@@ -331,12 +334,12 @@ def register(app: App, ctx: AppContext) -> None:
             deliver(ctx, claimed, now=now)
 
     @app.action(RaidActionId.RISK_REVIEW)
-    def open_review(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient) -> None:
+    def open_review(ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient) -> None:
         ack()
         ref = RiskRef.from_json(action["block_id"])
         with unit_of_work(ctx.session_factory) as session:
             risks.check_can_review(session, actor, ref.risk_id)
-            view = review_modal(_risk_line(ctx, session, ref.risk_id), ref)
+            view = review_modal(_risk_line(ctx, session, ref.risk_id, ctx.workspace_day(now)), ref)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(RaidCallbackId.RISK_REVIEW)
@@ -344,7 +347,7 @@ def register(app: App, ctx: AppContext) -> None:
         ref = RiskRef.from_json(view["private_metadata"])
         values = view["state"]["values"]
         probability, impact = _score(values, RiskBlock.PROBABILITY), _score(values, RiskBlock.IMPACT)
-        next_review, today = _day(values, RiskBlock.NEXT_REVIEW), ctx.workspace_today()
+        next_review, today = _day(values, RiskBlock.NEXT_REVIEW), ctx.workspace_day(now)
         errors = risks.review_problems(probability, impact, next_review, today=today)
         if errors or next_review is None:
             ack(response_action="errors", errors=errors)
@@ -360,7 +363,7 @@ def register(app: App, ctx: AppContext) -> None:
                 today=today,
                 now=now,
             )
-            confirmation = reviewed_modal(_risk_line(ctx, session, ref.risk_id))
+            confirmation = reviewed_modal(_risk_line(ctx, session, ref.risk_id, today))
         ack(response_action="update", view=confirmation)
         if ref.shown_in == DM and ref.key:
             _redraw_dm(ctx, ref.key, now)
@@ -388,7 +391,7 @@ def register(app: App, ctx: AppContext) -> None:
                 _redraw_dm(ctx, ref.key, now)
             return
         audience = channel_audience(client, (body.get("channel") or {}).get("id", "D"), body["team"]["id"])
-        text, blocks = _issue_list(ctx, actor, ref.key, ref.page, audience)
+        text, blocks = _issue_list(ctx, actor, ref.key, ref.page, audience, now=now)
         respond(text=text, blocks=blocks, replace_original=True)
 
     @app.action(RaidActionId.RISK_ADD_NOTE)
@@ -411,11 +414,13 @@ def register(app: App, ctx: AppContext) -> None:
         ack(response_action="update", view=risk_note_added_modal(title))
 
     def turn_page(lister: Callable) -> Callable:
-        def listener(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        def listener(
+            ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond
+        ) -> None:
             ack()
             page = RaidPage.from_json(action["value"])
             audience = channel_audience(client, (body.get("channel") or {}).get("id", "D"), body["team"]["id"])
-            text, blocks = lister(ctx, actor, page.key, page.page, audience)
+            text, blocks = lister(ctx, actor, page.key, page.page, audience, now=now)
             respond(text=text, blocks=blocks, replace_original=True)
 
         return listener
@@ -450,7 +455,7 @@ def register(app: App, ctx: AppContext) -> None:
         if errors or decider is None or due is None:
             ack(response_action="errors", errors=errors)
             return
-        today = ctx.workspace_today()
+        today = ctx.workspace_day(now)
         with unit_of_work(ctx.session_factory) as session:
             request = decisions.raise_request(
                 session,
@@ -474,12 +479,12 @@ def register(app: App, ctx: AppContext) -> None:
             deliver_dm(ctx, claimed, now=now)
 
     @app.action(RaidActionId.DECISION_RECORD)
-    def open_record(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient) -> None:
+    def open_record(ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient) -> None:
         ack()
         ref = DecisionRef.from_json(action["value"])
         with unit_of_work(ctx.session_factory) as session:
             decisions.check_can_record(session, actor, ref.request_id)
-            view = record_decision_modal(_decision_line(session, ref.request_id), today=ctx.workspace_today())
+            view = record_decision_modal(_decision_line(session, ref.request_id), today=ctx.workspace_day(now))
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(RaidCallbackId.DECISION_RECORD)
@@ -489,7 +494,7 @@ def register(app: App, ctx: AppContext) -> None:
         if not outcome:
             ack(response_action="errors", errors={DecisionBlock.OUTCOME: "Say what was decided."})
             return
-        today = ctx.workspace_today()
+        today = ctx.workspace_day(now)
         with unit_of_work(ctx.session_factory) as session:
             request = decisions.record(session, actor, ref.request_id, outcome, now=now)
             line = _decision_line(session, request.id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -42,7 +41,7 @@ class StatusTable:
     page: TablePage
 
 
-def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int) -> StatusTable:
+def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int, *, now: datetime) -> StatusTable:
     """A page of the viewer's table, or a NotFound that says what to type instead when it would be empty."""
     scope = status.table_scope(actor) & partners.visible_condition(audience)
     with unit_of_work(ctx.session_factory) as session:
@@ -51,7 +50,7 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int) -> Stat
             scope,
             page=page,
             page_size=PAGE_SIZE,
-            today=ctx.workspace_today(),
+            today=ctx.workspace_day(now),
             tolerance=ctx.settings.benefit_tolerance,
         )
     if shown.total:
@@ -70,14 +69,14 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int) -> Stat
     )
 
 
-def _overview(ctx: AppContext, key: str, audience: Audience) -> ProjectOverview:
+def _overview(ctx: AppContext, key: str, audience: Audience, *, now: datetime) -> ProjectOverview:
     with unit_of_work(ctx.session_factory) as session:
         project = partners.get_visible_project(session, key, audience)
         return status.project_overview(
             session,
             project,
-            today=ctx.workspace_today(),
-            now=ctx.clock(),
+            today=ctx.workspace_day(now),
+            now=now,
             default_cadence=ctx.settings.default_cadence,
             tolerance=ctx.settings.benefit_tolerance,
             cost_tolerance=ctx.settings.cost_tolerance,
@@ -99,16 +98,16 @@ def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     audience = channel_audience(client, request.channel_id, request.team_id)
     key = request.args[0] if request.args else _linked_key(ctx, request)
     if key:
-        overview = _overview(ctx, key, audience)
+        overview = _overview(ctx, key, audience, now=request.now)
         respond(
             text=project_status_text(overview),
-            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=True),
+            blocks=project_status_blocks(overview, now=request.now, shareable=True),
         )
         return
-    table = _table(ctx, request.actor, audience, 0)
+    table = _table(ctx, request.actor, audience, 0, now=request.now)
     respond(
         text=status_table_text(table.title, table.page),
-        blocks=status_table_blocks(table.title, table.page, now=ctx.clock(), shareable=True),
+        blocks=status_table_blocks(table.title, table.page, now=request.now, shareable=True),
     )
 
 
@@ -118,58 +117,62 @@ def _clicked_in(body: dict) -> str:
 
 
 def register(app: App, ctx: AppContext) -> None:
-    def actor_of(body: dict) -> Actor:
-        user_id = body["user"]["id"]
-        return Actor(user_id, ctx.settings.is_pmo_admin(user_id))
-
     def audience_of(body: dict, client: WebClient) -> Audience:
         return channel_audience(client, _clicked_in(body), body["team"]["id"])
 
-    def respond_with_table(body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool) -> None:
+    def respond_with_table(
+        actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool, now: datetime
+    ) -> None:
         """A page of the table: in place of the private copy, or posted for the channel.
 
         Re-read and re-checked each time: whoever can read the channel sees what is shared,
         not just the clicker.
         """
         page = StatusPage.from_json(action["value"]).page
-        table = _table(ctx, actor_of(body), audience_of(body, client), page)
+        table = _table(ctx, actor, audience_of(body, client), page, now=now)
         respond(
             text=status_table_text(table.title, table.page),
-            blocks=status_table_blocks(table.title, table.page, now=ctx.clock(), shareable=not shared),
+            blocks=status_table_blocks(table.title, table.page, now=now, shareable=not shared),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=not shared,
         )
 
-    def turn_page(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def turn_page(
+        ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond
+    ) -> None:
         ack()
-        respond_with_table(body, action, client, respond, shared=False)
+        respond_with_table(actor, body, action, client, respond, shared=False, now=now)
 
     app.action(ActionId.STATUS_PREVIOUS_PAGE)(turn_page)
     app.action(ActionId.STATUS_NEXT_PAGE)(turn_page)
 
     @app.action(ActionId.SHARE_STATUS_TABLE)
-    def share_table(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def share_table(
+        ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond
+    ) -> None:
         ack()
-        respond_with_table(body, action, client, respond, shared=True)
+        respond_with_table(actor, body, action, client, respond, shared=True, now=now)
 
-    def respond_with_overview(body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool) -> None:
-        overview = _overview(ctx, action["value"], audience_of(body, client))
+    def respond_with_overview(
+        body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool, now: datetime
+    ) -> None:
+        overview = _overview(ctx, action["value"], audience_of(body, client), now=now)
         respond(
             text=project_status_text(overview),
-            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=not shared),
+            blocks=project_status_blocks(overview, now=now, shareable=not shared),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=False,
         )
 
     @app.action(ActionId.SHOW_PROJECT_STATUS)
-    def show_project(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def show_project(ack: Ack, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        respond_with_overview(body, action, client, respond, shared=False)
+        respond_with_overview(body, action, client, respond, shared=False, now=now)
 
     @app.action(ActionId.SHARE_PROJECT_STATUS)
-    def share_project(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+    def share_project(ack: Ack, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        respond_with_overview(body, action, client, respond, shared=True)
+        respond_with_overview(body, action, client, respond, shared=True, now=now)
 
 
 STATUS = Subcommand(
@@ -196,6 +199,6 @@ SUBCOMMANDS = (STATUS,)
 def refresh_status_summary(ctx: AppContext, now: datetime) -> None:
     """The daily pass: rows that the date alone made stale (an action fell overdue) are
     recomputed by the first tick of the day, before anyone asks; a no-op otherwise."""
-    today = now.astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    today = ctx.workspace_day(now)
     with unit_of_work(ctx.session_factory) as session:
         health.refresh(session, today=today, tolerance=ctx.settings.benefit_tolerance)

@@ -63,7 +63,7 @@ def app_context(app_context: AppContext, clock: MovableClock) -> AppContext:
 
 
 def _today(app_context: AppContext):  # type: ignore[no-untyped-def]
-    return app_context.workspace_today()
+    return app_context.workspace_day(app_context.clock())
 
 
 def _fresh_rows_agree(app_context: AppContext) -> None:

@@ -116,3 +116,43 @@ def test_the_shared_handler_modules_import_no_feature_module() -> None:
             for module in imported
             if not module.startswith(("handlers.blocks", "handlers.delivery", "handlers.ids"))
         ] == []
+
+
+# The one place in handlers/ that reads the clock: the request path, once per request. Scheduled
+# work is handed its tick's `now` by the scheduler (bot/scheduler.py), so handlers/jobs.py reads none.
+READS_THE_CLOCK = {"handlers/request.py"}
+# Ways to ask for the time instead of being handed it: the app's clock, the removed
+# AppContext.workspace_today, and the system's own.
+SYSTEM_TIME = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"), ("time", "time")}
+
+
+def _clock_reads(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("clock", "workspace_today"):
+            found.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if isinstance(owner, ast.Name) and (owner.id, node.func.attr) in SYSTEM_TIME:
+                found.append((node.lineno, ast.unparse(node.func)))
+        elif isinstance(node, ast.Name) and node.id == "system_clock":
+            found.append((node.lineno, node.id))
+    return found
+
+
+def test_only_the_request_path_reads_the_clock_in_handlers() -> None:
+    """Listeners, commands, builders and job bodies use the `now` they are handed (the request's one
+    read, or the tick's), so one request never sees two days."""
+    readers = []
+    for path in _modules("handlers", "handlers/blocks"):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in READS_THE_CLOCK:
+            continue
+        for line, read in _clock_reads(ast.parse(path.read_text(), filename=relative)):
+            readers.append(f"{relative}:{line} reads {read}")
+    assert readers == [], "use the request's `now` (or the tick's):\n" + "\n".join(readers)
+
+
+def test_the_request_path_reads_the_clock_once() -> None:
+    tree = ast.parse((ROOT / "handlers" / "request.py").read_text())
+    assert [read for _, read in _clock_reads(tree)] == ["ctx.clock"]
