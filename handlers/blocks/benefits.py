@@ -129,8 +129,12 @@ def benefits_blocks(lines: list[BenefitLine]) -> list[Block]:
     """A project's benefits in its record or status: each one not yet measurable with a
     "Complete it" button (its owner, the project's sponsor or lead, and the PMO may use it)."""
     incomplete = [line for line in lines if line.missing][:MAX_COMPLETE_BUTTONS]
-    listed = [benefit_line_text(line) for line in lines if line not in incomplete]
-    blocks: list[Block] = [section("*Benefits*\n" + (bulleted(listed) if listed else "" if incomplete else "_none_"))]
+    with_button = {line.benefit_id for line in incomplete}
+    listed = [benefit_line_text(line) for line in lines if line.benefit_id not in with_button]
+    if listed or not incomplete:
+        blocks: list[Block] = [section("*Benefits*\n" + (bulleted(listed) if listed else "_none_"))]
+    else:
+        blocks = [section("*Benefits*")]
     for line in incomplete:
         block = section(benefit_line_text(line))
         block["accessory"] = button("Complete it", ActionId.COMPLETE_BENEFIT, BenefitRef(line.benefit_id).to_json())

@@ -363,8 +363,8 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
         header(f"Governance pack · {pack.title}"),
         section(_health_summary(pack)),
         section(_listed("Benefits realised against plan, by objective", [_objective(o) for o in pack.objectives])),
-        section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
         *pack_measurable_section(pack.measurable),
+        section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
         pack_coaching_section(pack.coaching_months),
         *pack_cost_blocks(pack.costs),
         context(
