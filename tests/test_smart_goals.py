@@ -59,7 +59,6 @@ COMPLETED = {
     "baseline": {"baseline": _number("200")},
     "target": {"target": _number("50")},
     "target_date": {"target_date": datepicker("2027-05-23")},
-    "plan_start": {"plan_start": datepicker("2026-11-23")},
 }
 
 

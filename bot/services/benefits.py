@@ -286,7 +286,8 @@ def create_benefit(session: Session, actor: Actor, key: str, new: NewBenefit, *,
         baseline=new.baseline,
         target=new.target,
         target_date=new.target_date,
-        plan_start_date=new.plan_start or today,
+        # A baseline not yet given has no date: the plan then starts when the benefit is completed.
+        plan_start_date=new.plan_start or (today if new.baseline is not None else None),
         owner=people.get_or_create(session, new.owner_user_id, now=now),
         is_active=True,
         created_at=now,
@@ -344,7 +345,8 @@ def update_benefit(
     benefit.baseline = changed.baseline
     benefit.target = changed.target
     benefit.target_date = changed.target_date
-    benefit.plan_start_date = changed.plan_start or benefit.plan_start_date or today
+    # The form shows the stored date; a blank one means today, as when adding.
+    benefit.plan_start_date = changed.plan_start or (today if changed.baseline is not None else None)
     benefit.owner = people.get_or_create(session, changed.owner_user_id, now=now)
     session.flush()
     return benefit
