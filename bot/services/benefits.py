@@ -210,7 +210,7 @@ class NewBenefit:
     target: Decimal | None
     target_date: date | None
     owner_user_id: str
-    plan_start: date | None = None  # the baseline's date; None: the day it is added
+    plan_start: date | None = None  # the baseline's date; None: the day it is saved with a baseline
 
 
 def _project(session: Session, key: str) -> Project:
@@ -300,17 +300,12 @@ def create_benefit(session: Session, actor: Actor, key: str, new: NewBenefit, *,
 # --- completing (editing) benefits ----------------------------------------------------------
 
 
-def can_edit(actor: Actor, benefit: Benefit) -> bool:
-    """Completing or correcting a benefit: its owner, the project's sponsor or lead, and the PMO."""
-    return can_report(actor, benefit)
-
-
 def editable_benefit(session: Session, actor: Actor, benefit_id: int) -> Benefit:
     """The benefit `actor` means to complete or correct, or the reason they cannot."""
     benefit = session.get(Benefit, benefit_id)
     if benefit is None or not benefit.is_active:
         raise NotFound("That benefit is no longer tracked. `/pmo project KEY` shows a project's benefits.")
-    if not can_edit(actor, benefit):
+    if not can_report(actor, benefit):
         raise NotAllowed(
             f"Only the owner of {benefit.project.key} · {benefit.name}, {benefit.project.key}'s sponsor or lead, "
             "and PMO admins can complete or change it. Ask one of them."
@@ -410,7 +405,8 @@ def measurability_by_objective(session: Session) -> list[ObjectiveMeasurability]
 
 
 def can_report(actor: Actor, benefit: Benefit) -> bool:
-    """A benefit's owner reports its values; the project's sponsor, lead and the PMO may too."""
+    """A benefit's owner reports its values and completes or corrects it; the project's
+    sponsor, lead and the PMO may too."""
     is_owner = benefit.owner is not None and benefit.owner.slack_user_id == actor.slack_user_id
     return is_owner or can_manage(actor, benefit.project)
 

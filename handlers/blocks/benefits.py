@@ -193,7 +193,7 @@ def benefit_form_modal(project_key: str, project_name: str, editing: BenefitForm
         "type": "modal",
         "callback_id": CallbackId.NEW_BENEFIT,
         "private_metadata": NewBenefitMetadata(project_key, editing.benefit_id if editing else None).to_json(),
-        "title": plain("Complete the benefit" if editing else "New benefit", MODAL_TITLE_LIMIT),
+        "title": plain("Edit benefit" if editing else "New benefit", MODAL_TITLE_LIMIT),
         "submit": plain("Save" if editing else "Add", MODAL_TITLE_LIMIT),
         "close": plain("Cancel", MODAL_TITLE_LIMIT),
         "blocks": [
