@@ -13,8 +13,11 @@ from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import datepicker, plain_input
 from bot.services import benefits
 from bot.services.access import Actor
-from handlers.blocks.benefits import NewBenefitMetadata
+from bot.services.benefits import UnmeasurableBenefit
+from bot.services.portfolio import BenefitLine, ProjectRecord
+from handlers.blocks.benefits import MAX_COMPLETE_BUTTONS, NewBenefitMetadata, not_measurable_section
 from handlers.blocks.common import slack_date
+from handlers.blocks.projects import project_record_blocks
 from handlers.jobs import run_due_work
 from storage.models import Benefit
 from storage.session import unit_of_work
@@ -208,3 +211,31 @@ def test_the_pack_counts_measurable_benefits_per_objective(app_context, slack, f
     assert "*Benefits measurable (SMART), by objective*" in shown
     assert "*Better services online*: 1 of 2 measurable" in shown
     assert "*(no objective)*: 1 of 1 measurable" in shown
+
+
+# --- Block Kit limits, for the largest realistic input -------------------------------------
+
+
+def test_a_record_with_hundreds_of_benefits_not_yet_measurable_stays_within_slacks_limits():
+    everything_missing = ("measure", "unit", "baseline", "target", "target date", "owner")
+    lines = [
+        BenefitLine("B" * 200, None, None, None, None, None, None, False, n, everything_missing) for n in range(300)
+    ]
+    record = ProjectRecord("K" * 32, "N" * 200, "active", None, None, None, None, None, None, "Mon", benefits=lines)
+
+    blocks = project_record_blocks(record, shareable=True)
+
+    assert message_problems(blocks) == []
+    assert len(_complete_buttons(blocks)) == MAX_COMPLETE_BUTTONS
+    assert "more" in str(blocks)  # the rest are listed, and what does not fit is counted
+
+
+def test_the_digests_list_of_benefits_not_yet_measurable_is_capped_and_counted():
+    found = tuple(
+        UnmeasurableBenefit("K" * 32, "N" * 200, "B" * 200, ("baseline", "target date"), "U0OWNER") for _ in range(500)
+    )
+
+    blocks = not_measurable_section(found)
+
+    assert message_problems(blocks) == []
+    assert "*Benefits not yet measurable* (500)" in str(blocks) and "…and 490 more" in str(blocks)
