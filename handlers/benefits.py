@@ -1,4 +1,5 @@
-"""`/pmo benefit add KEY` and `/pmo benefit report [KEY]`, and the modals they open."""
+"""`/pmo benefit add KEY`, `/pmo benefit edit KEY NAME` (and the "Complete it" button) and
+`/pmo benefit report [KEY]`, and the modals they open."""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from bot.services.access import Actor
 from bot.services.benefits import NewBenefit
 from handlers.blocks.benefits import (
     BenefitChoice,
+    BenefitForm,
+    BenefitRef,
     NewBenefitMetadata,
-    benefit_created_modal,
-    new_benefit_modal,
+    benefit_form_modal,
+    benefit_saved_modal,
     report_value_modal,
     value_reported_modal,
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
-from handlers.ids import BenefitValueBlock, CallbackId, NewBenefitBlock
+from handlers.ids import ActionId, BenefitValueBlock, CallbackId, NewBenefitBlock
 from handlers.request import FormCheck, errors_on
+from storage.models import Benefit
 from storage.session import unit_of_work
 
 # The domain names fields after NewBenefit's attributes; the modal names its blocks.
@@ -45,10 +49,12 @@ def benefit_command(ctx: AppContext, request: CommandRequest, client: WebClient,
     action = request.args[0].lower() if request.args else None
     if action == "add":
         _open_new_benefit(ctx, request, client)
+    elif action == "edit":
+        _open_edit(ctx, request, client)
     elif action == "report":
         _open_report(ctx, request, client)
     else:
-        raise BENEFIT.usage_error("Add a benefit, or report a value?")
+        raise BENEFIT.usage_error("Add a benefit, complete one, or report a value?")
 
 
 def _open_new_benefit(ctx: AppContext, request: CommandRequest, client: WebClient) -> None:
@@ -57,7 +63,31 @@ def _open_new_benefit(ctx: AppContext, request: CommandRequest, client: WebClien
     with unit_of_work(ctx.session_factory) as session:
         # Refused before the modal opens, so nobody fills in a form they cannot submit.
         project = benefits.check_can_add(session, request.actor, request.args[1])
-        view = new_benefit_modal(project.key, project.name)
+        view = benefit_form_modal(project.key, project.name)
+    client.views_open(trigger_id=request.trigger_id, view=view)
+
+
+def _form_of(benefit: Benefit) -> BenefitForm:
+    return BenefitForm(
+        benefit.id,
+        benefit.name,
+        benefit.measure,
+        benefit.unit,
+        benefit.baseline,
+        benefit.target,
+        benefit.target_date,
+        benefit.plan_start_date,
+        benefit.owner.slack_user_id if benefit.owner else None,
+    )
+
+
+def _open_edit(ctx: AppContext, request: CommandRequest, client: WebClient) -> None:
+    if len(request.args) < 3:
+        raise BENEFIT.usage_error("Which benefit? Give the project's key and the benefit's name.")
+    with unit_of_work(ctx.session_factory) as session:
+        # Refused before the modal opens, so nobody fills in a form they cannot submit.
+        benefit = benefits.benefit_named(session, request.actor, request.args[1], " ".join(request.args[2:]))
+        view = benefit_form_modal(benefit.project.key, benefit.project.name, _form_of(benefit))
     client.views_open(trigger_id=request.trigger_id, view=view)
 
 
@@ -107,7 +137,12 @@ class _Form(FormCheck):
         return self._required(block_id, _text(self.values, block_id), missing)
 
     def amount(self, block_id: str, missing: str) -> Decimal | None:
-        text = self.text(block_id, missing)
+        return self._amount(block_id, self.text(block_id, missing))
+
+    def optional_amount(self, block_id: str) -> Decimal | None:
+        return self._amount(block_id, _text(self.values, block_id))
+
+    def _amount(self, block_id: str, text: str | None) -> Decimal | None:
         amount = None
         if text is not None:
             with self.on(block_id):
@@ -126,31 +161,52 @@ class _Form(FormCheck):
 
 
 def _new_benefit(values: dict[str, Any]) -> NewBenefit:
-    """The new benefit the form describes; what it must correct is raised as FormErrors."""
+    """The benefit the form describes; what it must correct is raised as FormErrors. Only the
+    name and owner are required: the rest may wait (the benefit is then not yet measurable)."""
     form = _Form(values)
     name = form.text(NewBenefitBlock.NAME, "Give the benefit a name, e.g. Calls avoided.")
-    measure = form.text(NewBenefitBlock.MEASURE, "Say what is measured.")
-    unit = form.text(NewBenefitBlock.UNIT, "Give the unit it is measured in, e.g. calls/month.")
-    baseline = form.amount(NewBenefitBlock.BASELINE, "Give the baseline: the value before the project.")
-    target = form.amount(NewBenefitBlock.TARGET, "Give the target value.")
-    target_date = form.day(NewBenefitBlock.TARGET_DATE, "Choose when the target should be reached.")
+    baseline = form.optional_amount(NewBenefitBlock.BASELINE)
+    target = form.optional_amount(NewBenefitBlock.TARGET)
     owner = form.user(NewBenefitBlock.OWNER, "Choose who owns the benefit.")
     form.raise_any()
-    assert name and measure and unit and baseline is not None and target is not None and target_date and owner
-    plan_start = _date(values, NewBenefitBlock.PLAN_START)
-    return NewBenefit(name, measure, unit, baseline, target, target_date, owner, plan_start)
+    assert name and owner
+    return NewBenefit(
+        name,
+        _text(values, NewBenefitBlock.MEASURE),
+        _text(values, NewBenefitBlock.UNIT),
+        baseline,
+        target,
+        _date(values, NewBenefitBlock.TARGET_DATE),
+        owner,
+        _date(values, NewBenefitBlock.PLAN_START),
+    )
 
 
 def register(app: App, ctx: AppContext) -> None:
+    @app.action(ActionId.COMPLETE_BENEFIT)
+    def open_completion(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        ref = BenefitRef.from_json(action["value"])
+        with unit_of_work(ctx.session_factory) as session:
+            # Refused before the modal opens, so nobody fills in a form they cannot submit.
+            benefit = benefits.editable_benefit(session, actor, ref.benefit_id)
+            view = benefit_form_modal(benefit.project.key, benefit.project.name, _form_of(benefit))
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
     @app.view(CallbackId.NEW_BENEFIT)
-    def create_from_modal(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
+    def save_from_modal(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
         metadata = NewBenefitMetadata.from_json(view["private_metadata"])
-        new = _new_benefit(view["state"]["values"])
+        given = _new_benefit(view["state"]["values"])
+        today = ctx.workspace_day(now)
         with errors_on(NEW_BENEFIT_BLOCKS), unit_of_work(ctx.session_factory) as session:
-            benefit = benefits.create_benefit(
-                session, actor, metadata.project_key, new, now=now, today=ctx.workspace_day(now)
+            if metadata.benefit_id is None:
+                benefit = benefits.create_benefit(session, actor, metadata.project_key, given, now=now, today=today)
+            else:
+                benefit = benefits.update_benefit(session, actor, metadata.benefit_id, given, now=now, today=today)
+            line = portfolio.benefit_line(benefit, today=today, tolerance=ctx.settings.benefit_tolerance)
+            confirmation = benefit_saved_modal(
+                benefit.project.key, line, given.owner_user_id, is_new=metadata.benefit_id is None
             )
-            confirmation = benefit_created_modal(benefit.project.key, benefit.name, new.owner_user_id)
         ack(response_action="update", view=confirmation)
 
     @app.view(CallbackId.REPORT_BENEFIT_VALUE)
@@ -181,6 +237,11 @@ BENEFIT = Subcommand(
             "add a benefit to a project (PMO admins, its sponsor or lead)",
             audience=HelpAudience.SPONSORS,
             example="/pmo benefit add CRM-2",
+        ),
+        Usage(
+            "/pmo benefit edit KEY NAME",
+            "complete or correct a benefit (its owner, the project's sponsor or lead, PMO admins)",
+            example="/pmo benefit edit CRM-2 Calls avoided",
         ),
         Usage(
             "/pmo benefit report [KEY]",

@@ -34,6 +34,7 @@ class ActionId(enum.StrEnum):
     HISTORY_OLDER = "history.older"
     MILESTONE_CHANGE_FORECAST = "milestone.change_forecast"
     MILESTONE_MET = "milestone.met"
+    COMPLETE_BENEFIT = "benefit.complete"
 
 
 class CallbackId(enum.StrEnum):

@@ -91,7 +91,7 @@ def _summary_lines(session: Session, checkin: Checkin) -> SummaryLines:
     project = session.get_one(Project, checkin.project_id)
     units = {benefit.id: (benefit.name, benefit.unit) for benefit in project.benefits}
     reported = [
-        (units[value.benefit_id][0], f"{value.value.normalize():f} {units[value.benefit_id][1]}")
+        (units[value.benefit_id][0], f"{value.value.normalize():f} {units[value.benefit_id][1] or ''}".rstrip())
         for benefit in project.benefits
         for value in benefit.values
         if value.checkin_id == checkin.id

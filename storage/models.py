@@ -309,11 +309,13 @@ class Benefit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    measure: Mapped[str] = mapped_column(String(200))
-    unit: Mapped[str] = mapped_column(String(40))
-    baseline: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    target: Mapped[Decimal] = mapped_column(Numeric(18, 4))
-    target_date: Mapped[date] = mapped_column(Date)
+    # A benefit may be recorded before it is measurable: until measure, unit, baseline, target,
+    # target date and owner are all given it has no trajectory (benefits.missing_parts).
+    measure: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(40))
+    baseline: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    target: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    target_date: Mapped[date | None] = mapped_column(Date)
     # When the baseline was measured: the plan runs from here to the target. NULL on benefits
     # added before it was asked for (their plan starts at the project's start or the day added).
     plan_start_date: Mapped[date | None] = mapped_column(Date)

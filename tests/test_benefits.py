@@ -17,9 +17,10 @@ from bot.services.benefits import trajectory
 from bot.services.portfolio import BenefitLine
 from handlers.blocks.benefits import (
     BenefitChoice,
+    BenefitForm,
     NewBenefitMetadata,
-    benefit_created_modal,
-    new_benefit_modal,
+    benefit_form_modal,
+    benefit_saved_modal,
     report_value_modal,
     value_reported_modal,
 )
@@ -58,11 +59,13 @@ def _benefit(
     benefit = Benefit(
         project=Project(key="CRM-2", name="Customer records", start_date=start_date),
         name="Calls avoided",
+        measure="Calls about address changes",
         unit="calls/month",
         baseline=Decimal(baseline),
         target=Decimal(target),
         target_date=TARGET_DATE,
         created_at=datetime.combine(created_on, time(9), tzinfo=timezone.utc),
+        owner_id=1,  # an owner, so the benefit is measurable; nothing here reads who
     )
     for index, (value, measured_on) in enumerate(values):
         reported_at = datetime.combine(START, time(9), tzinfo=timezone.utc) + timedelta(minutes=index)
@@ -331,11 +334,15 @@ def test_the_report_form_lists_at_most_100_benefits_and_says_how_many_are_left_o
 
 def test_the_benefit_modals_stay_valid_with_the_longest_values():
     huge = Decimal("-99999999999999.9999")
-    line = BenefitLine("N" * 200, "u" * 40, huge, -huge, "2027-05-23", huge, Decimal("1.23456789"), True)
+    line = BenefitLine("N" * 200, "u" * 40, huge, -huge, "2027-05-23", huge, Decimal("1.23456789"), True, 1)
+    unmeasurable = BenefitLine("N" * 200, None, None, None, None, huge, None, False, 1, ("measure", "unit", "owner"))
+    filled = BenefitForm(1, "N" * 200, "M" * 200, "u" * 40, huge, -huge, TODAY, TODAY, "U0OWNER")
 
-    assert view_problems(new_benefit_modal("K" * 32, "N" * 200)) == []
-    assert view_problems(benefit_created_modal("K" * 32, "N" * 200, "U0OWNER")) == []
-    assert view_problems(value_reported_modal("K" * 32, line, value=huge, measured_on=TODAY)) == []
+    assert view_problems(benefit_form_modal("K" * 32, "N" * 200)) == []
+    assert view_problems(benefit_form_modal("K" * 32, "N" * 200, filled)) == []
+    for shown in (line, unmeasurable):
+        assert view_problems(benefit_saved_modal("K" * 32, shown, "U0OWNER", is_new=True)) == []
+        assert view_problems(value_reported_modal("K" * 32, shown, value=huge, measured_on=TODAY)) == []
 
 
 @pytest.mark.parametrize(("typed", "advice"), [("12O0", "not a number"), ("1e15", "between"), ("0.12345", "4 decimal")])

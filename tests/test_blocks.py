@@ -36,6 +36,7 @@ def _huge_record() -> ProjectRecord:
                 latest=Decimal("-99999999999999.9999"),
                 expected=Decimal("33333333333333.33333333"),
                 off_trajectory=True,
+                benefit_id=1,
             )
             for _ in range(300)
         ],

@@ -229,7 +229,7 @@ def test_lessons_without_words_shows_the_usage(slack, fake_slack):
 
 
 def test_the_largest_closure_form_note_and_search_stay_within_slacks_limits():
-    line = BenefitLine("B" * 200, "u" * 40, Decimal(0), Decimal(10**13), "2027-06-30", None, Decimal(1), True)
+    line = BenefitLine("B" * 200, "u" * 40, Decimal(0), Decimal(10**13), "2027-06-30", None, Decimal(1), True, 1)
     done = Closure(1, "K" * 32, "N" * 200, "Partly delivered", "S" * 3000, "B" * 3000, 400, 400, "C0CRM")
     search = LessonSearch(
         ["w" * 3000], 5000, [FoundLesson("K" * 32, "N" * 200, "avoid", "T" * 3000) for _ in range(20)]

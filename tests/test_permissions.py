@@ -148,6 +148,14 @@ def _action_ref(world: World) -> str:
     return json.dumps({"action_id": world.action_id, "shown_in": "list", "key": "CRM-2"}, separators=(",", ":"))
 
 
+def _benefit_ref(world: World) -> str:
+    return json.dumps({"v": 1, "benefit_id": world.benefit_id})
+
+
+def _benefit_being_completed(world: World) -> str:
+    return json.dumps({"v": 1, "project_key": "CRM-2", "benefit_id": world.benefit_id})
+
+
 def _coaching_target(world: World) -> str:
     return json.dumps({"topic": "sponsor_backlog", "project_key": "CRM-2", "with_user_id": SPONSOR, "about": "x"})
 
@@ -272,6 +280,18 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
                 "value": {"value": plain_input("5")},
             },
             user_id=STRANGER,
+        ),
+    ],
+    "`/pmo benefit edit KEY NAME`, *Complete it* and its form": [
+        _command("benefit edit CRM-2 Calls avoided"),
+        lambda slack, world: _click(slack, "benefit.complete", _benefit_ref(world)),
+        _form(
+            "benefit.new",
+            {
+                "name": {"name": plain_input("Calls")},
+                "owner": {"owner": {"type": "users_select", "selected_user": STRANGER}},
+            },
+            _benefit_being_completed,
         ),
     ],
     "`/pmo checkin KEY`, *Submit update* and the check-in form": [

@@ -243,7 +243,7 @@ def test_the_largest_project_overview_is_valid_block_kit():
             "2026-W48", 3, LEAD, AT, Rag.RED, Rag.RED, Rag.AMBER, Rag.GREEN, *["<!here> " * 250] * 5, date(2027, 1, 1)
         ),
         benefits=[
-            BenefitLine("B" * 200, "u" * 40, Decimal(0), Decimal("1e13"), "2027-06-30", Decimal(1), Decimal(9), True)
+            BenefitLine("B" * 200, "u" * 40, Decimal(0), Decimal("1e13"), "2027-06-30", Decimal(1), Decimal(9), True, 1)
         ]
         * 300,
         actions=[ActionLine("T" * 500, "U0OWNER", TODAY, True)] * 10,

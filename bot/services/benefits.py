@@ -8,6 +8,10 @@ is off trajectory when its latest value trails that line, on the day asked, by m
 tolerance: a share of the distance from baseline to target. The line is read on the day
 asked rather than on the day of the last measurement, so a benefit nobody has measured for
 months cannot look on track.
+
+A benefit may be recorded before it is measurable (SMART): until it has a measure, a unit,
+a baseline, a target, a target date and an owner it is "not yet measurable", has no
+trajectory and is never counted off track; the record, status and digest say what it lacks.
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Label, func, select
+from sqlalchemy import ColumnElement, Label, and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services import people
 from bot.services.access import Actor, can_manage, require_can_manage
 from bot.services.cadence import period_of
-from storage.models import Benefit, BenefitValue, Person, Project, ProjectStatus
+from storage.models import Benefit, BenefitValue, Objective, Person, Project, ProjectStatus
 
 MAX_NAME_LENGTH = 200
 MAX_MEASURE_LENGTH = 200
@@ -89,7 +93,37 @@ def planned_start(benefit: Benefit) -> date:
     return benefit.plan_start_date or benefit.project.start_date or benefit.created_at.date()
 
 
-def plan_of(benefit: Benefit) -> Plan:
+# --- measurable or not yet ---------------------------------------------------------------
+
+
+def missing_parts(benefit: Benefit) -> tuple[str, ...]:
+    """What a benefit lacks to be measurable, in the form's order ("baseline", "target date"); empty when nothing."""
+    given = {
+        "measure": benefit.measure,
+        "unit": benefit.unit,
+        "baseline": benefit.baseline,
+        "target": benefit.target,
+        "target date": benefit.target_date,
+        "owner": benefit.owner_id,
+    }
+    return tuple(part for part, value in given.items() if value is None)
+
+
+def is_measurable(benefit: Benefit) -> bool:
+    return not missing_parts(benefit)
+
+
+def measurable() -> ColumnElement[bool]:
+    """`is_measurable`, in SQL."""
+    columns = (Benefit.measure, Benefit.unit, Benefit.baseline, Benefit.target, Benefit.target_date, Benefit.owner_id)
+    return and_(*(column.is_not(None) for column in columns))
+
+
+def plan_of(benefit: Benefit) -> Plan | None:
+    """The planned line, or None while the benefit is not yet measurable."""
+    if not is_measurable(benefit):
+        return None
+    assert benefit.baseline is not None and benefit.target is not None and benefit.target_date is not None
     return Plan(benefit.baseline, benefit.target, planned_start(benefit), benefit.target_date)
 
 
@@ -126,10 +160,14 @@ def latest_value_rank() -> Label[int]:
     )
 
 
-def trajectory(benefit: Benefit, *, on: date, tolerance: float) -> Trajectory:
+def trajectory(benefit: Benefit, *, on: date, tolerance: float) -> Trajectory | None:
+    """Where the benefit stands against its plan on `on`; None while it is not yet measurable."""
+    plan = plan_of(benefit)
+    if plan is None:
+        return None
     latest = latest_value(benefit, on)
     return assess(
-        plan_of(benefit),
+        plan,
         latest.value if latest else None,
         latest.measured_on if latest else None,
         on=on,
@@ -163,14 +201,16 @@ def assess(
 
 @dataclass(frozen=True)
 class NewBenefit:
+    """A benefit as the form describes it; all but the name and owner may wait (not yet measurable)."""
+
     name: str
-    measure: str
-    unit: str
-    baseline: Decimal
-    target: Decimal
-    target_date: date
+    measure: str | None
+    unit: str | None
+    baseline: Decimal | None
+    target: Decimal | None
+    target_date: date | None
     owner_user_id: str
-    plan_start: date | None = None  # the baseline's date; None: the day it is added
+    plan_start: date | None = None  # the baseline's date; None: the day it is saved with a baseline
 
 
 def _project(session: Session, key: str) -> Project:
@@ -193,12 +233,18 @@ def check_can_add(session: Session, actor: Actor, key: str) -> Project:
     return project
 
 
-def benefit_problems(project: Project, new: NewBenefit, *, today: date) -> dict[str, str]:
-    """What is wrong with `new`, by field name of NewBenefit; empty when it can be added."""
+def benefit_problems(
+    project: Project, new: NewBenefit, *, today: date, editing: Benefit | None = None
+) -> dict[str, str]:
+    """What is wrong with `new` (as a new benefit, or as `editing` changed), by field name of
+    NewBenefit; empty when it can be saved."""
     problems: dict[str, str] = {}
     name = new.name.strip()
     # Names differing only in case would read as the same benefit in every list.
-    clash = next((b for b in project.benefits if b.name.casefold() == name.casefold()), None)
+    clash = next(
+        (b for b in project.benefits if b.name.casefold() == name.casefold() and b is not editing),
+        None,
+    )
     if not name:
         problems["name"] = "Give the benefit a name."
     elif len(name) > MAX_NAME_LENGTH:
@@ -206,21 +252,25 @@ def benefit_problems(project: Project, new: NewBenefit, *, today: date) -> dict[
     elif clash is not None:
         problems["name"] = f"{project.key} already has a benefit called “{clash.name}”. Choose another name."
     for field, text, limit in (("measure", new.measure, MAX_MEASURE_LENGTH), ("unit", new.unit, MAX_UNIT_LENGTH)):
-        if not text.strip():
-            problems[field] = f"Give the benefit's {field}."
-        elif len(text.strip()) > limit:
+        if text is not None and len(text.strip()) > limit:
             problems[field] = f"Keep the {field} to {limit} characters."
     for field, amount in (("baseline", new.baseline), ("target", new.target)):
-        problem = _amount_problem(amount)
+        problem = _amount_problem(amount) if amount is not None else None
         if problem:
             problems[field] = problem
-    if "target" not in problems and new.target == new.baseline:
+    if "target" not in problems and new.target is not None and new.target == new.baseline:
         problems["target"] = "The target must differ from the baseline: say what the project will change."
-    if new.target_date <= today:
+    # A target date already passed may stay as it was; a new one must lie ahead.
+    unchanged_date = editing is not None and new.target_date == editing.target_date
+    if new.target_date is not None and new.target_date <= today and not unchanged_date:
         problems["target_date"] = "The target date must be after today."
-    if new.plan_start is not None and new.plan_start >= new.target_date:
+    if new.plan_start is not None and new.target_date is not None and new.plan_start >= new.target_date:
         problems["plan_start"] = "The baseline date must be before the target date."
     return problems
+
+
+def _text_or_none(text: str | None) -> str | None:
+    return text.strip() if text is not None and text.strip() else None
 
 
 def create_benefit(session: Session, actor: Actor, key: str, new: NewBenefit, *, now: datetime, today: date) -> Benefit:
@@ -231,12 +281,13 @@ def create_benefit(session: Session, actor: Actor, key: str, new: NewBenefit, *,
     benefit = Benefit(
         project=project,
         name=new.name.strip(),
-        measure=new.measure.strip(),
-        unit=new.unit.strip(),
+        measure=_text_or_none(new.measure),
+        unit=_text_or_none(new.unit),
         baseline=new.baseline,
         target=new.target,
         target_date=new.target_date,
-        plan_start_date=new.plan_start or today,
+        # A baseline not yet given has no date: the plan then starts when the benefit is completed.
+        plan_start_date=new.plan_start or (today if new.baseline is not None else None),
         owner=people.get_or_create(session, new.owner_user_id, now=now),
         is_active=True,
         created_at=now,
@@ -246,11 +297,116 @@ def create_benefit(session: Session, actor: Actor, key: str, new: NewBenefit, *,
     return benefit
 
 
+# --- completing (editing) benefits ----------------------------------------------------------
+
+
+def editable_benefit(session: Session, actor: Actor, benefit_id: int) -> Benefit:
+    """The benefit `actor` means to complete or correct, or the reason they cannot."""
+    benefit = session.get(Benefit, benefit_id)
+    if benefit is None or not benefit.is_active:
+        raise NotFound("That benefit is no longer tracked. `/pmo project KEY` shows a project's benefits.")
+    if not can_report(actor, benefit):
+        raise NotAllowed(
+            f"Only the owner of {benefit.project.key} · {benefit.name}, {benefit.project.key}'s sponsor or lead, "
+            "and PMO admins can complete or change it. Ask one of them."
+        )
+    return benefit
+
+
+def benefit_named(session: Session, actor: Actor, key: str, name: str) -> Benefit:
+    """`/pmo benefit edit KEY NAME`: the project's active benefit called `name` (any case)."""
+    project = _project(session, key)
+    found = next(
+        (b for b in project.benefits if b.is_active and b.name.casefold() == name.strip().casefold()),
+        None,
+    )
+    if found is None:
+        names = ", ".join(f"“{b.name}”" for b in project.benefits if b.is_active) or "none yet"
+        raise NotFound(f"{project.key} has no benefit called “{name.strip()}”. Its benefits: {names}.")
+    return editable_benefit(session, actor, found.id)
+
+
+def update_benefit(
+    session: Session, actor: Actor, benefit_id: int, changed: NewBenefit, *, now: datetime, today: date
+) -> Benefit:
+    """Saves the form's values over the benefit's: completing what was missing, or correcting it."""
+    benefit = editable_benefit(session, actor, benefit_id)
+    problems = benefit_problems(benefit.project, changed, today=today, editing=benefit)
+    if problems:
+        raise InvalidBenefit(problems)
+    benefit.name = changed.name.strip()
+    benefit.measure = _text_or_none(changed.measure)
+    benefit.unit = _text_or_none(changed.unit)
+    benefit.baseline = changed.baseline
+    benefit.target = changed.target
+    benefit.target_date = changed.target_date
+    # The form shows the stored date; a blank one means today, as when adding.
+    benefit.plan_start_date = changed.plan_start or (today if changed.baseline is not None else None)
+    benefit.owner = people.get_or_create(session, changed.owner_user_id, now=now)
+    session.flush()
+    return benefit
+
+
+# --- across the portfolio -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnmeasurableBenefit:
+    """A benefit not yet measurable, as the digest lists it."""
+
+    project_key: str
+    project_name: str
+    name: str
+    missing: tuple[str, ...]
+    owner_user_id: str | None
+
+
+def not_yet_measurable(session: Session, *, scope: ColumnElement[bool]) -> list[UnmeasurableBenefit]:
+    """Active benefits of active projects in `scope` that are not yet measurable, by project key."""
+    found = session.execute(
+        select(Benefit, Project.key, Project.name, Person.slack_user_id)
+        .join(Project, Project.id == Benefit.project_id)
+        .outerjoin(Person, Person.id == Benefit.owner_id)
+        .where(Benefit.is_active, Project.status == ProjectStatus.ACTIVE, scope, ~measurable())
+        .order_by(Project.key, Benefit.id)
+    )
+    return [
+        UnmeasurableBenefit(key, name, benefit.name, missing_parts(benefit), owner)
+        for benefit, key, name, owner in found
+    ]
+
+
+@dataclass(frozen=True)
+class ObjectiveMeasurability:
+    """How many of an objective's active benefits are measurable, for the governance pack."""
+
+    objective: str | None  # None: benefits of projects with no objective
+    benefits: int
+    measurable: int
+
+
+def measurability_by_objective(session: Session) -> list[ObjectiveMeasurability]:
+    """Per objective (benefits of projects with none last), over active benefits of projects not
+    paused: the same benefits the pack's realised-against-plan counts."""
+    is_measurable_count = func.count().filter(measurable())
+    rows = session.execute(
+        select(Objective.name, func.count(), is_measurable_count)
+        .select_from(Benefit)
+        .join(Project, Project.id == Benefit.project_id)
+        .outerjoin(Objective, Objective.id == Project.objective_id)
+        .where(Benefit.is_active, Project.status != ProjectStatus.PAUSED)
+        .group_by(Objective.name)
+    )
+    counted = [ObjectiveMeasurability(name, total, count) for name, total, count in rows]
+    return sorted(counted, key=lambda line: (line.objective is None, line.objective or ""))
+
+
 # --- reporting values -------------------------------------------------------------------
 
 
 def can_report(actor: Actor, benefit: Benefit) -> bool:
-    """A benefit's owner reports its values; the project's sponsor, lead and the PMO may too."""
+    """A benefit's owner reports its values and completes or corrects it; the project's
+    sponsor, lead and the PMO may too."""
     is_owner = benefit.owner is not None and benefit.owner.slack_user_id == actor.slack_user_id
     return is_owner or can_manage(actor, benefit.project)
 

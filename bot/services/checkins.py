@@ -548,7 +548,7 @@ def benefits_behind(project: Project, *, on: date, tolerance: float) -> list[dic
         if not benefit.is_active:
             continue
         path = benefits.trajectory(benefit, on=on, tolerance=tolerance)
-        if path.is_off_track and path.latest is not None:
+        if path is not None and path.is_off_track and path.latest is not None:
             behind.append(
                 {
                     "name": benefit.name,

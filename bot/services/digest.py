@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import coaching, governance, health, message_keys, milestones
+from bot.services import benefits, coaching, governance, health, message_keys, milestones
 from bot.services.cadence import Cadence, period_of
 from bot.services.checkins import RAG_ORDER
 from bot.services.governance import (
@@ -199,6 +199,7 @@ class Digest:
     where_to_coach: tuple[coaching.Opportunity, ...] = ()
     pmo_owned: tuple[coaching.PmoOwnedActions, ...] = ()
     nobody_accountable: tuple[coaching.AccountabilityGap, ...] = ()
+    not_measurable: tuple[benefits.UnmeasurableBenefit, ...] = ()
 
 
 def _turned_worse(found: GovernanceFindings, *, week_ago: datetime) -> list[RagChange]:
@@ -362,5 +363,6 @@ def build_digest(
         ),
         pmo_owned=coaching.pmo_owned_actions(session, pmo_admin_ids=pmo_admin_ids, scope=scope),
         nobody_accountable=coaching.nobody_accountable(session, scope=scope),
+        not_measurable=tuple(benefits.not_yet_measurable(session, scope=scope)),
         milestones=milestones.digest_milestones(session, now=now, today=today, scope=scope),
     )

@@ -279,7 +279,7 @@ def off_track_benefits(session: Session, *, today: date, tolerance: float) -> li
     found = []
     for benefit in benefits_with_latest_value(session, Project.status == ProjectStatus.ACTIVE, flagged, on=today):
         path = benefits.trajectory(benefit, on=today, tolerance=tolerance)
-        if path.is_off_track and path.latest is not None:
+        if path is not None and path.is_off_track and path.latest is not None:
             found.append(OffTrackBenefit(benefit.project_id, benefit.name, benefit.unit, path.latest, path.expected))
     return found
 

@@ -27,7 +27,7 @@ from sqlalchemy import Row, ScalarSelect, Select, and_, bindparam, false, func, 
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from bot.services.benefits import Plan, assess, latest_value_rank
+from bot.services.benefits import Plan, assess, latest_value_rank, measurable
 from bot.services.checkins import RAG_ORDER
 from storage.models import (
     Action,
@@ -200,7 +200,7 @@ def _benefits_off_trajectory(
     session: Session, in_scope: Select[tuple[int]], today: date, tolerance: float
 ) -> dict[int, int]:
     """Active benefits whose latest value is off trajectory, by project (the rule of `benefits.trajectory`)."""
-    tracked = select(Benefit.id).where(Benefit.is_active, Benefit.project_id.in_(in_scope))
+    tracked = select(Benefit.id).where(Benefit.is_active, measurable(), Benefit.project_id.in_(in_scope))
     ranked = (
         select(
             BenefitValue.benefit_id,

@@ -258,7 +258,7 @@ def active_profiles(session: Session) -> list[ProjectProfile]:
     for project_id, measure in session.execute(
         select(Benefit.project_id, Benefit.measure)
         .join(Project, Project.id == Benefit.project_id)
-        .where(active, Benefit.is_active)
+        .where(active, Benefit.is_active, Benefit.measure.is_not(None))
         .order_by(Benefit.id)
     ):
         measures[project_id].append(measure)

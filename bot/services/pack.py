@@ -105,6 +105,7 @@ class GovernancePack:
     milestones: list[milestones.MilestoneLine]  # the coming quarter's, for the baseline-against-forecast chart
     costs: list[cost.ProgrammeCost]
     coaching_months: tuple[coaching.CoachingMonth, ...] = ()
+    measurable: tuple[benefits.ObjectiveMeasurability, ...] = ()
 
     @property
     def title(self) -> str:
@@ -160,10 +161,10 @@ def _objective_progress(session: Session, *, today: date, tolerance: float) -> l
         planned: list[float] = []
         realised: list[float] = []
         off_track = 0
-        members = [b for b in grouped[objective_name] if b.target != b.baseline]
+        members = [b for b in grouped[objective_name] if benefits.is_measurable(b) and b.target != b.baseline]
         for benefit in members:
             path = benefits.trajectory(benefit, on=today, tolerance=tolerance)
-            if path.latest is None:
+            if path is None or path.latest is None:
                 continue
             planned.append(_share(benefit, path.expected))
             realised.append(_share(benefit, path.latest))
@@ -234,4 +235,5 @@ def build_pack(
         milestones=milestones.quarter_milestones(session, today=today),
         costs=cost.programme_costs(session, tolerance=cost_tolerance),
         coaching_months=coaching.coaching_months(session, today=today),
+        measurable=tuple(benefits.measurability_by_objective(session)),
     )

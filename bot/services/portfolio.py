@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.errors import Conflict, NotFound, UserError
 from bot.services import people
 from bot.services.access import Actor, require_can_manage
-from bot.services.benefits import trajectory
+from bot.services.benefits import latest_value, missing_parts, trajectory
 from bot.services.cadence import DAY_NAMES, Cadence, parse_time_of_day, parse_timezone, parse_weekday
 from storage.models import (
     Benefit,
@@ -458,13 +458,15 @@ def depended_service_keys(project: Project) -> list[str]:
 @dataclass(frozen=True)
 class BenefitLine:
     name: str
-    unit: str
-    baseline: Decimal
-    target: Decimal
-    target_date: str
+    unit: str | None
+    baseline: Decimal | None
+    target: Decimal | None
+    target_date: str | None
     latest: Decimal | None
-    expected: Decimal  # where the plan says the benefit should be by now
+    expected: Decimal | None  # where the plan says the benefit should be by now; None: not yet measurable
     off_trajectory: bool
+    benefit_id: int
+    missing: tuple[str, ...] = ()  # what it lacks to be measurable (benefits.missing_parts)
 
 
 @dataclass(frozen=True)
@@ -508,15 +510,19 @@ def effective_cadence(project: Project, default: Cadence) -> Cadence:
 
 def benefit_line(benefit: Benefit, *, today: date, tolerance: float) -> BenefitLine:
     path = trajectory(benefit, on=today, tolerance=tolerance)
+    # A benefit not yet measurable has no plan to compare with, but may have values already.
+    measured = latest_value(benefit, today)
     return BenefitLine(
+        benefit_id=benefit.id,
         name=benefit.name,
         unit=benefit.unit,
         baseline=benefit.baseline,
         target=benefit.target,
-        target_date=benefit.target_date.isoformat(),
-        latest=path.latest,
-        expected=path.expected,
-        off_trajectory=path.is_off_track,
+        target_date=benefit.target_date.isoformat() if benefit.target_date else None,
+        latest=measured.value if measured else None,
+        expected=path.expected if path else None,
+        off_trajectory=path.is_off_track if path else False,
+        missing=missing_parts(benefit),
     )
 
 

@@ -55,9 +55,9 @@ class FormTarget(JsonState):
 class BenefitQuestion:
     benefit_id: int
     name: str
-    unit: str
-    target: Decimal
-    target_date: date
+    unit: str | None  # these three are None while the benefit is not yet measurable
+    target: Decimal | None
+    target_date: date | None
 
 
 # --- the prompt ------------------------------------------------------------------------
@@ -216,10 +216,14 @@ def checkin_modal(
         blocks.append(
             _text(
                 benefit_field(benefit.benefit_id),
-                clip(f"{benefit.name} ({benefit.unit})", 150),
+                clip(f"{benefit.name} ({benefit.unit})" if benefit.unit else benefit.name, 150),
                 multiline=False,
-                hint=f"Target {_number_text(benefit.target)} {benefit.unit} by {plain_date(benefit.target_date)}. "
-                "Leave blank if not measured this week.",
+                hint=(
+                    f"Target {_number_text(benefit.target)} {benefit.unit or ''} by {plain_date(benefit.target_date)}. "
+                    if benefit.target is not None and benefit.target_date is not None
+                    else ""
+                )
+                + "Leave blank if not measured this week.",
                 initial=_number_text(value) if value is not None else None,
             )
         )

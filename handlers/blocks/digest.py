@@ -23,6 +23,7 @@ from bot.services.digest import (
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
 from bot.services.pack import GovernancePack, ObjectiveProgress
+from handlers.blocks.benefits import not_measurable_section, pack_measurable_section
 from handlers.blocks.coaching import (
     coaching_section,
     nobody_accountable_section,
@@ -287,6 +288,10 @@ def _nobody_accountable_section(digest: Digest, links: Mapping[str, str]) -> lis
     return [nobody_accountable_section(digest.nobody_accountable)]
 
 
+def _not_measurable_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
+    return not_measurable_section(digest.not_measurable)
+
+
 # The digest, top to bottom: a new section is one function above and one line here.
 DIGEST_SECTIONS: tuple[DigestSection, ...] = (
     _status_section,
@@ -301,6 +306,7 @@ DIGEST_SECTIONS: tuple[DigestSection, ...] = (
     _coaching_section,
     _pmo_owned_section,
     _nobody_accountable_section,
+    _not_measurable_section,
 )
 
 
@@ -357,6 +363,7 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
         header(f"Governance pack · {pack.title}"),
         section(_health_summary(pack)),
         section(_listed("Benefits realised against plan, by objective", [_objective(o) for o in pack.objectives])),
+        *pack_measurable_section(pack.measurable),
         section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
         pack_coaching_section(pack.coaching_months),
         *pack_cost_blocks(pack.costs),

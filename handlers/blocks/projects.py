@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.services.portfolio import MAX_KEY_LENGTH, MAX_NAME_LENGTH, ProjectForm, ProjectRecord
-from handlers.blocks.benefits import benefit_line_text
+from handlers.blocks.benefits import benefits_blocks
 from handlers.blocks.common import (
     Block,
     actions,
@@ -59,10 +59,7 @@ def project_record_blocks(record: ProjectRecord, *, shareable: bool) -> list[Blo
             "*Channels*\n" + (bulleted(channels) if channels else f"_none: link one with `/pmo link {record.key}`_")
         ),
         section("*Services*\n" + (bulleted(services) if services else "_none_")),
-        section(
-            "*Benefits*\n"
-            + (bulleted([benefit_line_text(b) for b in record.benefits]) if record.benefits else "_none_")
-        ),
+        *benefits_blocks(record.benefits),
     ]
     if shareable:
         blocks += [divider(), actions(button("Share in channel", ActionId.SHARE_PROJECT_RECORD, record.key))]

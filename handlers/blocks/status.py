@@ -15,7 +15,7 @@ from bot.services.status import (
     PeriodStatus,
     ProjectOverview,
 )
-from handlers.blocks.benefits import benefit_line_text
+from handlers.blocks.benefits import benefits_blocks
 from handlers.blocks.checkins import RAG_EMOJI, rag_label
 from handlers.blocks.coaching import accountability_warning
 from handlers.blocks.common import (
@@ -212,8 +212,7 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
     else:
         blocks.append(section(f"*Latest update*: none yet. `/pmo checkin {overview.key}` opens the form."))
 
-    benefits = [benefit_line_text(line) for line in overview.benefits]
-    blocks.append(section("*Benefits*\n" + (bulleted(benefits) if benefits else "_none_")))
+    blocks += benefits_blocks(overview.benefits)
 
     more_actions = overview.open_actions - len(overview.actions)
     action_lines = [_action_text(line) for line in overview.actions]
