@@ -19,9 +19,9 @@ from bot.context import AppContext
 from bot.errors import NotFound
 from bot.services import health, partners, portfolio, status
 from bot.services.access import Actor
-from bot.services.health import TablePage
 from bot.services.partners import Audience
-from bot.services.status import ProjectOverview
+from bot.services.status import ProjectOverview, StatusTablePage
+from handlers.blocks.common import Block
 from handlers.blocks.status import (
     PAGE_SIZE,
     StatusPage,
@@ -39,14 +39,14 @@ from storage.session import unit_of_work
 @dataclass(frozen=True)
 class StatusTable:
     title: str
-    page: TablePage
+    shown: StatusTablePage
 
 
 def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int) -> StatusTable:
     """A page of the viewer's table, or a NotFound that says what to type instead when it would be empty."""
     scope = status.table_scope(actor) & partners.visible_condition(audience)
     with unit_of_work(ctx.session_factory) as session:
-        shown = health.table_page(
+        shown = status.status_table_page(
             session,
             scope,
             page=page,
@@ -54,7 +54,7 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int) -> Stat
             today=ctx.workspace_today(),
             tolerance=ctx.settings.benefit_tolerance,
         )
-    if shown.total:
+    if shown.page.total:
         return StatusTable("Portfolio status" if actor.is_pmo_admin else "Projects you sponsor or lead", shown)
     if not audience.is_internal:
         raise NotFound(
@@ -67,6 +67,17 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int) -> Stat
         "You don't sponsor or lead any open project, so there is no table to show you. "
         "For any one project, type `/pmo status KEY`, e.g. `/pmo status CRM-2`. "
         "The bot's Home tab shows your actions and your check-ins."
+    )
+
+
+def _table_blocks(ctx: AppContext, table: StatusTable, *, shareable: bool) -> list[Block]:
+    return status_table_blocks(
+        table.title,
+        table.shown.page,
+        levels=table.shown.levels,
+        scale=ctx.settings.confidence_scale,
+        now=ctx.clock(),
+        shareable=shareable,
     )
 
 
@@ -101,14 +112,16 @@ def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     if key:
         overview = _overview(ctx, key, audience)
         respond(
-            text=project_status_text(overview),
-            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=True),
+            text=project_status_text(overview, scale=ctx.settings.confidence_scale),
+            blocks=project_status_blocks(
+                overview, scale=ctx.settings.confidence_scale, now=ctx.clock(), shareable=True
+            ),
         )
         return
     table = _table(ctx, request.actor, audience, 0)
     respond(
-        text=status_table_text(table.title, table.page),
-        blocks=status_table_blocks(table.title, table.page, now=ctx.clock(), shareable=True),
+        text=status_table_text(table.title, table.shown.page, scale=ctx.settings.confidence_scale),
+        blocks=_table_blocks(ctx, table, shareable=True),
     )
 
 
@@ -134,8 +147,8 @@ def register(app: App, ctx: AppContext) -> None:
         page = StatusPage.from_json(action["value"]).page
         table = _table(ctx, actor_of(body), audience_of(body, client), page)
         respond(
-            text=status_table_text(table.title, table.page),
-            blocks=status_table_blocks(table.title, table.page, now=ctx.clock(), shareable=not shared),
+            text=status_table_text(table.title, table.shown.page, scale=ctx.settings.confidence_scale),
+            blocks=_table_blocks(ctx, table, shareable=not shared),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=not shared,
         )
@@ -155,8 +168,10 @@ def register(app: App, ctx: AppContext) -> None:
     def respond_with_overview(body: dict, action: dict, client: WebClient, respond: Respond, *, shared: bool) -> None:
         overview = _overview(ctx, action["value"], audience_of(body, client))
         respond(
-            text=project_status_text(overview),
-            blocks=project_status_blocks(overview, now=ctx.clock(), shareable=not shared),
+            text=project_status_text(overview, scale=ctx.settings.confidence_scale),
+            blocks=project_status_blocks(
+                overview, scale=ctx.settings.confidence_scale, now=ctx.clock(), shareable=not shared
+            ),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=False,
         )

@@ -15,6 +15,7 @@ import pytest
 from bot.context import AppContext
 from bot.demo.blockkit import view_problems
 from bot.demo.signed import plain_input, static_select
+from bot.services.confidence import Scale
 from bot.services.health import StatusRow, TablePage
 from bot.services.status import MAX_OWN_PROJECTS, MyAction, PendingCheckin, PersonalView
 from handlers.blocks.common import slack_date
@@ -125,7 +126,7 @@ def test_the_fullest_home_stays_within_the_100_block_limit():
         pending_checkins=[PendingCheckin("K" * 32, "N" * 200, "2026-W48")] * 300,
     )
 
-    built = home_view(view, now=AT)
+    built = home_view(view, scale=Scale.DCA5, now=AT)
 
     assert view_problems(built) == []
     assert "…and 460 more" in shown_text(built) and "…and 280 more" in shown_text(built)

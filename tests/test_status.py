@@ -19,6 +19,7 @@ from bot.demo.blockkit import message_problems
 from bot.services import benefits, checkins, partners, people, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput
+from bot.services.confidence import Scale
 from bot.services.cost import CostFigures, CostView
 from bot.services.health import StatusRow, TablePage, Trend, trend, worst_first
 from bot.services.milestones import DependencyLine, MilestoneLine, ProjectSchedule
@@ -226,7 +227,7 @@ def test_every_page_of_a_huge_portfolio_is_valid_block_kit():
 
     for page in (0, 1, 124, 249):
         table = TablePage([row] * PAGE_SIZE, page, 250, 5000, counts)
-        blocks = status_table_blocks("Portfolio status", table, now=AT, shareable=True)
+        blocks = status_table_blocks("Portfolio status", table, levels={}, scale=Scale.DCA5, now=AT, shareable=True)
         assert message_problems(blocks) == [], page
         assert len(blocks) < 50
 
@@ -266,7 +267,7 @@ def test_the_largest_project_overview_is_valid_block_kit():
         ),
     )
 
-    blocks = project_status_blocks(overview, now=AT, shareable=True)
+    blocks = project_status_blocks(overview, scale=Scale.DCA5, now=AT, shareable=True)
 
     assert message_problems(blocks) == []
     assert "<!here>" not in str(blocks)  # the team's words are shown, not acted on

@@ -410,6 +410,7 @@ def answer(
                 submission.overall,
                 answered_by,
                 submission.revision,
+                stored.confidence,
             )
         )
     primary = portfolio.primary_channel(project)
@@ -454,6 +455,7 @@ def answer(
                 progress=stored.progress,
                 path_to_green=stored.path_to_green,
                 help_needed=stored.help_needed,
+                confidence=stored.confidence,
             )
         )
     # Their Home tabs show the project's status and its pending check-in.

@@ -25,6 +25,7 @@ class PromptAnswered:
     overall: Rag
     answered_by: str
     revision: int
+    confidence: str | None = None  # the level given on a dca scale, as stored
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class SponsorDm:
     progress: str | None
     path_to_green: str | None
     help_needed: str | None
+    confidence: str | None = None  # the level given on a dca scale, as stored
 
 
 @dataclass(frozen=True)
