@@ -93,6 +93,7 @@ def _overview(ctx: AppContext, key: str, audience: Audience) -> ProjectOverview:
             tolerance=ctx.settings.benefit_tolerance,
             cost_tolerance=ctx.settings.cost_tolerance,
             audience=audience,
+            zone=ZoneInfo(ctx.settings.default_timezone),
         )
 
 

@@ -21,9 +21,11 @@ from bot.services.access import Actor
 from bot.services.checkins import CheckinInput
 from bot.services.confidence import Scale
 from bot.services.cost import CostFigures, CostView
+from bot.services.decisions import DecisionLine
 from bot.services.health import StatusRow, TablePage, Trend, trend, worst_first
 from bot.services.milestones import DependencyLine, MilestoneLine, ProjectSchedule
 from bot.services.portfolio import BenefitLine
+from bot.services.risks import IssueLine, ProjectRaid, RiskLine
 from bot.services.status import (
     ActionLine,
     IncidentLine,
@@ -264,6 +266,34 @@ def test_the_largest_project_overview_is_valid_block_kit():
             Decimal("-9999999999999999.99"),
             -1.0,
             Rag.RED,
+        ),
+        raid=ProjectRaid(
+            [
+                RiskLine(
+                    1,
+                    "K" * 32,
+                    "N",
+                    "<!here> " * 70,
+                    "U0OWNER",
+                    5,
+                    5,
+                    TODAY,
+                    "reduce",
+                    "M" * 3000,
+                    TODAY,
+                    True,
+                    TODAY,
+                    9,
+                    9,
+                )
+            ]
+            * 5,
+            100,
+            [IssueLine(1, "K" * 32, "N", "<!here> " * 70, "U0OWNER", "critical", TODAY, True)] * 5,
+            100,
+            [DecisionLine(1, "K" * 32, "<!here> " * 400, "U0SPONSOR", None, TODAY, TODAY, None, None)] * 5,
+            100,
+            TODAY,
         ),
     )
 

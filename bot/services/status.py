@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from bot.services import checkins, coaching, confidence, cost, health, milestones, partners, portfolio
+from bot.services import checkins, coaching, confidence, cost, decisions, health, milestones, partners, portfolio, risks
 from bot.services.access import Actor
 from bot.services.cadence import Cadence, previous_period
 from bot.services.health import TablePage
@@ -137,6 +138,7 @@ class ProjectOverview:
     schedule: milestones.ProjectSchedule
     cost: cost.CostView | None  # the latest monthly report
     accountability: coaching.AccountabilityGap | None = None  # set when nobody is accountable
+    raid: risks.ProjectRaid | None = None  # its high risks and issues, and the decisions asked for
 
 
 def project_overview(
@@ -149,6 +151,7 @@ def project_overview(
     tolerance: float,
     cost_tolerance: float,
     audience: partners.Audience,
+    zone: ZoneInfo,
 ) -> ProjectOverview:
     actions, open_actions, overdue_actions = _open_actions(session, project.id, today)
     incidents, open_incidents = _incidents_affecting(session, project.id)
@@ -173,6 +176,7 @@ def project_overview(
         schedule=milestones.project_schedule(session, project, audience=audience),
         cost=cost.cost_view(session, project, tolerance=cost_tolerance),
         accountability=coaching.accountability_gap(project),
+        raid=risks.project_raid(session, project.id, today=today, zone=zone),
     )
 
 
@@ -315,7 +319,9 @@ class PersonalView:
     open_actions: int
     overdue_actions: int
     pending_checkins: list[PendingCheckin]
+    today: date  # in the workspace's zone: what the decisions' ages count to
     portfolio: PortfolioSummary | None = None  # PMO admins only
+    decisions_asked: list[decisions.DecisionLine] = field(default_factory=list)  # of me, still open
     # The level on a dca scale of each listed project's latest check-in, by key (see confidence.latest_levels).
     levels: dict[str, str] = field(default_factory=dict)
 
@@ -370,6 +376,8 @@ def personal_view(
         open_actions=open_actions,
         overdue_actions=overdue_actions,
         pending_checkins=pending_checkins(session, slack_user_id, now=now, default_cadence=default_cadence),
+        decisions_asked=decisions.waiting_for(session, slack_user_id),
+        today=today,
     )
 
 

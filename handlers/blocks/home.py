@@ -22,6 +22,7 @@ from handlers.blocks.common import (
     slack_date,
     slack_time,
 )
+from handlers.blocks.risks import home_decisions_blocks
 from handlers.blocks.status import plural, rag_counts, row_text
 from handlers.ids import ActionId
 
@@ -83,6 +84,7 @@ def home_view(view: PersonalView, *, scale: Scale, now: datetime) -> dict[str, A
     if view.projects.total or view.portfolio is None:
         blocks += _own_projects_blocks(view.projects, now, scale, view.levels)
 
+    blocks += home_decisions_blocks(view.decisions_asked, today=view.today)
     blocks.append(header("Check-ins waiting for you"))
     if view.pending_checkins:
         blocks += [_pending_block(pending) for pending in view.pending_checkins[:MAX_HOME_PENDING]]

@@ -40,6 +40,7 @@ from handlers.blocks.confidence import colour_name, level_label, level_name
 from handlers.blocks.cost import status_cost_blocks
 from handlers.blocks.metadata import JsonState
 from handlers.blocks.milestones import schedule_blocks
+from handlers.blocks.risks import status_raid_blocks
 from handlers.ids import ActionId
 from storage.models import Rag
 
@@ -96,8 +97,7 @@ def row_text(row: StatusRow, now: datetime, *, scale: Scale, levels: Mapping[str
     ]
     return (
         f"{status_marker(scale, row.rag, levels.get(row.key), row.trend)} "
-        f"*{row.key}* · {escaped(clip(row.name, MAX_NAME_IN_ROW))}\n"
-        + " · ".join(measures)
+        f"*{row.key}* · {escaped(clip(row.name, MAX_NAME_IN_ROW))}\n" + " · ".join(measures)
     )
 
 
@@ -250,6 +250,8 @@ def project_status_blocks(overview: ProjectOverview, *, scale: Scale, now: datet
     if more_incidents:
         incident_lines.append(f"…and {more_incidents} more")
     blocks.append(section("*Incidents affecting it*\n" + (bulleted(incident_lines) if incident_lines else "_none_")))
+    if overview.raid is not None:
+        blocks += status_raid_blocks(overview.raid)
     blocks += schedule_blocks(overview.schedule)
     blocks += status_cost_blocks(overview.cost)
 
