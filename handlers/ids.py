@@ -34,6 +34,9 @@ class ActionId(enum.StrEnum):
     HISTORY_OLDER = "history.older"
     MILESTONE_CHANGE_FORECAST = "milestone.change_forecast"
     MILESTONE_MET = "milestone.met"
+    MILESTONE_EDIT = "milestone.edit"
+    MILESTONE_REMOVE = "milestone.remove"
+    DEPENDENCY_REMOVE = "dependency.remove"
 
 
 class CallbackId(enum.StrEnum):
@@ -51,6 +54,7 @@ class CallbackId(enum.StrEnum):
     ACTION_FROM_MESSAGE = "action.from_message"  # the "Make this an action" message shortcut
     NEW_MILESTONE = "milestone.new"
     MILESTONE_FORECAST = "milestone.forecast"
+    MILESTONE_EDITED = "milestone.edited"
     NEW_DEPENDENCY = "dependency.new"
 
 

@@ -257,7 +257,7 @@ def test_the_largest_project_overview_is_valid_block_kit():
         schedule=ProjectSchedule(
             [MilestoneLine(1, "K" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 5,
             500,
-            [DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 10,
+            [DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25, 1)] * 10,
         ),
         cost=CostView(
             "2026-11",
