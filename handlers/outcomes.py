@@ -93,6 +93,7 @@ def _checkin_summary(ctx: AppContext, owed: CheckinSummary, *, now: datetime) ->
         help_action=help_action,
         changed=list(owed.changed),
         decision=decision,
+        forecasts_moved=list(owed.forecasts_moved),
     )
     text = checkin_blocks.summary_text(
         owed.project_key, owed.period, owed.overall.value, scale=scale, given_level=lines.confidence

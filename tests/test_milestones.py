@@ -271,7 +271,7 @@ def _checkin_values(**forecasts: str) -> dict:
     return form
 
 
-def test_the_check_in_asks_about_milestones_due_in_eight_weeks_and_saves_a_moved_forecast(
+def test_the_check_in_asks_about_milestones_due_in_eight_weeks_and_its_summary_lists_the_forecasts_moved(
     slack, fake_slack, crm, session_factory, listeners
 ):
     _add(slack, "CRM-2", "Data migrated", "2026-12-04")
@@ -294,6 +294,20 @@ def test_the_check_in_asks_about_milestones_due_in_eight_weeks_and_saves_a_moved
     listeners.wait_idle()
 
     assert _stored(session_factory, "Data migrated")[1] == date(2026, 12, 11)
+    [summary] = fake_slack.messages_in("C0CRM")
+    assert "Forecasts moved: Data migrated <!date^" in str(summary["blocks"])
+    assert "|04 Dec 2026> → <!date^" in str(summary["blocks"]) and "|11 Dec 2026>" in str(summary["blocks"])
+
+    # An amendment giving the same forecast again moves nothing, so its summary lists none.
+    slack.view_submission(
+        "checkin.submit",
+        _checkin_values(**{f"milestone:{soon}": "2026-12-11"}),
+        user_id=LEAD,
+        private_metadata=view["private_metadata"],
+    )
+    listeners.wait_idle()
+    amended = fake_slack.messages_in("C0CRM")[-1]
+    assert "Amended update" in str(amended["blocks"]) and "Forecasts moved" not in str(amended["blocks"])
 
 
 def test_milestones_in_a_full_check_in_form_stay_within_a_modals_blocks():

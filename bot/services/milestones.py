@@ -291,20 +291,32 @@ def form_milestones(session: Session, project: Project, *, today: date) -> list[
     return lines_of(session, due)
 
 
-def update_forecasts(session: Session, project: Project, forecasts: Mapping[int, date], *, now: datetime) -> int:
-    """Forecasts the team changed in its check-in (already allowed to submit it); returns how many moved."""
+@dataclass(frozen=True)
+class ForecastMove:
+    """A forecast a check-in moved, as its summary lists it: "Go live 4 Jan -> 18 Jan"."""
+
+    name: str
+    before: date
+    after: date
+
+
+def update_forecasts(
+    session: Session, project: Project, forecasts: Mapping[int, date], *, now: datetime
+) -> list[ForecastMove]:
+    """Forecasts the team changed in its check-in (already allowed to submit it); returns those that moved,
+    in plan order."""
     if not forecasts:
-        return 0
+        return []
     open_milestones = session.scalars(
-        select(Milestone).where(
-            Milestone.project_id == project.id,
-            Milestone.id.in_(forecasts),
-            Milestone.actual_date.is_(None),
-        )
-    )
-    moved = sum(move_forecast(m, forecasts[m.id], now=now) for m in open_milestones)
+        _in_plan_order(project.id).where(Milestone.id.in_(forecasts), Milestone.actual_date.is_(None))
+    ).all()
+    moves = []
+    for milestone in open_milestones:
+        before = milestone.forecast_date
+        if move_forecast(milestone, forecasts[milestone.id], now=now):
+            moves.append(ForecastMove(milestone.name, before, milestone.forecast_date))
     session.flush()
-    return moved
+    return moves
 
 
 # --- dependencies ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.services.milestones import ForecastMove
 from storage.models import Rag
 
 
@@ -44,6 +45,7 @@ class CheckinSummary:
     changed: tuple[str, ...]
     # The summary asks for help and the project has a sponsor: offer to make it their action.
     offers_help_action: bool
+    forecasts_moved: tuple[ForecastMove, ...] = ()  # milestones whose forecast this check-in moved
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from bot.services.checkins import benefit_field
 from bot.services.confidence import Scale
 from bot.services.cost import CostQuestion
-from bot.services.milestones import MilestoneLine
+from bot.services.milestones import ForecastMove, MilestoneLine
 from handlers.blocks.actions import HelpActionTarget, help_action_button
 from handlers.blocks.coaching import LessonsLink, lessons_link_blocks
 from handlers.blocks.common import (
@@ -29,7 +29,7 @@ from handlers.blocks.common import (
 from handlers.blocks.confidence import RAG_EMOJI, level_label, level_name, overall_select
 from handlers.blocks.cost import checkin_cost_blocks
 from handlers.blocks.metadata import JsonState
-from handlers.blocks.milestones import MAX_MODAL_BLOCKS, checkin_milestone_blocks
+from handlers.blocks.milestones import MAX_MODAL_BLOCKS, checkin_milestone_blocks, forecasts_moved_text
 from handlers.blocks.risks import DecisionSubject, decision_needed_button
 from handlers.ids import ActionId, CallbackId, CheckinBlock
 from storage.models import Rag
@@ -280,6 +280,7 @@ def summary_blocks(
     help_action: HelpActionTarget | None = None,
     changed: list[str] | None = None,
     decision: DecisionSubject | None = None,
+    forecasts_moved: list[ForecastMove] | None = None,
 ) -> list[Block]:
     """The summary in the prompt's thread; with `help_action`, a button that makes the help asked for
     into an action for the sponsor. An amendment's summary starts with what it changed."""
@@ -308,6 +309,8 @@ def summary_blocks(
     if revision > 1:
         what = ", ".join(changed) if changed else "nothing (submitted again as it was)"
         blocks.insert(1, context(f"Changed: {what}"))
+    if forecasts_moved:
+        blocks.append(context(clip(forecasts_moved_text(forecasts_moved), 3000)))
     if lines.benefit_values:
         measured = "; ".join(f"{escaped(name)} {escaped(value)}" for name, value in lines.benefit_values)
         blocks.append(context(f"Benefits: {measured}"))

@@ -14,6 +14,7 @@ from bot.services.milestones import (
     MAX_NAME_LENGTH,
     DependencyLine,
     DigestMilestones,
+    ForecastMove,
     MilestoneChoice,
     MilestoneLine,
     MilestonePlan,
@@ -338,6 +339,12 @@ def milestone_list_blocks(plan: MilestonePlan) -> list[Block]:
 
 
 # --- the check-in form ----------------------------------------------------------------------------
+
+
+def forecasts_moved_text(moves: list[ForecastMove]) -> str:
+    """The check-in summary's line: "Forecasts moved: Go live 4 Jan 2027 → 18 Jan 2027"."""
+    listed = "; ".join(f"{escaped(move.name)} {day_text(move.before)} → {day_text(move.after)}" for move in moves)
+    return f"Forecasts moved: {listed}"
 
 
 def checkin_milestone_blocks(project_key: str, lines: list[MilestoneLine], *, room: int) -> list[Block]:
