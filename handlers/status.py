@@ -200,7 +200,8 @@ STATUS = Subcommand(
         ),
         Usage(
             "/pmo status KEY",
-            "one project: its last 8 weeks, the team's latest words, benefits, actions",
+            "one project: its last 8 weeks, the team's latest words, benefits, actions, incidents, "
+            "high risks and issues, decisions needed, milestones and dependencies",
             example="/pmo status CRM-2",
         ),
     ),
