@@ -282,6 +282,7 @@ def _parse_form(values: dict) -> CheckinInput:
         if picked_date.get("selected_date")
         else None,
         benefit_values=benefit_values,
+        forecasts=forecasts_in(values),
     )
 
 
@@ -310,7 +311,6 @@ def register(app: App, ctx: AppContext) -> None:
             raid_changed = claim_changed_items(
                 ctx, session, answered.submission.checkin_id, actor.slack_user_id, view["state"]["values"], now=now
             )
-            milestones.update_forecasts(session, project, forecasts_in(view["state"]["values"]), now=now)
             cost.record_costs(
                 session,
                 project,

@@ -368,7 +368,7 @@ def publish_home(ctx: AppContext, user_id: str, now: datetime) -> None:
             is_pmo_admin=ctx.settings.is_pmo_admin(user_id),
         )
     try:
-        ctx.client.views_publish(user_id=user_id, view=home_view(view, now=now))
+        ctx.client.views_publish(user_id=user_id, view=home_view(view, scale=ctx.settings.confidence_scale, now=now))
     except SlackApiError as error:
         # The tab is refreshed again the next time the person opens it; nothing else depends on it.
         log.warning("could not publish the Home tab of %s: %s", user_id, error.response.get("error"))

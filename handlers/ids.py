@@ -35,6 +35,9 @@ class ActionId(enum.StrEnum):
     MILESTONE_CHANGE_FORECAST = "milestone.change_forecast"
     MILESTONE_MET = "milestone.met"
     COMPLETE_BENEFIT = "benefit.complete"
+    MILESTONE_EDIT = "milestone.edit"
+    MILESTONE_REMOVE = "milestone.remove"
+    DEPENDENCY_REMOVE = "dependency.remove"
 
 
 class CallbackId(enum.StrEnum):
@@ -52,6 +55,7 @@ class CallbackId(enum.StrEnum):
     ACTION_FROM_MESSAGE = "action.from_message"  # the "Make this an action" message shortcut
     NEW_MILESTONE = "milestone.new"
     MILESTONE_FORECAST = "milestone.forecast"
+    MILESTONE_EDITED = "milestone.edited"
     NEW_DEPENDENCY = "dependency.new"
 
 

@@ -1,5 +1,6 @@
 """`/pmo milestone add KEY`, `/pmo milestones KEY`, `/pmo dependency add KEY`, their forms and
-buttons, and the notice a dependent project gets when a milestone it needs slips."""
+buttons (Change forecast, Mark met, Edit, Remove; Remove on a dependency), and the notice a
+dependent project gets when a milestone it needs slips."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.services import milestones, partners
 from bot.services.access import Actor
-from bot.services.milestones import NewMilestone
+from bot.services.milestones import MilestonePlan, NewMilestone
+from bot.services.partners import Audience
 from handlers.blocks.milestones import (
+    DependencyRef,
     MilestoneRef,
     ProjectRef,
     dependency_added_modal,
+    edit_milestone_modal,
     forecast_changed_modal,
     forecast_modal,
     milestone_added_modal,
+    milestone_edited_modal,
     milestone_list_blocks,
     milestone_list_text,
     new_dependency_modal,
@@ -46,6 +51,20 @@ def _selected(values: dict[str, Any], block_id: str) -> str | None:
     return option.get("value") or None
 
 
+def _respond_with_plan(respond: Respond, plan: MilestonePlan, *, replace_original: bool) -> None:
+    respond(
+        text=milestone_list_text(plan.project_key, len(plan.milestones)),
+        blocks=milestone_list_blocks(plan),
+        replace_original=replace_original,
+    )
+
+
+def _clicked_audience(client: WebClient, body: dict) -> Audience:
+    """Who reads the list a button was clicked on: the people of its channel ("D": a DM)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "D")
+    return channel_audience(client, channel, body["team"]["id"])
+
+
 # --- commands ---------------------------------------------------------------------------------
 
 
@@ -65,9 +84,8 @@ def milestones_command(ctx: AppContext, request: CommandRequest, client: WebClie
     audience = channel_audience(client, request.channel_id, request.team_id)
     with unit_of_work(ctx.session_factory) as session:
         project = partners.get_visible_project(session, request.args[0], audience)
-        lines = milestones.project_milestones(session, project)
-        key, name = project.key, project.name
-    respond(text=milestone_list_text(key, len(lines)), blocks=milestone_list_blocks(key, name, lines))
+        plan = milestones.milestone_plan(session, project, audience=audience)
+    _respond_with_plan(respond, plan, replace_original=False)
 
 
 def dependency_command(ctx: AppContext, request: CommandRequest, client: WebClient, respond: Respond) -> None:
@@ -126,17 +144,64 @@ def register(app: App, ctx: AppContext) -> None:
         send_slip_notices(ctx, now)
 
     @app.action(ActionId.MILESTONE_MET)
-    def mark_met(ack: Ack, actor: Actor, now: datetime, action: dict, respond: Respond) -> None:
+    def mark_met(
+        ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        ref = MilestoneRef.from_json(action["value"])
+        audience = _clicked_audience(client, body)
+        with unit_of_work(ctx.session_factory) as session:
+            project = milestones.mark_met(session, actor, ref.milestone_id, today=ctx.workspace_day(now)).project
+            plan = milestones.milestone_plan(session, project, audience=audience)
+        _respond_with_plan(respond, plan, replace_original=True)
+
+    @app.action(ActionId.MILESTONE_EDIT)
+    def open_edit(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient) -> None:
         ack()
         ref = MilestoneRef.from_json(action["value"])
         with unit_of_work(ctx.session_factory) as session:
-            project = milestones.mark_met(session, actor, ref.milestone_id, today=ctx.workspace_day(now)).project
-            lines = milestones.project_milestones(session, project)
-            text, blocks = (
-                milestone_list_text(project.key, len(lines)),
-                milestone_list_blocks(project.key, project.name, lines),
+            # Refused before the form opens, so nobody fills in a form they cannot submit.
+            milestone = milestones.check_can_edit(session, actor, ref.milestone_id)
+            view = edit_milestone_modal(milestones.lines_of(session, [milestone])[0])
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(CallbackId.MILESTONE_EDITED)
+    def save_edit(ack: Ack, actor: Actor, view: dict) -> None:
+        ref = MilestoneRef.from_json(view["private_metadata"])
+        values = view["state"]["values"]
+        baseline = _picked_date(values, MilestoneBlock.BASELINE)
+        if baseline is None:
+            ack(response_action="errors", errors={MilestoneBlock.BASELINE: "Choose the date agreed in the plan."})
+            return
+        # A name to change (InvalidMilestone) goes on the form's first input, the name.
+        with unit_of_work(ctx.session_factory) as session:
+            milestone = milestones.edit_milestone(
+                session, actor, ref.milestone_id, _typed(values, MilestoneBlock.NAME), baseline
             )
-        respond(text=text, blocks=blocks, replace_original=True)
+            confirmation = milestone_edited_modal(milestones.lines_of(session, [milestone])[0])
+        ack(response_action="update", view=confirmation)
+
+    @app.action(ActionId.MILESTONE_REMOVE)
+    def remove_milestone(ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        ref = MilestoneRef.from_json(action["value"])
+        audience = _clicked_audience(client, body)
+        with unit_of_work(ctx.session_factory) as session:
+            project = milestones.remove_milestone(session, actor, ref.milestone_id)
+            plan = milestones.milestone_plan(session, project, audience=audience)
+        _respond_with_plan(respond, plan, replace_original=True)
+
+    @app.action(ActionId.DEPENDENCY_REMOVE)
+    def remove_dependency(
+        ack: Ack, actor: Actor, body: dict, action: dict, client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        ref = DependencyRef.from_json(action["value"])
+        audience = _clicked_audience(client, body)
+        with unit_of_work(ctx.session_factory) as session:
+            project = milestones.remove_dependency(session, actor, ref.dependency_id)
+            plan = milestones.milestone_plan(session, project, audience=audience)
+        _respond_with_plan(respond, plan, replace_original=True)
 
     @app.view(CallbackId.NEW_DEPENDENCY)
     def add_dependency(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
@@ -181,7 +246,8 @@ MILESTONES = Subcommand(
     usages=(
         Usage(
             "/pmo milestones KEY",
-            "a project's milestones, forecast against baseline in working days, with *Change forecast* and *Mark met*",
+            "a project's milestones, forecast against baseline in working days, with *Change forecast*, *Mark met*, "
+            "*Edit* (name, baseline) and *Remove*, and what it needs of other projects' milestones, with *Remove*",
             example="/pmo milestones CRM-2",
         ),
     ),

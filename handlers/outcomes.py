@@ -62,7 +62,14 @@ def deliver_owed(ctx: AppContext, owed: Iterable[Owed], *, now: datetime) -> Non
 
 def _prompt_answered(ctx: AppContext, owed: PromptAnswered, *, now: datetime) -> None:
     answered = checkin_blocks.answered_prompt_blocks(
-        owed.project_key, owed.project_name, owed.period, owed.overall.value, owed.answered_by, owed.revision
+        owed.project_key,
+        owed.project_name,
+        owed.period,
+        owed.overall.value,
+        owed.answered_by,
+        owed.revision,
+        scale=ctx.settings.confidence_scale,
+        given_level=owed.confidence,
     )
     text = checkin_blocks.prompt_text(owed.project_key, owed.period)
     key = message_keys.checkin_prompt(owed.project_id, owed.period)
@@ -77,10 +84,20 @@ def _checkin_summary(ctx: AppContext, owed: CheckinSummary, *, now: datetime) ->
         asks_decision = bool(checkin.help_needed) and checkin.overall_rag is Rag.RED
     help_action = HelpActionTarget(owed.project_key, owed.checkin_id) if owed.offers_help_action else None
     decision = DecisionSubject(f"checkin:{owed.checkin_id}") if asks_decision else None
+    scale = ctx.settings.confidence_scale
     blocks = checkin_blocks.summary_blocks(
-        lines, owed.answered_by, owed.revision, help_action=help_action, changed=list(owed.changed), decision=decision
+        lines,
+        owed.answered_by,
+        owed.revision,
+        scale=scale,
+        help_action=help_action,
+        changed=list(owed.changed),
+        decision=decision,
+        forecasts_moved=list(owed.forecasts_moved),
     )
-    text = checkin_blocks.summary_text(owed.project_key, owed.period, owed.overall.value)
+    text = checkin_blocks.summary_text(
+        owed.project_key, owed.period, owed.overall.value, scale=scale, given_level=lines.confidence
+    )
     thread = {"thread_ts": owed.thread_ts} if owed.thread_ts else {}
     key = message_keys.checkin_summary(owed.checkin_id)
     send_once(ctx, chat_message(key, owed.channel_id, text, blocks, **thread), now=now)
@@ -108,13 +125,20 @@ def _summary_lines(session: Session, checkin: Checkin) -> SummaryLines:
         path_to_green=checkin.path_to_green,
         path_to_green_date=checkin.path_to_green_date,
         benefit_values=reported,
+        confidence=checkin.confidence,
     )
 
 
 def _sponsor_dm(ctx: AppContext, owed: SponsorDm, *, now: datetime) -> None:
     words = SponsorWords(owed.progress, owed.path_to_green, owed.help_needed)
     text = checkin_blocks.sponsor_dm(
-        owed.project_key, owed.project_name, owed.period, words, turned_red=owed.turned_red
+        owed.project_key,
+        owed.project_name,
+        owed.period,
+        words,
+        turned_red=owed.turned_red,
+        scale=ctx.settings.confidence_scale,
+        given_level=owed.confidence,
     )
     # Without a sponsor who is still here, the PMO reads it instead of nobody.
     if sent_to_pmo_instead(ctx, owed.project_id, "sponsor", owed.idempotency_key, text, now=now):

@@ -55,6 +55,7 @@ from handlers.delivery import (
     deliver_dm,
     post_or_update,
     redraw_action_dm,
+    refresh_home,
 )
 from handlers.ids import DecisionBlock, IssueBlock, RaidActionId, RaidCallbackId, RiskBlock
 from handlers.outcomes import changed_items_message
@@ -477,6 +478,7 @@ def register(app: App, ctx: AppContext) -> None:
         )
         if claimed is not None:
             deliver_dm(ctx, claimed, now=now)
+        refresh_home(ctx, [decider], now)  # the decider's Home tab lists the decisions waiting for them
 
     @app.action(RaidActionId.DECISION_RECORD)
     def open_record(ack: Ack, actor: Actor, now: datetime, body: dict, action: dict, client: WebClient) -> None:
@@ -508,6 +510,7 @@ def register(app: App, ctx: AppContext) -> None:
             chat_message(message_keys.decision_requested(line.request_id), line.decider_user_id, text, blocks),
             now=now,
         )
+        refresh_home(ctx, [line.decider_user_id], now)
 
 
 RISK = Subcommand(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -18,9 +19,9 @@ from bot.context import AppContext
 from bot.errors import NotFound
 from bot.services import health, partners, portfolio, status
 from bot.services.access import Actor
-from bot.services.health import TablePage
 from bot.services.partners import Audience
-from bot.services.status import ProjectOverview
+from bot.services.status import ProjectOverview, StatusTablePage
+from handlers.blocks.common import Block
 from handlers.blocks.status import (
     PAGE_SIZE,
     StatusPage,
@@ -38,14 +39,14 @@ from storage.session import unit_of_work
 @dataclass(frozen=True)
 class StatusTable:
     title: str
-    page: TablePage
+    shown: StatusTablePage
 
 
 def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int, *, now: datetime) -> StatusTable:
     """A page of the viewer's table, or a NotFound that says what to type instead when it would be empty."""
     scope = status.table_scope(actor) & partners.visible_condition(audience)
     with unit_of_work(ctx.session_factory) as session:
-        shown = health.table_page(
+        shown = status.status_table_page(
             session,
             scope,
             page=page,
@@ -53,7 +54,7 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int, *, now:
             today=ctx.workspace_day(now),
             tolerance=ctx.settings.benefit_tolerance,
         )
-    if shown.total:
+    if shown.page.total:
         return StatusTable("Portfolio status" if actor.is_pmo_admin else "Projects you sponsor or lead", shown)
     if not audience.is_internal:
         raise NotFound(
@@ -69,6 +70,17 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int, *, now:
     )
 
 
+def _table_blocks(ctx: AppContext, table: StatusTable, *, now: datetime, shareable: bool) -> list[Block]:
+    return status_table_blocks(
+        table.title,
+        table.shown.page,
+        levels=table.shown.levels,
+        scale=ctx.settings.confidence_scale,
+        now=now,
+        shareable=shareable,
+    )
+
+
 def _overview(ctx: AppContext, key: str, audience: Audience, *, now: datetime) -> ProjectOverview:
     with unit_of_work(ctx.session_factory) as session:
         project = partners.get_visible_project(session, key, audience)
@@ -81,6 +93,7 @@ def _overview(ctx: AppContext, key: str, audience: Audience, *, now: datetime) -
             tolerance=ctx.settings.benefit_tolerance,
             cost_tolerance=ctx.settings.cost_tolerance,
             audience=audience,
+            zone=ZoneInfo(ctx.settings.default_timezone),
         )
 
 
@@ -100,14 +113,16 @@ def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
     if key:
         overview = _overview(ctx, key, audience, now=request.now)
         respond(
-            text=project_status_text(overview),
-            blocks=project_status_blocks(overview, now=request.now, shareable=True),
+            text=project_status_text(overview, scale=ctx.settings.confidence_scale),
+            blocks=project_status_blocks(
+                overview, scale=ctx.settings.confidence_scale, now=request.now, shareable=True
+            ),
         )
         return
     table = _table(ctx, request.actor, audience, 0, now=request.now)
     respond(
-        text=status_table_text(table.title, table.page),
-        blocks=status_table_blocks(table.title, table.page, now=request.now, shareable=True),
+        text=status_table_text(table.title, table.shown.page, scale=ctx.settings.confidence_scale),
+        blocks=_table_blocks(ctx, table, now=request.now, shareable=True),
     )
 
 
@@ -131,8 +146,8 @@ def register(app: App, ctx: AppContext) -> None:
         page = StatusPage.from_json(action["value"]).page
         table = _table(ctx, actor, audience_of(body, client), page, now=now)
         respond(
-            text=status_table_text(table.title, table.page),
-            blocks=status_table_blocks(table.title, table.page, now=now, shareable=not shared),
+            text=status_table_text(table.title, table.shown.page, scale=ctx.settings.confidence_scale),
+            blocks=_table_blocks(ctx, table, now=now, shareable=not shared),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=not shared,
         )
@@ -158,8 +173,10 @@ def register(app: App, ctx: AppContext) -> None:
     ) -> None:
         overview = _overview(ctx, action["value"], audience_of(body, client), now=now)
         respond(
-            text=project_status_text(overview),
-            blocks=project_status_blocks(overview, now=now, shareable=not shared),
+            text=project_status_text(overview, scale=ctx.settings.confidence_scale),
+            blocks=project_status_blocks(
+                overview, scale=ctx.settings.confidence_scale, now=now, shareable=not shared
+            ),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=False,
         )
@@ -187,7 +204,8 @@ STATUS = Subcommand(
         ),
         Usage(
             "/pmo status KEY",
-            "one project: its last 8 weeks, the team's latest words, benefits, actions",
+            "one project: its last 8 weeks, the team's latest words, benefits, actions, incidents, "
+            "high risks and issues, decisions needed, milestones and dependencies",
             example="/pmo status CRM-2",
         ),
     ),

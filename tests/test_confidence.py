@@ -1,5 +1,7 @@
 """CONFIDENCE_SCALE: the check-in form asks on the configured scale, each level with its
-definition; a check-in keeps the level given and its RAG through the one mapping."""
+definition; a check-in keeps the level given and its RAG through the one mapping; wherever a
+person reads a status (the summary, the sponsor's DM, `/pmo status`, the Home tab) it is named
+on the configured scale."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from bot.services import confidence
 from bot.services.confidence import Scale
 from storage.models import Checkin, Rag
 from tests.conftest import NOW, make_test_client
-from tests.factories import LEAD, add_project
+from tests.factories import LEAD, SPONSOR, add_project
+from tests.test_status import shown_text, status_reply
 
 
 @pytest.fixture
@@ -33,6 +36,7 @@ def app_context(settings, session_factory, scale) -> AppContext:
 def crm(fake_slack, session_factory):
     fake_slack.add_channel("C0CRM", "crm-team", members=(LEAD,))
     fake_slack.add_user(LEAD)
+    fake_slack.add_user(SPONSOR)
     add_project(session_factory, channels=("C0CRM",))
 
 
@@ -135,3 +139,37 @@ def test_a_check_in_given_on_another_scale_is_amended_from_its_rag(slack, fake_s
 
     assert _stored(session_factory) == [(Rag.GREEN, "dca5:amber_green")]
     assert _overall(amending)["element"]["initial_option"]["value"] == "dca3:green"
+
+
+def test_an_amber_red_check_in_reads_amber_red_in_the_summary_the_sponsor_dm_status_and_home(
+    slack, fake_slack, crm, listeners
+):
+    _submit(slack, _form(slack, fake_slack, listeners), "dca5:amber_red")
+    listeners.wait_idle()
+
+    [summary] = fake_slack.messages_in("C0CRM")
+    assert summary["text"].endswith(": Amber/Red")
+    assert ":red_circle: Amber/Red" in str(summary["blocks"])
+    [sponsor_dm] = fake_slack.messages_in(SPONSOR)
+    assert "reported *Amber/Red*" in sponsor_dm["text"]
+
+    table = shown_text(status_reply(slack, fake_slack))
+    assert ":red_circle: Amber/Red *CRM-2*" in table
+    assert "1 project: 1 Amber/Red or Red, 0 Amber, 0 Green or Amber/Green" in table
+    one = shown_text(status_reply(slack, fake_slack, "status CRM-2"))
+    assert ":red_circle: Amber/Red" in one and "*Latest update*" in one
+    assert "Amber/Red" in shown_text(fake_slack.home_views[SPONSOR])
+
+
+@pytest.mark.parametrize("scale", [Scale.DCA3])
+def test_a_check_in_given_on_another_scale_reads_as_the_configured_scale_level_of_its_colour(
+    slack, fake_slack, crm, session_factory, listeners
+):
+    # Given as Amber/Green on dca5 (a form opened before the switch), read on dca3 as its colour's level.
+    _submit(slack, _form(slack, fake_slack, listeners), "dca5:amber_green")
+    listeners.wait_idle()
+
+    [summary] = fake_slack.messages_in("C0CRM")
+    assert summary["text"].endswith(": Green")
+    one = shown_text(status_reply(slack, fake_slack, "status CRM-2"))
+    assert ":large_green_circle: Green" in one and "Amber/Green" not in one

@@ -18,6 +18,7 @@ from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project
 from tests.test_risks import OWNER, add_issue, add_risk, controls_of, risk_list
+from tests.test_status import shown_text, status_reply
 
 
 @pytest.fixture
@@ -174,3 +175,56 @@ def test_a_decision_subject_that_is_gone_is_told_as_such(slack, fake_slack, crm,
     slack.block_action("decision.needed", user_id=LEAD, message=message, channel_id="C0CRM")
 
     assert "no longer there" in fake_slack.wait_for_response()["text"]
+
+
+def _section(shown: str, heading: str) -> str:
+    """The lines of one of the status's RAID sections, up to the next heading."""
+    start = shown.index(f"*{heading}*")
+    end = shown.find("\n*", start + 1)
+    return shown[start : end if end != -1 else None]
+
+
+def test_status_shows_high_risks_high_issues_and_decisions_and_home_the_decisions_waiting(
+    slack, fake_slack, crm, session_factory, listeners
+):
+    add_risk(session_factory, "Supplier may go bust", probability=5, impact=5)
+    for number in range(1, 6):
+        add_risk(session_factory, f"Licence risk {number}", probability=4, impact=4)
+    add_risk(session_factory, "Minor slippage", probability=2, impact=2)
+    add_issue(session_factory, "Data feed is late", severity="critical")
+    add_issue(session_factory, "Typo on the form", severity="low")
+    slack.command("issues CRM-2", user_id=LEAD, channel_id="C0CRM")
+    issues = {"ts": "1700000000.000100", **fake_slack.wait_for_response(lambda r: "open issues" in r.get("text", ""))}
+    ask(slack, fake_slack, listeners, issues, block_id=controls_of(issues["blocks"], "Data feed is late"))
+
+    reply = status_reply(slack, fake_slack, "status CRM-2")
+
+    assert message_problems(reply["blocks"]) == []
+    shown = shown_text(reply)
+    high_risks = _section(shown, "Open risks scoring 15+")
+    assert "(6)" in high_risks and "Supplier may go bust · score 25" in high_risks
+    assert "…and 1 more" in high_risks and "Minor slippage" not in shown
+    issues_shown = _section(shown, "Open high and critical issues")
+    assert "(1)" in issues_shown and "Data feed is late" in issues_shown and "Typo" not in shown
+    decisions_shown = _section(shown, "Decisions needed")
+    assert "(1)" in decisions_shown and "Data feed is late" in decisions_shown and f"<@{SPONSOR}>" in decisions_shown
+
+    home = fake_slack.home_views[SPONSOR]  # refreshed when the decision was asked of them
+    assert "Decisions waiting for you" in shown_text(home) and "Data feed is late" in shown_text(home)
+    record = next(
+        block["accessory"]
+        for block in home["blocks"]
+        if block.get("accessory", {}).get("text", {}).get("text") == "Record decision"
+    )
+    slack.block_action("decision.record", user_id=SPONSOR, value=record["value"], view=home)
+    form = fake_slack.wait_for("views.open", lambda call: call.args["view"]["callback_id"] == "decision.record")
+    slack.view_submission(
+        "decision.record",
+        {"outcome": {"outcome": plain_input("Pay for the faster feed")}},
+        user_id=SPONSOR,
+        private_metadata=form.args["view"]["private_metadata"],
+    )
+    listeners.wait_idle()
+
+    assert "Decisions waiting for you" not in shown_text(fake_slack.home_views[SPONSOR])
+    assert "*Decisions needed* (0)" in shown_text(status_reply(slack, fake_slack, "status CRM-2"))

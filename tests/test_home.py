@@ -15,6 +15,8 @@ import pytest
 from bot.context import AppContext
 from bot.demo.blockkit import view_problems
 from bot.demo.signed import plain_input, static_select
+from bot.services.confidence import Scale
+from bot.services.decisions import DecisionLine
 from bot.services.health import StatusRow, TablePage
 from bot.services.status import MAX_OWN_PROJECTS, MyAction, PendingCheckin, PersonalView
 from handlers.blocks.common import slack_date
@@ -123,9 +125,12 @@ def test_the_fullest_home_stays_within_the_100_block_limit():
         open_actions=900,
         overdue_actions=800,
         pending_checkins=[PendingCheckin("K" * 32, "N" * 200, "2026-W48")] * 300,
+        today=TODAY,
+        decisions_asked=[DecisionLine(1, "K" * 32, "Q" * 3000, "U0SPONSOR", None, TODAY, TODAY, None, None)] * 30,
     )
 
-    built = home_view(view, now=AT)
+    built = home_view(view, scale=Scale.DCA5, now=AT)
 
     assert view_problems(built) == []
     assert "…and 460 more" in shown_text(built) and "…and 280 more" in shown_text(built)
+    assert "…and 20 more: `/pmo decisions` lists them all." in shown_text(built)

@@ -22,6 +22,7 @@ from bot.services.milestones import (
     DependencyLine,
     DigestMilestones,
     MilestoneLine,
+    MilestonePlan,
     ProjectSchedule,
     slippage,
 )
@@ -33,7 +34,7 @@ from handlers.blocks.milestones import (
     schedule_blocks,
 )
 from handlers.jobs import run_due_work
-from storage.models import Milestone, SkipDate
+from storage.models import Milestone, MilestoneDependency, SkipDate
 from storage.session import unit_of_work
 from tests.conftest import NOW, TEAM_ID, make_test_client
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project
@@ -181,6 +182,85 @@ def test_someone_without_rights_cannot_move_a_forecast(slack, fake_slack, crm, s
     assert _stored(session_factory, "Data migrated")[1] == date(2026, 12, 4)
 
 
+def _button_value(blocks: list[dict], action_id: str, after: str) -> tuple[str, dict]:
+    """The value and block of the first `action_id` button after the text `after`, and the button itself."""
+    seen = False
+    for block in blocks:
+        seen = seen or after in str(block.get("text", ""))
+        elements = block.get("elements", []) + ([block["accessory"]] if "accessory" in block else [])
+        for element in elements:
+            if seen and element.get("action_id") == action_id:
+                return element["value"], element
+    raise AssertionError(f"no {action_id} after {after}")
+
+
+def test_edit_renames_and_rebaselines_a_milestone_and_the_name_must_stay_unique(
+    slack, fake_slack, crm, session_factory, listeners
+):
+    _add(slack, "CRM-2", "Go live", "2027-01-04", "2027-01-18")
+    _add(slack, "CRM-2", "Data migrated", "2026-12-04")
+    listed = {"ts": "1.1", **_listed(slack, fake_slack, listeners, user_id=LEAD)}
+    value, _ = _button_value(listed["blocks"], "milestone.edit", "Go live")
+
+    slack.block_action("milestone.edit", user_id=LEAD, channel_id="C0ELSEWHERE", value=value, message=listed)
+    view = fake_slack.wait_for("views.open").args["view"]
+    assert view_problems(view) == [] and "'initial_value': 'Go live'" in str(view["blocks"])
+    assert "'initial_date': '2027-01-04'" in str(view["blocks"])
+
+    def save(name: str, baseline: str):
+        values = {"name": {"name": plain_input(name)}, "baseline": {"baseline": datepicker(baseline)}}
+        return slack.view_submission(
+            "milestone.edited", values, user_id=LEAD, private_metadata=view["private_metadata"]
+        ).json()
+
+    clash = save("data MIGRATED", "2027-01-11")
+    assert "already has a milestone called “Data migrated”" in clash["errors"]["name"]
+    saved = save("Service live", "2027-01-11")
+
+    assert saved["response_action"] == "update" and "*CRM-2 · Service live*" in str(saved["view"])
+    assert "|11 Jan 2027>, 5 working days late)" in str(saved["view"])  # the forecast stays 18 Jan
+    assert _stored(session_factory, "Service live") == (date(2027, 1, 11), date(2027, 1, 18), None)
+
+
+def test_remove_asks_first_then_takes_the_milestone_and_what_others_need_of_it(
+    slack, fake_slack, hr, session_factory, listeners
+):
+    _add(slack, "HR-1", "Data feed live", "2026-12-10", user_id=HR_LEAD)
+    _add_dependency(slack, fake_slack, session_factory)
+    listed = {"ts": "1.1", **_listed(slack, fake_slack, listeners, key="HR-1", user_id=HR_LEAD)}
+    value, button = _button_value(listed["blocks"], "milestone.remove", "Data feed live")
+    assert button["confirm"]["confirm"]["text"] == "Remove" and button["style"] == "danger"
+
+    slack.block_action("milestone.remove", user_id=HR_LEAD, channel_id="C0ELSEWHERE", value=value, message=listed)
+    listeners.wait_idle()
+
+    assert "None yet. `/pmo milestone add HR-1` adds one." in str(fake_slack.responses[-1]["blocks"])
+    with session_factory() as session:
+        assert session.scalars(select(Milestone)).all() == []
+        assert session.scalars(select(MilestoneDependency)).all() == []
+
+
+def test_a_dependency_is_listed_with_what_the_project_needs_and_removed_by_its_lead_only(
+    slack, fake_slack, hr, session_factory, listeners
+):
+    _add(slack, "HR-1", "Data feed live", "2026-12-10", user_id=HR_LEAD)
+    _add_dependency(slack, fake_slack, session_factory)
+    listed = {"ts": "1.1", **_listed(slack, fake_slack, listeners, user_id=LEAD)}
+    assert "*What CRM-2 needs from other projects*" in str(listed["blocks"])
+    value, _ = _button_value(listed["blocks"], "dependency.remove", "needs HR-1's *Data feed live*")
+
+    slack.block_action("dependency.remove", user_id=HR_LEAD, channel_id="C0ELSEWHERE", value=value, message=listed)
+    listeners.wait_idle()
+    assert fake_slack.responses[-1]["text"].startswith("Only")
+    slack.block_action("dependency.remove", user_id=LEAD, channel_id="C0ELSEWHERE", value=value, message=listed)
+    listeners.wait_idle()
+
+    assert "needs from other projects" not in str(fake_slack.responses[-1]["blocks"])
+    with session_factory() as session:
+        assert session.scalars(select(MilestoneDependency)).all() == []
+        assert session.scalars(select(Milestone.name)).all() == ["Data feed live"]
+
+
 # --- the check-in form ---------------------------------------------------------------------------------
 
 
@@ -191,7 +271,7 @@ def _checkin_values(**forecasts: str) -> dict:
     return form
 
 
-def test_the_check_in_asks_about_milestones_due_in_eight_weeks_and_saves_a_moved_forecast(
+def test_the_check_in_asks_about_milestones_due_in_eight_weeks_and_its_summary_lists_the_forecasts_moved(
     slack, fake_slack, crm, session_factory, listeners
 ):
     _add(slack, "CRM-2", "Data migrated", "2026-12-04")
@@ -214,6 +294,20 @@ def test_the_check_in_asks_about_milestones_due_in_eight_weeks_and_saves_a_moved
     listeners.wait_idle()
 
     assert _stored(session_factory, "Data migrated")[1] == date(2026, 12, 11)
+    [summary] = fake_slack.messages_in("C0CRM")
+    assert "Forecasts moved: Data migrated <!date^" in str(summary["blocks"])
+    assert "|04 Dec 2026> → <!date^" in str(summary["blocks"]) and "|11 Dec 2026>" in str(summary["blocks"])
+
+    # An amendment giving the same forecast again moves nothing, so its summary lists none.
+    slack.view_submission(
+        "checkin.submit",
+        _checkin_values(**{f"milestone:{soon}": "2026-12-11"}),
+        user_id=LEAD,
+        private_metadata=view["private_metadata"],
+    )
+    listeners.wait_idle()
+    amended = fake_slack.messages_in("C0CRM")[-1]
+    assert "Amended update" in str(amended["blocks"]) and "Forecasts moved" not in str(amended["blocks"])
 
 
 def test_milestones_in_a_full_check_in_form_stay_within_a_modals_blocks():
@@ -347,9 +441,9 @@ def test_the_digest_lists_milestones_slipped_this_week_and_due_in_fourteen_days(
 
 def test_the_largest_lists_are_valid_block_kit():
     line = MilestoneLine(1, "K" * 32, "<!here> " * 25, date(2026, 12, 4), date(2027, 1, 4), None, 21)
-    dependency = DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, date(2026, 12, 4), date(2027, 1, 4), None, 21)
+    dependency = DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, date(2026, 12, 4), date(2027, 1, 4), None, 21, 1)
 
-    listed = milestone_list_blocks("K" * 32, "N" * 200, [line] * 500)
+    listed = milestone_list_blocks(MilestonePlan("K" * 32, "N" * 200, [line] * 500, [dependency] * 500))
     status = schedule_blocks(ProjectSchedule([line] * 5, 500, [dependency] * 10))
     digest = digest_milestone_blocks(DigestMilestones([line] * 500, [line] * 500))
 

@@ -44,6 +44,7 @@ class World:
     decision_request_id: int
     issue_id: int
     milestone_id: int
+    dependency_id: int
 
 
 @pytest.fixture
@@ -54,6 +55,7 @@ def world(fake_slack, session_factory) -> World:
         fake_slack.add_user(person)
     fake_slack.add_usergroup("S0PAY", [RUNNER])
     add_project(session_factory, channels=("C0CRM",))
+    add_project(session_factory, "HR-1", "HR system", sponsor=LEAD, lead=LEAD)
     benefit_id = add_benefit(session_factory)
     action_id = add_action(session_factory, due=NOW.date())
     with unit_of_work(session_factory) as session:
@@ -90,7 +92,13 @@ def world(fake_slack, session_factory) -> World:
         milestone_id = milestones.create_milestone(
             session, ADMIN, "CRM-2", NewMilestone("Go live", date(2027, 1, 4)), now=NOW
         ).id
-    return World(incident_key, escalation_id, action_id, benefit_id, risk_id, asked.id, issue_id, milestone_id)
+        feed = milestones.create_milestone(
+            session, ADMIN, "HR-1", NewMilestone("Data feed", date(2026, 12, 14)), now=NOW
+        )
+        dependency_id = milestones.create_dependency(session, ADMIN, "CRM-2", feed.id, date(2026, 12, 21), now=NOW).id
+    return World(
+        incident_key, escalation_id, action_id, benefit_id, risk_id, asked.id, issue_id, milestone_id, dependency_id
+    )
 
 
 def _snapshot(session_factory: sessionmaker[Session]) -> dict[str, list[tuple[Any, ...]]]:
@@ -224,7 +232,7 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
             lambda _world: json.dumps({"project_key": "CRM-2"}),
         ),
     ],
-    "`/pmo milestone add KEY` and its form, *Change forecast*, *Mark met*": [
+    "`/pmo milestone add KEY` and its form, *Change forecast*, *Mark met*, *Edit* and its form, *Remove*": [
         _command("milestone add CRM-2"),
         _form(
             "milestone.new",
@@ -234,8 +242,15 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
         lambda slack, world: _click(slack, "milestone.change_forecast", _milestone_ref(world)),
         _form("milestone.forecast", {"forecast": {"forecast": datepicker("2027-02-01")}}, _milestone_ref),
         lambda slack, world: _click(slack, "milestone.met", _milestone_ref(world)),
+        lambda slack, world: _click(slack, "milestone.edit", _milestone_ref(world)),
+        _form(
+            "milestone.edited",
+            {"name": {"name": plain_input("Went live")}, "baseline": {"baseline": datepicker("2027-02-01")}},
+            _milestone_ref,
+        ),
+        lambda slack, world: _click(slack, "milestone.remove", _milestone_ref(world)),
     ],
-    "`/pmo dependency add KEY` and its form": [
+    "`/pmo dependency add KEY` and its form, *Remove* on a dependency": [
         _command("dependency add CRM-2"),
         _form(
             "dependency.new",
@@ -244,6 +259,9 @@ SCENARIOS: dict[str, list[Callable[..., Any]]] = {
                 "needed_by": {"needed_by": datepicker("2027-01-04")},
             },
             lambda _world: json.dumps({"project_key": "CRM-2"}),
+        ),
+        lambda slack, world: _click(
+            slack, "dependency.remove", json.dumps({"v": 1, "dependency_id": world.dependency_id})
         ),
     ],
     "`/pmo close KEY` and its form": [

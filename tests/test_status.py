@@ -19,10 +19,13 @@ from bot.demo.blockkit import message_problems
 from bot.services import benefits, checkins, partners, people, portfolio
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput
+from bot.services.confidence import Scale
 from bot.services.cost import CostFigures, CostView
+from bot.services.decisions import DecisionLine
 from bot.services.health import StatusRow, TablePage, Trend, trend, worst_first
 from bot.services.milestones import DependencyLine, MilestoneLine, ProjectSchedule
 from bot.services.portfolio import BenefitLine
+from bot.services.risks import IssueLine, ProjectRaid, RiskLine
 from bot.services.status import (
     ActionLine,
     IncidentLine,
@@ -226,7 +229,7 @@ def test_every_page_of_a_huge_portfolio_is_valid_block_kit():
 
     for page in (0, 1, 124, 249):
         table = TablePage([row] * PAGE_SIZE, page, 250, 5000, counts)
-        blocks = status_table_blocks("Portfolio status", table, now=AT, shareable=True)
+        blocks = status_table_blocks("Portfolio status", table, levels={}, scale=Scale.DCA5, now=AT, shareable=True)
         assert message_problems(blocks) == [], page
         assert len(blocks) < 50
 
@@ -254,7 +257,7 @@ def test_the_largest_project_overview_is_valid_block_kit():
         schedule=ProjectSchedule(
             [MilestoneLine(1, "K" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 5,
             500,
-            [DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25)] * 10,
+            [DependencyLine("K" * 32, "J" * 32, "<!here> " * 25, TODAY, date(2027, 1, 4), None, 25, 1)] * 10,
         ),
         cost=CostView(
             "2026-11",
@@ -264,9 +267,37 @@ def test_the_largest_project_overview_is_valid_block_kit():
             -1.0,
             Rag.RED,
         ),
+        raid=ProjectRaid(
+            [
+                RiskLine(
+                    1,
+                    "K" * 32,
+                    "N",
+                    "<!here> " * 70,
+                    "U0OWNER",
+                    5,
+                    5,
+                    TODAY,
+                    "reduce",
+                    "M" * 3000,
+                    TODAY,
+                    True,
+                    TODAY,
+                    9,
+                    9,
+                )
+            ]
+            * 5,
+            100,
+            [IssueLine(1, "K" * 32, "N", "<!here> " * 70, "U0OWNER", "critical", TODAY, True)] * 5,
+            100,
+            [DecisionLine(1, "K" * 32, "<!here> " * 400, "U0SPONSOR", None, TODAY, TODAY, None, None)] * 5,
+            100,
+            TODAY,
+        ),
     )
 
-    blocks = project_status_blocks(overview, now=AT, shareable=True)
+    blocks = project_status_blocks(overview, scale=Scale.DCA5, now=AT, shareable=True)
 
     assert message_problems(blocks) == []
     assert "<!here>" not in str(blocks)  # the team's words are shown, not acted on

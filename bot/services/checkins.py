@@ -15,7 +15,17 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
-from bot.services import benefits, escalations, incidents, message_keys, nudges, outbox, people, portfolio
+from bot.services import (
+    benefits,
+    escalations,
+    incidents,
+    message_keys,
+    milestones,
+    nudges,
+    outbox,
+    people,
+    portfolio,
+)
 from bot.services.access import Actor, can_manage
 from bot.services.cadence import Cadence
 from bot.services.escalations import Cause
@@ -223,6 +233,8 @@ class CheckinInput:
     # benefit id -> the raw text typed (blank: not measured this period)
     benefit_values: dict[int, str] = field(default_factory=dict)
     confidence: str | None = None  # the level given on a dca scale, stored as given
+    # milestone id -> the forecast date given in the form (moved only where it differs)
+    forecasts: dict[int, date] = field(default_factory=dict)
 
 
 OVERALL = "overall"
@@ -395,6 +407,7 @@ def answer(
     the week are raised or settled, and what that owes is returned in the order it is sent: the
     prompt showing the answer, the summary in its thread, the alerts, the sponsor's DM, Home tabs."""
     submission = submit(session, project, actor, period, checkin, now=now, tolerance=tolerance)
+    moves = milestones.update_forecasts(session, project, checkin.forecasts, now=now)
     stored = session.get_one(Checkin, submission.checkin_id)
     answered_by = actor.slack_user_id
     owed: list[Owed] = []
@@ -410,6 +423,7 @@ def answer(
                 submission.overall,
                 answered_by,
                 submission.revision,
+                stored.confidence,
             )
         )
     primary = portfolio.primary_channel(project)
@@ -427,6 +441,7 @@ def answer(
                 revision=submission.revision,
                 changed=tuple(submission.changed),
                 offers_help_action=bool(stored.help_needed) and project.sponsor is not None,
+                forecasts_moved=tuple(moves),
             )
         )
     owed += [escalations.raise_alert(session, cause, project=project, now=now) for cause in submission.causes]
@@ -454,6 +469,7 @@ def answer(
                 progress=stored.progress,
                 path_to_green=stored.path_to_green,
                 help_needed=stored.help_needed,
+                confidence=stored.confidence,
             )
         )
     # Their Home tabs show the project's status and its pending check-in.

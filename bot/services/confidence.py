@@ -6,9 +6,12 @@ one mapping from each level to Red / Amber / Green.
 - `dca5`: the five-point one: Green, Amber/Green, Amber, Amber/Red, Red.
 
 A check-in stores the level as given, with its scale ("dca5:amber_red"), and its overall RAG
-through `MAPPING` below, so everything that reads RAG (status, digest, pack, governance
-rules, charts, exports) keeps working, and changing the scale later loses nothing: old
-check-ins keep the level they were given. The mapping, documented in the README:
+through `MAPPING` below. What a person reads (the summary, `/pmo status`, the Home tab, the
+sponsor's DM) names the level on the configured scale (`shown`); what reasons (governance
+rules, the sort of the status table, trends) keeps reasoning on the RAG, so changing the scale
+later loses nothing: old check-ins keep the level they were given, and one given on another
+scale is shown at this scale's first level of the same colour. The mapping, documented in the
+README:
 
 | scale | level | RAG |
 | --- | --- | --- |
@@ -24,9 +27,13 @@ done now; Amber/Green maps to Green because it says delivery is likely.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from storage.models import Rag
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Checkin, Project, Rag
 
 
 class Scale(enum.StrEnum):
@@ -116,3 +123,39 @@ def level_for_form(scale: Scale, confidence: str | None, rag: Rag | None) -> str
     if rag is None:
         return None
     return next(candidate.value for candidate in MAPPING[scale] if candidate.rag is rag)
+
+
+def shown(scale: Scale, given_level: str | None, rag: Rag) -> Level:
+    """The level of `scale` a check-in is shown at: the level it was given when that is on this
+    scale, else the first level of this scale with its RAG (the same rule as an amendment's start)."""
+    value = level_for_form(scale, given_level, rag)
+    assert value is not None  # a RAG always has a level
+    return level(scale, value)
+
+
+def same_colour(scale: Scale, rag: Rag) -> tuple[Level, ...]:
+    """The levels of `scale` that map to `rag`: what a count by RAG counts ("Amber/Red or Red")."""
+    return tuple(candidate for candidate in MAPPING[scale] if candidate.rag is rag)
+
+
+def latest_levels(session: Session, project_keys: Collection[str]) -> dict[str, str]:
+    """The stored level (as `checkins.confidence` keeps it) of each project's latest check-in, by
+    project key; projects whose latest check-in was given on the `rag` scale are left out."""
+    if not project_keys:
+        return {}
+    ranked = (
+        select(
+            Project.key.label("key"),
+            Checkin.confidence.label("confidence"),
+            func.row_number()
+            .over(partition_by=Checkin.project_id, order_by=(Checkin.period.desc(), Checkin.revision.desc()))
+            .label("place"),
+        )
+        .join(Project, Project.id == Checkin.project_id)
+        .where(Project.key.in_(project_keys))
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.key, ranked.c.confidence).where(ranked.c.place == 1, ranked.c.confidence.is_not(None))
+    )
+    return {key: given for key, given in rows}

@@ -171,3 +171,9 @@ def open_requests(session: Session, condition: ColumnElement[bool]) -> list[Deci
 def open_lines(session: Session) -> list[DecisionLine]:
     """The decisions asked for and still open, across the portfolio (the monthly pack's section)."""
     return lines(session, open_requests(session, true()))
+
+
+def waiting_for(session: Session, slack_user_id: str) -> list[DecisionLine]:
+    """The decisions asked of this person and not yet recorded, oldest first (their Home tab)."""
+    mine = DecisionRequest.decider_id.in_(select(Person.id).where(Person.slack_user_id == slack_user_id))
+    return lines(session, open_requests(session, mine))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotFound, UserError
@@ -126,21 +126,25 @@ def check_can_add(session: Session, actor: Actor, key: str) -> Project:
     return project
 
 
+def _checked_name(session: Session, project: Project, typed: str, *, renaming: int | None = None) -> str:
+    """The name as stored, or InvalidMilestone: blank, too long, or another of the project's milestones has it."""
+    name = typed.strip()
+    same_name = select(Milestone).where(Milestone.project_id == project.id, func.lower(Milestone.name) == name.lower())
+    clash = session.scalar(same_name if renaming is None else same_name.where(Milestone.id != renaming))
+    if not name:
+        raise InvalidMilestone({"name": "Give the milestone a name, e.g. Data feed live."})
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidMilestone({"name": f"Keep the name to {MAX_NAME_LENGTH} characters."})
+    if clash is not None:
+        raise InvalidMilestone(
+            {"name": f"{project.key} already has a milestone called “{clash.name}”. Choose another name."}
+        )
+    return name
+
+
 def create_milestone(session: Session, actor: Actor, key: str, new: NewMilestone, *, now: datetime) -> Milestone:
     project = check_can_add(session, actor, key)
-    name = new.name.strip()
-    problems: dict[str, str] = {}
-    clash = session.scalar(
-        select(Milestone).where(Milestone.project_id == project.id, func.lower(Milestone.name) == name.lower())
-    )
-    if not name:
-        problems["name"] = "Give the milestone a name, e.g. Data feed live."
-    elif len(name) > MAX_NAME_LENGTH:
-        problems["name"] = f"Keep the name to {MAX_NAME_LENGTH} characters."
-    elif clash is not None:
-        problems["name"] = f"{project.key} already has a milestone called “{clash.name}”. Choose another name."
-    if problems:
-        raise InvalidMilestone(problems)
+    name = _checked_name(session, project, new.name)
     return create_milestone_record(session, project, name, new.baseline, new.forecast or new.baseline, now=now)
 
 
@@ -193,6 +197,45 @@ def change_forecast(session: Session, actor: Actor, milestone_id: int, forecast:
     return milestone
 
 
+def check_can_edit(session: Session, actor: Actor, milestone_id: int) -> Milestone:
+    """The milestone this actor may edit or remove (the project's sponsor, lead, PMO admins), or why not."""
+    milestone = _milestone(session, milestone_id)
+    require_can_manage(actor, milestone.project, "change its milestones")
+    return milestone
+
+
+def edit_milestone(session: Session, actor: Actor, milestone_id: int, name: str, baseline: date) -> Milestone:
+    """A new name or baseline (a re-plan). The forecast stays: its slippage is now counted from the new baseline."""
+    milestone = check_can_edit(session, actor, milestone_id)
+    milestone.name = _checked_name(session, milestone.project, name, renaming=milestone.id)
+    milestone.baseline_date = baseline
+    session.flush()
+    return milestone
+
+
+def remove_milestone(session: Session, actor: Actor, milestone_id: int) -> Project:
+    """The milestone gone, and with it what other projects recorded they need of it; returns its project."""
+    milestone = check_can_edit(session, actor, milestone_id)
+    project = milestone.project
+    session.execute(delete(MilestoneDependency).where(MilestoneDependency.milestone_id == milestone.id))
+    session.delete(milestone)
+    session.flush()
+    return project
+
+
+def remove_dependency(session: Session, actor: Actor, dependency_id: int) -> Project:
+    """A dependency removed by whoever may record it (the dependent project's sponsor, lead, PMO
+    admins); returns the dependent project."""
+    dependency = session.get(MilestoneDependency, dependency_id)
+    if dependency is None:
+        raise NotFound("That dependency is no longer recorded. Run `/pmo milestones KEY` again.")
+    project = dependency.project
+    require_can_manage(actor, project, "change what it depends on")
+    session.delete(dependency)
+    session.flush()
+    return project
+
+
 def mark_met(session: Session, actor: Actor, milestone_id: int, *, today: date) -> Milestone:
     milestone = _milestone(session, milestone_id)
     require_can_manage(actor, milestone.project, "mark its milestones met")
@@ -204,6 +247,35 @@ def mark_met(session: Session, actor: Actor, milestone_id: int, *, today: date) 
 
 def project_milestones(session: Session, project: Project) -> list[MilestoneLine]:
     return lines_of(session, session.scalars(_in_plan_order(project.id)))
+
+
+@dataclass(frozen=True)
+class MilestonePlan:
+    """`/pmo milestones KEY`: the project's milestones and the other projects' milestones it needs."""
+
+    project_key: str
+    project_name: str
+    milestones: list[MilestoneLine]
+    needs: list[DependencyLine]  # by needed-by date
+
+
+def milestone_plan(session: Session, project: Project, *, audience: Audience) -> MilestonePlan:
+    """`audience`: who reads it; a milestone of a project a partner may not see is left out of the needs."""
+    needs = list(
+        session.scalars(
+            select(MilestoneDependency)
+            .where(MilestoneDependency.project_id == project.id)
+            .options(
+                selectinload(MilestoneDependency.project),
+                selectinload(MilestoneDependency.milestone).selectinload(Milestone.project),
+            )
+            .order_by(MilestoneDependency.needed_by, MilestoneDependency.id)
+        )
+    )
+    shown = [d for d in needs if partners.is_visible(session, d.milestone.project, audience)]
+    return MilestonePlan(
+        project.key, project.name, project_milestones(session, project), _dependency_lines(session, shown)
+    )
 
 
 # --- the check-in form ---------------------------------------------------------------------
@@ -219,20 +291,32 @@ def form_milestones(session: Session, project: Project, *, today: date) -> list[
     return lines_of(session, due)
 
 
-def update_forecasts(session: Session, project: Project, forecasts: Mapping[int, date], *, now: datetime) -> int:
-    """Forecasts the team changed in its check-in (already allowed to submit it); returns how many moved."""
+@dataclass(frozen=True)
+class ForecastMove:
+    """A forecast a check-in moved, as its summary lists it: "Go live 4 Jan -> 18 Jan"."""
+
+    name: str
+    before: date
+    after: date
+
+
+def update_forecasts(
+    session: Session, project: Project, forecasts: Mapping[int, date], *, now: datetime
+) -> list[ForecastMove]:
+    """Forecasts the team changed in its check-in (already allowed to submit it); returns those that moved,
+    in plan order."""
     if not forecasts:
-        return 0
+        return []
     open_milestones = session.scalars(
-        select(Milestone).where(
-            Milestone.project_id == project.id,
-            Milestone.id.in_(forecasts),
-            Milestone.actual_date.is_(None),
-        )
-    )
-    moved = sum(move_forecast(m, forecasts[m.id], now=now) for m in open_milestones)
+        _in_plan_order(project.id).where(Milestone.id.in_(forecasts), Milestone.actual_date.is_(None))
+    ).all()
+    moves = []
+    for milestone in open_milestones:
+        before = milestone.forecast_date
+        if move_forecast(milestone, forecasts[milestone.id], now=now):
+            moves.append(ForecastMove(milestone.name, before, milestone.forecast_date))
     session.flush()
-    return moved
+    return moves
 
 
 # --- dependencies ---------------------------------------------------------------------------
@@ -299,6 +383,7 @@ class DependencyLine:
     forecast: date
     actual: date | None
     late_days: int  # working days the forecast (or actual) is past the needed-by date; 0 when in time
+    dependency_id: int
 
     @property
     def is_late(self) -> bool:
@@ -319,6 +404,7 @@ def _dependency_lines(session: Session, dependencies: list[MilestoneDependency])
             d.milestone.forecast_date,
             d.milestone.actual_date,
             max(0, slippage(calendar, d.needed_by, d.milestone.actual_date or d.milestone.forecast_date)),
+            d.id,
         )
         for d in dependencies
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.services.milestones import ForecastMove
 from storage.models import Rag
 
 
@@ -25,6 +26,7 @@ class PromptAnswered:
     overall: Rag
     answered_by: str
     revision: int
+    confidence: str | None = None  # the level given on a dca scale, as stored
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class CheckinSummary:
     changed: tuple[str, ...]
     # The summary asks for help and the project has a sponsor: offer to make it their action.
     offers_help_action: bool
+    forecasts_moved: tuple[ForecastMove, ...] = ()  # milestones whose forecast this check-in moved
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class SponsorDm:
     progress: str | None
     path_to_green: str | None
     help_needed: str | None
+    confidence: str | None = None  # the level given on a dca scale, as stored
 
 
 @dataclass(frozen=True)

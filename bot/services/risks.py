@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, case, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotAllowed, NotFound, UserError
-from bot.services import nudges, people, portfolio, status
+from bot.services import decisions, nudges, people, portfolio, status
 from bot.services.access import Actor, can_change_owned
 from bot.services.actions import quoted
 from storage.models import (
@@ -38,6 +38,7 @@ HIGH_SCORE = 15  # the check-in asks whether these are still accurate
 ALERT_SCORE = 20  # a new risk scoring this or more alerts the PMO
 SEVERITIES = (IssueSeverity.CRITICAL, IssueSeverity.HIGH, IssueSeverity.MEDIUM, IssueSeverity.LOW)  # worst first
 HIGH_SEVERITIES = frozenset({IssueSeverity.HIGH, IssueSeverity.CRITICAL})
+MAX_RAID_SHOWN = 5  # of each kind, in `/pmo status KEY`; the rest are counted
 MAX_TITLE_LENGTH = 500
 MAX_TEXT_LENGTH = 3000
 
@@ -438,3 +439,30 @@ def confirmation_lines(
     """What the check-in form asks "still accurate?" about: open risks scoring 15+, open high and critical issues."""
     high_risks, high_issues = needing_confirmation(session, project_id)
     return risk_lines(session, high_risks, as_of=today, zone=zone), issue_lines(high_issues)
+
+
+@dataclass(frozen=True)
+class ProjectRaid:
+    """What `/pmo status KEY` shows of a project's RAID log: what its board should act on."""
+
+    risks: list[RiskLine]  # open, scoring HIGH_SCORE or more, highest first: at most MAX_RAID_SHOWN
+    high_risks: int
+    issues: list[IssueLine]  # open high and critical, most severe first: at most MAX_RAID_SHOWN
+    high_issues: int
+    decisions: list[decisions.DecisionLine]  # asked for and still open, oldest first: at most MAX_RAID_SHOWN
+    open_decisions: int
+    as_of: date  # the day ages and lateness are counted to
+
+
+def project_raid(session: Session, project_id: int, *, today: date, zone: ZoneInfo) -> ProjectRaid:
+    high_risks, high_issues = needing_confirmation(session, project_id)
+    asked = decisions.open_requests(session, Project.id == project_id)
+    return ProjectRaid(
+        risks=risk_lines(session, high_risks[:MAX_RAID_SHOWN], as_of=today, zone=zone),
+        high_risks=len(high_risks),
+        issues=issue_lines(high_issues[:MAX_RAID_SHOWN]),
+        high_issues=len(high_issues),
+        decisions=decisions.lines(session, asked[:MAX_RAID_SHOWN]),
+        open_decisions=len(asked),
+        as_of=today,
+    )

@@ -8,14 +8,15 @@ what it shows, for five projects or fifty thousand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from bot.services import checkins, coaching, cost, health, milestones, partners, portfolio
+from bot.services import checkins, coaching, confidence, cost, decisions, health, milestones, partners, portfolio, risks
 from bot.services.access import Actor
 from bot.services.cadence import Cadence, previous_period
 from bot.services.health import TablePage
@@ -77,6 +78,7 @@ class PeriodStatus:
     period: str
     rag: Rag | None  # the latest revision's overall status; None when nobody reported
     missed: bool  # recorded as missed after the prompt and reminder went unanswered
+    confidence: str | None = None  # the level given on a dca scale, as stored
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Narrative:
     help_needed: str | None
     path_to_green: str | None
     path_to_green_date: date | None
+    confidence: str | None = None  # the level given on a dca scale, as stored
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class ProjectOverview:
     schedule: milestones.ProjectSchedule
     cost: cost.CostView | None  # the latest monthly report
     accountability: coaching.AccountabilityGap | None = None  # set when nobody is accountable
+    raid: risks.ProjectRaid | None = None  # its high risks and issues, and the decisions asked for
 
 
 def project_overview(
@@ -147,6 +151,7 @@ def project_overview(
     tolerance: float,
     cost_tolerance: float,
     audience: partners.Audience,
+    zone: ZoneInfo,
 ) -> ProjectOverview:
     actions, open_actions, overdue_actions = _open_actions(session, project.id, today)
     incidents, open_incidents = _incidents_affecting(session, project.id)
@@ -171,6 +176,7 @@ def project_overview(
         schedule=milestones.project_schedule(session, project, audience=audience),
         cost=cost.cost_view(session, project, tolerance=cost_tolerance),
         accountability=coaching.accountability_gap(project),
+        raid=risks.project_raid(session, project.id, today=today, zone=zone),
     )
 
 
@@ -179,14 +185,14 @@ def _history(session: Session, project: Project, *, now: datetime, default_caden
     while len(periods) < HISTORY_PERIODS:
         periods.append(previous_period(periods[-1]))
     periods.reverse()
-    latest: dict[str, tuple[int, Rag]] = {}
-    for period, revision, rag in session.execute(
-        select(Checkin.period, Checkin.revision, Checkin.overall_rag).where(
+    latest: dict[str, tuple[int, Rag, str | None]] = {}
+    for period, revision, rag, given_level in session.execute(
+        select(Checkin.period, Checkin.revision, Checkin.overall_rag, Checkin.confidence).where(
             Checkin.project_id == project.id, Checkin.period.in_(periods)
         )
     ):
         if period not in latest or revision > latest[period][0]:
-            latest[period] = (revision, rag)
+            latest[period] = (revision, rag, given_level)
     missed = set(
         session.scalars(
             select(CheckinPeriod.period).where(
@@ -197,7 +203,10 @@ def _history(session: Session, project: Project, *, now: datetime, default_caden
         )
     )
     return [
-        PeriodStatus(period, latest[period][1] if period in latest else None, period in missed) for period in periods
+        PeriodStatus(period, latest[period][1], period in missed, latest[period][2])
+        if period in latest
+        else PeriodStatus(period, None, period in missed)
+        for period in periods
     ]
 
 
@@ -227,6 +236,7 @@ def _narrative(session: Session, project_id: int) -> Narrative | None:
         help_needed=checkin.help_needed,
         path_to_green=checkin.path_to_green,
         path_to_green_date=checkin.path_to_green_date,
+        confidence=checkin.confidence,
     )
 
 
@@ -309,7 +319,26 @@ class PersonalView:
     open_actions: int
     overdue_actions: int
     pending_checkins: list[PendingCheckin]
+    today: date  # in the workspace's zone: what the decisions' ages count to
     portfolio: PortfolioSummary | None = None  # PMO admins only
+    decisions_asked: list[decisions.DecisionLine] = field(default_factory=list)  # of me, still open
+    # The level on a dca scale of each listed project's latest check-in, by key (see confidence.latest_levels).
+    levels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusTablePage:
+    """A page of the status table with the levels its projects' latest check-ins were given."""
+
+    page: TablePage
+    levels: dict[str, str]  # by project key; those given on the rag scale are absent
+
+
+def status_table_page(
+    session: Session, scope: ColumnElement[bool], *, page: int, page_size: int, today: date, tolerance: float
+) -> StatusTablePage:
+    shown = health.table_page(session, scope, page=page, page_size=page_size, today=today, tolerance=tolerance)
+    return StatusTablePage(shown, confidence.latest_levels(session, [row.key for row in shown.rows]))
 
 
 def portfolio_summary(session: Session, *, today: date, tolerance: float) -> PortfolioSummary:
@@ -329,20 +358,26 @@ def personal_view(
     is_pmo_admin: bool = False,
 ) -> PersonalView:
     actions, open_actions, overdue_actions = _my_actions(session, slack_user_id, today)
+    summary = portfolio_summary(session, today=today, tolerance=tolerance) if is_pmo_admin else None
+    projects = health.table_page(
+        session,
+        sponsored_by(slack_user_id) | led_by(slack_user_id),
+        page=0,
+        page_size=MAX_OWN_PROJECTS,
+        today=today,
+        tolerance=tolerance,
+    )
+    listed = [row.key for row in projects.rows] + ([row.key for row in summary.projects.rows] if summary else [])
     return PersonalView(
-        portfolio=portfolio_summary(session, today=today, tolerance=tolerance) if is_pmo_admin else None,
-        projects=health.table_page(
-            session,
-            sponsored_by(slack_user_id) | led_by(slack_user_id),
-            page=0,
-            page_size=MAX_OWN_PROJECTS,
-            today=today,
-            tolerance=tolerance,
-        ),
+        portfolio=summary,
+        projects=projects,
+        levels=confidence.latest_levels(session, set(listed)),
         actions=actions,
         open_actions=open_actions,
         overdue_actions=overdue_actions,
         pending_checkins=pending_checkins(session, slack_user_id, now=now, default_cadence=default_cadence),
+        decisions_asked=decisions.waiting_for(session, slack_user_id),
+        today=today,
     )
 
 

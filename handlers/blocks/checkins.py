@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from bot.services.checkins import benefit_field
 from bot.services.confidence import Scale
 from bot.services.cost import CostQuestion
-from bot.services.milestones import MilestoneLine
+from bot.services.milestones import ForecastMove, MilestoneLine
 from handlers.blocks.actions import HelpActionTarget, help_action_button
 from handlers.blocks.coaching import LessonsLink, lessons_link_blocks
 from handlers.blocks.common import (
@@ -26,14 +26,14 @@ from handlers.blocks.common import (
     slack_date,
     user,
 )
-from handlers.blocks.confidence import overall_select
+from handlers.blocks.confidence import RAG_EMOJI, level_label, level_name, overall_select
 from handlers.blocks.cost import checkin_cost_blocks
 from handlers.blocks.metadata import JsonState
-from handlers.blocks.milestones import MAX_MODAL_BLOCKS, checkin_milestone_blocks
+from handlers.blocks.milestones import MAX_MODAL_BLOCKS, checkin_milestone_blocks, forecasts_moved_text
 from handlers.blocks.risks import DecisionSubject, decision_needed_button
 from handlers.ids import ActionId, CallbackId, CheckinBlock
+from storage.models import Rag
 
-RAG_EMOJI = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
 RAG_OPTIONS = ("green", "amber", "red")
 
 
@@ -82,13 +82,22 @@ def prompt_blocks(
 
 
 def answered_prompt_blocks(
-    project_key: str, project_name: str, period: str, overall: str, submitted_by: str, revision: int
+    project_key: str,
+    project_name: str,
+    period: str,
+    overall: str,
+    submitted_by: str,
+    revision: int,
+    *,
+    scale: Scale,
+    given_level: str | None,
 ) -> list[Block]:
     amended = " (amended)" if revision > 1 else ""
     return [
         section(
             f"*Weekly check-in for {project_key} · {escaped(project_name)}*, {period}\n"
-            f"{rag_label(overall)}: submitted by {user(submitted_by)}{amended}. Summary in the thread."
+            f"{level_label(scale, overall, given_level)}: submitted by {user(submitted_by)}{amended}. "
+            "Summary in the thread."
         ),
         actions(button("Amend update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).to_json())),
     ]
@@ -259,10 +268,11 @@ class SummaryLines:
     path_to_green: str | None
     path_to_green_date: date | None
     benefit_values: list[tuple[str, str]]  # (benefit name, "value unit")
+    confidence: str | None = None  # the level given on a dca scale, as stored
 
 
-def summary_text(project_key: str, period: str, overall: str) -> str:
-    return f"{project_key} {period}: {overall.capitalize()}"
+def summary_text(project_key: str, period: str, overall: str, *, scale: Scale, given_level: str | None) -> str:
+    return f"{project_key} {period}: {level_name(scale, overall, given_level)}"
 
 
 def summary_blocks(
@@ -270,9 +280,11 @@ def summary_blocks(
     submitted_by: str,
     revision: int,
     *,
+    scale: Scale,
     help_action: HelpActionTarget | None = None,
     changed: list[str] | None = None,
     decision: DecisionSubject | None = None,
+    forecasts_moved: list[ForecastMove] | None = None,
 ) -> list[Block]:
     """The summary in the prompt's thread; with `help_action`, a button that makes the help asked for
     into an action for the sponsor. An amendment's summary starts with what it changed."""
@@ -282,7 +294,10 @@ def summary_blocks(
         if rag
     )
     heading = "Amended update" if revision > 1 else "Update"
-    body = [f"*{heading}* from {user(submitted_by)}: {rag_label(lines.overall)}" + (f"\n{aspects}" if aspects else "")]
+    body = [
+        f"*{heading}* from {user(submitted_by)}: {level_label(scale, lines.overall, lines.confidence)}"
+        + (f"\n{aspects}" if aspects else "")
+    ]
     for label, text in (
         ("Progress", lines.progress),
         ("Next steps", lines.next_steps),
@@ -298,6 +313,8 @@ def summary_blocks(
     if revision > 1:
         what = ", ".join(changed) if changed else "nothing (submitted again as it was)"
         blocks.insert(1, context(f"Changed: {what}"))
+    if forecasts_moved:
+        blocks.append(context(clip(forecasts_moved_text(forecasts_moved), 3000)))
     if lines.benefit_values:
         measured = "; ".join(f"{escaped(name)} {escaped(value)}" for name, value in lines.benefit_values)
         blocks.append(context(f"Benefits: {measured}"))
@@ -338,11 +355,22 @@ class SponsorWords:
     help_needed: str | None
 
 
-def sponsor_dm(project_key: str, project_name: str, period: str, words: SponsorWords, *, turned_red: bool) -> str:
-    """The sponsor's one DM about a check-in that turned Red, asks for their help, or both."""
+def sponsor_dm(
+    project_key: str,
+    project_name: str,
+    period: str,
+    words: SponsorWords,
+    *,
+    turned_red: bool,
+    scale: Scale,
+    given_level: str | None,
+) -> str:
+    """The sponsor's one DM about a check-in that turned Red (named on the configured scale:
+    "Amber/Red" on dca5), asks for their help, or both."""
     subject = f"{project_key} · {escaped(project_name)}"
     if turned_red:
-        lines = [f":red_circle: {subject} reported *Red* for {period}. It needs a decision or help."]
+        reported = level_name(scale, Rag.RED, given_level)
+        lines = [f":red_circle: {subject} reported *{reported}* for {period}. It needs a decision or help."]
         if words.help_needed:
             lines.append("The team asks for your help.")
     else:

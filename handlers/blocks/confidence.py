@@ -1,5 +1,7 @@
-"""The check-in form's overall-status question on the configured confidence scale, each level
-with its one-line definition. Pure: data in, blocks out."""
+"""The confidence scale as people read it: the check-in form's overall-status question, each
+level with its one-line definition, and the one way a check-in's level is named wherever a
+status is shown (the summary, `/pmo status`, the Home tab, the sponsor's DM). Pure: data in,
+blocks and text out."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from handlers.ids import CheckinBlock
 from storage.models import Rag
 
 OPTION_TEXT_LIMIT = 75
+RAG_EMOJI = {"green": ":large_green_circle:", "amber": ":large_orange_circle:", "red": ":red_circle:"}
 TITLES = {
     Scale.RAG: "Overall status",
     Scale.DCA3: "Delivery confidence",
@@ -43,3 +46,20 @@ def overall_select(scale: Scale, rag: str | None, given_level: str | None) -> Bl
         "label": plain(TITLES[scale]),
         "element": element,
     }
+
+
+def level_name(scale: Scale, rag: Rag | str, given_level: str | None) -> str:
+    """The level's name on the configured scale, "Amber/Red"; `given_level` as stored."""
+    return confidence.shown(scale, given_level, Rag(rag)).label
+
+
+def level_label(scale: Scale, rag: Rag | str | None, given_level: str | None) -> str:
+    """The level with the colour it maps to: ":red_circle: Amber/Red"; "no status yet" without one."""
+    if rag is None:
+        return "no status yet"
+    return f"{RAG_EMOJI[Rag(rag).value]} {level_name(scale, rag, given_level)}"
+
+
+def colour_name(scale: Scale, rag: Rag) -> str:
+    """What a count by RAG counts, in the scale's words: "Amber/Red or Red" on dca5."""
+    return " or ".join(level.label for level in confidence.same_colour(scale, rag))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.services.confidence import Scale
 from bot.services.health import TablePage
 from bot.services.status import MyAction, PendingCheckin, PersonalView, PortfolioSummary
 from handlers.blocks.checkins import FormTarget
@@ -21,6 +22,7 @@ from handlers.blocks.common import (
     slack_date,
     slack_time,
 )
+from handlers.blocks.risks import home_decisions_blocks
 from handlers.blocks.status import plural, rag_counts, row_text
 from handlers.ids import ActionId
 
@@ -47,24 +49,24 @@ def _action_text(action: MyAction) -> str:
     return f"*{action.project_key}* {title} · due {slack_date(action.due_date)}{overdue}"
 
 
-def _portfolio_blocks(summary: PortfolioSummary, now: datetime) -> list[Block]:
+def _portfolio_blocks(summary: PortfolioSummary, now: datetime, scale: Scale, levels: dict[str, str]) -> list[Block]:
     worst = summary.projects
     alerts = plural(summary.open_alerts, "PMO alert") + " not yet picked up"
     blocks: list[Block] = [
         header("Portfolio"),
-        section(f"{plural(worst.total, 'open project')}: {rag_counts(worst.rag_counts)}. {alerts}."),
+        section(f"{plural(worst.total, 'open project')}: {rag_counts(worst.rag_counts, scale)}. {alerts}."),
     ]
     if worst.rows:
         blocks.append(section("*Worst first*"))
-        blocks += [section(row_text(row, now)) for row in worst.rows]
+        blocks += [section(row_text(row, now, scale=scale, levels=levels)) for row in worst.rows]
         blocks.append(context("`/pmo status` lists the whole portfolio; `/pmo digest` has this week's digest."))
     return [*blocks, divider()]
 
 
-def _own_projects_blocks(projects: TablePage, now: datetime) -> list[Block]:
+def _own_projects_blocks(projects: TablePage, now: datetime, scale: Scale, levels: dict[str, str]) -> list[Block]:
     blocks: list[Block] = [header("Your projects")]
     if projects.rows:
-        blocks += [section(row_text(row, now)) for row in projects.rows]
+        blocks += [section(row_text(row, now, scale=scale, levels=levels)) for row in projects.rows]
         if projects.total > len(projects.rows):
             more = projects.total - len(projects.rows)
             blocks.append(context(f"…and {more} more, healthier ones. `/pmo status KEY` shows any one of them."))
@@ -73,14 +75,16 @@ def _own_projects_blocks(projects: TablePage, now: datetime) -> list[Block]:
     return [*blocks, divider()]
 
 
-def home_view(view: PersonalView, *, now: datetime) -> dict[str, Any]:
+def home_view(view: PersonalView, *, scale: Scale, now: datetime) -> dict[str, Any]:
+    """The tab; each project's status is named on the configured confidence scale."""
     blocks: list[Block] = []
     if view.portfolio is not None:
-        blocks += _portfolio_blocks(view.portfolio, now)
+        blocks += _portfolio_blocks(view.portfolio, now, scale, view.levels)
     # A PMO admin who sponsors and leads nothing has the portfolio instead of an empty list.
     if view.projects.total or view.portfolio is None:
-        blocks += _own_projects_blocks(view.projects, now)
+        blocks += _own_projects_blocks(view.projects, now, scale, view.levels)
 
+    blocks += home_decisions_blocks(view.decisions_asked, today=view.today)
     blocks.append(header("Check-ins waiting for you"))
     if view.pending_checkins:
         blocks += [_pending_block(pending) for pending in view.pending_checkins[:MAX_HOME_PENDING]]

@@ -1,5 +1,6 @@
-"""Block Kit for milestones and dependencies: the forms, the list, the check-in's forecasts,
-the status section, the slip notice and the digest's lines. Pure: data in, blocks out."""
+"""Block Kit for milestones and dependencies: the forms, the list (with Change forecast, Mark met,
+Edit and Remove), the check-in's forecasts and the forecasts it moved, the status section, the
+slip notice and the digest's lines. Pure: data in, blocks out."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from bot.services.milestones import (
     MAX_NAME_LENGTH,
     DependencyLine,
     DigestMilestones,
+    ForecastMove,
     MilestoneChoice,
     MilestoneLine,
+    MilestonePlan,
     ProjectSchedule,
     SlipNotice,
 )
@@ -35,7 +38,11 @@ from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, CallbackId, MilestoneBlock
 
 MAX_MODAL_BLOCKS = 100
-MAX_LISTED = 20  # two blocks each: the list stays well inside a message's 50 blocks
+# Two blocks a milestone and one a dependency: with the headings and the overflow lines the
+# list stays inside a message's 50 blocks.
+MAX_LISTED = 15
+MAX_NEEDS_LISTED = 10
+CONFIRM_TEXT_LIMIT = 300
 MAX_SELECT_OPTIONS = 100
 OPTION_TEXT_LIMIT = 75
 MILESTONE_FIELD_PREFIX = "milestone:"
@@ -57,6 +64,15 @@ class MilestoneRef(JsonState):
     RERUN: ClassVar[str] = "/pmo milestones KEY"
 
     milestone_id: int
+
+
+@dataclass(frozen=True)
+class DependencyRef(JsonState):
+    """The dependency a Remove button is about."""
+
+    RERUN: ClassVar[str] = "/pmo milestones KEY"
+
+    dependency_id: int
 
 
 def milestone_field(milestone_id: int) -> str:
@@ -207,6 +223,43 @@ def forecast_changed_modal(line: MilestoneLine) -> dict[str, Any]:
     return _done_modal("Forecast changed", milestone_text(line, with_project=True))
 
 
+def edit_milestone_modal(line: MilestoneLine) -> dict[str, Any]:
+    name = {"type": "plain_text_input", "max_length": MAX_NAME_LENGTH, "initial_value": line.name}
+    return _modal(
+        CallbackId.MILESTONE_EDITED,
+        "Edit milestone",
+        MilestoneRef(line.milestone_id).to_json(),
+        [
+            _input(MilestoneBlock.NAME, "Name", name),
+            _input(
+                MilestoneBlock.BASELINE,
+                "Baseline date",
+                _datepicker(line.baseline),
+                hint="The date agreed in the plan; a re-plan moves it. The forecast stays as it is.",
+            ),
+        ],
+        "Save",
+    )
+
+
+def milestone_edited_modal(line: MilestoneLine) -> dict[str, Any]:
+    return _done_modal("Milestone changed", milestone_text(line, with_project=True))
+
+
+def _remove_button(action_id: str, value: str, question: str) -> dict[str, Any]:
+    """Remove, behind Slack's own "Are you sure?" dialog: nothing is removed by a stray click."""
+    return {
+        **button("Remove", action_id, value, style="danger"),
+        "confirm": {
+            "title": plain("Remove it?", 100),
+            "text": plain(question, CONFIRM_TEXT_LIMIT),
+            "confirm": plain("Remove", 30),
+            "deny": plain("Keep it", 30),
+            "style": "danger",
+        },
+    }
+
+
 def _choice_option(choice: MilestoneChoice) -> dict[str, Any]:
     text = f"{choice.project_key} · {choice.name} ({choice.forecast:%d %b %Y})"
     return {"text": plain(text, OPTION_TEXT_LIMIT), "value": str(choice.milestone_id)}
@@ -239,27 +292,59 @@ def milestone_list_text(project_key: str, count: int) -> str:
     return f"{project_key}: {count} milestones"
 
 
-def milestone_list_blocks(project_key: str, project_name: str, lines: list[MilestoneLine]) -> list[Block]:
-    blocks: list[Block] = [header(f"Milestones of {project_key} · {project_name}")]
+def _milestone_controls(line: MilestoneLine) -> Block:
+    ref = MilestoneRef(line.milestone_id).to_json()
+    # The name is in the section above; plain text in the dialog would show it unescaped.
+    question = f"Remove this milestone of {line.project_key}? What other projects recorded they need of it goes too."
+    changes = (
+        []
+        if line.is_met
+        else [
+            button("Change forecast", ActionId.MILESTONE_CHANGE_FORECAST, ref),
+            button("Mark met", ActionId.MILESTONE_MET, ref),
+        ]
+    )
+    return actions(
+        *changes,
+        button("Edit", ActionId.MILESTONE_EDIT, ref),
+        _remove_button(ActionId.MILESTONE_REMOVE, ref, question),
+    )
+
+
+def _need_block(line: DependencyLine) -> Block:
+    block = section(dependency_text(line))
+    question = f"Remove that {line.needing_key} needs this milestone of {line.milestone_key}?"
+    block["accessory"] = _remove_button(
+        ActionId.DEPENDENCY_REMOVE, DependencyRef(line.dependency_id).to_json(), question
+    )
+    return block
+
+
+def milestone_list_blocks(plan: MilestonePlan) -> list[Block]:
+    """`/pmo milestones KEY`: each milestone with its buttons, then the milestones it needs of other projects."""
+    key, lines = plan.project_key, plan.milestones
+    blocks: list[Block] = [header(f"Milestones of {key} · {plan.project_name}")]
     if not lines:
-        blocks.append(section(f"None yet. `/pmo milestone add {project_key}` adds one."))
-        return blocks
+        blocks.append(section(f"None yet. `/pmo milestone add {key}` adds one."))
     for line in lines[:MAX_LISTED]:
-        blocks.append(section(milestone_text(line)))
-        if not line.is_met:
-            ref = MilestoneRef(line.milestone_id).to_json()
-            blocks.append(
-                actions(
-                    button("Change forecast", ActionId.MILESTONE_CHANGE_FORECAST, ref),
-                    button("Mark met", ActionId.MILESTONE_MET, ref),
-                )
-            )
+        blocks += [section(milestone_text(line)), _milestone_controls(line)]
     if len(lines) > MAX_LISTED:
         blocks.append(context(f"…and {len(lines) - MAX_LISTED} more, later or already met."))
+    if plan.needs:
+        blocks.append(section(f"*What {key} needs from other projects*"))
+        blocks += [_need_block(line) for line in plan.needs[:MAX_NEEDS_LISTED]]
+        if len(plan.needs) > MAX_NEEDS_LISTED:
+            blocks.append(context(f"…and {len(plan.needs) - MAX_NEEDS_LISTED} more, needed later."))
     return blocks
 
 
 # --- the check-in form ----------------------------------------------------------------------------
+
+
+def forecasts_moved_text(moves: list[ForecastMove]) -> str:
+    """The check-in summary's line: "Forecasts moved: Go live 4 Jan 2027 → 18 Jan 2027"."""
+    listed = "; ".join(f"{escaped(move.name)} {day_text(move.before)} → {day_text(move.after)}" for move in moves)
+    return f"Forecasts moved: {listed}"
 
 
 def checkin_milestone_blocks(project_key: str, lines: list[MilestoneLine], *, room: int) -> list[Block]:

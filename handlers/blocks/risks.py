@@ -1,6 +1,6 @@
 """Block Kit for the RAID log: risk cards (Review, Close, Add note), issue lists, their forms, the
-PMO's alerts, the reviews in the daily nudge, the check-in's "still accurate?" boxes, and
-decisions asked for.
+PMO's alerts, the reviews in the daily nudge, the check-in's "still accurate?" boxes,
+decisions asked for, and the RAID lines of `/pmo status KEY` and the Home tab.
 
 Pure: data in, blocks out. Lists are paginated (Previous / Next, as `/pmo status`), so a
 project with any number of risks stays within Slack's 50 blocks.
@@ -20,6 +20,7 @@ from bot.services.risks import (
     MAX_TITLE_LENGTH,
     SCORES,
     IssueLine,
+    ProjectRaid,
     RiskLine,
 )
 from handlers.blocks.common import (
@@ -31,7 +32,9 @@ from handlers.blocks.common import (
     button,
     clip,
     context,
+    divider,
     escaped,
+    header,
     plain,
     section,
     slack_date,
@@ -608,3 +611,59 @@ def pack_decisions_section(lines: list[DecisionLine], *, today: date) -> list[Bl
         for line in lines
     ]
     return [section(f"*Decisions asked for, still open ({len(lines)})*"), section(bulleted(items))]
+
+
+# --- in /pmo status KEY and the Home tab --------------------------------------------------------
+
+MAX_STATUS_LINE = 200  # of a title or question, in a status's bulleted lists
+MAX_HOME_DECISIONS = 10  # a block each: the Home tab stays under its 100 blocks (handlers/blocks/home.py)
+
+
+def _listed_section(heading: str, lines: list[str], count: int) -> Block:
+    if count > len(lines):
+        lines = [*lines, f"…and {count - len(lines)} more"]
+    return section(clip(f"*{heading}* ({count})\n" + (bulleted(lines) if lines else "_none_"), SECTION_TEXT_LIMIT))
+
+
+def status_raid_blocks(raid: ProjectRaid) -> list[Block]:
+    """`/pmo status KEY`: the open risks scoring 15+, the open high and critical issues and the
+    decisions asked for, each the first few with a count; `/pmo risks KEY` and the rest list them all."""
+    risk_lines = [
+        f"{escaped(clip(line.title, MAX_STATUS_LINE))} · score {line.score} · {_review_phrase(line)}"
+        f" · {user(line.owner_user_id)}"
+        for line in raid.risks
+    ]
+    issue_lines = [
+        f"{escaped(clip(line.title, MAX_STATUS_LINE))} · {SEVERITY_MARKS.get(line.severity, line.severity)}"
+        + (f" · due {slack_date(line.due)}" if line.due else "")
+        + f" · {user(line.owner_user_id)}"
+        for line in raid.issues
+    ]
+    today = raid.as_of
+    decision_lines = [
+        f"{escaped(clip(line.question, MAX_STATUS_LINE))} · {user(line.decider_user_id)} · by {slack_date(line.due)}"
+        + (" :warning: past its date" if line.due < today else "")
+        + f" · {_age(line, today)}"
+        for line in raid.decisions
+    ]
+    return [
+        _listed_section(f"Open risks scoring {HIGH_SCORE}+", risk_lines, raid.high_risks),
+        _listed_section("Open high and critical issues", issue_lines, raid.high_issues),
+        _listed_section("Decisions needed", decision_lines, raid.open_decisions),
+    ]
+
+
+def home_decisions_blocks(lines: list[DecisionLine], *, today: date) -> list[Block]:
+    """The Home tab's decisions asked of the viewer, oldest first, each with Record decision."""
+    if not lines:
+        return []
+    blocks: list[Block] = [header("Decisions waiting for you")]
+    for line in lines[:MAX_HOME_DECISIONS]:
+        block = section(decision_text(line, today=today))
+        block["accessory"] = button(
+            "Record decision", RaidActionId.DECISION_RECORD, DecisionRef(line.request_id).to_json(), style="primary"
+        )
+        blocks.append(block)
+    if len(lines) > MAX_HOME_DECISIONS:
+        blocks.append(context(f"…and {len(lines) - MAX_HOME_DECISIONS} more: `/pmo decisions` lists them all."))
+    return [*blocks, divider()]

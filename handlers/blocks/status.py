@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from bot.services.confidence import Scale
 from bot.services.health import StatusRow, TablePage, Trend
 from bot.services.status import (
     ActionLine,
@@ -16,7 +18,7 @@ from bot.services.status import (
     ProjectOverview,
 )
 from handlers.blocks.benefits import benefits_blocks
-from handlers.blocks.checkins import RAG_EMOJI, rag_label
+from handlers.blocks.checkins import rag_label
 from handlers.blocks.coaching import accountability_warning
 from handlers.blocks.common import (
     Block,
@@ -34,9 +36,11 @@ from handlers.blocks.common import (
     slack_time,
     user,
 )
+from handlers.blocks.confidence import colour_name, level_label, level_name
 from handlers.blocks.cost import status_cost_blocks
 from handlers.blocks.metadata import JsonState
 from handlers.blocks.milestones import schedule_blocks
+from handlers.blocks.risks import status_raid_blocks
 from handlers.ids import ActionId
 from storage.models import Rag
 
@@ -72,17 +76,18 @@ def age(since: datetime, now: datetime) -> str:
     return f"{days}d" if days < 14 else f"{days // 7}w"
 
 
-def rag_marker(rag: Rag | None) -> str:
-    """The colour and its word: no meaning by colour alone."""
-    return f"{RAG_EMOJI[rag]} {rag.value.capitalize()}" if rag else f"{NO_STATUS} No status"
+def rag_marker(scale: Scale, rag: Rag | None, given_level: str | None) -> str:
+    """A status as read: the level on the configured scale with the colour it maps to."""
+    return level_label(scale, rag, given_level) if rag else f"{NO_STATUS} No status"
 
 
-def status_marker(rag: Rag | None, trend: Trend | None) -> str:
-    return rag_marker(rag) + (TREND_ARROWS[trend] if trend else "")
+def status_marker(scale: Scale, rag: Rag | None, given_level: str | None, trend: Trend | None) -> str:
+    return rag_marker(scale, rag, given_level) + (TREND_ARROWS[trend] if trend else "")
 
 
-def row_text(row: StatusRow, now: datetime) -> str:
-    """One project in a table: status and trend, key and name, then the measures."""
+def row_text(row: StatusRow, now: datetime, *, scale: Scale, levels: Mapping[str, str]) -> str:
+    """One project in a table: status (on the configured scale; `levels` holds the latest check-ins'
+    stored levels by key) and trend, key and name, then the measures."""
     checked_in = f"checked in {age(row.last_checkin_at, now)} ago" if row.last_checkin_at else "no check-in yet"
     measures = [
         checked_in,
@@ -91,20 +96,21 @@ def row_text(row: StatusRow, now: datetime) -> str:
         plural(row.open_incidents, "open incident"),
     ]
     return (
-        f"{status_marker(row.rag, row.trend)} *{row.key}* · {escaped(clip(row.name, MAX_NAME_IN_ROW))}\n"
-        + " · ".join(measures)
+        f"{status_marker(scale, row.rag, levels.get(row.key), row.trend)} "
+        f"*{row.key}* · {escaped(clip(row.name, MAX_NAME_IN_ROW))}\n" + " · ".join(measures)
     )
 
 
-def _row_block(row: StatusRow, now: datetime, *, with_details: bool) -> Block:
-    block = section(row_text(row, now))
+def _row_block(row: StatusRow, now: datetime, scale: Scale, levels: Mapping[str, str], *, with_details: bool) -> Block:
+    block = section(row_text(row, now, scale=scale, levels=levels))
     if with_details:
         block["accessory"] = button("Details", ActionId.SHOW_PROJECT_STATUS, row.key)
     return block
 
 
-def rag_counts(counts: Counter[Rag | None]) -> str:
-    parts = [f"{counts[rag]} {rag.value.capitalize()}" for rag in (Rag.RED, Rag.AMBER, Rag.GREEN)]
+def rag_counts(counts: Counter[Rag | None], scale: Scale) -> str:
+    """Counts by the colour each level maps to, named in the scale's words ("2 Amber/Red or Red")."""
+    parts = [f"{counts[rag]} {colour_name(scale, rag)}" for rag in (Rag.RED, Rag.AMBER, Rag.GREEN)]
     return ", ".join([*parts, f"{counts[None]} without a status"])
 
 
@@ -115,21 +121,30 @@ ORDER_NOTE = (
 )
 
 
-def status_table_text(title: str, table: TablePage) -> str:
+def status_table_text(title: str, table: TablePage, *, scale: Scale) -> str:
     return (
-        f"{title}: {plural(table.total, 'project')} ({rag_counts(table.rag_counts)}), "
+        f"{title}: {plural(table.total, 'project')} ({rag_counts(table.rag_counts, scale)}), "
         f"page {table.page + 1} of {table.pages}"
     )
 
 
-def status_table_blocks(title: str, table: TablePage, *, now: datetime, shareable: bool) -> list[Block]:
-    """One page of the table. The private copy has Details, paging and Share; the shared copy none."""
+def status_table_blocks(
+    title: str,
+    table: TablePage,
+    *,
+    levels: Mapping[str, str],
+    scale: Scale,
+    now: datetime,
+    shareable: bool,
+) -> list[Block]:
+    """One page of the table (`levels`: the latest check-ins' stored levels by key). The private
+    copy has Details, paging and Share; the shared copy none."""
     page, pages = table.page, table.pages
-    counts = f"{plural(table.total, 'project')}: {rag_counts(table.rag_counts)}"
+    counts = f"{plural(table.total, 'project')}: {rag_counts(table.rag_counts, scale)}"
     blocks: list[Block] = [
         header(title),
         context(f"{counts}. Page {page + 1} of {pages}. {ORDER_NOTE}"),
-        *(_row_block(row, now, with_details=shareable) for row in table.rows),
+        *(_row_block(row, now, scale, levels, with_details=shareable) for row in table.rows),
     ]
     if shareable:
         buttons = []
@@ -145,16 +160,19 @@ def status_table_blocks(title: str, table: TablePage, *, now: datetime, shareabl
 # --- one project ------------------------------------------------------------------------------
 
 
-def _history_block(history: list[PeriodStatus]) -> Block:
+def _history_block(history: list[PeriodStatus], scale: Scale) -> Block:
     # One element per period keeps each label under its colour; 8 periods fit a context's 10 elements.
     cells = [
-        mrkdwn(f"{rag_marker(cell.rag) if cell.rag or not cell.missed else f'{MISSED} Missed'} {cell.period[5:]}")
+        mrkdwn(
+            (rag_marker(scale, cell.rag, cell.confidence) if cell.rag or not cell.missed else f"{MISSED} Missed")
+            + f" {cell.period[5:]}"
+        )
         for cell in history
     ]
     return {"type": "context", "elements": cells}
 
 
-def _narrative_blocks(narrative: Narrative, now: datetime) -> list[Block]:
+def _narrative_blocks(narrative: Narrative, now: datetime, scale: Scale) -> list[Block]:
     aspects = " · ".join(
         f"{name} {rag_label(rag)}"
         for name, rag in (("Schedule", narrative.schedule), ("Cost", narrative.cost), ("Scope", narrative.scope))
@@ -162,7 +180,7 @@ def _narrative_blocks(narrative: Narrative, now: datetime) -> list[Block]:
     )
     amended = ", amended" if narrative.revision > 1 else ""
     heading = (
-        f"*Latest update*, {narrative.period}: {rag_label(narrative.overall)}"
+        f"*Latest update*, {narrative.period}: {level_label(scale, narrative.overall, narrative.confidence)}"
         f" (from {user(narrative.submitted_by_user_id)}, {age(narrative.submitted_at, now)} ago{amended})"
         + (f"\n{aspects}" if aspects else "")
     )
@@ -191,12 +209,13 @@ def _incident_text(line: IncidentLine) -> str:
     return f"*{line.key}* {line.severity}: {summary} (since {slack_time(line.declared_at)})"
 
 
-def project_status_text(overview: ProjectOverview) -> str:
-    latest = overview.narrative.overall if overview.narrative else None
-    return f"{overview.key} · {escaped(overview.name)}: {rag_label(latest)}"
+def project_status_text(overview: ProjectOverview, *, scale: Scale) -> str:
+    latest = overview.narrative
+    shown = level_name(scale, latest.overall, latest.confidence) if latest else "no status yet"
+    return f"{overview.key} · {escaped(overview.name)}: {shown}"
 
 
-def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable: bool) -> list[Block]:
+def project_status_blocks(overview: ProjectOverview, *, scale: Scale, now: datetime, shareable: bool) -> list[Block]:
     """What `/pmo status KEY` shows; the share button only on the private copy."""
     people = f"Sponsor {user(overview.sponsor_user_id)} · Lead {user(overview.lead_user_id)}"
     state = "" if overview.state == "active" else f" · {overview.state.capitalize()}"
@@ -205,10 +224,10 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
         context(people + state),
         *accountability_warning(overview.accountability),
         section(f"*Last {plural(len(overview.history), 'period')}* (:x: missed, {NO_STATUS} no update)"),
-        _history_block(overview.history),
+        _history_block(overview.history, scale),
     ]
     if overview.narrative:
-        blocks += _narrative_blocks(overview.narrative, now)
+        blocks += _narrative_blocks(overview.narrative, now, scale)
     else:
         blocks.append(section(f"*Latest update*: none yet. `/pmo checkin {overview.key}` opens the form."))
 
@@ -230,6 +249,8 @@ def project_status_blocks(overview: ProjectOverview, *, now: datetime, shareable
     if more_incidents:
         incident_lines.append(f"…and {more_incidents} more")
     blocks.append(section("*Incidents affecting it*\n" + (bulleted(incident_lines) if incident_lines else "_none_")))
+    if overview.raid is not None:
+        blocks += status_raid_blocks(overview.raid)
     blocks += schedule_blocks(overview.schedule)
     blocks += status_cost_blocks(overview.cost)
 
