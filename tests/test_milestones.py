@@ -218,7 +218,7 @@ def test_edit_renames_and_rebaselines_a_milestone_and_the_name_must_stay_unique(
     saved = save("Service live", "2027-01-11")
 
     assert saved["response_action"] == "update" and "*CRM-2 · Service live*" in str(saved["view"])
-    assert "|11 Jan 2027>, 5 working days late)" in str(saved["view"])  # the forecast stays 18 Jan
+    assert "|Mon 11 Jan 2027>, 5 working days late)" in str(saved["view"])  # the forecast stays 18 Jan
     assert _stored(session_factory, "Service live") == (date(2027, 1, 11), date(2027, 1, 18), None)
 
 
@@ -296,7 +296,7 @@ def test_the_check_in_asks_about_milestones_due_in_eight_weeks_and_its_summary_l
     assert _stored(session_factory, "Data migrated")[1] == date(2026, 12, 11)
     [summary] = fake_slack.messages_in("C0CRM")
     assert "Forecasts moved: Data migrated <!date^" in str(summary["blocks"])
-    assert "|04 Dec 2026> → <!date^" in str(summary["blocks"]) and "|11 Dec 2026>" in str(summary["blocks"])
+    assert "|Fri 4 Dec 2026> → <!date^" in str(summary["blocks"]) and "|Fri 11 Dec 2026>" in str(summary["blocks"])
 
     # An amendment giving the same forecast again moves nothing, so its summary lists none.
     slack.view_submission(

@@ -5,7 +5,7 @@ slip notice and the digest's lines. Pure: data in, blocks out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date
 from typing import Any, ClassVar
 
 from bot.services.milestones import (
@@ -33,6 +33,7 @@ from handlers.blocks.common import (
     header,
     plain,
     section,
+    slack_date,
 )
 from handlers.blocks.metadata import JsonState
 from handlers.ids import ActionId, CallbackId, MilestoneBlock
@@ -83,12 +84,6 @@ def milestone_field(milestone_id: int) -> str:
 # --- words ---------------------------------------------------------------------------------
 
 
-def day_text(day: date) -> str:
-    """A calendar day in each reader's own format; noon UTC keeps it the same day in every timezone."""
-    stamp = int(datetime.combine(day, time(12), tzinfo=timezone.utc).timestamp())
-    return f"<!date^{stamp}^{{date_short_pretty}}|{day:%d %b %Y}>"
-
-
 def _slip_words(days: int) -> str:
     if days == 0:
         return "on plan"
@@ -100,13 +95,12 @@ def milestone_text(line: MilestoneLine, *, with_project: bool = False) -> str:
     """One milestone: its forecast (or the day it was met) against its baseline; slipped ones marked."""
     name = f"{line.project_key} · {escaped(line.name)}" if with_project else escaped(line.name)
     if line.actual is not None:
-        return (
-            f"*{name}*: met {day_text(line.actual)} (baseline {day_text(line.baseline)}, {_slip_words(line.slip_days)})"
-        )
+        baseline = f"baseline {slack_date(line.baseline)}, {_slip_words(line.slip_days)}"
+        return f"*{name}*: met {slack_date(line.actual)} ({baseline})"
     marker = ":warning: " if line.has_slipped else ""
     return (
-        f"{marker}*{name}*: forecast {day_text(line.forecast)} "
-        f"(baseline {day_text(line.baseline)}, {_slip_words(line.slip_days)})"
+        f"{marker}*{name}*: forecast {slack_date(line.forecast)} "
+        f"(baseline {slack_date(line.baseline)}, {_slip_words(line.slip_days)})"
     )
 
 
@@ -114,14 +108,14 @@ def dependency_text(line: DependencyLine) -> str:
     """ "CRM-2 needs HR-1's Data feed live by <date>", and whether the forecast makes it."""
     what = (
         f"{line.needing_key} needs {line.milestone_key}'s *{escaped(line.milestone_name)}* "
-        f"by {day_text(line.needed_by)}"
+        f"by {slack_date(line.needed_by)}"
     )
     if line.actual is not None:
-        return f"{what}: met {day_text(line.actual)}"
+        return f"{what}: met {slack_date(line.actual)}"
     if line.is_late:
         unit = "working day" if line.late_days == 1 else "working days"
-        return f":warning: {what}: forecast {day_text(line.forecast)}, {line.late_days} {unit} too late"
-    return f"{what}: forecast {day_text(line.forecast)}, in time"
+        return f":warning: {what}: forecast {slack_date(line.forecast)}, {line.late_days} {unit} too late"
+    return f"{what}: forecast {slack_date(line.forecast)}, in time"
 
 
 # --- modals ----------------------------------------------------------------------------------
@@ -343,7 +337,7 @@ def milestone_list_blocks(plan: MilestonePlan) -> list[Block]:
 
 def forecasts_moved_text(moves: list[ForecastMove]) -> str:
     """The check-in summary's line: "Forecasts moved: Go live 4 Jan 2027 → 18 Jan 2027"."""
-    listed = "; ".join(f"{escaped(move.name)} {day_text(move.before)} → {day_text(move.after)}" for move in moves)
+    listed = "; ".join(f"{escaped(move.name)} {slack_date(move.before)} → {slack_date(move.after)}" for move in moves)
     return f"Forecasts moved: {listed}"
 
 
@@ -424,8 +418,8 @@ def slip_notice_blocks(notice: SlipNotice) -> list[Block]:
     return [
         section(
             f":warning: *{line.milestone_key}'s milestone {escaped(line.milestone_name)}* is now forecast for "
-            f"{day_text(line.forecast)}: {line.late_days} {unit} after "
-            f"*{notice.project_key} · {escaped(notice.project_name)}* needs it ({day_text(line.needed_by)})."
+            f"{slack_date(line.forecast)}: {line.late_days} {unit} after "
+            f"*{notice.project_key} · {escaped(notice.project_name)}* needs it ({slack_date(line.needed_by)})."
         ),
         context(
             f"Time to check the plan: `/pmo status {notice.project_key}` shows what it depends on; "
