@@ -594,9 +594,22 @@ class Overdue:
     benefits_behind: list[dict[str, str]] = field(default_factory=list)
 
 
-def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[CheckinPeriod, Project]]:  # type: ignore[no-untyped-def]
+def _unanswered(  # type: ignore[no-untyped-def]
+    session: Session, condition, *, before: datetime, now: datetime
+) -> list[tuple[CheckinPeriod, Project]]:
     answered = select(Checkin.id).where(
         Checkin.project_id == CheckinPeriod.project_id, Checkin.period == CheckinPeriod.period
+    )
+    # Periods found answered once are recorded as such (a check-in is never taken back), so
+    # the chase reads, by index, only the periods still open in its window.
+    in_window = (
+        CheckinPeriod.answered_seen_at.is_(None),
+        CheckinPeriod.prompted_at <= before,
+        CheckinPeriod.prompted_at > before - CHASE_WINDOW,
+    )
+    session.execute(
+        update(CheckinPeriod).where(*in_window, answered.exists()).values(answered_seen_at=now),
+        execution_options={"synchronize_session": False},
     )
     return list(
         session.execute(
@@ -604,8 +617,7 @@ def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[
             .join(Project, Project.id == CheckinPeriod.project_id)
             .where(
                 condition,
-                CheckinPeriod.prompted_at <= before,
-                CheckinPeriod.prompted_at > before - CHASE_WINDOW,
+                *in_window,
                 CheckinPeriod.excused_reason.is_(None),
                 Project.status == ProjectStatus.ACTIVE,
                 Project.id.not_in(incidents.paused_project_ids()),
@@ -659,7 +671,7 @@ def _nobody_to_chase(session: Session, rows: list[tuple[CheckinPeriod, Project]]
 
 def take_due_reminders(session: Session, *, now: datetime, after: timedelta) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, marked reminded so no one reminds twice."""
-    rows = _unanswered(session, CheckinPeriod.reminded_at.is_(None), before=now - after)
+    rows = _unanswered(session, CheckinPeriod.reminded_at.is_(None), before=now - after, now=now)
     excused = _nobody_to_chase(session, rows, today=now.date())
     return [
         _overdue(period, project, today=now.date())
@@ -670,7 +682,7 @@ def take_due_reminders(session: Session, *, now: datetime, after: timedelta) -> 
 
 def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolerance: float) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, recorded as missed (once)."""
-    rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after)
+    rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after, now=now)
     excused = _nobody_to_chase(session, rows, today=now.date())
     return [
         replace(
