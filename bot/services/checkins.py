@@ -602,13 +602,15 @@ def _unanswered(  # type: ignore[no-untyped-def]
     )
     # Periods found answered once are recorded as such (a check-in is never taken back), so
     # the chase reads, by index, only the periods still open in its window.
-    in_window = (
+    still_open = (
+        condition,
         CheckinPeriod.answered_seen_at.is_(None),
         CheckinPeriod.prompted_at <= before,
         CheckinPeriod.prompted_at > before - CHASE_WINDOW,
+        CheckinPeriod.excused_reason.is_(None),
     )
     session.execute(
-        update(CheckinPeriod).where(*in_window, answered.exists()).values(answered_seen_at=now),
+        update(CheckinPeriod).where(*still_open, answered.exists()).values(answered_seen_at=now),
         execution_options={"synchronize_session": False},
     )
     return list(
@@ -616,9 +618,7 @@ def _unanswered(  # type: ignore[no-untyped-def]
             select(CheckinPeriod, Project)
             .join(Project, Project.id == CheckinPeriod.project_id)
             .where(
-                condition,
-                *in_window,
-                CheckinPeriod.excused_reason.is_(None),
+                *still_open,
                 Project.status == ProjectStatus.ACTIVE,
                 Project.id.not_in(incidents.paused_project_ids()),
                 ~answered.exists(),

@@ -4,8 +4,8 @@ Revision ID: 0017
 Revises: 0015
 Create Date: 2026-12-02 02:20:00
 
-No backfill: the first tick after the upgrade finds each answered period in the chase's
-window and each alert in the ledger once, and records it.
+The history is recorded here (every answered period, every alert in the ledger), so the
+columns are NULL only for what a tick may still have to chase or post.
 """
 
 from __future__ import annotations
@@ -25,11 +25,19 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_checkin_periods_answered_seen_at_prompted_at", ["answered_seen_at", "prompted_at"], unique=False
         )
+    op.execute(
+        "UPDATE checkin_periods SET answered_seen_at = CURRENT_TIMESTAMP WHERE EXISTS (SELECT 1 FROM checkins"
+        " WHERE checkins.project_id = checkin_periods.project_id AND checkins.period = checkin_periods.period)"
+    )
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("alert_seen_in_ledger_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_escalations_alert_seen_in_ledger_at"), ["alert_seen_in_ledger_at"], unique=False
         )
+    op.execute(
+        "UPDATE escalations SET alert_seen_in_ledger_at = CURRENT_TIMESTAMP WHERE EXISTS (SELECT 1 FROM"
+        " outgoing_messages WHERE outgoing_messages.idempotency_key = 'escalation:' || escalations.cause_key)"
+    )
 
 
 def downgrade() -> None:
