@@ -233,6 +233,7 @@ def _escalation(cause_key: str, project_id: int, period: str, at: datetime) -> d
         "status": EscalationStatus.ACKNOWLEDGED,
         "created_at": at,
         "updated_at": at,
+        "alert_seen_in_ledger_at": at,  # its alert is in the ledger, as the next tick would have recorded
     }
 
 
