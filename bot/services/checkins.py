@@ -629,6 +629,10 @@ def _unanswered(  # type: ignore[no-untyped-def]
         CheckinPeriod.prompted_at > before - CHASE_WINDOW,
         CheckinPeriod.excused_reason.is_(None),
     )
+    # Anything due at all? One probe of that index, before any join the planner could start
+    # from the projects' side.
+    if session.scalar(select(CheckinPeriod.id).where(*still_open).limit(1)) is None:
+        return []
     session.execute(
         update(CheckinPeriod).where(*still_open, answered.exists()).values(answered_seen_at=now),
         execution_options={"synchronize_session": False},
