@@ -1,8 +1,10 @@
-"""What the rate-limited benchmarks share: their options, the bot's settings, and the report.
+"""What the benchmarks share: their options (every bench parses them here), and for the
+rate-limited ones (fanout, incident) the bot's settings and the report.
 
-Both run the bot against the fake Slack with Slack's chat.postMessage limits switched on
-(1 message/second/channel and an overall limit, over which it answers 429 + Retry-After),
-at the bot's default pacing unless `--messages-per-second` sets the ceiling.
+The rate-limited ones run the bot against the fake Slack with Slack's chat.postMessage
+limits switched on (1 message/second/channel and an overall limit, over which it answers
+429 + Retry-After), at the bot's default pacing unless `--messages-per-second` sets the
+ceiling.
 """
 
 from __future__ import annotations
@@ -26,19 +28,39 @@ class Options:
     database_url: str | None
 
 
+def parser(description: str, *, projects: int | list[int]) -> argparse.ArgumentParser:
+    """The options every benchmark takes: the portfolio's size and the database.
+
+    A list of default sizes makes `--projects` take several (the bench runs each in turn).
+    """
+    parsed = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if isinstance(projects, list):
+        parsed.add_argument("--projects", type=int, nargs="+", default=projects, help="portfolio sizes, run in turn")
+    else:
+        parsed.add_argument("--projects", type=int, default=projects)
+    parsed.add_argument(
+        "--database-url", default=None, help="default: a fresh SQLite file; a PostgreSQL database is rebuilt"
+    )
+    return parsed
+
+
+def chosen_database(url: str | None, scratch: str, name: str) -> str:
+    """The database the bench runs on: the one given, or a fresh SQLite file in `scratch`."""
+    return url or f"sqlite:///{scratch}/{name}.sqlite3"
+
+
 def parse_options(description: str, *, projects: int) -> Options:
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--projects", type=int, default=projects)
-    parser.add_argument("--overall-per-second", type=float, default=50.0, help="the fake's workspace-wide limit")
-    parser.add_argument("--channel-per-second", type=float, default=1.0, help="the fake's per-channel limit")
-    parser.add_argument(
+    """The rate-limited benchmarks' options: the common ones and the fake Slack's limits."""
+    parsed = parser(description, projects=projects)
+    parsed.add_argument("--overall-per-second", type=float, default=50.0, help="the fake's workspace-wide limit")
+    parsed.add_argument("--channel-per-second", type=float, default=1.0, help="the fake's per-channel limit")
+    parsed.add_argument(
         "--messages-per-second",
         type=float,
         default=None,
         help="SLACK_MESSAGES_PER_SECOND for the bot, its ceiling (default: unset, the bot's default)",
     )
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    args = parser.parse_args()
+    args = parsed.parse_args()
     return Options(
         args.projects, args.overall_per_second, args.channel_per_second, args.messages_per_second, args.database_url
     )

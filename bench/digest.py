@@ -15,7 +15,6 @@ Deterministic: the same arguments give the same rows.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import resource
@@ -35,6 +34,8 @@ sys.path.insert(0, str(REPO_ROOT))
 from sqlalchemy import insert, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from bench._common import chosen_database  # noqa: E402
+from bench._common import parser as bench_parser  # noqa: E402
 from bench.portfolio import add_summary_rows  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
@@ -139,6 +140,8 @@ def seed(session_factory: sessionmaker[Session], projects: int) -> dict[str, int
                         "prompted_at": due_at,
                         "missed_at": due_at + timedelta(hours=48) if missed else None,
                         "excused_reason": excused,
+                        # As the ticks since would have recorded it.
+                        "answered_seen_at": None if excused or missed else due_at + timedelta(days=1),
                     }
                 )
                 if excused or missed:
@@ -295,13 +298,10 @@ def _build_pack(session_factory: sessionmaker[Session], settings: Settings) -> N
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--projects", type=int, default=5000)
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, projects=5000).parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        database_url = args.database_url or f"sqlite:///{scratch}/digest.sqlite3"
+        database_url = chosen_database(args.database_url, scratch, "digest")
         engine = make_engine(database_url)
         rebuild_schema(engine)
         session_factory = make_session_factory(engine)

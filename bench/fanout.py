@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from bench._common import bot_settings, limit_fake, outcome, parse_options, report  # noqa: E402
+from bench._common import bot_settings, chosen_database, limit_fake, outcome, parse_options, report  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
@@ -74,7 +74,7 @@ def seed(session_factory, projects: int) -> None:  # type: ignore[no-untyped-def
 def main() -> None:
     options = parse_options(__doc__, projects=2000)
     with tempfile.TemporaryDirectory() as scratch:
-        database_url = options.database_url or f"sqlite:///{scratch}/fanout.sqlite3"
+        database_url = chosen_database(options.database_url, scratch, "fanout")
         engine = make_engine(database_url)
         rebuild_schema(engine)
         session_factory = make_session_factory(engine)

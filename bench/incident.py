@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench._common import bot_settings, limit_fake, outcome, parse_options, report  # noqa: E402
+from bench._common import bot_settings, chosen_database, limit_fake, outcome, parse_options, report  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.services import incidents  # noqa: E402
@@ -114,7 +114,7 @@ def main() -> None:
     channels = {channel_of(n) for n in range(options.projects)}
 
     with tempfile.TemporaryDirectory() as scratch:
-        database_url = options.database_url or f"sqlite:///{scratch}/incident.sqlite3"
+        database_url = chosen_database(options.database_url, scratch, "incident")
         engine = make_engine(database_url)
         rebuild_schema(engine)
         session_factory = make_session_factory(engine)

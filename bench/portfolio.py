@@ -178,6 +178,8 @@ def _seed_history(session: Session, rows_by_id: dict[int, dict[str, Any]], late:
                     "prompted_at": due_at,
                     "reminded_at": None if answered else due_at + timedelta(hours=24),
                     "missed_at": None if answered else due_at + timedelta(hours=48),
+                    # As the ticks since would have recorded it.
+                    "answered_seen_at": due_at + timedelta(days=1) if answered else None,
                 }
             )
             messages.append(_sent(f"checkin-prompt:{project_id}:{period}", f"C{project_id:07d}", due_at))
@@ -231,6 +233,7 @@ def _escalation(cause_key: str, project_id: int, period: str, at: datetime) -> d
         "status": EscalationStatus.ACKNOWLEDGED,
         "created_at": at,
         "updated_at": at,
+        "alert_seen_in_ledger_at": at,  # its alert is in the ledger, as the next tick would have recorded
     }
 
 

@@ -50,6 +50,8 @@ sys.path.insert(0, str(REPO_ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench._common import chosen_database  # noqa: E402
+from bench._common import parser as bench_parser  # noqa: E402
 from bench.portfolio import PMO_ADMIN, TEAM_ID, seed  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.demo.signed import SignedRequests, slack_signature  # noqa: E402
@@ -277,14 +279,12 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--projects", type=int, default=5000)
+    parser = bench_parser(__doc__, projects=5000)
     parser.add_argument("--actions-per-project", type=int, default=10)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="WEB_CONCURRENCY (default: the cores)")
     parser.add_argument("--threads", type=int, default=8, help="WEB_THREADS")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--serve-bare", nargs=3, metavar=("PORT", "API_URL", "TOKEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -294,7 +294,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     with tempfile.TemporaryDirectory() as scratch:
-        database_url = args.database_url or f"sqlite:///{scratch}/status.sqlite3"
+        database_url = chosen_database(args.database_url, scratch, "status")
         settings_url = load_settings(_env_file=None, database_url=database_url).database_url
         engine = make_engine(settings_url)
         rebuild_schema(engine)

@@ -37,7 +37,7 @@ def publish_unposted_alerts(ctx: AppContext, now: datetime) -> None:
     if ctx.settings.pmo_channel_id is None:
         return
     with unit_of_work(ctx.session_factory) as session:
-        pending = escalations.unposted(session)
+        pending = escalations.unposted(session, now=now)
     for escalation_id in pending:
         publish_alert(ctx, escalation_id, now=now)
 

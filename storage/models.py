@@ -406,7 +406,11 @@ class CheckinPeriod(Base):
     """One project's check-in cycle for one period: prompt, reminder, outcome."""
 
     __tablename__ = "checkin_periods"
-    __table_args__ = (UniqueConstraint("project_id", "period"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "period"),
+        # The chase reads only the periods it has not yet seen answered, in its window.
+        Index("ix_checkin_periods_answered_seen_at_prompted_at", "answered_seen_at", "prompted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -420,6 +424,9 @@ class CheckinPeriod(Base):
     missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Why no check-in was owed this period (a skip date, an incident pause), for fair compliance.
     excused_reason: Mapped[str | None] = mapped_column(String(64))
+    # When the tick's chase (reminders, misses) first found a check-in for the period, so later
+    # ticks skip it without looking again; the check-ins themselves stay the truth.
+    answered_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Checkin(Base):
@@ -577,7 +584,9 @@ class Escalation(Base):
     )
     picked_up_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     picked_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # The alert message lives in the outgoing-message ledger under "escalation:<cause_key>".
+    # The alert message lives in the outgoing-message ledger under "escalation:<cause_key>";
+    # when the tick's safety net first found it there, so later ticks skip it without looking.
+    alert_seen_in_ledger_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

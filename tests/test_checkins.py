@@ -504,6 +504,51 @@ def test_an_escalation_recorded_but_never_posted_is_posted_by_the_next_tick(
     assert "Reported Red" in str(alert["blocks"])
 
 
+def test_an_alert_recorded_after_the_earlier_ones_were_posted_is_still_posted(
+    app_context, fake_slack, session_factory, crm
+):
+    from bot.services import escalations
+    from bot.services.escalations import Cause
+
+    def record_unposted(cause_key: str) -> None:
+        with unit_of_work(session_factory) as session:  # as if the process died right after recording it
+            escalations.raise_or_update(
+                session,
+                Cause(cause_key, EscalationKind.CHECKIN_ATTENTION, {"period": "2026-W48", "red": True}),
+                project=session.query(Project).filter_by(key="CRM-2").one(),
+                now=NOW,
+            )
+
+    record_unposted("checkin-red:CRM-2:2026-W47")
+    tick(app_context, NOW)
+    tick(app_context, NOW + timedelta(minutes=1))  # finds the first alert in the ledger, and from then skips it
+    record_unposted("checkin-red:CRM-2:2026-W48")
+    tick(app_context, NOW + timedelta(minutes=2))
+    tick(app_context, NOW + timedelta(minutes=3))
+
+    assert len(alerts(fake_slack)) == 2
+
+
+def test_after_an_answered_week_the_next_unanswered_week_is_still_chased(
+    app_context, slack, fake_slack, crm, listeners
+):
+    tick(app_context, DUE)
+    submit(slack, fake_slack, overall="green")
+    listeners.wait_idle()
+    for hours in (24, 48):  # the week's chase finds it answered, and from then skips it
+        tick(app_context, DUE + timedelta(hours=hours))
+    assert fake_slack.messages_in(LEAD) == [] and alerts(fake_slack) == []
+
+    next_week = DUE + timedelta(weeks=1)
+    for hours in (0, 24, 48):
+        tick(app_context, next_week + timedelta(hours=hours))
+
+    [reminder] = fake_slack.messages_in(LEAD)
+    assert "2026-W49" in str(reminder)
+    [alert] = alerts(fake_slack)
+    assert "No check-in for 2026-W49" in str(alert["blocks"])
+
+
 def test_a_named_deputy_is_reminded_too(app_context, slack, fake_slack, crm, listeners):
     slack.command("deputy CRM-2 <@U0DEPUTY|dee>", user_id=SPONSOR, channel_id="C0CRM")
     assert "deputy lead" in fake_slack.wait_for_response()["text"]

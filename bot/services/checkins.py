@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
@@ -76,8 +76,8 @@ def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) ->
 
     Every tick asks, so the work follows what is due rather than the portfolio's size:
     projects share a handful of cadences (day, time, timezone), each cadence's latest
-    instant is worked out once, and the database returns only the projects whose period
-    for it has not been opened yet.
+    instant is worked out once, and one pass of the database returns only the projects
+    whose period for their cadence's instant has not been opened yet.
     """
     weekday = func.coalesce(Project.checkin_day, default_cadence.weekday)
     time_of_day = func.coalesce(Project.checkin_time, default_cadence.time_of_day)
@@ -89,29 +89,49 @@ def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) ->
         # A team restoring a live service is left alone; resolving excuses the periods it missed.
         Project.id.not_in(incidents.paused_project_ids()),
     )
-    cadences = session.execute(
-        select(weekday, time_of_day, zone).join(ChannelLink, primary).where(*promptable).distinct()
-    ).all()
-    found: list[tuple[DuePrompt, date]] = []
-    for day, at, timezone_name in cadences:
-        period, local_day, due_at = Cadence(day, at, timezone_name).latest_due(now)
-        opened = select(CheckinPeriod.id).where(CheckinPeriod.project_id == Project.id, CheckinPeriod.period == period)
-        rows = session.execute(
-            select(Project.id, Project.key, ChannelLink.channel_id, ChannelLink.team_id)
-            .join(ChannelLink, primary)
-            .where(
-                *promptable,
-                weekday == day,
-                time_of_day == at,
-                zone == timezone_name,
-                Project.created_at <= due_at,
-                ~opened.exists(),
-            )
+    cadences = [
+        Cadence(day, at, timezone_name)
+        for day, at, timezone_name in session.execute(
+            select(weekday, time_of_day, zone).join(ChannelLink, primary).where(*promptable).distinct()
         )
-        found += [
-            (DuePrompt(project_id, key, period, due_at, channel_id, team_id), local_day)
-            for project_id, key, channel_id, team_id in rows
-        ]
+    ]
+    if not cadences:
+        return []
+    latest = {cadence: cadence.latest_due(now) for cadence in cadences}
+    period_of_cadence = case(
+        *(
+            ((weekday == cadence.weekday) & (time_of_day == cadence.time_of_day) & (zone == cadence.timezone), period)
+            for cadence, (period, _local_day, _due_at) in latest.items()
+        )
+    )
+    opened = select(CheckinPeriod.id).where(
+        CheckinPeriod.project_id == Project.id, CheckinPeriod.period == period_of_cadence
+    )
+    rows = session.execute(
+        select(
+            Project.id,
+            Project.key,
+            Project.created_at,
+            ChannelLink.channel_id,
+            ChannelLink.team_id,
+            weekday,
+            time_of_day,
+            zone,
+        )
+        .join(ChannelLink, primary)
+        .where(
+            *promptable,
+            Project.created_at <= max(due_at for _period, _local_day, due_at in latest.values()),
+            ~opened.exists(),
+        )
+    )
+    found: list[tuple[DuePrompt, date]] = []
+    for project_id, key, created_at, channel_id, team_id, day, at, timezone_name in rows:
+        cadence = Cadence(day, at, timezone_name)
+        # A cadence changed since the first read is worked out here.
+        period, local_day, due_at = latest.get(cadence) or cadence.latest_due(now)
+        if created_at <= due_at:  # a project created after its cadence's instant waits for the next
+            found.append((DuePrompt(project_id, key, period, due_at, channel_id, team_id), local_day))
     if not found:
         return []
     skipped = set(
@@ -610,19 +630,35 @@ class Overdue:
     benefits_behind: list[dict[str, str]] = field(default_factory=list)
 
 
-def _unanswered(session: Session, condition, *, before: datetime) -> list[tuple[CheckinPeriod, Project]]:  # type: ignore[no-untyped-def]
+def _unanswered(  # type: ignore[no-untyped-def]
+    session: Session, condition, *, before: datetime, now: datetime
+) -> list[tuple[CheckinPeriod, Project]]:
     answered = select(Checkin.id).where(
         Checkin.project_id == CheckinPeriod.project_id, Checkin.period == CheckinPeriod.period
+    )
+    # Periods found answered once are recorded as such (a check-in is never taken back), so
+    # the chase reads, by index, only the periods still open in its window.
+    still_open = (
+        condition,
+        CheckinPeriod.answered_seen_at.is_(None),
+        CheckinPeriod.prompted_at <= before,
+        CheckinPeriod.prompted_at > before - CHASE_WINDOW,
+        CheckinPeriod.excused_reason.is_(None),
+    )
+    # Anything due at all? One probe of that index, before any join the planner could start
+    # from the projects' side.
+    if session.scalar(select(CheckinPeriod.id).where(*still_open).limit(1)) is None:
+        return []
+    session.execute(
+        update(CheckinPeriod).where(*still_open, answered.exists()).values(answered_seen_at=now),
+        execution_options={"synchronize_session": False},
     )
     return list(
         session.execute(
             select(CheckinPeriod, Project)
             .join(Project, Project.id == CheckinPeriod.project_id)
             .where(
-                condition,
-                CheckinPeriod.prompted_at <= before,
-                CheckinPeriod.prompted_at > before - CHASE_WINDOW,
-                CheckinPeriod.excused_reason.is_(None),
+                *still_open,
                 Project.status == ProjectStatus.ACTIVE,
                 Project.id.not_in(incidents.paused_project_ids()),
                 ~answered.exists(),
@@ -675,7 +711,7 @@ def _nobody_to_chase(session: Session, rows: list[tuple[CheckinPeriod, Project]]
 
 def take_due_reminders(session: Session, *, now: datetime, after: timedelta) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, marked reminded so no one reminds twice."""
-    rows = _unanswered(session, CheckinPeriod.reminded_at.is_(None), before=now - after)
+    rows = _unanswered(session, CheckinPeriod.reminded_at.is_(None), before=now - after, now=now)
     excused = _nobody_to_chase(session, rows, today=now.date())
     return [
         _overdue(period, project, today=now.date())
@@ -686,7 +722,7 @@ def take_due_reminders(session: Session, *, now: datetime, after: timedelta) -> 
 
 def take_due_misses(session: Session, *, now: datetime, after: timedelta, tolerance: float) -> list[Overdue]:
     """Periods still unanswered `after` the prompt, recorded as missed (once)."""
-    rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after)
+    rows = _unanswered(session, CheckinPeriod.missed_at.is_(None), before=now - after, now=now)
     excused = _nobody_to_chase(session, rows, today=now.date())
     return [
         replace(

@@ -134,35 +134,21 @@ def _unanswered_help(session: Session, latest: Mapping[int, CheckinFact]) -> dic
     }
 
 
-def _load(
-    session: Session,
-    *,
-    now: datetime,
-    today: date,
-    tolerance: float,
-    default_cadence: Cadence,
-    answer_window: timedelta,
-    scope: ColumnElement[bool],
-) -> _Facts:
-    projects = governance.active_projects(session, default_cadence=default_cadence, scope=scope)
-    history = governance.checkin_history(session, since_period=governance.history_start(now))
-    statuses = {pid: governance.statuses_as_of(facts, now) for pid, facts in history.items() if pid in projects}
-    latest = {pid: known[-1] for pid, known in statuses.items() if known}
+def _facts(session: Session, found: governance.GovernanceFindings) -> _Facts:
+    latest = {pid: known[-1] for pid, known in found.statuses.items() if known}
     overdue: dict[int, list[governance.OverdueAction]] = defaultdict(list)
-    for action in governance.overdue_actions(session, today=today, zone=ZoneInfo(default_cadence.timezone)):
-        if action.project_id in projects:
-            overdue[action.project_id].append(action)
+    for action in found.overdue:
+        overdue[action.project_id].append(action)
     off_track: dict[int, list[governance.OffTrackBenefit]] = defaultdict(list)
-    for benefit in governance.off_track_benefits(session, today=today, tolerance=tolerance):
-        if benefit.project_id in projects:
-            off_track[benefit.project_id].append(benefit)
+    for benefit in found.off_track:
+        off_track[benefit.project_id].append(benefit)
     return _Facts(
-        projects=projects,
-        statuses=statuses,
+        projects=found.projects,
+        statuses=found.statuses,
         overdue=overdue,
         help_asked=_unanswered_help(session, latest),
         off_track=off_track,
-        compliance=governance.fair_compliance(session, projects, now=now, answer_window=answer_window),
+        compliance=found.compliance,
     )
 
 
@@ -297,7 +283,7 @@ def where_to_coach(
     scope: ColumnElement[bool] = EVERY_PROJECT,
 ) -> tuple[Opportunity, ...]:
     """At most MAX_OPPORTUNITIES conversations, one of each kind, ranked by leverage (see the module)."""
-    facts = _load(
+    found = governance.evaluate(
         session,
         now=now,
         today=today,
@@ -306,6 +292,12 @@ def where_to_coach(
         answer_window=answer_window,
         scope=scope,
     )
+    return opportunities(session, found)
+
+
+def opportunities(session: Session, found: governance.GovernanceFindings) -> tuple[Opportunity, ...]:
+    """`where_to_coach` for a caller that has evaluated the governance rules already (the digest)."""
+    facts = _facts(session, found)
     finders = (
         _sponsor_backlog,
         _programme_compliance,
@@ -313,7 +305,7 @@ def where_to_coach(
         _path_to_green_slipped,
         _green_benefits_off_track,
     )
-    return rank([found for finder in finders if (found := finder(facts)) is not None])
+    return rank([opportunity for finder in finders if (opportunity := finder(facts)) is not None])
 
 
 # --- coaching notes -----------------------------------------------------------------------

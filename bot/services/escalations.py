@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, NotFound
@@ -33,12 +33,21 @@ class Cause:
     period: str | None = None
 
 
-def unposted(session: Session) -> list[int]:
-    """Escalations whose alert was never claimed for sending (e.g. the process died in between)."""
+def unposted(session: Session, *, now: datetime) -> list[int]:
+    """Escalations whose alert was never claimed for sending (e.g. the process died in between).
+
+    Each alert found in the ledger is recorded as seen there, so a tick looks only at the
+    escalations raised since (an alert's ledger row is never taken back while it exists).
+    """
     claimed = select(OutgoingMessage.id).where(
         OutgoingMessage.idempotency_key == literal(message_keys.ALERT_PREFIX) + Escalation.cause_key
     )
-    return list(session.scalars(select(Escalation.id).where(~claimed.exists()).order_by(Escalation.id)))
+    not_seen = Escalation.alert_seen_in_ledger_at.is_(None)
+    session.execute(
+        update(Escalation).where(not_seen, claimed.exists()).values(alert_seen_in_ledger_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return list(session.scalars(select(Escalation.id).where(not_seen, ~claimed.exists()).order_by(Escalation.id)))
 
 
 def find(session: Session, cause_key: str) -> Escalation | None:
