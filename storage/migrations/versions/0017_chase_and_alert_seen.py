@@ -1,7 +1,7 @@
 """checkin_periods.answered_seen_at, escalations.alert_seen_in_ledger_at: an idle tick reads only what may be due
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02 02:20:00
 
 The history is recorded here (every answered period, every alert in the ledger), so the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
