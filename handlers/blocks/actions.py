@@ -31,6 +31,7 @@ from handlers.blocks.common import (
     clip,
     context,
     escaped,
+    input_block,
     plain,
     section,
     slack_date,
@@ -335,16 +336,6 @@ def help_action_made(line: ActionLine, *, made_by: str) -> Block:
 # --- forms ------------------------------------------------------------------------------------
 
 
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> Block:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label),
-        "element": {**element, "action_id": block_id},
-    }
-
-
 def new_action_modal(
     metadata: NewActionMetadata,
     *,
@@ -361,15 +352,15 @@ def new_action_modal(
         key_input: dict[str, Any] = {"type": "plain_text_input", "max_length": 32, "placeholder": plain("e.g. CRM-2")}
         if suggested_key:
             key_input["initial_value"] = suggested_key
-        blocks.append(_input(NewActionBlock.PROJECT, "Project key", key_input))
+        blocks.append(input_block(NewActionBlock.PROJECT, "Project key", key_input))
     title_input: dict[str, Any] = {"type": "plain_text_input", "max_length": MAX_TITLE_LENGTH}
     if title.strip():
         title_input["initial_value"] = clip(title.strip(), MAX_TITLE_LENGTH)
     blocks += [
-        _input(NewActionBlock.TITLE, "What has to be done", title_input),
-        _input(NewActionBlock.OWNER, "Owner", {"type": "users_select"}),
-        _input(NewActionBlock.DUE, "Due", {"type": "datepicker"}),
-        _input(
+        input_block(NewActionBlock.TITLE, "What has to be done", title_input),
+        input_block(NewActionBlock.OWNER, "Owner", {"type": "users_select"}),
+        input_block(NewActionBlock.DUE, "Due", {"type": "datepicker"}),
+        input_block(
             NewActionBlock.NOTES,
             "Notes",
             {"type": "plain_text_input", "multiline": True, "max_length": MAX_NOTE_LENGTH},
@@ -416,7 +407,7 @@ def note_modal(ref: ActionRef, title: str) -> dict[str, Any]:
         "close": plain("Cancel", MODAL_TITLE_LIMIT),
         "blocks": [
             context(f"On *{escaped(clip(title, MAX_TITLE_LENGTH))}*"),
-            _input(
+            input_block(
                 ActionNoteBlock.NOTE,
                 "Note",
                 {"type": "plain_text_input", "multiline": True, "max_length": MAX_NOTE_LENGTH},

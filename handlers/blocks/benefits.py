@@ -25,6 +25,7 @@ from handlers.blocks.common import (
     clip,
     context,
     escaped,
+    input_block,
     plain,
     section,
     slack_date,
@@ -145,21 +146,6 @@ def benefits_blocks(lines: list[BenefitLine]) -> list[Block]:
 # --- modals ----------------------------------------------------------------------------
 
 
-def _input(
-    block_id: str, label: str, element: dict[str, Any], *, hint: str | None = None, optional: bool = False
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label),
-        "element": {**element, "action_id": block_id},
-    }
-    if hint:
-        block["hint"] = plain(hint)
-    return block
-
-
 def _text(max_length: int, placeholder: str) -> dict[str, Any]:
     return {"type": "plain_text_input", "max_length": max_length, "placeholder": plain(placeholder, 150)}
 
@@ -198,12 +184,12 @@ def benefit_form_modal(project_key: str, project_name: str, editing: BenefitForm
         "close": plain("Cancel", MODAL_TITLE_LIMIT),
         "blocks": [
             context(f"A benefit of *{project_key} · {escaped(project_name)}*: an outcome the business will measure."),
-            _input(
+            input_block(
                 NewBenefitBlock.NAME,
                 "Name",
                 {**_text(MAX_NAME_LENGTH, "e.g. Calls avoided"), **_text_value(given.name)},
             ),
-            _input(
+            input_block(
                 NewBenefitBlock.MEASURE,
                 "Measure",
                 {
@@ -213,40 +199,40 @@ def benefit_form_modal(project_key: str, project_name: str, editing: BenefitForm
                 hint=LATER,
                 optional=True,
             ),
-            _input(
+            input_block(
                 NewBenefitBlock.UNIT,
                 "Unit",
                 {**_text(MAX_UNIT_LENGTH, "e.g. calls/month"), **_text_value(given.unit)},
                 optional=True,
             ),
-            _input(
+            input_block(
                 NewBenefitBlock.BASELINE,
                 "Baseline",
                 {**_NUMBER_INPUT, **_number_value(given.baseline)},
                 hint="The value before the project changes anything.",
                 optional=True,
             ),
-            _input(
+            input_block(
                 NewBenefitBlock.TARGET,
                 "Target",
                 {**_NUMBER_INPUT, **_number_value(given.target)},
                 hint="Lower than the baseline if lower is better.",
                 optional=True,
             ),
-            _input(
+            input_block(
                 NewBenefitBlock.TARGET_DATE,
                 "Target date",
                 {"type": "datepicker", **_date_value(given.target_date)},
                 optional=True,
             ),
-            _input(
+            input_block(
                 NewBenefitBlock.PLAN_START,
                 "Baseline date",
                 {"type": "datepicker", **_date_value(given.plan_start)},
                 hint="When the baseline was measured: the plan runs from here to the target. Blank: today.",
                 optional=True,
             ),
-            _input(
+            input_block(
                 NewBenefitBlock.OWNER,
                 "Owner",
                 owner,
@@ -302,9 +288,9 @@ def report_value_modal(choices: list[BenefitChoice], *, today: date) -> dict[str
             )
         )
     blocks += [
-        _input(BenefitValueBlock.BENEFIT, "Benefit", select),
-        _input(BenefitValueBlock.VALUE, "Value", _NUMBER_INPUT, hint="In the benefit's unit."),
-        _input(
+        input_block(BenefitValueBlock.BENEFIT, "Benefit", select),
+        input_block(BenefitValueBlock.VALUE, "Value", _NUMBER_INPUT, hint="In the benefit's unit."),
+        input_block(
             BenefitValueBlock.MEASURED_ON,
             "Measured on",
             {"type": "datepicker", "initial_date": today.isoformat()},

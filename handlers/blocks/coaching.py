@@ -30,6 +30,7 @@ from handlers.blocks.common import (
     context,
     escaped,
     header,
+    input_block,
     mrkdwn,
     plain,
     section,
@@ -147,16 +148,6 @@ def coach_blocks(opportunities: tuple[Opportunity, ...]) -> list[Block]:
     return blocks
 
 
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> Block:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "element": {**element, "action_id": block_id},
-        "optional": optional,
-    }
-
-
 def plan_modal(target: ConversationTarget, follow_up_on: date) -> dict[str, Any]:
     """The "Plan a conversation" form, filled in with whom and what it is about."""
     with_whom: dict[str, Any] = {"type": "users_select"}
@@ -171,13 +162,13 @@ def plan_modal(target: ConversationTarget, follow_up_on: date) -> dict[str, Any]
         "close": plain("Cancel", MODAL_TITLE_LIMIT),
         "blocks": [
             section(f"About *{escaped(target.project_key)}*. The PMO coaches; the owners keep the work."),
-            _input(CoachingId.WITH, "With whom", with_whom),
-            _input(
+            input_block(CoachingId.WITH, "With whom", with_whom),
+            input_block(
                 CoachingId.ABOUT,
                 "About what",
                 {"type": "plain_text_input", "multiline": True, "initial_value": target.about, "max_length": 3000},
             ),
-            _input(
+            input_block(
                 CoachingId.FOLLOW_UP, "Follow up on", {"type": "datepicker", "initial_date": follow_up_on.isoformat()}
             ),
         ],

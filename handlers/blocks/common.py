@@ -125,3 +125,19 @@ def slack_date(day: date) -> str:
     """
     noon = datetime.combine(day, time(12), tzinfo=timezone.utc)
     return f"<!date^{int(noon.timestamp())}^{{date_short_pretty}}|{plain_date(day)}>"
+
+
+def input_block(
+    block_id: str, label: str, element: dict[str, Any], *, hint: str | None = None, optional: bool = False
+) -> Block:
+    """A form's input; its element's action_id is the block id, so a form is read by block id alone."""
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label),
+        "element": {**element, "action_id": block_id},
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block

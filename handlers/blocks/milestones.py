@@ -31,6 +31,7 @@ from handlers.blocks.common import (
     context,
     escaped,
     header,
+    input_block,
     plain,
     section,
     slack_date,
@@ -121,21 +122,6 @@ def dependency_text(line: DependencyLine) -> str:
 # --- modals ----------------------------------------------------------------------------------
 
 
-def _input(
-    block_id: str, label: str, element: dict[str, Any], *, hint: str | None = None, optional: bool = False
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label),
-        "element": {**element, "action_id": block_id},
-    }
-    if hint:
-        block["hint"] = plain(hint)
-    return block
-
-
 def _datepicker(initial: date | None = None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "datepicker"}
     if initial is not None:
@@ -171,7 +157,7 @@ def new_milestone_modal(project_key: str, project_name: str) -> dict[str, Any]:
         ProjectRef(project_key).to_json(),
         [
             context(f"A milestone of *{project_key} · {escaped(clip(project_name, 150))}*."),
-            _input(
+            input_block(
                 MilestoneBlock.NAME,
                 "Name",
                 {
@@ -180,8 +166,8 @@ def new_milestone_modal(project_key: str, project_name: str) -> dict[str, Any]:
                     "placeholder": plain("e.g. Data feed live"),
                 },
             ),
-            _input(MilestoneBlock.BASELINE, "Baseline date", _datepicker(), hint="The date agreed in the plan."),
-            _input(
+            input_block(MilestoneBlock.BASELINE, "Baseline date", _datepicker(), hint="The date agreed in the plan."),
+            input_block(
                 MilestoneBlock.FORECAST,
                 "Forecast date",
                 _datepicker(),
@@ -207,7 +193,7 @@ def forecast_modal(line: MilestoneLine) -> dict[str, Any]:
         MilestoneRef(line.milestone_id).to_json(),
         [
             section(milestone_text(line, with_project=True)),
-            _input(MilestoneBlock.FORECAST, "Forecast date", _datepicker(line.forecast)),
+            input_block(MilestoneBlock.FORECAST, "Forecast date", _datepicker(line.forecast)),
         ],
         "Save",
     )
@@ -224,8 +210,8 @@ def edit_milestone_modal(line: MilestoneLine) -> dict[str, Any]:
         "Edit milestone",
         MilestoneRef(line.milestone_id).to_json(),
         [
-            _input(MilestoneBlock.NAME, "Name", name),
-            _input(
+            input_block(MilestoneBlock.NAME, "Name", name),
+            input_block(
                 MilestoneBlock.BASELINE,
                 "Baseline date",
                 _datepicker(line.baseline),
@@ -263,12 +249,12 @@ def new_dependency_modal(project_key: str, project_name: str, choices: list[Mile
     shown = choices[:MAX_SELECT_OPTIONS]
     blocks: list[Block] = [
         context(f"What *{project_key} · {escaped(clip(project_name, 150))}* needs from another project, and by when."),
-        _input(
+        input_block(
             MilestoneBlock.MILESTONE,
             "Milestone needed",
             {"type": "static_select", "options": [_choice_option(choice) for choice in shown]},
         ),
-        _input(MilestoneBlock.NEEDED_BY, "Needed by", _datepicker()),
+        input_block(MilestoneBlock.NEEDED_BY, "Needed by", _datepicker()),
     ]
     if len(choices) > len(shown):
         blocks.append(context(f"The first {len(shown)} of {len(choices)} open milestones, by project key."))
@@ -356,7 +342,7 @@ def checkin_milestone_blocks(project_key: str, lines: list[MilestoneLine], *, ro
     blocks: list[Block] = [context(f"*Milestones due in the next {weeks} weeks*: change a forecast that has moved.")]
     for line in shown:
         blocks.append(
-            _input(
+            input_block(
                 milestone_field(line.milestone_id),
                 clip(f"{line.name}: forecast", 150),
                 _datepicker(line.forecast),

@@ -35,6 +35,7 @@ from handlers.blocks.common import (
     divider,
     escaped,
     header,
+    input_block,
     plain,
     section,
     slack_date,
@@ -255,16 +256,6 @@ def issue_list(title: str, lines: list[IssueLine], page: int, *, key: str | None
 # --- forms ------------------------------------------------------------------------------------
 
 
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> Block:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label),
-        "element": {**element, "action_id": block_id},
-    }
-
-
 def _options(labels: dict[str, str]) -> list[dict[str, Any]]:
     return [{"text": plain(label, 75), "value": value} for value, label in labels.items()]
 
@@ -301,21 +292,21 @@ def _done_modal(title: str, text: str) -> dict[str, Any]:
 def new_risk_modal(project_key: str, project_name: str) -> dict[str, Any]:
     blocks = [
         context(f"A risk on *{project_key} · {escaped(project_name)}*."),
-        _input(RiskBlock.TITLE, "What might happen", {"type": "plain_text_input", "max_length": MAX_TITLE_LENGTH}),
-        _input(RiskBlock.OWNER, "Owner", {"type": "users_select"}),
-        _input(RiskBlock.PROBABILITY, "Probability (1-5)", _score_select()),
-        _input(RiskBlock.IMPACT, "Impact (1-5)", _score_select()),
-        _input(
+        input_block(RiskBlock.TITLE, "What might happen", {"type": "plain_text_input", "max_length": MAX_TITLE_LENGTH}),
+        input_block(RiskBlock.OWNER, "Owner", {"type": "users_select"}),
+        input_block(RiskBlock.PROBABILITY, "Probability (1-5)", _score_select()),
+        input_block(RiskBlock.IMPACT, "Impact (1-5)", _score_select()),
+        input_block(
             RiskBlock.RESPONSE, "Response", {"type": "static_select", "options": _options({r: r for r in RESPONSES})}
         ),
-        _input(
+        input_block(
             RiskBlock.MITIGATION,
             "Mitigation",
             {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH},
             optional=True,
         ),
-        _input(RiskBlock.NEXT_REVIEW, "Next review", {"type": "datepicker"}),
-        _input(RiskBlock.PROXIMITY, "Could hit by", {"type": "datepicker"}, optional=True),
+        input_block(RiskBlock.NEXT_REVIEW, "Next review", {"type": "datepicker"}),
+        input_block(RiskBlock.PROXIMITY, "Could hit by", {"type": "datepicker"}, optional=True),
     ]
     return _modal(RaidCallbackId.NEW_RISK, "New risk", NewRaidItem(project_key).to_json(), blocks)
 
@@ -324,10 +315,12 @@ def new_issue_modal(project_key: str, project_name: str) -> dict[str, Any]:
     severities = {severity: severity for severity in ("low", "medium", "high", "critical")}
     blocks = [
         context(f"An issue on *{project_key} · {escaped(project_name)}*."),
-        _input(IssueBlock.TITLE, "What has happened", {"type": "plain_text_input", "max_length": MAX_TITLE_LENGTH}),
-        _input(IssueBlock.OWNER, "Owner", {"type": "users_select"}),
-        _input(IssueBlock.SEVERITY, "Severity", {"type": "static_select", "options": _options(severities)}),
-        _input(IssueBlock.DUE, "Due", {"type": "datepicker"}, optional=True),
+        input_block(
+            IssueBlock.TITLE, "What has happened", {"type": "plain_text_input", "max_length": MAX_TITLE_LENGTH}
+        ),
+        input_block(IssueBlock.OWNER, "Owner", {"type": "users_select"}),
+        input_block(IssueBlock.SEVERITY, "Severity", {"type": "static_select", "options": _options(severities)}),
+        input_block(IssueBlock.DUE, "Due", {"type": "datepicker"}, optional=True),
     ]
     return _modal(RaidCallbackId.NEW_ISSUE, "New issue", NewRaidItem(project_key).to_json(), blocks)
 
@@ -350,9 +343,9 @@ def review_modal(line: RiskLine, ref: RiskRef) -> dict[str, Any]:
     """Confirm or change the scores, and choose the next review date."""
     blocks = [
         section(risk_text(line)),
-        _input(RiskBlock.PROBABILITY, "Probability (1-5)", _score_select(line.probability)),
-        _input(RiskBlock.IMPACT, "Impact (1-5)", _score_select(line.impact)),
-        _input(RiskBlock.NEXT_REVIEW, "Next review", {"type": "datepicker"}),
+        input_block(RiskBlock.PROBABILITY, "Probability (1-5)", _score_select(line.probability)),
+        input_block(RiskBlock.IMPACT, "Impact (1-5)", _score_select(line.impact)),
+        input_block(RiskBlock.NEXT_REVIEW, "Next review", {"type": "datepicker"}),
     ]
     return _modal(RaidCallbackId.RISK_REVIEW, "Review risk", ref.to_json(), blocks, submit="Save")
 
@@ -364,7 +357,9 @@ def reviewed_modal(line: RiskLine) -> dict[str, Any]:
 def risk_note_modal(ref: RiskRef, title: str) -> dict[str, Any]:
     blocks = [
         context(f"On *{escaped(clip(title, MAX_TITLE_LENGTH))}*"),
-        _input(RiskBlock.NOTE, "Note", {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH}),
+        input_block(
+            RiskBlock.NOTE, "Note", {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH}
+        ),
     ]
     return _modal(RaidCallbackId.RISK_NOTE, "Add a note", ref.to_json(), blocks)
 
@@ -475,7 +470,7 @@ def checkin_confirmations(risks: list[RiskLine], issues: list[IssueLine]) -> lis
         # Plain text: a label shows the words as typed, so nothing in a title can ping anyone.
         option = {"text": plain("Still accurate", 75), "value": item_key}
         blocks.append(
-            _input(
+            input_block(
                 confirm_block_id(item_key),
                 label,
                 {"type": "checkboxes", "options": [option], "initial_options": [option]},
@@ -514,7 +509,7 @@ def decision_needed_modal(subject: DecisionSubject, *, question: str, decider: s
     if decider:
         decider_select["initial_user"] = decider
     blocks = [
-        _input(
+        input_block(
             DecisionBlock.QUESTION,
             "What needs deciding",
             {
@@ -524,8 +519,8 @@ def decision_needed_modal(subject: DecisionSubject, *, question: str, decider: s
                 "initial_value": clip(question, MAX_TEXT_LENGTH),
             },
         ),
-        _input(DecisionBlock.DECIDER, "By whom (the sponsor unless you choose)", decider_select),
-        _input(DecisionBlock.DUE, "By when", {"type": "datepicker"}),
+        input_block(DecisionBlock.DECIDER, "By whom (the sponsor unless you choose)", decider_select),
+        input_block(DecisionBlock.DUE, "By when", {"type": "datepicker"}),
     ]
     return _modal(RaidCallbackId.DECISION_NEEDED, "Decision needed", subject.to_json(), blocks, submit="Ask")
 
@@ -571,7 +566,7 @@ def decision_request_dm(line: DecisionLine, *, today: date) -> tuple[str, list[B
 def record_decision_modal(line: DecisionLine, *, today: date) -> dict[str, Any]:
     blocks = [
         section(decision_text(line, today=today)),
-        _input(
+        input_block(
             DecisionBlock.OUTCOME,
             "Decided",
             {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH},
