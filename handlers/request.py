@@ -120,6 +120,11 @@ def add_actor_and_clock(ctx: AppContext) -> Callable[..., None]:
 
     def middleware(context: BoltContext, body: dict[str, Any], next: Callable[[], None]) -> None:  # noqa: A002
         context["ack"] = KeptAck()
+        if body.get("command") or body.get("type") == "block_actions":
+            # Every slash command and button click is answered empty (replies go to the
+            # response_url or the Web API), so the answer is given here: Slack has it without
+            # waiting for a listener thread to start while others are busy rendering.
+            context["ack"]()
         user_id = (body.get("user") or {}).get("id") or body.get("user_id") or context.user_id
         if user_id:
             context["actor"] = Actor(user_id, ctx.settings.is_pmo_admin(user_id))

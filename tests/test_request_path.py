@@ -3,6 +3,7 @@ on the surface they used, from one place. Through signed requests and the fake S
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -112,3 +113,27 @@ def test_a_tampered_alert_button_is_out_of_date_and_picks_nothing_up(slack, fake
     listeners.wait_idle()
 
     assert fake_slack.responses[-1]["text"].startswith("This button is out of date")
+
+
+def test_commands_and_clicks_are_answered_at_once_while_every_listener_thread_is_busy(
+    slack, fake_slack, crm, listeners
+):
+    """Slack shows the person an error when the answer takes over 3 s: a Monday burst that keeps
+    every listener thread rendering must not hold up the next request's answer."""
+    busy = threading.Event()
+    for _ in range(listeners._max_workers):
+        listeners.submit(busy.wait)
+    try:
+        started = time.monotonic()
+        command = slack.command("status CRM-2", user_id=LEAD, channel_id="C0CRM")
+        click = slack.block_action(
+            "action.done", user_id=ACTION_OWNER, channel_id="C0CRM", message=_message("action.done", "1")
+        )
+        answered_in = time.monotonic() - started
+        assert fake_slack.responses == []  # nothing has run yet: the answers did not wait for it
+    finally:
+        busy.set()
+    listeners.wait_idle()
+
+    assert command.status_code == 200 and click.status_code == 200 and answered_in < 1.0
+    assert any("CRM-2" in reply["text"] for reply in fake_slack.responses)
