@@ -10,6 +10,8 @@ runs twice at once nor stops while the server is up.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -61,10 +63,31 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return self._load_app(self._runs_scheduler_here)
 
 
+# glibc's mallopt parameter for the most malloc arenas a process keeps (malloc.h).
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def _limit_malloc_arenas() -> None:
+    """Fewer malloc arenas, set in the master so every forked worker inherits it.
+
+    glibc gives each thread that allocates under contention its own arena, up to eight per core,
+    and keeps what each one grew to: with a dozen request and listener threads a worker's
+    memory grew by tens of MB over a burst and never shrank. Two arenas cost nothing measurable
+    here (the threads mostly wait on the GIL anyway). A C library without mallopt is left alone.
+    """
+    libc_name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(libc_name) if libc_name else None
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None or not mallopt(_M_ARENA_MAX, MALLOC_ARENAS):
+        log.debug("malloc arenas left at the C library's default")
+
+
 def serve_forked(
     load_app: LoadApp, *, port: int, workers: int, threads: int, scheduler: bool, host: str = "0.0.0.0"
 ) -> None:
     """Serve until stopped (SIGTERM/SIGINT): `workers` processes of `threads` threads on `port`."""
+    _limit_malloc_arenas()
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
