@@ -1,7 +1,9 @@
 """An export (bot/services/foi.py) as a file: JSON, a zip of one CSV per table, or one HTML page.
 
 The HTML page is for reading without tools: headings per table, header cells on every
-table, RAG statuses as words (the colour only repeats them), no scripts, no external files.
+table, RAG statuses as words (the colour only repeats them), no scripts, no external files. A
+check-in's level given on a confidence scale (`checkins.confidence`, "dca5:amber_red") is named
+as given, with its scale: "Amber/Red (dca5 scale)", next to the RAG it maps to (`overall_rag`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import zipfile
 from html import escape
 from typing import Any
 
+from bot.services import confidence
 from bot.services.foi import TITLES, Export
 
 FORMATS = ("json", "csv", "html")
@@ -66,6 +69,9 @@ def _html_value(column: str, value: Any) -> str:
     if column.endswith("_rag") and isinstance(value, str) and value in _RAG_WORDS:
         # The word carries the meaning; the colour only repeats it.
         return f'<span class="rag rag-{value}">{_RAG_WORDS[value]}</span>'
+    if column == "confidence" and isinstance(value, str):
+        scale, level = confidence.read_stored(value)
+        return f'<span class="rag rag-{level.rag.value}">{escape(level.label)}</span> ({scale.value} scale)'
     return escape(_cell(value)) or '<span class="none">–</span>'
 
 

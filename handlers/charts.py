@@ -12,13 +12,24 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.services import confidence
+from bot.services.confidence import Scale
 from bot.services.milestones import MilestoneLine
 from bot.services.pack import ObjectiveProgress, WeekMix
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-RAG_SERIES = (("Green", "#2a9d8f"), ("Amber", "#f4a261"), ("Red", "#e63946"), ("No update", "#adb5bd"))
+# One colour per level of any scale (by the level's value); amber/green and amber/red sit between
+# their neighbours so the stack reads as one scale from green to red.
+LEVEL_COLOURS = {
+    "green": "#2a9d8f",
+    "amber_green": "#8ab17d",
+    "amber": "#f4a261",
+    "amber_red": "#e76f51",
+    "red": "#e63946",
+}
+NO_UPDATE = ("No update", "#adb5bd")
 PLANNED_COLOUR = "#adb5bd"
 REALISED_COLOUR = "#264653"
 # More objectives than this would make bars too thin to read; the board sees those
@@ -49,21 +60,25 @@ RAG_MIX_TITLE = "Portfolio health: RAG mix per week"
 BENEFITS_TITLE = "Benefits realised against plan, by objective"
 
 
-def rag_mix_png(weeks: Sequence[WeekMix]) -> bytes:
-    """Stacked bars: per week, how many projects reported Green, Amber, Red, or did not answer."""
+def _level_series(weeks: Sequence[WeekMix], scale: Scale) -> list[tuple[str, str, list[int]]]:
+    """(name, colour, count per week) for each level of `scale`, best first, then the weeks not answered."""
+    per_week = [dict(week.levels(scale)) for week in weeks]
+    series = [
+        (level.label, LEVEL_COLOURS[level.value], [counts[level] for counts in per_week])
+        for level in confidence.levels(scale)
+    ]
+    return [*series, (*NO_UPDATE, [week.missed for week in weeks])]
+
+
+def rag_mix_png(weeks: Sequence[WeekMix], scale: Scale = Scale.RAG) -> bytes:
+    """Stacked bars: per week, how many projects reported each level of `scale`, or did not answer."""
     figure = _figure(9, 4.5)
     axes = figure.add_subplot()
     labels = [week.period.replace("-", "\n") for week in weeks]
-    series = {
-        "Green": [week.green for week in weeks],
-        "Amber": [week.amber for week in weeks],
-        "Red": [week.red for week in weeks],
-        "No update": [week.missed for week in weeks],
-    }
     bottom = [0] * len(weeks)
-    for name, colour in RAG_SERIES:
-        axes.bar(labels, series[name], bottom=bottom, color=colour, label=name, width=0.7)
-        bottom = [below + value for below, value in zip(bottom, series[name], strict=True)]
+    for name, colour, counts in _level_series(weeks, scale):
+        axes.bar(labels, counts, bottom=bottom, color=colour, label=name, width=0.7)
+        bottom = [below + value for below, value in zip(bottom, counts, strict=True)]
     axes.set_title("Portfolio health: check-ins by status, per week")
     axes.set_ylabel("projects")
     axes.yaxis.get_major_locator().set_params(integer=True)
@@ -73,8 +88,12 @@ def rag_mix_png(weeks: Sequence[WeekMix]) -> bytes:
     return _png(figure)
 
 
-def rag_mix_alt_text(weeks: Sequence[WeekMix]) -> str:
-    lines = [f"{w.period}: {w.green} Green, {w.amber} Amber, {w.red} Red, {w.missed} no update" for w in weeks]
+def rag_mix_alt_text(weeks: Sequence[WeekMix], scale: Scale = Scale.RAG) -> str:
+    lines = [
+        f"{week.period}: "
+        + ", ".join([*(f"{n} {level.label}" for level, n in week.levels(scale)), f"{week.missed} no update"])
+        for week in weeks
+    ]
     return _alt_text("Stacked bar chart of projects by check-in status per week. ", lines)
 
 

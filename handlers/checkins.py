@@ -16,7 +16,7 @@ from bot.services import checkins, coaching, confidence, cost, message_keys, mil
 from bot.services.access import Actor
 from bot.services.checkins import CheckinInput, DuePrompt, Overdue
 from handlers.blocks import checkins as blocks
-from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget
+from handlers.blocks.checkins import BenefitQuestion, FormAnswers, FormTarget, LastStatus
 from handlers.blocks.coaching import LessonsLink
 from handlers.blocks.cost import costs_in
 from handlers.blocks.milestones import forecasts_in
@@ -65,8 +65,9 @@ def _send_prompt(ctx: AppContext, prompt: DuePrompt, now: datetime) -> None:
             project.key,
             project.name,
             prompt.period,
-            last.overall_rag.value if last else None,
+            _last_status(last),
             project.lead.slack_user_id if project.lead else None,
+            scale=ctx.settings.confidence_scale,
         )
         message = chat_message(
             message_keys.checkin_prompt(project.id, prompt.period),
@@ -163,7 +164,7 @@ def _open_form(
         view = blocks.checkin_modal(
             FormTarget(project.key, period),
             project.name,
-            last.overall_rag.value if last else None,
+            _last_status(last),
             questions,
             more=max(0, len(benefits) - len(questions)),
             answers=answers,
@@ -206,6 +207,8 @@ def _lessons_link(
     return LessonsLink(link, tuple(dict.fromkeys(lesson.from_project_key for lesson in found.lessons)))
 
 
+def _last_status(last: Checkin | None) -> LastStatus | None:
+    return LastStatus(last.overall_rag.value, last.confidence) if last else None
 
 
 def _answers(session: Session, checkin: Checkin) -> FormAnswers:

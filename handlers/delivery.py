@@ -346,7 +346,8 @@ def publish_alert(ctx: AppContext, escalation_id: int, *, now: datetime) -> None
 
     def render(session: Session) -> tuple[str, list]:
         alert = escalations.alert_view(session, session.get_one(Escalation, escalation_id, populate_existing=True))
-        return alert_text(alert), alert_blocks(alert)
+        scale = ctx.settings.confidence_scale
+        return alert_text(alert, scale=scale), alert_blocks(alert, scale=scale)
 
     publish_current(ctx, message_keys.alert(cause_key), channel_id, render, now=now)
 

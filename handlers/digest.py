@@ -77,6 +77,7 @@ def _digest_message(
             answer_window=timedelta(hours=settings.checkin_missed_hours),
             scope=scope,
             pmo_admin_ids=settings.pmo_admin_ids,
+            scale=settings.confidence_scale,
         )
     links = _alert_links(ctx, client, blocks.alerts_to_link(current))
     return blocks.digest_text(current), blocks.digest_blocks(current, links)
@@ -150,6 +151,7 @@ def send_governance_pack(ctx: AppContext, now: datetime) -> None:
             tolerance=settings.benefit_tolerance,
             default_cadence=settings.default_cadence,
             cost_tolerance=settings.cost_tolerance,
+            scale=settings.confidence_scale,
         )
         today = digest.local_today(now, settings.default_timezone)
         decisions_asked = pack_decisions_section(decisions.open_lines(session), today=today)
@@ -174,7 +176,7 @@ def _post_chart_tables(ctx: AppContext, pack: GovernancePack, message_key: str, 
         "channel": channel_id,
         "thread_ts": ts,
         "text": pack_tables_text(pack.weeks, pack.objectives),
-        "blocks": pack_tables_blocks(pack.weeks, pack.objectives, pack.milestones),
+        "blocks": pack_tables_blocks(pack.weeks, pack.objectives, pack.milestones, scale=pack.scale),
     }
     send_once(ctx, OutgoingRequest(key, "chat.postMessage", channel_id, payload), now=now)
 
@@ -195,8 +197,8 @@ def _share_charts(ctx: AppContext, pack: GovernancePack, channel_id: str, key: s
             (
                 f"portfolio-health-{pack.month}.png",
                 charts.RAG_MIX_TITLE,
-                charts.rag_mix_png(pack.weeks),
-                charts.rag_mix_alt_text(pack.weeks),
+                charts.rag_mix_png(pack.weeks, pack.scale),
+                charts.rag_mix_alt_text(pack.weeks, pack.scale),
             )
         )
     if any(objective.measured for objective in pack.objectives):

@@ -25,7 +25,7 @@ def tell_coaching_offered(ctx: AppContext, escalation_id: int, coach_user_id: st
     """The accountable people hear who in the PMO offered coaching, so they know whom to expect."""
     with unit_of_work(ctx.session_factory) as session:
         alert = escalations.alert_view(session, session.get_one(Escalation, escalation_id))
-    text = coaching_offered_text(alert, coach_user_id)
+    text = coaching_offered_text(alert, coach_user_id, scale=ctx.settings.confidence_scale)
     for recipient in dict.fromkeys(filter(None, (alert.lead_user_id, alert.sponsor_user_id))):
         if recipient != coach_user_id:
             key = message_keys.coaching_offered(escalation_id, recipient)

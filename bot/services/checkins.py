@@ -383,7 +383,7 @@ def submit(
     previous = last_status_before(session, project.id, period)
     previous_overall = previous.overall_rag if previous else None
     behind = benefits_behind(project, on=now.date(), tolerance=tolerance)
-    causes, cleared = _escalation_causes(project, period, row, previous_overall, behind)
+    causes, cleared = _escalation_causes(project, period, row, previous, behind)
     missed = session.scalar(
         select(CheckinPeriod.missed_at).where(CheckinPeriod.project_id == project.id, CheckinPeriod.period == period)
     )
@@ -465,9 +465,10 @@ def answer(
             )
         )
     owed += [escalations.raise_alert(session, cause, project=project, now=now) for cause in submission.causes]
-    settlements = [(cause_key, amended_settlement(submission.overall)) for cause_key in submission.cleared_cause_keys]
+    amended = amended_settlement(submission.overall, stored.confidence)
+    settlements = [(cause_key, amended) for cause_key in submission.cleared_cause_keys]
     if submission.answered_late:
-        late = late_settlement(answered_by, submission.overall)
+        late = late_settlement(answered_by, submission.overall, stored.confidence)
         settlements.append((message_keys.checkin_missed_cause(project.key, period), late))
     for cause_key, how in settlements:
         owed += escalations.settle_alert(session, cause_key, how, now=now)
@@ -597,17 +598,21 @@ def benefits_behind(project: Project, *, on: date, tolerance: float) -> list[dic
 
 
 def _escalation_causes(
-    project: Project, period: str, checkin: Checkin, previous: Rag | None, behind: list[dict[str, str]]
+    project: Project, period: str, checkin: Checkin, previous: Checkin | None, behind: list[dict[str, str]]
 ) -> tuple[list[Cause], list[str]]:
     key = message_keys.checkin_attention_cause(project.key, period)
     red = checkin.overall_rag is Rag.RED
     if not (red or checkin.escalate_to_pmo):
         return [], [key]
+    dropped = red and previous is not None and RAG_ORDER[Rag.RED] - RAG_ORDER[previous.overall_rag] >= 2
     facts = {
         "period": period,
         "rag": checkin.overall_rag.value,
+        # The levels given on a dca scale, as stored (None on the rag scale), so the alert names them.
+        "level": checkin.confidence,
+        "previous_level": previous.confidence if dropped and previous else None,
         "red": red,
-        "dropped": red and previous is not None and RAG_ORDER[Rag.RED] - RAG_ORDER[previous] >= 2,
+        "dropped": dropped,
         "asked_pmo": checkin.escalate_to_pmo,
         "words": [list(pair) for pair in _team_words(checkin)],
         "benefits_behind": behind,
@@ -754,11 +759,12 @@ def missed_cause(overdue: Overdue) -> Cause:
     )
 
 
-def amended_settlement(overall: Rag) -> dict[str, str]:
-    """An amendment took away the reason for an alert: the alert says so rather than disappear."""
-    return {"how": "amended", "rag": overall.value}
+def amended_settlement(overall: Rag, level: str | None) -> dict[str, str | None]:
+    """An amendment took away the reason for an alert: the alert says so rather than disappear.
+    `level`: the level given on a dca scale, as stored."""
+    return {"how": "amended", "rag": overall.value, "level": level}
 
 
-def late_settlement(submitted_by: str, overall: Rag) -> dict[str, str]:
+def late_settlement(submitted_by: str, overall: Rag, level: str | None) -> dict[str, str | None]:
     """The check-in recorded as missed arrived after all."""
-    return {"how": "late_checkin", "by": submitted_by, "rag": overall.value}
+    return {"how": "late_checkin", "by": submitted_by, "rag": overall.value, "level": level}

@@ -27,10 +27,11 @@ done now; Amber/Green maps to Green because it says delivery is likely.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Checkin, Project, Rag
@@ -138,11 +139,25 @@ def same_colour(scale: Scale, rag: Rag) -> tuple[Level, ...]:
     return tuple(candidate for candidate in MAPPING[scale] if candidate.rag is rag)
 
 
-def latest_levels(session: Session, project_keys: Collection[str]) -> dict[str, str]:
-    """The stored level (as `checkins.confidence` keeps it) of each project's latest check-in, by
-    project key; projects whose latest check-in was given on the `rag` scale are left out."""
-    if not project_keys:
-        return {}
+def tally(scale: Scale, by_rag: Mapping[Rag, int], given: Mapping[str, int]) -> tuple[tuple[Level, int], ...]:
+    """How many check-ins each level of `scale` shows, best first: `by_rag` counts them by RAG, and
+    `given` those of them given on a dca scale by stored level ("dca5:amber_red"); each of those is
+    counted at the level `shown` names, the rest (given on the `rag` scale) at the first level of
+    their colour."""
+    counts: Counter[str] = Counter()
+    left = Counter(by_rag)
+    for stored_level, count in given.items():
+        _scale, given_level = read_stored(stored_level)
+        counts[shown(scale, stored_level, given_level.rag).value] += count
+        left[given_level.rag] -= count
+    for rag, count in left.items():
+        counts[shown(scale, None, rag).value] += count
+    return tuple((candidate, counts[candidate.value]) for candidate in MAPPING[scale])
+
+
+def _latest_given(listed: ColumnElement[bool]) -> Select[tuple[str, str]]:
+    """The project key and stored level of each latest check-in of the projects matching `listed`,
+    leaving out those given on the `rag` scale."""
     ranked = (
         select(
             Project.key.label("key"),
@@ -152,10 +167,21 @@ def latest_levels(session: Session, project_keys: Collection[str]) -> dict[str, 
             .label("place"),
         )
         .join(Project, Project.id == Checkin.project_id)
-        .where(Project.key.in_(project_keys))
+        .where(listed)
         .subquery()
     )
-    rows = session.execute(
-        select(ranked.c.key, ranked.c.confidence).where(ranked.c.place == 1, ranked.c.confidence.is_not(None))
-    )
-    return {key: given for key, given in rows}
+    return select(ranked.c.key, ranked.c.confidence).where(ranked.c.place == 1, ranked.c.confidence.is_not(None))
+
+
+def latest_levels(session: Session, project_keys: Collection[str]) -> dict[str, str]:
+    """The stored level (as `checkins.confidence` keeps it) of each project's latest check-in, by
+    project key; projects whose latest check-in was given on the `rag` scale are left out."""
+    if not project_keys:
+        return {}
+    return {key: given for key, given in session.execute(_latest_given(Project.key.in_(project_keys)))}
+
+
+def latest_level_counts(session: Session, listed: ColumnElement[bool]) -> Counter[str]:
+    """How many of the projects matching `listed` have their latest check-in at each stored level;
+    those given on the `rag` scale are left out (their RAG is their level)."""
+    return Counter(given for _key, given in session.execute(_latest_given(listed)))

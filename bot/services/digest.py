@@ -9,9 +9,9 @@ render, link and post.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, coaching, governance, health, message_keys, milestones
+from bot.services import benefits, coaching, confidence, governance, health, message_keys, milestones
 from bot.services.cadence import Cadence, period_of
 from bot.services.checkins import RAG_ORDER
+from bot.services.confidence import Level, Scale
 from bot.services.governance import (
     EVERY_PROJECT,
     CheckinFact,
@@ -71,24 +72,34 @@ class RagCounts:
     amber: int = 0
     red: int = 0
     no_status: int = 0  # active projects with no check-in in the period the rules read
+    # Of those counted by colour, the ones given on a dca scale, by level as stored ("dca5:amber_red").
+    given: Mapping[str, int] = field(default_factory=dict)
 
     def of(self, rag: Rag | None) -> int:
         return {Rag.GREEN: self.green, Rag.AMBER: self.amber, Rag.RED: self.red, None: self.no_status}[rag]
 
+    def levels(self, scale: Scale) -> tuple[tuple[Level, int], ...]:
+        """The counts per level of `scale`, best first (see `confidence.tally`)."""
+        by_rag = {Rag.GREEN: self.green, Rag.AMBER: self.amber, Rag.RED: self.red}
+        return confidence.tally(scale, by_rag, self.given)
+
 
 def counts_of(statuses: Iterable[CheckinFact | None]) -> RagCounts:
     tally: dict[Rag | None, int] = defaultdict(int)
+    given: Counter[str] = Counter()
     for status in statuses:
         tally[status.overall if status else None] += 1
-    return RagCounts(tally[Rag.GREEN], tally[Rag.AMBER], tally[Rag.RED], tally[None])
+        if status and status.confidence:
+            given[status.confidence] += 1
+    return RagCounts(tally[Rag.GREEN], tally[Rag.AMBER], tally[Rag.RED], tally[None], given)
 
 
 def current_counts(session: Session, scope: ColumnElement[bool], *, today: date, tolerance: float) -> RagCounts:
     """The active projects in `scope` by latest status, from the health summary."""
-    tally = health.rag_counts(
-        session, (Project.status == ProjectStatus.ACTIVE) & scope, today=today, tolerance=tolerance
-    )
-    return RagCounts(tally[Rag.GREEN], tally[Rag.AMBER], tally[Rag.RED], tally[None])
+    listed = (Project.status == ProjectStatus.ACTIVE) & scope
+    tally = health.rag_counts(session, listed, today=today, tolerance=tolerance)
+    given = confidence.latest_level_counts(session, listed)
+    return RagCounts(tally[Rag.GREEN], tally[Rag.AMBER], tally[Rag.RED], tally[None], given)
 
 
 def local_today(now: datetime, timezone: str) -> date:
@@ -106,6 +117,8 @@ class RagChange:
     after: Rag
     period: str  # of the check-in that reported `after`
     alert_cause_key: str | None  # the PMO alert about it, when one was raised
+    before_level: str | None = None  # the levels given on a dca scale, as stored
+    after_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +213,7 @@ class Digest:
     pmo_owned: tuple[coaching.PmoOwnedActions, ...] = ()
     nobody_accountable: tuple[coaching.AccountabilityGap, ...] = ()
     not_measurable: tuple[benefits.UnmeasurableBenefit, ...] = ()
+    scale: Scale = Scale.RAG  # CONFIDENCE_SCALE: the levels its statuses are named by
 
 
 def _turned_worse(found: GovernanceFindings, *, week_ago: datetime) -> list[RagChange]:
@@ -210,7 +224,18 @@ def _turned_worse(found: GovernanceFindings, *, week_ago: datetime) -> list[RagC
         if before is None or after is None or RAG_ORDER[after.overall] <= RAG_ORDER[before.overall]:
             continue
         alert = message_keys.checkin_attention_cause(project.key, after.period) if after.overall is Rag.RED else None
-        changes.append(RagChange(project.key, project.name, before.overall, after.overall, after.period, alert))
+        changes.append(
+            RagChange(
+                project.key,
+                project.name,
+                before.overall,
+                after.overall,
+                after.period,
+                alert,
+                before.confidence,
+                after.confidence,
+            )
+        )
     # Biggest drops first (Green to Red before Amber to Red), then by key.
     return sorted(changes, key=lambda c: (RAG_ORDER[c.before] - RAG_ORDER[c.after], c.project_key))
 
@@ -295,11 +320,13 @@ def build_digest(
     answer_window: timedelta,
     scope: ColumnElement[bool] = EVERY_PROJECT,
     pmo_admin_ids: frozenset[str] = frozenset(),
+    scale: Scale = Scale.RAG,
 ) -> Digest:
     """The digest as of `now`; `timezone` is the workspace's, for today's date and the week.
 
     `answer_window` is how long a team has to answer a prompt (CHECKIN_MISSED_HOURS);
-    `scope` narrows the projects (a Slack Connect channel sees only those shared with it).
+    `scope` narrows the projects (a Slack Connect channel sees only those shared with it);
+    `scale` (CONFIDENCE_SCALE) is the one its statuses are named on.
     """
     today = local_today(now, timezone)
     week_ago = now - timedelta(weeks=1)
@@ -357,4 +384,5 @@ def build_digest(
         nobody_accountable=coaching.nobody_accountable(session, scope=scope),
         not_measurable=tuple(benefits.not_yet_measurable(session, scope=scope)),
         milestones=milestones.digest_milestones(session, now=now, today=today, scope=scope),
+        scale=scale,
     )

@@ -131,6 +131,7 @@ class CheckinFact:
     submitted_at: datetime
     overall: Rag
     path_to_green_date: date | None
+    confidence: str | None = None  # the level given on a dca scale, as stored
 
 
 def checkin_history(session: Session, *, since_period: str) -> dict[int, list[CheckinFact]]:
@@ -144,6 +145,7 @@ def checkin_history(session: Session, *, since_period: str) -> dict[int, list[Ch
             Checkin.submitted_at,
             Checkin.overall_rag,
             Checkin.path_to_green_date,
+            Checkin.confidence,
         )
         .join(Project, Project.id == Checkin.project_id)
         .where(Project.status == ProjectStatus.ACTIVE, Checkin.period >= since_period)

@@ -8,18 +8,19 @@ Slack here: the handlers render, draw the charts and post.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services import benefits, coaching, cost, governance, milestones
+from bot.services import benefits, coaching, confidence, cost, governance, milestones
 from bot.services.cadence import Cadence, period_of, previous_period
 from bot.services.calendar import first_working_day
+from bot.services.confidence import Level, Scale
 from bot.services.digest import RagCounts, current_counts, local_today
 from bot.services.governance import EVERY_PROJECT, CheckinFact, ProjectInfo
 from storage.models import Benefit, Checkin, CheckinPeriod, Project, ProjectStatus, Rag
@@ -62,6 +63,12 @@ class WeekMix:
     amber: int
     red: int
     missed: int
+    # Of the check-ins counted by colour, those given on a dca scale, by level as stored.
+    given: Mapping[str, int] = field(default_factory=dict)
+
+    def levels(self, scale: Scale) -> tuple[tuple[Level, int], ...]:
+        """The check-ins per level of `scale`, best first (see `confidence.tally`)."""
+        return confidence.tally(scale, {Rag.GREEN: self.green, Rag.AMBER: self.amber, Rag.RED: self.red}, self.given)
 
 
 def has_health_data(weeks: Iterable[WeekMix]) -> bool:
@@ -106,6 +113,7 @@ class GovernancePack:
     costs: list[cost.ProgrammeCost]
     coaching_months: tuple[coaching.CoachingMonth, ...] = ()
     measurable: tuple[benefits.ObjectiveMeasurability, ...] = ()
+    scale: Scale = Scale.RAG  # CONFIDENCE_SCALE: the levels its statuses and charts are named by
 
     @property
     def title(self) -> str:
@@ -118,13 +126,13 @@ def _health_weeks(session: Session, today: date, weeks: int) -> list[WeekMix]:
     while len(periods) < weeks:
         periods.append(previous_period(periods[-1]))
     periods.reverse()
-    latest: dict[tuple[int, str], Rag] = {}
-    for project_id, period, overall in session.execute(
-        select(Checkin.project_id, Checkin.period, Checkin.overall_rag)
+    latest: dict[tuple[int, str], tuple[Rag, str | None]] = {}
+    for project_id, period, overall, given in session.execute(
+        select(Checkin.project_id, Checkin.period, Checkin.overall_rag, Checkin.confidence)
         .where(Checkin.period >= periods[0], Checkin.period <= periods[-1])
         .order_by(Checkin.revision)
     ):
-        latest[(project_id, period)] = overall
+        latest[(project_id, period)] = (overall, given)
     missed: dict[str, int] = defaultdict(int)
     for project_id, period in session.execute(
         select(CheckinPeriod.project_id, CheckinPeriod.period).where(
@@ -137,10 +145,20 @@ def _health_weeks(session: Session, today: date, weeks: int) -> list[WeekMix]:
         if (project_id, period) not in latest:
             missed[period] += 1
     tally: dict[str, dict[Rag, int]] = defaultdict(lambda: defaultdict(int))
-    for (_project_id, period), overall in latest.items():
+    given_levels: dict[str, Counter[str]] = defaultdict(Counter)
+    for (_project_id, period), (overall, given) in latest.items():
         tally[period][overall] += 1
+        if given:
+            given_levels[period][given] += 1
     return [
-        WeekMix(period, tally[period][Rag.GREEN], tally[period][Rag.AMBER], tally[period][Rag.RED], missed[period])
+        WeekMix(
+            period,
+            tally[period][Rag.GREEN],
+            tally[period][Rag.AMBER],
+            tally[period][Rag.RED],
+            missed[period],
+            given_levels[period],
+        )
         for period in periods
     ]
 
@@ -219,8 +237,10 @@ def build_pack(
     tolerance: float,
     default_cadence: Cadence,
     cost_tolerance: float,
+    scale: Scale = Scale.RAG,
 ) -> GovernancePack:
-    """The pack for the month of `now` in the workspace's `timezone`."""
+    """The pack for the month of `now` in the workspace's `timezone`; `scale` (CONFIDENCE_SCALE) is the one
+    its statuses are named on."""
     today = local_today(now, timezone)
     projects = governance.active_projects(session, default_cadence=default_cadence)
     history = governance.checkin_history(session, since_period=governance.history_start(now))
@@ -236,4 +256,5 @@ def build_pack(
         costs=cost.programme_costs(session, tolerance=cost_tolerance),
         coaching_months=coaching.coaching_months(session, today=today),
         measurable=tuple(benefits.measurability_by_objective(session)),
+        scale=scale,
     )

@@ -67,13 +67,32 @@ def prompt_text(project_key: str, period: str) -> str:
     return f"{project_key}: weekly check-in for {period}"
 
 
+@dataclass(frozen=True)
+class LastStatus:
+    """The latest check-in before this period: "Last week" in the prompt and the form."""
+
+    overall: str
+    confidence: str | None = None  # the level given on a dca scale, as stored
+
+
+def _last_week(scale: Scale, last: LastStatus | None) -> str:
+    overall, given = (last.overall, last.confidence) if last else (None, None)
+    return f"Last week: {level_label(scale, overall, given)}"
+
+
 def prompt_blocks(
-    project_key: str, project_name: str, period: str, last_status: str | None, lead_user_id: str | None
+    project_key: str,
+    project_name: str,
+    period: str,
+    last: LastStatus | None,
+    lead_user_id: str | None,
+    *,
+    scale: Scale,
 ) -> list[Block]:
     return [
         section(
             f":wave: *Weekly check-in for {project_key} · {escaped(project_name)}*, {period}\n"
-            f"Last week: {rag_label(last_status)}. It takes a minute; the lead is {user(lead_user_id)}."
+            f"{_last_week(scale, last)}. It takes a minute; the lead is {user(lead_user_id)}."
         ),
         actions(
             button("Submit update", ActionId.SUBMIT_CHECKIN, FormTarget(project_key, period).to_json(), style="primary")
@@ -157,7 +176,7 @@ def _number_text(value: Decimal) -> str:
 def checkin_modal(
     target: FormTarget,
     project_name: str,
-    last_status: str | None,
+    last: LastStatus | None,
     benefits: list[BenefitQuestion],
     more: int,
     *,
@@ -185,8 +204,7 @@ def checkin_modal(
     amending = context("You are amending this week's update: change what is different and submit.")
     blocks: list[Block] = [
         context(
-            f"*{target.project_key} · {escaped(clip(project_name, 150))}*, {target.period}. "
-            f"Last week: {rag_label(last_status)}"
+            f"*{target.project_key} · {escaped(clip(project_name, 150))}*, {target.period}. {_last_week(scale, last)}"
         ),
         *([amending] if answers else []),
         *lessons_link_blocks(lessons),

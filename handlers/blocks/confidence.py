@@ -1,7 +1,7 @@
 """The confidence scale as people read it: the check-in form's overall-status question, each
 level with its one-line definition, and the one way a check-in's level is named wherever a
-status is shown (the summary, `/pmo status`, the Home tab, the sponsor's DM). Pure: data in,
-blocks and text out."""
+status is shown (the prompt, the summary, `/pmo status`, the Home tab, the sponsor's DM, the PMO
+alert, the digest and the pack). Pure: data in, blocks and text out."""
 
 from __future__ import annotations
 
@@ -53,11 +53,16 @@ def level_name(scale: Scale, rag: Rag | str, given_level: str | None) -> str:
     return confidence.shown(scale, given_level, Rag(rag)).label
 
 
+def level_badge(level: confidence.Level) -> str:
+    """A level with the colour it maps to: ":red_circle: Amber/Red"."""
+    return f"{RAG_EMOJI[level.rag.value]} {level.label}"
+
+
 def level_label(scale: Scale, rag: Rag | str | None, given_level: str | None) -> str:
     """The level with the colour it maps to: ":red_circle: Amber/Red"; "no status yet" without one."""
     if rag is None:
         return "no status yet"
-    return f"{RAG_EMOJI[Rag(rag).value]} {level_name(scale, rag, given_level)}"
+    return level_badge(confidence.shown(scale, given_level, Rag(rag)))
 
 
 def colour_name(scale: Scale, rag: Rag) -> str:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from bot.services.actions import working_days_text
+from bot.services.confidence import Scale
 from bot.services.digest import (
     Digest,
     EscalationLine,
@@ -43,6 +44,7 @@ from handlers.blocks.common import (
     slack_time,
     user,
 )
+from handlers.blocks.confidence import colour_name, level_badge, level_label
 from handlers.blocks.cost import pack_cost_blocks
 from handlers.blocks.escalations import reason_text
 from handlers.blocks.milestones import digest_milestone_blocks
@@ -52,7 +54,6 @@ from storage.models import Rag
 MAX_LINES = 8
 NAME_LIMIT = 80
 DETAIL_LIMIT = 300
-RAG_EMOJI = {Rag.GREEN: ":large_green_circle:", Rag.AMBER: ":large_orange_circle:", Rag.RED: ":red_circle:"}
 NO_STATUS_EMOJI = ":white_circle:"
 NONE = "_None._"
 
@@ -89,8 +90,13 @@ def _words(text: str) -> str:
     return escaped(clip(" ".join(text.split()), DETAIL_LIMIT))
 
 
-def _rag(rag: Rag) -> str:
-    return f"{RAG_EMOJI[rag]} {rag.value.capitalize()}"
+def _green(scale: Scale) -> str:
+    return colour_name(scale, Rag.GREEN)
+
+
+def _red(scale: Scale) -> str:
+    """The levels that count as Red ("Amber/Red or Red"): the rules reason on the RAG."""
+    return colour_name(scale, Rag.RED)
 
 
 def _change(now: int, before: int) -> str:
@@ -98,12 +104,14 @@ def _change(now: int, before: int) -> str:
     return "no change" if difference == 0 else f"{difference:+d}"
 
 
-def _counts_line(counts: RagCounts, before: RagCounts | None = None) -> str:
+def _counts_line(counts: RagCounts, scale: Scale, before: RagCounts | None = None) -> str:
+    """The count at each level of the configured scale, best first."""
     parts = []
-    for rag in (Rag.GREEN, Rag.AMBER, Rag.RED):
-        part = f"{_rag(rag)} *{counts.of(rag)}*"
-        if before is not None:
-            part += f" ({_change(counts.of(rag), before.of(rag))})"
+    earlier = dict(before.levels(scale)) if before is not None else None
+    for level, count in counts.levels(scale):
+        part = f"{level_badge(level)} *{count}*"
+        if earlier is not None:
+            part += f" ({_change(count, earlier[level])})"
         parts.append(part)
     parts.append(f"{NO_STATUS_EMOJI} No status *{counts.no_status}*")
     return "   ".join(parts)
@@ -125,10 +133,10 @@ def alerts_to_link(digest: Digest) -> list[str]:
     return [key for key in dict.fromkeys(keys) if key]
 
 
-def _turned_worse(changes: list[RagChange], links: Mapping[str, str]) -> list[str]:
+def _turned_worse(changes: list[RagChange], links: Mapping[str, str], scale: Scale) -> list[str]:
     return [
         f"{_project(c.project_key, c.project_name, links.get(c.alert_cause_key or ''))}: "
-        f"{_rag(c.before)} → {_rag(c.after)} ({c.period})"
+        f"{level_label(scale, c.before, c.before_level)} → {level_label(scale, c.after, c.after_level)} ({c.period})"
         for c in changes
     ]
 
@@ -148,7 +156,7 @@ def _incident(incident: IncidentLine, links: Mapping[str, str]) -> str:
     )
 
 
-def _escalation(escalation: EscalationLine, links: Mapping[str, str]) -> str:
+def _escalation(escalation: EscalationLine, links: Mapping[str, str], scale: Scale) -> str:
     link = links.get(escalation.cause_key)
     subject = (
         f"{escalation.project_key} · {escaped(clip(escalation.project_name or '', NAME_LIMIT))}"
@@ -158,7 +166,7 @@ def _escalation(escalation: EscalationLine, links: Mapping[str, str]) -> str:
     subject = f"<{link}|{subject}>" if link else f"*{subject}*"
     if not link and escalation.project_key:
         subject += f" (`/pmo status {escalation.project_key}`)"
-    reason = " ".join(reason_text(escalation.kind, escalation.facts).split())
+    reason = " ".join(reason_text(escalation.kind, escalation.facts, scale=scale).split())
     return f"{subject}: {clip(reason, DETAIL_LIMIT)} (raised {slack_time(escalation.raised_at)})"
 
 
@@ -201,9 +209,9 @@ def _compliance_sections(report: ComplianceReport) -> list[Block]:
 
 
 def digest_text(digest: Digest) -> str:
-    counts = digest.counts
+    counts = ", ".join(f"{count} {level.label}" for level, count in digest.counts.levels(digest.scale))
     return (
-        f"PMO digest {digest.period}: {counts.green} Green, {counts.amber} Amber, {counts.red} Red; "
+        f"PMO digest {digest.period}: {counts}; "
         f"{len(digest.turned_worse)} turned worse, {len(digest.missed)} missed check-ins, "
         f"{len(digest.overdue)} overdue actions, {len(digest.unacknowledged)} escalations not acknowledged."
     )
@@ -214,12 +222,15 @@ DigestSection = Callable[[Digest, Mapping[str, str]], list[Block]]
 
 def _status_section(digest: Digest, _links: Mapping[str, str]) -> list[Block]:
     return [
-        section(f"*Portfolio status*, change since last week\n{_counts_line(digest.counts, digest.counts_week_ago)}")
+        section(
+            "*Portfolio status*, change since last week\n"
+            + _counts_line(digest.counts, digest.scale, digest.counts_week_ago)
+        )
     ]
 
 
 def _turned_worse_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
-    return [section(_listed("Turned worse", _turned_worse(digest.turned_worse, links)))]
+    return [section(_listed("Turned worse", _turned_worse(digest.turned_worse, links, digest.scale)))]
 
 
 def _missed_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
@@ -258,7 +269,12 @@ def _incidents_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
 
 def _escalations_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
     return [
-        section(_listed("Escalations not yet acknowledged", [_escalation(e, links) for e in digest.unacknowledged]))
+        section(
+            _listed(
+                "Escalations not yet acknowledged",
+                [_escalation(e, links, digest.scale) for e in digest.unacknowledged],
+            )
+        )
     ]
 
 
@@ -266,7 +282,7 @@ def _governance_rules_section(digest: Digest, _links: Mapping[str, str]) -> list
     return [
         divider(),
         header("Governance rules"),
-        section(_listed("Watermelons: Green outside, red inside", _findings(digest.watermelons))),
+        section(_listed(f"Watermelons: {_green(digest.scale)} outside, red inside", _findings(digest.watermelons))),
         section(_listed("Stuck", _findings(digest.stuck))),
         *_compliance_sections(digest.compliance),
     ]
@@ -342,8 +358,9 @@ def _health_summary(pack: GovernancePack) -> str:
     total = sum(reports)
     red_share = sum(week.red for week in pack.weeks) / total if total else None
     return (
-        f"*Portfolio health*, {first.period} to {last.period}: {total} check-ins, {_share(red_share)} of them Red, "
-        f"{sum(week.missed for week in pack.weeks)} missed. Now: {_counts_line(pack.counts)}"
+        f"*Portfolio health*, {first.period} to {last.period}: {total} check-ins, {_share(red_share)} of them "
+        f"{_red(pack.scale)}, {sum(week.missed for week in pack.weeks)} missed. "
+        f"Now: {_counts_line(pack.counts, pack.scale)}"
     )
 
 
@@ -364,7 +381,7 @@ def pack_blocks(pack: GovernancePack) -> list[Block]:
         section(_health_summary(pack)),
         section(_listed("Benefits realised against plan, by objective", [_objective(o) for o in pack.objectives])),
         *pack_measurable_section(pack.measurable),
-        section(_listed("Decisions needed: Red projects asking for help from above", decisions)),
+        section(_listed(f"Decisions needed: {_red(pack.scale)} projects asking for help from above", decisions)),
         pack_coaching_section(pack.coaching_months),
         *pack_cost_blocks(pack.costs),
         context(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.services.confidence import Scale
 from bot.services.escalations import AlertView
 from handlers.blocks.common import (
     SECTION_TEXT_LIMIT,
@@ -19,8 +20,9 @@ from handlers.blocks.common import (
     slack_date,
     user,
 )
+from handlers.blocks.confidence import level_name
 from handlers.ids import ActionId
-from storage.models import EscalationKind
+from storage.models import EscalationKind, Rag
 
 PICKED_UP_LABELS = {"acknowledged": "Acknowledged by", "coaching": "Coaching offered by"}
 Facts = dict[str, Any]
@@ -42,25 +44,23 @@ def _working_days(days: int) -> str:
     return f"{days} working day{'s' if days != 1 else ''}"
 
 
-def _rag(value: str) -> str:
-    return value.capitalize()
-
-
 def _owner(facts: Facts) -> str:
     away = f" (away until {_day(facts['owner_away_until'])})" if facts.get("owner_away_until") else ""
     return f"{user(facts['owner_user_id'])}{away}"
 
 
-def reason_text(kind: EscalationKind, facts: Facts) -> str:
-    """Why the PMO is alerted, in mrkdwn; people's words in it are escaped."""
+def reason_text(kind: EscalationKind, facts: Facts, *, scale: Scale) -> str:
+    """Why the PMO is alerted, in mrkdwn; people's words in it are escaped. A check-in's status is named on
+    the configured `scale`; the rule that raised the alert reasons on its RAG."""
     if kind is EscalationKind.CHECKIN_ATTENTION:
-        period, lines = facts["period"], []
+        period, level, lines = facts["period"], facts.get("level"), []
         if facts.get("dropped"):
-            lines.append(f"Dropped from Green to Red in {period}.")
+            dropped_from = level_name(scale, Rag.GREEN, facts.get("previous_level"))
+            lines.append(f"Dropped from {dropped_from} to {level_name(scale, Rag.RED, level)} in {period}.")
         elif facts.get("red"):
-            lines.append(f"Reported Red in {period}.")
+            lines.append(f"Reported {level_name(scale, Rag.RED, level)} in {period}.")
         if facts.get("asked_pmo"):
-            lines.append(f"The team asked the PMO for help in {period} (now {_rag(facts['rag'])}).")
+            lines.append(f"The team asked the PMO for help in {period} (now {level_name(scale, facts['rag'], level)}).")
         return "\n".join(lines)
     if kind is EscalationKind.CHECKIN_MISSED:
         return f"No check-in for {facts['period']}: the prompt and a reminder went unanswered."
@@ -134,13 +134,15 @@ def evidence_text(kind: EscalationKind, facts: Facts) -> str | None:
     return _quoted("\n".join(lines)) or None
 
 
-def settled_text(kind: EscalationKind, facts: Facts) -> str:
+def settled_text(kind: EscalationKind, facts: Facts, *, scale: Scale) -> str:
     """How the cause went away, for the alert that now says so."""
     how = facts["settled"]
     if kind is EscalationKind.CHECKIN_ATTENTION:
-        return f"Amended: the team now reports {_rag(how['rag'])}, so this no longer applies."
+        reported = level_name(scale, how["rag"], how.get("level"))
+        return f"Amended: the team now reports {reported}, so this no longer applies."
     if kind is EscalationKind.CHECKIN_MISSED:
-        return f"Answered late: {user(how['by'])} checked in for {facts['period']} ({_rag(how['rag'])})."
+        reported = level_name(scale, how["rag"], how.get("level"))
+        return f"Answered late: {user(how['by'])} checked in for {facts['period']} ({reported})."
     if kind is EscalationKind.BROKEN_CHANNEL:
         return f"Fixed: {user(how['by'])} linked {channel(how['channel_id'])} again and the bot can post there."
     if kind is EscalationKind.ACTION_OVERDUE:
@@ -154,17 +156,24 @@ def settled_text(kind: EscalationKind, facts: Facts) -> str:
     return "This no longer applies."
 
 
-def alert_text(alert: AlertView) -> str:
+def _reason_or_settled(alert: AlertView, scale: Scale) -> str:
+    if alert.is_settled:
+        return settled_text(alert.kind, alert.facts, scale=scale)
+    return reason_text(alert.kind, alert.facts, scale=scale)
+
+
+def alert_text(alert: AlertView, *, scale: Scale) -> str:
     subject = f"{alert.project_key} · {escaped(alert.project_name or '')}" if alert.project_key else "Portfolio"
-    reason = settled_text(alert.kind, alert.facts) if alert.is_settled else reason_text(alert.kind, alert.facts)
+    reason = _reason_or_settled(alert, scale)
     return clip(f"Escalation: {subject}: {reason}", SECTION_TEXT_LIMIT)
 
 
-def alert_blocks(alert: AlertView) -> list[Block]:
+def alert_blocks(alert: AlertView, *, scale: Scale) -> list[Block]:
+    """The alert; a check-in's status in it is named on the configured `scale`."""
     subject = f"*{alert.project_key} · {escaped(alert.project_name or '')}*" if alert.project_key else "*Portfolio*"
-    reason = reason_text(alert.kind, alert.facts)
+    reason = reason_text(alert.kind, alert.facts, scale=scale)
     if alert.is_settled:
-        reason = f":white_check_mark: {settled_text(alert.kind, alert.facts)}\n_Was:_ {reason}"
+        reason = f":white_check_mark: {settled_text(alert.kind, alert.facts, scale=scale)}\n_Was:_ {reason}"
     blocks: list[Block] = [
         section(f":rotating_light: {subject}\n{reason}"),
         context(f"Sponsor: {user(alert.sponsor_user_id)} · Lead: {user(alert.lead_user_id)}"),
@@ -184,10 +193,10 @@ def alert_blocks(alert: AlertView) -> list[Block]:
     return blocks
 
 
-def coaching_offered_text(alert: AlertView, coach_user_id: str) -> str:
+def coaching_offered_text(alert: AlertView, coach_user_id: str, *, scale: Scale) -> str:
     """The DM telling a project's lead and sponsor who in the PMO offered coaching, and on what."""
     subject = f"{alert.project_key} · {escaped(alert.project_name or '')}" if alert.project_key else "the portfolio"
-    reason = " ".join(reason_text(alert.kind, alert.facts).split())
+    reason = " ".join(reason_text(alert.kind, alert.facts, scale=scale).split())
     return (
         f":handshake: {user(coach_user_id)} from the PMO has offered coaching on *{subject}* and will be in touch.\n"
         f"About: {reason}"

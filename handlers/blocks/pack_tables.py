@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.services import confidence
+from bot.services.confidence import Scale
 from bot.services.milestones import MilestoneLine
 from bot.services.pack import ObjectiveProgress, WeekMix
 from handlers.blocks.common import SECTION_TEXT_LIMIT, Block, section
@@ -28,9 +30,18 @@ def _fenced(title: str, lines: list[str]) -> str:
     return f"*{title}*\n{FENCE}\n" + "\n".join(shown) + f"\n{FENCE}"
 
 
-def rag_mix_table(weeks: Sequence[WeekMix]) -> str:
-    header = f"{'Week':<10}{'Green':>7}{'Amber':>7}{'Red':>7}{'No update':>11}"
-    rows = [f"{w.period:<10}{w.green:>7}{w.amber:>7}{w.red:>7}{w.missed:>11}" for w in weeks]
+def rag_mix_table(weeks: Sequence[WeekMix], scale: Scale) -> str:
+    """A column per level of `scale`, best first, each as wide as its name needs."""
+    widths = [(level, max(7, len(level.label) + 2)) for level in confidence.levels(scale)]
+    header = f"{'Week':<10}" + "".join(f"{level.label:>{width}}" for level, width in widths) + f"{'No update':>11}"
+    rows = []
+    for week in weeks:
+        counts = dict(week.levels(scale))
+        rows.append(
+            f"{week.period:<10}"
+            + "".join(f"{counts[level]:>{width}}" for level, width in widths)
+            + f"{week.missed:>11}"
+        )
     return _fenced("Portfolio health: check-ins by status, per week", [header, *rows])
 
 
@@ -67,7 +78,11 @@ def pack_tables_text(weeks: Sequence[WeekMix], objectives: Sequence[ObjectivePro
 
 
 def pack_tables_blocks(
-    weeks: Sequence[WeekMix], objectives: Sequence[ObjectiveProgress], milestones: Sequence[MilestoneLine] = ()
+    weeks: Sequence[WeekMix],
+    objectives: Sequence[ObjectiveProgress],
+    milestones: Sequence[MilestoneLine] = (),
+    *,
+    scale: Scale = Scale.RAG,
 ) -> list[Block]:
-    tables = [section(rag_mix_table(weeks)), section(benefits_table(objectives))]
+    tables = [section(rag_mix_table(weeks, scale)), section(benefits_table(objectives))]
     return tables + ([section(milestones_table(milestones))] if milestones else [])
