@@ -197,7 +197,6 @@ def owner_question_message(question: OwnerQuestion) -> OutgoingRequest:
     )
 
 
-
 def ask_who_owns(ctx: AppContext, action_id: int, *, now: datetime) -> None:
     """Once per action: when it went to a PMO admin on someone else's project, ask whether the
     project's lead or sponsor should own it (whoever assigned it, or that PMO admin, is asked)."""
@@ -205,7 +204,6 @@ def ask_who_owns(ctx: AppContext, action_id: int, *, now: datetime) -> None:
         question = coaching.owner_question(session, action_id, pmo_admin_ids=ctx.settings.pmo_admin_ids)
     if question is not None and question.choice is None:
         send_dm_once(ctx, owner_question_message(question), now=now)
-
 
 
 def sent_to_pmo_instead(
@@ -222,7 +220,6 @@ def sent_to_pmo_instead(
     redirected = chat_message(message_keys.nobody_accountable(key), channel_id, redirected_text)
     send_once(ctx, redirected, now=now)
     return True
-
 
 
 def send_starting_lessons(ctx: AppContext, project_keys: Iterable[str], *, now: datetime) -> None:

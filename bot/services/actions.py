@@ -457,8 +457,6 @@ def action_lines(
 # --- what the PMO hears -------------------------------------------------------------------
 
 
-
-
 def quoted(title: str) -> str:
     """A title inside a refusal's wording: quoted, and escaped so `<!here>` in it pings nobody."""
     return "“" + title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "”"

@@ -183,6 +183,8 @@ def incident_declared_report(incident_id: int) -> str:
 def incident_priority_cause(incident_key: str, project_key: str) -> str:
     """The PMO alert raised when a team asks for priority during an incident."""
     return f"incident-priority:{incident_key}:{project_key}"
+
+
 # --- the RAID log: risks, issues and decisions asked for ---------------------------------------
 
 
@@ -209,6 +211,8 @@ def raid_changed(checkin_id: int) -> str:
 def decision_requested(request_id: int) -> str:
     """The decider's DM with *Record decision*, redrawn once it is recorded."""
     return f"decision-requested:{request_id}"
+
+
 # --- coaching (bot/services/coaching.py) ---------------------------------------------------
 
 
@@ -230,6 +234,8 @@ def nobody_accountable(undeliverable_key: str) -> str:
 def starting_lessons(project_id: int, recipient_user_id: str) -> str:
     """The one DM giving a new project's lead or sponsor the lessons of closed projects like it."""
     return f"starting-lessons:{project_id}:{recipient_user_id}"
+
+
 # --- milestones and dependencies (bot/services/milestones.py) -------------------------------------
 
 
