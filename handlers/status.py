@@ -19,8 +19,9 @@ from bot.context import AppContext
 from bot.errors import NotFound
 from bot.services import health, partners, portfolio, status
 from bot.services.access import Actor
+from bot.services.health import TablePage
 from bot.services.partners import Audience
-from bot.services.status import ProjectOverview, StatusTablePage
+from bot.services.status import ProjectOverview
 from handlers.blocks.common import Block
 from handlers.blocks.status import (
     PAGE_SIZE,
@@ -39,14 +40,14 @@ from storage.session import unit_of_work
 @dataclass(frozen=True)
 class StatusTable:
     title: str
-    shown: StatusTablePage
+    page: TablePage
 
 
 def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int, *, now: datetime) -> StatusTable:
     """A page of the viewer's table, or a NotFound that says what to type instead when it would be empty."""
     scope = status.table_scope(actor) & partners.visible_condition(audience)
     with unit_of_work(ctx.session_factory) as session:
-        shown = status.status_table_page(
+        shown = health.table_page(
             session,
             scope,
             page=page,
@@ -54,7 +55,7 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int, *, now:
             today=ctx.workspace_day(now),
             tolerance=ctx.settings.benefit_tolerance,
         )
-    if shown.page.total:
+    if shown.total:
         return StatusTable("Portfolio status" if actor.is_pmo_admin else "Projects you sponsor or lead", shown)
     if not audience.is_internal:
         raise NotFound(
@@ -73,8 +74,7 @@ def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int, *, now:
 def _table_blocks(ctx: AppContext, table: StatusTable, *, now: datetime, shareable: bool) -> list[Block]:
     return status_table_blocks(
         table.title,
-        table.shown.page,
-        levels=table.shown.levels,
+        table.page,
         scale=ctx.settings.confidence_scale,
         now=now,
         shareable=shareable,
@@ -121,7 +121,7 @@ def status_command(ctx: AppContext, request: CommandRequest, client: WebClient, 
         return
     table = _table(ctx, request.actor, audience, 0, now=request.now)
     respond(
-        text=status_table_text(table.title, table.shown.page, scale=ctx.settings.confidence_scale),
+        text=status_table_text(table.title, table.page, scale=ctx.settings.confidence_scale),
         blocks=_table_blocks(ctx, table, now=request.now, shareable=True),
     )
 
@@ -146,7 +146,7 @@ def register(app: App, ctx: AppContext) -> None:
         page = StatusPage.from_json(action["value"]).page
         table = _table(ctx, actor, audience_of(body, client), page, now=now)
         respond(
-            text=status_table_text(table.title, table.shown.page, scale=ctx.settings.confidence_scale),
+            text=status_table_text(table.title, table.page, scale=ctx.settings.confidence_scale),
             blocks=_table_blocks(ctx, table, now=now, shareable=not shared),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=not shared,
@@ -174,9 +174,7 @@ def register(app: App, ctx: AppContext) -> None:
         overview = _overview(ctx, action["value"], audience_of(body, client), now=now)
         respond(
             text=project_status_text(overview, scale=ctx.settings.confidence_scale),
-            blocks=project_status_blocks(
-                overview, scale=ctx.settings.confidence_scale, now=now, shareable=not shared
-            ),
+            blocks=project_status_blocks(overview, scale=ctx.settings.confidence_scale, now=now, shareable=not shared),
             response_type="in_channel" if shared else "ephemeral",
             replace_original=False,
         )

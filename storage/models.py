@@ -854,4 +854,6 @@ class ProjectHealth(Base):
     overdue_actions: Mapped[int] = mapped_column(Integer, default=0)
     benefits_off_trajectory: Mapped[int] = mapped_column(Integer, default=0)
     open_incidents: Mapped[int] = mapped_column(Integer, default=0)
+    # The latest check-in's level as given on a dca scale (checkins.confidence); NULL on rag.
+    confidence: Mapped[str | None] = mapped_column(String(24))
     sort_key: Mapped[str] = mapped_column(String(100), index=True)  # bot/services/status.worst_first

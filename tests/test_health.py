@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy import select, true
 
 from bot.context import AppContext
-from bot.services import benefits, health, incidents, portfolio
+from bot.services import benefits, confidence, health, incidents, portfolio
 from bot.services.access import Actor
 from bot.services.cadence import period_of
+from bot.services.confidence import Scale
 from bot.services.health import StatusRow, Trend
 from bot.services.incidents import NewIncident
 from storage.models import (
@@ -88,6 +89,7 @@ def _fresh_rows_agree(app_context: AppContext) -> None:
                 stored.overdue_actions,
                 stored.benefits_off_trajectory,
                 stored.open_incidents,
+                stored.confidence,
                 stored.sort_key,
             ) == (
                 row.rag,
@@ -96,6 +98,7 @@ def _fresh_rows_agree(app_context: AppContext) -> None:
                 row.overdue_actions,
                 row.benefits_off_trajectory,
                 row.open_incidents,
+                row.confidence,
                 health.worst_first(row),
             ), keys[project_id]
 
@@ -139,7 +142,12 @@ def _random_step(rng: random.Random, app_context: AppContext, clock: MovableCloc
     if kind == "checkin":
         period = period_of(today - timedelta(weeks=rng.randint(0, 3)))
         at = clock.at - timedelta(hours=rng.randint(0, 72))
-        add_checkin(factory, key, period, rng.choice(list(Rag)), at=at)
+        # Given on the rag scale, or on dca5 (the summary keeps that level too).
+        level = rng.choice([None, *confidence.levels(Scale.DCA5)])
+        rag = level.rag if level else rng.choice(list(Rag))
+        add_checkin(
+            factory, key, period, rag, at=at, confidence=confidence.stored(Scale.DCA5, level.value) if level else None
+        )
     elif kind == "action":
         add_action(factory, key, f"Action {step}", due=today + timedelta(days=rng.randint(-5, 5)))
     elif kind == "done":

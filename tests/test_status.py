@@ -63,11 +63,15 @@ def app_context(app_context: AppContext) -> AppContext:
 # --- building the portfolio ------------------------------------------------------------------
 
 
-def add_checkin(session_factory, key: str, period: str, rag: Rag, *, at: datetime, **words: str) -> None:
-    """The lead's check-in, through the check-in service (Amber and Red come with a path to green)."""
+def add_checkin(
+    session_factory, key: str, period: str, rag: Rag, *, at: datetime, confidence: str | None = None, **words: str
+) -> None:
+    """The lead's check-in, through the check-in service (Amber and Red come with a path to green);
+    `confidence`: the level given on a dca scale, as stored ("dca5:amber_red")."""
     needs_path = rag is not Rag.GREEN
     form = CheckinInput(
         overall=rag,
+        confidence=confidence,
         path_to_green="Recover the plan" if needs_path else None,
         path_to_green_date=at.date() + timedelta(days=30) if needs_path else None,
         **words,
@@ -229,7 +233,7 @@ def test_every_page_of_a_huge_portfolio_is_valid_block_kit():
 
     for page in (0, 1, 124, 249):
         table = TablePage([row] * PAGE_SIZE, page, 250, 5000, counts)
-        blocks = status_table_blocks("Portfolio status", table, levels={}, scale=Scale.DCA5, now=AT, shareable=True)
+        blocks = status_table_blocks("Portfolio status", table, scale=Scale.DCA5, now=AT, shareable=True)
         assert message_problems(blocks) == [], page
         assert len(blocks) < 50
 

@@ -28,13 +28,10 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session
-
-from storage.models import Checkin, Project, Rag
+from storage.models import Rag
 
 
 class Scale(enum.StrEnum):
@@ -153,35 +150,3 @@ def tally(scale: Scale, by_rag: Mapping[Rag, int], given: Mapping[str, int]) -> 
     for rag, count in left.items():
         counts[shown(scale, None, rag).value] += count
     return tuple((candidate, counts[candidate.value]) for candidate in MAPPING[scale])
-
-
-def _latest_given(listed: ColumnElement[bool]) -> Select[tuple[str, str]]:
-    """The project key and stored level of each latest check-in of the projects matching `listed`,
-    leaving out those given on the `rag` scale."""
-    ranked = (
-        select(
-            Project.key.label("key"),
-            Checkin.confidence.label("confidence"),
-            func.row_number()
-            .over(partition_by=Checkin.project_id, order_by=(Checkin.period.desc(), Checkin.revision.desc()))
-            .label("place"),
-        )
-        .join(Project, Project.id == Checkin.project_id)
-        .where(listed)
-        .subquery()
-    )
-    return select(ranked.c.key, ranked.c.confidence).where(ranked.c.place == 1, ranked.c.confidence.is_not(None))
-
-
-def latest_levels(session: Session, project_keys: Collection[str]) -> dict[str, str]:
-    """The stored level (as `checkins.confidence` keeps it) of each project's latest check-in, by
-    project key; projects whose latest check-in was given on the `rag` scale are left out."""
-    if not project_keys:
-        return {}
-    return {key: given for key, given in session.execute(_latest_given(Project.key.in_(project_keys)))}
-
-
-def latest_level_counts(session: Session, listed: ColumnElement[bool]) -> Counter[str]:
-    """How many of the projects matching `listed` have their latest check-in at each stored level;
-    those given on the `rag` scale are left out (their RAG is their level)."""
-    return Counter(given for _key, given in session.execute(_latest_given(listed)))

@@ -98,7 +98,7 @@ def current_counts(session: Session, scope: ColumnElement[bool], *, today: date,
     """The active projects in `scope` by latest status, from the health summary."""
     listed = (Project.status == ProjectStatus.ACTIVE) & scope
     tally = health.rag_counts(session, listed, today=today, tolerance=tolerance)
-    given = confidence.latest_level_counts(session, listed)
+    given = health.level_counts(session, listed, today=today, tolerance=tolerance)
     return RagCounts(tally[Rag.GREEN], tally[Rag.AMBER], tally[Rag.RED], tally[None], given)
 
 

@@ -77,6 +77,7 @@ class StatusRow:
     benefits_off_trajectory: int
     open_incidents: int
     previous_rag: Rag | None = field(default=None, compare=False)  # what the trend compares with
+    confidence: str | None = None  # the latest check-in's level as given on a dca scale; None on rag
 
 
 # Worst first: Red, Amber, Green, then projects that never reported (they have no status
@@ -134,8 +135,9 @@ def compute(session: Session, project_ids: Iterable[int], *, today: date, tolera
             benefits_off_trajectory=off_trajectory.get(project_id, 0),
             open_incidents=incidents.get(project_id, 0),
             previous_rag=previous_rag,
+            confidence=given,
         )
-        for project_id, key, name, rag, checked_in_at, previous_rag in _latest_statuses(session, in_scope)
+        for project_id, key, name, rag, checked_in_at, previous_rag, given in _latest_statuses(session, in_scope)
     }
 
 
@@ -156,7 +158,8 @@ def _latest_checkin(column: ColumnElement[Any], *conditions: ColumnElement[bool]
 
 
 def _latest_statuses(session: Session, in_scope: Select[tuple[int]]) -> Sequence[Row[Any]]:
-    """Per project: id, key, name, latest status, when it was submitted, the previous period's status."""
+    """Per project: id, key, name, latest status, when it was submitted, the previous period's status,
+    the latest level as given on a dca scale."""
     reported = aliased(Checkin)
     latest_period = (
         select(func.max(reported.period)).where(reported.project_id == Project.id).correlate(Project).scalar_subquery()
@@ -169,6 +172,7 @@ def _latest_statuses(session: Session, in_scope: Select[tuple[int]]) -> Sequence
             _latest_checkin(Checkin.overall_rag),
             _latest_checkin(Checkin.submitted_at),
             _latest_checkin(Checkin.overall_rag, Checkin.period < latest_period),
+            _latest_checkin(Checkin.confidence),
         ).where(Project.id.in_(in_scope))
     ).all()
 
@@ -275,6 +279,7 @@ def refresh(session: Session, *, today: date, tolerance: float) -> int:
                 "overdue_actions": row.overdue_actions,
                 "benefits_off_trajectory": row.benefits_off_trajectory,
                 "open_incidents": row.open_incidents,
+                "confidence": row.confidence,
                 "sort_key": worst_first(row),
             }
             for project_id, version in stale
@@ -298,6 +303,7 @@ def refresh(session: Session, *, today: date, tolerance: float) -> int:
                             "overdue_actions",
                             "benefits_off_trajectory",
                             "open_incidents",
+                            "confidence",
                             "sort_key",
                         )
                     }
@@ -332,6 +338,7 @@ def _row(key: str, name: str, health: ProjectHealth) -> StatusRow:
         benefits_off_trajectory=health.benefits_off_trajectory,
         open_incidents=health.open_incidents,
         previous_rag=health.previous_rag,
+        confidence=health.confidence,
     )
 
 
@@ -339,6 +346,19 @@ def rag_counts(session: Session, listed: ColumnElement[bool], *, today: date, to
     """How many of the projects matching `listed` have each latest status (None: none yet)."""
     refresh(session, today=today, tolerance=tolerance)
     return _counts(session, listed)
+
+
+def level_counts(session: Session, listed: ColumnElement[bool], *, today: date, tolerance: float) -> Counter[str]:
+    """How many of the projects matching `listed` have their latest check-in at each level given on a
+    dca scale (as `checkins.confidence` stores it); those given on the rag scale are not counted."""
+    refresh(session, today=today, tolerance=tolerance)
+    rows = session.execute(
+        select(ProjectHealth.confidence, func.count())
+        .join(Project, Project.id == ProjectHealth.project_id)
+        .where(listed, ProjectHealth.confidence.is_not(None))
+        .group_by(ProjectHealth.confidence)
+    )
+    return Counter({given: count for given, count in rows})
 
 
 def _counts(session: Session, listed: ColumnElement[bool]) -> Counter[Rag | None]:

@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from bot.services import checkins, coaching, confidence, cost, decisions, health, milestones, partners, portfolio, risks
+from bot.services import checkins, coaching, cost, decisions, health, milestones, partners, portfolio, risks
 from bot.services.access import Actor
 from bot.services.cadence import Cadence, previous_period
 from bot.services.health import TablePage
@@ -322,23 +322,6 @@ class PersonalView:
     today: date  # in the workspace's zone: what the decisions' ages count to
     portfolio: PortfolioSummary | None = None  # PMO admins only
     decisions_asked: list[decisions.DecisionLine] = field(default_factory=list)  # of me, still open
-    # The level on a dca scale of each listed project's latest check-in, by key (see confidence.latest_levels).
-    levels: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StatusTablePage:
-    """A page of the status table with the levels its projects' latest check-ins were given."""
-
-    page: TablePage
-    levels: dict[str, str]  # by project key; those given on the rag scale are absent
-
-
-def status_table_page(
-    session: Session, scope: ColumnElement[bool], *, page: int, page_size: int, today: date, tolerance: float
-) -> StatusTablePage:
-    shown = health.table_page(session, scope, page=page, page_size=page_size, today=today, tolerance=tolerance)
-    return StatusTablePage(shown, confidence.latest_levels(session, [row.key for row in shown.rows]))
 
 
 def portfolio_summary(session: Session, *, today: date, tolerance: float) -> PortfolioSummary:
@@ -367,11 +350,9 @@ def personal_view(
         today=today,
         tolerance=tolerance,
     )
-    listed = [row.key for row in projects.rows] + ([row.key for row in summary.projects.rows] if summary else [])
     return PersonalView(
         portfolio=summary,
         projects=projects,
-        levels=confidence.latest_levels(session, set(listed)),
         actions=actions,
         open_actions=open_actions,
         overdue_actions=overdue_actions,

@@ -49,7 +49,7 @@ def _action_text(action: MyAction) -> str:
     return f"*{action.project_key}* {title} · due {slack_date(action.due_date)}{overdue}"
 
 
-def _portfolio_blocks(summary: PortfolioSummary, now: datetime, scale: Scale, levels: dict[str, str]) -> list[Block]:
+def _portfolio_blocks(summary: PortfolioSummary, now: datetime, scale: Scale) -> list[Block]:
     worst = summary.projects
     alerts = plural(summary.open_alerts, "PMO alert") + " not yet picked up"
     blocks: list[Block] = [
@@ -58,15 +58,15 @@ def _portfolio_blocks(summary: PortfolioSummary, now: datetime, scale: Scale, le
     ]
     if worst.rows:
         blocks.append(section("*Worst first*"))
-        blocks += [section(row_text(row, now, scale=scale, levels=levels)) for row in worst.rows]
+        blocks += [section(row_text(row, now, scale=scale)) for row in worst.rows]
         blocks.append(context("`/pmo status` lists the whole portfolio; `/pmo digest` has this week's digest."))
     return [*blocks, divider()]
 
 
-def _own_projects_blocks(projects: TablePage, now: datetime, scale: Scale, levels: dict[str, str]) -> list[Block]:
+def _own_projects_blocks(projects: TablePage, now: datetime, scale: Scale) -> list[Block]:
     blocks: list[Block] = [header("Your projects")]
     if projects.rows:
-        blocks += [section(row_text(row, now, scale=scale, levels=levels)) for row in projects.rows]
+        blocks += [section(row_text(row, now, scale=scale)) for row in projects.rows]
         if projects.total > len(projects.rows):
             more = projects.total - len(projects.rows)
             blocks.append(context(f"…and {more} more, healthier ones. `/pmo status KEY` shows any one of them."))
@@ -79,10 +79,10 @@ def home_view(view: PersonalView, *, scale: Scale, now: datetime) -> dict[str, A
     """The tab; each project's status is named on the configured confidence scale."""
     blocks: list[Block] = []
     if view.portfolio is not None:
-        blocks += _portfolio_blocks(view.portfolio, now, scale, view.levels)
+        blocks += _portfolio_blocks(view.portfolio, now, scale)
     # A PMO admin who sponsors and leads nothing has the portfolio instead of an empty list.
     if view.projects.total or view.portfolio is None:
-        blocks += _own_projects_blocks(view.projects, now, scale, view.levels)
+        blocks += _own_projects_blocks(view.projects, now, scale)
 
     blocks += home_decisions_blocks(view.decisions_asked, today=view.today)
     blocks.append(header("Check-ins waiting for you"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -85,9 +84,8 @@ def status_marker(scale: Scale, rag: Rag | None, given_level: str | None, trend:
     return rag_marker(scale, rag, given_level) + (TREND_ARROWS[trend] if trend else "")
 
 
-def row_text(row: StatusRow, now: datetime, *, scale: Scale, levels: Mapping[str, str]) -> str:
-    """One project in a table: status (on the configured scale; `levels` holds the latest check-ins'
-    stored levels by key) and trend, key and name, then the measures."""
+def row_text(row: StatusRow, now: datetime, *, scale: Scale) -> str:
+    """One project in a table: status (on the configured scale) and trend, key and name, then the measures."""
     checked_in = f"checked in {age(row.last_checkin_at, now)} ago" if row.last_checkin_at else "no check-in yet"
     measures = [
         checked_in,
@@ -96,13 +94,13 @@ def row_text(row: StatusRow, now: datetime, *, scale: Scale, levels: Mapping[str
         plural(row.open_incidents, "open incident"),
     ]
     return (
-        f"{status_marker(scale, row.rag, levels.get(row.key), row.trend)} "
+        f"{status_marker(scale, row.rag, row.confidence, row.trend)} "
         f"*{row.key}* · {escaped(clip(row.name, MAX_NAME_IN_ROW))}\n" + " · ".join(measures)
     )
 
 
-def _row_block(row: StatusRow, now: datetime, scale: Scale, levels: Mapping[str, str], *, with_details: bool) -> Block:
-    block = section(row_text(row, now, scale=scale, levels=levels))
+def _row_block(row: StatusRow, now: datetime, scale: Scale, *, with_details: bool) -> Block:
+    block = section(row_text(row, now, scale=scale))
     if with_details:
         block["accessory"] = button("Details", ActionId.SHOW_PROJECT_STATUS, row.key)
     return block
@@ -132,19 +130,17 @@ def status_table_blocks(
     title: str,
     table: TablePage,
     *,
-    levels: Mapping[str, str],
     scale: Scale,
     now: datetime,
     shareable: bool,
 ) -> list[Block]:
-    """One page of the table (`levels`: the latest check-ins' stored levels by key). The private
-    copy has Details, paging and Share; the shared copy none."""
+    """One page of the table. The private copy has Details, paging and Share; the shared copy none."""
     page, pages = table.page, table.pages
     counts = f"{plural(table.total, 'project')}: {rag_counts(table.rag_counts, scale)}"
     blocks: list[Block] = [
         header(title),
         context(f"{counts}. Page {page + 1} of {pages}. {ORDER_NOTE}"),
-        *(_row_block(row, now, scale, levels, with_details=shareable) for row in table.rows),
+        *(_row_block(row, now, scale, with_details=shareable) for row in table.rows),
     ]
     if shareable:
         buttons = []
