@@ -199,8 +199,8 @@ class Project(Base):
     status: Mapped[ProjectStatus] = mapped_column(_enum(ProjectStatus, "project_status"), default=ProjectStatus.ACTIVE)
     objective_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id"))
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
-    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)  # "my projects" reads
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     # Cadence: NULL means "the workspace default", so a default change reaches every such project.
     checkin_day: Mapped[int | None] = mapped_column(SmallInteger)  # 0 = Monday .. 6 = Sunday
     checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", 24 h, local
@@ -236,7 +236,7 @@ class ProjectMember(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     role: Mapped[ProjectRole] = mapped_column(_enum(ProjectRole, "project_role"))
 
     project: Mapped[Project] = relationship(back_populates="members")

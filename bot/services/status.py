@@ -62,7 +62,9 @@ def sponsored_by(slack_user_id: str) -> ColumnElement[bool]:
 def led_by(slack_user_id: str) -> ColumnElement[bool]:
     """Projects this person leads, or deputises for the lead on."""
     deputy = ProjectMember.person_id.in_(_person_ids(slack_user_id)) & (ProjectMember.role == ProjectRole.DEPUTY)
-    return Project.lead_id.in_(_person_ids(slack_user_id)) | Project.members.any(deputy)
+    # IN rather than EXISTS, so each branch of the OR is an index search, not a scan of the portfolio.
+    deputised = select(ProjectMember.project_id).where(deputy)
+    return Project.lead_id.in_(_person_ids(slack_user_id)) | Project.id.in_(deputised)
 
 
 def table_scope(actor: Actor) -> ColumnElement[bool]:
