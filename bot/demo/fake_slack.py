@@ -151,6 +151,7 @@ class FakeSlack:
         self._responses: list[dict[str, Any]] = []
         self._rejected_responses: list[dict[str, Any]] = []
         self._response_url_uses: dict[str, int] = {}
+        self._answered_urls: set[str] = set()
         self._conversations: dict[str, _Conversation] = {}
         self._users: dict[str, _User] = {}
         self._usergroups: dict[str, list[str]] = {}
@@ -369,6 +370,14 @@ class FakeSlack:
                     f"rejected: {self._rejected_responses}"
                 )
             return copy.deepcopy(response)
+
+    def wait_until_answered(self, url: str, timeout: float = 5.0) -> None:
+        """Until this response_url has an accepted post: one lookup per wake-up, however many
+        posts there are (a benchmark waits on twenty at once among hundreds)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: url in self._answered_urls, timeout):
+                rejected = self._rejected_responses
+                raise AssertionError(f"no accepted post to {url} within {timeout} s; rejected: {rejected}")
 
     # --- HTTP routing (called from the server's threads) --------------------------------
 
@@ -806,6 +815,7 @@ class FakeSlack:
                     return self._reject_response(url, 400, error.error, payload)
             self._response_url_uses[url] += 1
             self._responses.append({**payload, "url": url})
+            self._answered_urls.add(url)
             self._cond.notify_all()
         # Slack's classic answer; slack_sdk's WebhookClient (Bolt's respond) does not parse it.
         return _Reply.text(200, "ok")
