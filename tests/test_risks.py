@@ -424,6 +424,7 @@ def cli_env(tmp_path, monkeypatch, fake_slack, database_url, engine):
         "SLACK_SIGNING_SECRET": "test-signing-secret",
         "SLACK_API_URL": fake_slack.url,
         "DATABASE_URL": database_url,
+        "PMO_CHANNEL_ID": PMO_CHANNEL,
     }.items():
         monkeypatch.setenv(name, value)
     return tmp_path
@@ -454,6 +455,71 @@ def test_risks_import_export_round_trip_is_a_no_op(cli_env, fake_slack, session_
     assert exported[1].startswith(f"CRM-2,{supplier.id},Supplier may go bust,owner@council.example,4,5,2027-03-01,")
     assert exported[2].startswith(f"CRM-2,{formula.id},\"'=HYPERLINK")  # defused for spreadsheets
     assert (supplier.owner.slack_user_id, supplier.score) == (OWNER, 20) and formula.title.startswith("=HYPERLINK")
+
+
+ISSUES_HEADER = "key,id,title,owner,severity,due,status\n"
+
+
+def alerts_in_pmo_channel(fake_slack) -> list[str]:
+    return [str(message["blocks"]) for message in fake_slack.messages_in(PMO_CHANNEL) if "New " in message["text"]]
+
+
+def test_imported_risks_scoring_20_and_critical_issues_alert_the_pmo_once_and_a_round_trip_sends_nothing(
+    cli_env, fake_slack, session_factory
+):
+    add_project(session_factory)
+    fake_slack.add_user(OWNER, email="owner@council.example")
+    (cli_env / "risks.csv").write_text(RISKS_CSV)  # one scoring 20, one scoring 4
+    (cli_env / "issues.csv").write_text(
+        ISSUES_HEADER
+        + "CRM-2,,Payments are <!here> failing,U0LEAD,critical,,open\n"
+        + "CRM-2,,Printer is broken,U0LEAD,low,,open\n"
+        + "CRM-2,,Old outage,U0LEAD,critical,,closed\n"
+    )
+
+    assert run_cli("import", "--kind", "risks", "risks.csv") == 0
+    assert run_cli("import", "--kind", "issues", "issues.csv") == 0
+    first = alerts_in_pmo_channel(fake_slack)
+    for kind in ("risks", "issues"):
+        assert run_cli("export", "--kind", kind, f"{kind}-out.csv") == 0
+        assert run_cli("import", "--kind", kind, f"{kind}-out.csv") == 0
+
+    [risk_alert, issue_alert] = first
+    assert "New risk scoring 20 on CRM-2" in risk_alert and "Supplier may go bust" in risk_alert
+    assert "New critical issue on CRM-2" in issue_alert and "&lt;!here&gt;" in issue_alert
+    assert alerts_in_pmo_channel(fake_slack) == first
+
+
+def test_an_issue_imported_as_changed_to_critical_alerts_once_and_a_later_change_does_not(
+    cli_env, fake_slack, session_factory
+):
+    add_project(session_factory)
+    issue_id = add_issue(session_factory, "Data feed is late", severity="high")  # the form: no alert
+    (cli_env / "critical.csv").write_text(ISSUES_HEADER + f"CRM-2,{issue_id},Data feed is late,U0LEAD,critical,,open\n")
+    (cli_env / "renamed.csv").write_text(ISSUES_HEADER + f"CRM-2,{issue_id},Data feed is down,U0LEAD,critical,,open\n")
+
+    assert alerts_in_pmo_channel(fake_slack) == []
+    assert run_cli("import", "--kind", "issues", "critical.csv") == 0
+    assert run_cli("import", "--kind", "issues", "renamed.csv") == 0
+
+    [alert] = alerts_in_pmo_channel(fake_slack)
+    assert "New critical issue on CRM-2" in alert and "Data feed is late" in alert
+
+
+def test_an_imported_alert_slack_refused_is_sent_by_the_next_tick(cli_env, fake_slack, session_factory):
+    add_project(session_factory)
+    fake_slack.add_user(OWNER, email="owner@council.example")
+    (cli_env / "risks.csv").write_text(RISKS_CSV)
+    fake_slack.fail_next("chat.postMessage", status=200, error="fatal_error")
+
+    assert run_cli("import", "--kind", "risks", "risks.csv") == 0
+    assert alerts_in_pmo_channel(fake_slack) == []
+    later = datetime.now(timezone.utc) + timedelta(minutes=10)  # past the ledger's first retry delay
+    assert run_cli("tick", "--at", later.isoformat()) == 0
+    assert run_cli("tick", "--at", (later + timedelta(minutes=1)).isoformat()) == 0
+
+    [alert] = alerts_in_pmo_channel(fake_slack)
+    assert "New risk scoring 20 on CRM-2" in alert
 
 
 def test_a_bad_risks_file_imports_nothing_and_names_each_bad_line(cli_env, session_factory, capsys):
