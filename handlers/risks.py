@@ -36,13 +36,13 @@ from handlers.blocks.risks import (
     issue_list,
     new_issue_modal,
     new_risk_modal,
+    note_added_modal,
+    note_modal,
     record_decision_modal,
     review_modal,
     reviewed_modal,
     risk_added_modal,
     risk_list,
-    risk_note_added_modal,
-    risk_note_modal,
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
@@ -381,7 +381,7 @@ def register(app: App, ctx: AppContext) -> None:
         ref = RiskRef.from_json(action["block_id"])
         with unit_of_work(ctx.session_factory) as session:
             title = risks.get_risk(session, ref.risk_id).title
-        client.views_open(trigger_id=body["trigger_id"], view=risk_note_modal(ref, title))
+        client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
 
     @app.view(RaidCallbackId.RISK_NOTE)
     def submit_note(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
@@ -392,7 +392,28 @@ def register(app: App, ctx: AppContext) -> None:
             return
         with unit_of_work(ctx.session_factory) as session:
             title = risks.add_note(session, actor, ref.risk_id, note, now=now).title
-        ack(response_action="update", view=risk_note_added_modal(title))
+        ack(response_action="update", view=note_added_modal(title))
+
+    @app.action(RaidActionId.ISSUE_ADD_NOTE)
+    def open_issue_note(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        ref = IssueRef.from_json(action["block_id"])
+        with unit_of_work(ctx.session_factory) as session:
+            title = risks.get_issue(session, ref.issue_id).title
+        client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
+
+    @app.view(RaidCallbackId.ISSUE_NOTE)
+    def submit_issue_note(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
+        ref = IssueRef.from_json(view["private_metadata"])
+        note = _text(view["state"]["values"], IssueBlock.NOTE)
+        if not note:
+            ack(response_action="errors", errors={IssueBlock.NOTE: "Write the note, or cancel."})
+            return
+        with unit_of_work(ctx.session_factory) as session:
+            title = risks.add_issue_note(session, actor, ref.issue_id, note, now=now).title
+        ack(response_action="update", view=note_added_modal(title))
+        if ref.shown_in == DM and ref.key:
+            _redraw_dm(ctx, ref.key, now)  # the card in the DM shows the latest notes
 
     def turn_page(lister: Callable) -> Callable:
         def listener(
@@ -539,7 +560,7 @@ ISSUES = Subcommand(
     usages=(
         Usage(
             "/pmo issues [KEY]",
-            "open issues, most severe first (no KEY: as for risks)",
+            "open issues, most severe first, with Close, Add note and their latest notes (no KEY: as for risks)",
             audience=HelpAudience.PROJECT_TEAMS,
             example="/pmo issues CRM-2",
         ),

@@ -25,7 +25,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.base import Base
-from storage.models import Action, AuditEvent, Benefit, Checkin
+from storage.models import Action, AuditEvent, Benefit, Checkin, Issue, Risk
 
 # Bookkeeping nobody changes by hand: the delivery ledger, the scheduler's own state, the
 # prompt periods the scheduler opens, and the trail itself.
@@ -40,6 +40,8 @@ IGNORED_COLUMNS = {
 # How a record without a project_id of its own finds its project.
 _PARENTS = {"action_id": (Action.id, Action.project_id), "benefit_id": (Benefit.id, Benefit.project_id)}
 _PARENTS["checkin_id"] = (Checkin.id, Checkin.project_id)
+_PARENTS["risk_id"] = (Risk.id, Risk.project_id)
+_PARENTS["issue_id"] = (Issue.id, Issue.project_id)
 
 # What retention removes (bot/services/retention.py) is never copied into the append-only
 # trail, or the trail would keep it for ever: these are recorded as "(N characters)".

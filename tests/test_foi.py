@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 
 from bot.cli import main
-from bot.services import foi
+from bot.services import foi, risks
+from bot.services.access import Actor
 from storage.models import (
     Action,
     ActionEvent,
@@ -71,6 +72,10 @@ def held(session_factory):
     checkin(session_factory, "CRM-2", "2026-W47", "red", help_needed=HOSTILE)
     checkin(session_factory, "OTH-1", "2026-W47", "amber")
     action_id = add_action(session_factory, "Agree the protocol")
+    with unit_of_work(session_factory) as session:
+        new_issue = risks.NewIssue("CRM-2", "Data feed is late", LEAD, "high")
+        issue = risks.create_issue(session, Actor(LEAD, False), new_issue, today=NOW.date(), now=NOW)
+        risks.add_issue_note(session, Actor(SPONSOR, False), issue.id, "Chased the supplier", now=NOW)
     with unit_of_work(session_factory) as session:
         people = {person.slack_user_id: person for person in session.query(Person)}
         people[SPONSOR].display_name, people[SPONSOR].email = "Sam Sponsor", "sam@council.example"
@@ -151,6 +156,10 @@ def test_a_json_export_holds_the_whole_project_with_names_and_passes_its_schema(
     ]
     assert [row["detail"] for row in tables["action_events"] if row["kind"] == "note"] == [{"text": "Spoke to legal"}]
     assert [row["value"] for row in tables["benefit_values"]] == ["120"]
+    assert [(row["kind"], row["detail"], row["actor_name"]) for row in tables["issue_events"]] == [
+        ("created", {"severity": "high"}, "Lee Lead"),
+        ("note", {"text": "Chased the supplier"}, "Sam Sponsor"),
+    ]
     assert [row["key"] for row in tables["incidents"]] == ["INC-1"]
     assert [(row["status"], row["picked_up_by_name"]) for row in tables["escalations"]] == [
         ("acknowledged", "Lee Lead")

@@ -304,6 +304,71 @@ def test_the_issues_owner_closes_it_from_the_list(slack, fake_slack, crm, sessio
         ]
 
 
+def issue_list(slack, fake_slack, *, user_id=LEAD) -> dict:
+    before = len(fake_slack.responses)
+    slack.command("issues CRM-2", user_id=user_id, channel_id="C0CRM")
+    listed = fake_slack.wait_for_response(
+        lambda response: "open issues" in response.get("text", "") and response in fake_slack.responses[before:]
+    )
+    return {"ts": "1700000000.000100", **listed}
+
+
+def test_anyone_notes_an_issue_and_its_card_shows_the_latest_notes_and_changes(
+    slack, fake_slack, crm, session_factory, listeners
+):
+    issue_id = add_issue(session_factory, "Data feed is late")
+    listed = issue_list(slack, fake_slack)
+
+    click(slack, "issue.add_note", listed, "Data feed is late", user_id=STRANGER)
+    note_form = fake_slack.wait_for("views.open").args["view"]
+    assert note_form["callback_id"] == "issue.note" and view_problems(note_form) == []
+    empty = slack.view_submission(
+        "issue.note",
+        {"note": {"note": plain_input("  ")}},
+        user_id=STRANGER,
+        private_metadata=note_form["private_metadata"],
+    )
+    done = slack.view_submission(
+        "issue.note",
+        {"note": {"note": plain_input("Supplier says <!channel> Friday")}},
+        user_id=STRANGER,
+        private_metadata=note_form["private_metadata"],
+    )
+    redrawn = str(issue_list(slack, fake_slack, user_id=OWNER)["blocks"])
+
+    assert empty.json()["errors"] == {"note": "Write the note, or cancel."}
+    assert done.json()["response_action"] == "update" and "Your note is on *Data feed is late*" in str(done.json())
+    assert "1 note" in redrawn and "issue.add_note" in redrawn
+    assert f"<@{LEAD}> recorded it" in redrawn
+    assert f"<@{STRANGER}> noted: Supplier says &lt;!channel&gt; Friday" in redrawn
+    with unit_of_work(session_factory) as session:
+        issue = session.get_one(Issue, issue_id)
+        assert [(event.kind, event.detail) for event in issue.events] == [
+            ("created", {"severity": "high"}),
+            ("note", {"text": "Supplier says <!channel> Friday"}),
+        ]
+
+
+def test_an_issues_history_keeps_its_closing_and_the_severity_an_import_changed(
+    cli_env, slack, fake_slack, crm, session_factory, listeners
+):
+    issue_id = add_issue(session_factory, "Data feed is late", severity="high")
+    (cli_env / "issues.csv").write_text(ISSUES_HEADER + f"CRM-2,{issue_id},Data feed is late,{OWNER},critical,,open\n")
+    assert run_cli("import", "--kind", "issues", "issues.csv") == 0
+
+    card = str(issue_list(slack, fake_slack)["blocks"])
+    click(slack, "issue.close", issue_list(slack, fake_slack), "Data feed is late", user_id=OWNER)
+    fake_slack.wait_for_response(lambda response: response.get("replace_original"))
+    slack.command("history CRM-2", user_id=SPONSOR, channel_id="C0CRM")
+    trail = str(fake_slack.wait_for_response(lambda r: "History of CRM-2" in r.get("text", ""))["blocks"])
+
+    assert "The import changed the severity from high to critical" in card and ":red_circle: critical" in card
+    with unit_of_work(session_factory) as session:
+        kinds = [event.kind for event in session.get_one(Issue, issue_id).events]
+    assert kinds == ["created", "severity", "closed"]
+    assert "issue event" in trail and "kind: – → closed" in trail and "kind: – → severity" in trail
+
+
 # --- late reviews on the ladder ------------------------------------------------------------------------
 
 

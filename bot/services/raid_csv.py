@@ -276,11 +276,19 @@ def _apply_issue(
         new = risks.NewIssue(row.key, row.title, owner.slack_user_id, row.severity, row.due)
         issue = risks.create_issue(session, None, new, today=today, now=now, validate=False)
         _closed(row.status, issue, now)
+        if issue.status is RaidStatus.CLOSED:
+            risks.record_event(issue, "closed", None, now)
         return issue, True
     if _issue_row(issue) == row:
         return issue, False
+    before = issue.severity, issue.status
     issue.title, issue.owner, issue.severity, issue.due_date = row.title, owner, IssueSeverity(row.severity), row.due
     _closed(row.status, issue, now)
+    # The history keeps what a board asks about: how bad it was said to be, and whether it was dealt with.
+    if issue.severity is not before[0]:
+        risks.record_event(issue, "severity", None, now, before=before[0].value, severity=issue.severity.value)
+    if issue.status is not before[1]:
+        risks.record_event(issue, "closed" if issue.status is RaidStatus.CLOSED else "reopened", None, now)
     return issue, True
 
 
