@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, coaching, governance, health, message_keys, milestones
+from bot.services import benefits, coaching, governance, health, message_keys, milestones, risks
 from bot.services.cadence import Cadence, period_of
 from bot.services.checkins import RAG_ORDER
 from bot.services.governance import (
@@ -196,6 +196,7 @@ class Digest:
     stuck: list[RuleFinding]
     compliance: ComplianceReport
     milestones: milestones.DigestMilestones
+    raid: risks.DigestRaid
     where_to_coach: tuple[coaching.Opportunity, ...] = ()
     pmo_owned: tuple[coaching.PmoOwnedActions, ...] = ()
     nobody_accountable: tuple[coaching.AccountabilityGap, ...] = ()
@@ -357,4 +358,5 @@ def build_digest(
         nobody_accountable=coaching.nobody_accountable(session, scope=scope),
         not_measurable=tuple(benefits.not_yet_measurable(session, scope=scope)),
         milestones=milestones.digest_milestones(session, now=now, today=today, scope=scope),
+        raid=risks.digest_raid(session, now=now, today=today, scope=scope, zone=ZoneInfo(timezone)),
     )

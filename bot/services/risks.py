@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, select, true
+from sqlalchemy import ColumnElement, and_, case, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotAllowed, NotFound, UserError
@@ -513,5 +513,55 @@ def project_raid(session: Session, project_id: int, *, today: date, zone: ZoneIn
         high_issues=len(high_issues),
         decisions=decisions.lines(session, asked[:MAX_RAID_SHOWN]),
         open_decisions=len(asked),
+        as_of=today,
+    )
+
+
+# --- the weekly digest ------------------------------------------------------------------------
+
+DIGEST_WEEK = timedelta(weeks=1)  # "new this week": recorded in the week before the digest
+
+
+@dataclass(frozen=True)
+class ProjectIssues:
+    """A project's open critical and high issues, counted."""
+
+    project_key: str
+    project_name: str
+    critical: int
+    high: int
+
+
+@dataclass(frozen=True)
+class DigestRaid:
+    """The digest's "Risks and issues": what the PMO should look at across the portfolio this week."""
+
+    new_high_risks: list[RiskLine]  # open, scoring HIGH_SCORE+, recorded this week, highest first
+    high_issues: list[ProjectIssues]  # projects with open critical or high issues, most critical first
+    overdue_reviews: list[RiskLine]  # open risks whose review date has passed, most overdue first
+    open_decisions: list[decisions.DecisionLine]  # asked for and not yet recorded, oldest first
+    as_of: date  # the day ages and lateness are counted to
+
+
+def digest_raid(
+    session: Session, *, now: datetime, today: date, scope: ColumnElement[bool], zone: ZoneInfo
+) -> DigestRaid:
+    """`scope` narrows the projects, as the digest's does (a Slack Connect channel sees only its partner's)."""
+    new_high = open_risks(
+        session, and_(scope, Risk.created_at > now - DIGEST_WEEK, Risk.probability * Risk.impact >= HIGH_SCORE)
+    )
+    late = risk_lines(session, open_risks(session, and_(scope, Risk.next_review < today)), as_of=today, zone=zone)
+    tally: dict[str, list] = {}
+    high_severities = [IssueSeverity.CRITICAL, IssueSeverity.HIGH]
+    for issue in open_issues(session, and_(scope, Issue.severity.in_(high_severities))):
+        counts = tally.setdefault(issue.project.key, [issue.project.name, 0, 0])
+        counts[1 if issue.severity is IssueSeverity.CRITICAL else 2] += 1
+    by_project = [ProjectIssues(key, name, critical, high) for key, (name, critical, high) in tally.items()]
+    asked = decisions.open_requests(session, and_(scope, Project.status != ProjectStatus.CLOSED))
+    return DigestRaid(
+        new_high_risks=risk_lines(session, new_high, as_of=today, zone=zone),
+        high_issues=sorted(by_project, key=lambda p: (-p.critical, -p.high, p.project_key)),
+        overdue_reviews=sorted(late, key=lambda line: (line.next_review, -line.score, line.risk_id)),
+        open_decisions=decisions.lines(session, asked),
         as_of=today,
     )

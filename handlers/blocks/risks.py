@@ -560,7 +560,8 @@ def decision_recorded_modal(outcome: str) -> dict[str, Any]:
     return _done_modal("Decision recorded", f":white_check_mark: Recorded: {escaped(clip(outcome, 2900))}")
 
 
-def _age(line: DecisionLine, today: date) -> str:
+def decision_age(line: DecisionLine, today: date) -> str:
+    """How long a decision asked for has been open: "raised today", "open 3 days"."""
     days = (today - line.raised_on).days
     return "raised today" if days == 0 else f"open {days} day{'s' if days != 1 else ''}"
 
@@ -569,7 +570,7 @@ def decision_text(line: DecisionLine, *, today: date) -> str:
     late = " :warning: past its date" if line.due < today and line.outcome is None else ""
     text = (
         f"*{escaped(clip(line.question, 500))}*\n{line.project_key} · decider {user(line.decider_user_id)} · "
-        f"by {slack_date(line.due)}{late} · {_age(line, today)}"
+        f"by {slack_date(line.due)}{late} · {decision_age(line, today)}"
     )
     if line.outcome is not None:
         text = (
@@ -629,7 +630,7 @@ def pack_decisions_section(lines: list[DecisionLine], *, today: date) -> list[Bl
         return [section("*Decisions asked for*: none open.")]
     items = [
         f"{line.project_key}: {escaped(clip(line.question, 200))} · {user(line.decider_user_id)} · "
-        f"by {slack_date(line.due)} · {_age(line, today)}"
+        f"by {slack_date(line.due)} · {decision_age(line, today)}"
         for line in lines
     ]
     return [section(f"*Decisions asked for, still open ({len(lines)})*"), section(bulleted(items))]
@@ -665,7 +666,7 @@ def status_raid_blocks(raid: ProjectRaid) -> list[Block]:
     decision_lines = [
         f"{escaped(clip(line.question, MAX_STATUS_LINE))} · {user(line.decider_user_id)} · by {slack_date(line.due)}"
         + (" :warning: past its date" if line.due < today else "")
-        + f" · {_age(line, today)}"
+        + f" · {decision_age(line, today)}"
         for line in raid.decisions
     ]
     return [
