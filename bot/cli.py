@@ -33,9 +33,9 @@ from bot.services.foi import Export
 from bot.services.portfolio_csv import ImportRejected, ImportSummary, export_portfolio, import_portfolio
 from bot.settings import ConfigError, Settings, load_settings
 from bot.slack_client import SlackUnusable, lookup_user_id_by_email, make_web_client, verify_bot_token
-from handlers.delivery import join_linked_channels
+from handlers.delivery import deliver, join_linked_channels
 from handlers.jobs import run_due_work
-from handlers.outcomes import send_starting_lessons
+from handlers.outcomes import claim_pmo_alert, send_starting_lessons
 from handlers.sync import run_sync
 from storage import audit
 from storage.session import (
@@ -340,10 +340,15 @@ def _import(settings: Settings, file: Path) -> int:
 
 
 def _import_raid(settings: Settings, kind: str, file: Path) -> int:
-    """A project's RAID log (`--kind risks` or `issues`): the portfolio import's checks and all-or-nothing."""
+    """A project's RAID log (`--kind risks` or `issues`): the portfolio import's checks and all-or-nothing.
+
+    The PMO's alerts about what it made 20+ or critical are claimed with the import and sent once
+    it commits: a crash or a Slack failure leaves them in the ledger for the next tick to send.
+    """
     settings.require("SLACK_BOT_TOKEN")
     verify_bot_token(settings)
     ctx = _context(settings, _open_database(settings))
+    now = system_clock()
     try:
         with audit.acting("import", audit.Door.CLI), unit_of_work(ctx.session_factory) as session:
             summary = raid_csv.import_raid(
@@ -351,11 +356,15 @@ def _import_raid(settings: Settings, kind: str, file: Path) -> int:
                 kind,
                 file.read_text(encoding="utf-8-sig"),
                 resolve_email=lambda email: lookup_user_id_by_email(ctx.client, email),
-                now=system_clock(),
+                now=now,
             )
+            alerts = [claim_pmo_alert(ctx, session, item, now=now) for item in summary.alerting]
     except ImportRejected as rejected:
         return _rejected(file, rejected)
     print(f"{file}: {kind}: {summary.describe()}")
+    for claimed in alerts:
+        if claimed is not None:
+            deliver(ctx, claimed, now=now)
     return 0
 
 

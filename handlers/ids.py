@@ -180,6 +180,7 @@ class RaidActionId(enum.StrEnum):
     RISK_CLOSE = "risk.close"
     RISK_ADD_NOTE = "risk.add_note"
     ISSUE_CLOSE = "issue.close"
+    ISSUE_ADD_NOTE = "issue.add_note"
     RISKS_PREVIOUS_PAGE = "risks.previous"
     RISKS_NEXT_PAGE = "risks.next"
     ISSUES_PREVIOUS_PAGE = "issues.previous"
@@ -193,6 +194,7 @@ class RaidCallbackId(enum.StrEnum):
     NEW_ISSUE = "issue.new"
     RISK_REVIEW = "risk.review"
     RISK_NOTE = "risk.note"
+    ISSUE_NOTE = "issue.note"
     DECISION_NEEDED = "decision.needed"
     DECISION_RECORD = "decision.record"
 
@@ -216,6 +218,7 @@ class IssueBlock(enum.StrEnum):
     OWNER = risks.OWNER
     SEVERITY = risks.SEVERITY
     DUE = risks.DUE
+    NOTE = risks.NOTE
 
 
 class DecisionBlock(enum.StrEnum):

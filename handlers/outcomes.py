@@ -27,7 +27,14 @@ from handlers.blocks import coaching as coaching_blocks
 from handlers.blocks.actions import HelpActionTarget
 from handlers.blocks.checkins import SponsorWords, SummaryLines
 from handlers.blocks.milestones import slip_notice_blocks, slip_notice_text
-from handlers.blocks.risks import RAID_DM_EVENT, DecisionSubject, changed_items_dm, confirm_block_id
+from handlers.blocks.risks import (
+    RAID_DM_EVENT,
+    DecisionSubject,
+    changed_items_dm,
+    confirm_block_id,
+    issue_alert,
+    risk_alert,
+)
 from handlers.delivery import (
     ClaimedMessage,
     chat_message,
@@ -40,7 +47,7 @@ from handlers.delivery import (
     send_dm_once,
     send_once,
 )
-from storage.models import Checkin, Issue, Project, Rag
+from storage.models import Checkin, Issue, Project, Rag, Risk
 from storage.session import unit_of_work
 
 
@@ -183,6 +190,24 @@ def claim_changed_items(
     key = message_keys.raid_changed(checkin_id)
     payload = {"risk_ids": sorted(risk_ids), "issue_ids": sorted(issue_ids)}
     return claim(session, changed_items_message(ctx, session, key, submitted_by, payload, now=now), now=now)
+
+
+def claim_pmo_alert(ctx: AppContext, session: Session, item: Risk | Issue, *, now: datetime) -> ClaimedMessage | None:
+    """A new risk scoring 20+ or a new critical issue, from a form or an import: the PMO's one alert.
+
+    Claimed in the transaction that records the item, so a crash after the commit leaves the
+    claim for the retry job, and delivered once that commits; the key makes it one per item.
+    """
+    if not ctx.settings.pmo_channel_id or not risks.alerts_pmo(item):
+        return None
+    if isinstance(item, Risk):
+        zone = ZoneInfo(ctx.settings.default_timezone)
+        [risk_line] = risks.risk_lines(session, [item], as_of=ctx.workspace_day(now), zone=zone)
+        key, (text, blocks) = message_keys.risk_alert(item.id), risk_alert(risk_line)
+    else:
+        [issue_line] = risks.issue_lines([item])
+        key, (text, blocks) = message_keys.issue_alert(item.id), issue_alert(issue_line)
+    return claim(session, chat_message(key, ctx.settings.pmo_channel_id, text, blocks), now=now)
 
 
 # --- coaching: accountability kept with the owners, lessons at the start -----------------------------

@@ -33,22 +33,19 @@ from handlers.blocks.risks import (
     decision_recorded_modal,
     decision_request_dm,
     issue_added_modal,
-    issue_alert,
     issue_list,
     new_issue_modal,
     new_risk_modal,
+    note_added_modal,
+    note_modal,
     record_decision_modal,
     review_modal,
     reviewed_modal,
     risk_added_modal,
-    risk_alert,
     risk_list,
-    risk_note_added_modal,
-    risk_note_modal,
 )
 from handlers.commands import CommandRequest, HelpAudience, Subcommand, Usage
 from handlers.delivery import (
-    ClaimedMessage,
     chat_message,
     claim,
     deliver,
@@ -58,9 +55,8 @@ from handlers.delivery import (
     refresh_home,
 )
 from handlers.ids import DecisionBlock, IssueBlock, RaidActionId, RaidCallbackId, RiskBlock
-from handlers.outcomes import changed_items_message
+from handlers.outcomes import changed_items_message, claim_pmo_alert
 from handlers.request import channel_audience
-from storage.models import Issue, Risk
 from storage.session import unit_of_work
 
 
@@ -156,22 +152,6 @@ def _read_new_issue(key: str, values: dict[str, Any], today: date) -> tuple[NewI
 def _risk_line(ctx: AppContext, session: Session, risk_id: int, today: date) -> risks.RiskLine:
     [line] = risks.risk_lines(session, risks.risks_by_id(session, [risk_id]), as_of=today, zone=_zone(ctx))
     return line
-
-
-def _pmo_message(ctx: AppContext, key: str, text: str, blocks: list) -> Any:
-    return chat_message(key, ctx.settings.pmo_channel_id or "", text, blocks)
-
-
-def _claim_alert(ctx: AppContext, session: Session, item: Risk | Issue, now: datetime) -> ClaimedMessage | None:
-    """A new risk scoring 20+ or a new critical issue: the PMO's one alert, claimed with the record."""
-    if not ctx.settings.pmo_channel_id or not risks.alerts_pmo(item):
-        return None
-    if isinstance(item, Risk):
-        text, blocks = risk_alert(_risk_line(ctx, session, item.id, ctx.workspace_day(now)))
-        return claim(session, _pmo_message(ctx, message_keys.risk_alert(item.id), text, blocks), now=now)
-    [line] = risks.issue_lines([item])
-    text, blocks = issue_alert(line)
-    return claim(session, _pmo_message(ctx, message_keys.issue_alert(item.id), text, blocks), now=now)
 
 
 # --- lists ------------------------------------------------------------------------------------
@@ -312,7 +292,7 @@ def register(app: App, ctx: AppContext) -> None:
             return
         with unit_of_work(ctx.session_factory) as session:
             risk = risks.create_risk(session, actor, new, today=today, now=now)
-            claimed = _claim_alert(ctx, session, risk, now)
+            claimed = claim_pmo_alert(ctx, session, risk, now=now)
             confirmation = risk_added_modal(_risk_line(ctx, session, risk.id, today), alerted=claimed is not None)
         ack(response_action="update", view=confirmation)
         if claimed is not None:
@@ -328,7 +308,7 @@ def register(app: App, ctx: AppContext) -> None:
             return
         with unit_of_work(ctx.session_factory) as session:
             issue = risks.create_issue(session, actor, new, today=today, now=now)
-            claimed = _claim_alert(ctx, session, issue, now)
+            claimed = claim_pmo_alert(ctx, session, issue, now=now)
             confirmation = issue_added_modal(risks.issue_lines([issue])[0], alerted=claimed is not None)
         ack(response_action="update", view=confirmation)
         if claimed is not None:
@@ -401,7 +381,7 @@ def register(app: App, ctx: AppContext) -> None:
         ref = RiskRef.from_json(action["block_id"])
         with unit_of_work(ctx.session_factory) as session:
             title = risks.get_risk(session, ref.risk_id).title
-        client.views_open(trigger_id=body["trigger_id"], view=risk_note_modal(ref, title))
+        client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
 
     @app.view(RaidCallbackId.RISK_NOTE)
     def submit_note(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
@@ -412,7 +392,28 @@ def register(app: App, ctx: AppContext) -> None:
             return
         with unit_of_work(ctx.session_factory) as session:
             title = risks.add_note(session, actor, ref.risk_id, note, now=now).title
-        ack(response_action="update", view=risk_note_added_modal(title))
+        ack(response_action="update", view=note_added_modal(title))
+
+    @app.action(RaidActionId.ISSUE_ADD_NOTE)
+    def open_issue_note(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        ref = IssueRef.from_json(action["block_id"])
+        with unit_of_work(ctx.session_factory) as session:
+            title = risks.get_issue(session, ref.issue_id).title
+        client.views_open(trigger_id=body["trigger_id"], view=note_modal(ref, title))
+
+    @app.view(RaidCallbackId.ISSUE_NOTE)
+    def submit_issue_note(ack: Ack, actor: Actor, view: dict, now: datetime) -> None:
+        ref = IssueRef.from_json(view["private_metadata"])
+        note = _text(view["state"]["values"], IssueBlock.NOTE)
+        if not note:
+            ack(response_action="errors", errors={IssueBlock.NOTE: "Write the note, or cancel."})
+            return
+        with unit_of_work(ctx.session_factory) as session:
+            title = risks.add_issue_note(session, actor, ref.issue_id, note, now=now).title
+        ack(response_action="update", view=note_added_modal(title))
+        if ref.shown_in == DM and ref.key:
+            _redraw_dm(ctx, ref.key, now)  # the card in the DM shows the latest notes
 
     def turn_page(lister: Callable) -> Callable:
         def listener(
@@ -559,7 +560,7 @@ ISSUES = Subcommand(
     usages=(
         Usage(
             "/pmo issues [KEY]",
-            "open issues, most severe first (no KEY: as for risks)",
+            "open issues, most severe first, with Close, Add note and their latest notes (no KEY: as for risks)",
             audience=HelpAudience.PROJECT_TEAMS,
             example="/pmo issues CRM-2",
         ),

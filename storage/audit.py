@@ -25,7 +25,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.base import Base
-from storage.models import Action, AuditEvent, Benefit, Checkin
+from storage.models import Action, AuditEvent, Benefit, Checkin, Issue, Risk
 
 # Bookkeeping nobody changes by hand: the delivery ledger, the scheduler's own state, the
 # prompt periods the scheduler opens, and the trail itself.
@@ -40,11 +40,18 @@ IGNORED_COLUMNS = {
 # How a record without a project_id of its own finds its project.
 _PARENTS = {"action_id": (Action.id, Action.project_id), "benefit_id": (Benefit.id, Benefit.project_id)}
 _PARENTS["checkin_id"] = (Checkin.id, Checkin.project_id)
+_PARENTS["risk_id"] = (Risk.id, Risk.project_id)
+_PARENTS["issue_id"] = (Issue.id, Issue.project_id)
 
 # What retention removes (bot/services/retention.py) is never copied into the append-only
 # trail, or the trail would keep it for ever: these are recorded as "(N characters)".
-NARRATIVE_COLUMNS = {"checkins": frozenset({"progress", "next_steps", "risks_issues", "help_needed", "path_to_green"})}
-NOTE_TEXT_KEY = "text"  # action_events.detail["text"]: a note's words
+NARRATIVE_COLUMNS = {
+    "checkins": frozenset({"progress", "next_steps", "risks_issues", "help_needed", "path_to_green"}),
+    "risks": frozenset({"mitigation"}),
+    "decision_requests": frozenset({"question"}),
+}
+NOTE_TEXT_KEY = "text"  # detail["text"] of an action's, a risk's or an issue's event: a note's words
+NOTE_TABLES = frozenset({"action_events", "risk_events", "issue_events"})
 
 SYSTEM = "system"
 
@@ -118,7 +125,7 @@ def _withheld(text: str) -> str:
 def _value_of(obj: Base, key: str, value: Any) -> Any:
     if isinstance(value, str) and key in NARRATIVE_COLUMNS.get(obj.__tablename__, ()):
         return _withheld(value)
-    if obj.__tablename__ == "action_events" and key == "detail" and isinstance(value, dict) and NOTE_TEXT_KEY in value:
+    if obj.__tablename__ in NOTE_TABLES and key == "detail" and isinstance(value, dict) and NOTE_TEXT_KEY in value:
         return {**value, NOTE_TEXT_KEY: _withheld(str(value[NOTE_TEXT_KEY]))}
     return _plain(value)
 

@@ -672,6 +672,26 @@ class Issue(Base):
 
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
     project: Mapped[Project] = relationship()
+    events: Mapped[list[IssueEvent]] = relationship(
+        back_populates="issue", order_by="IssueEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class IssueEvent(Base):
+    """The history of an issue, as risk_events is a risk's: created, note, severity (an import changed it),
+    closed, reopened."""
+
+    __tablename__ = "issue_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    issue: Mapped[Issue] = relationship(back_populates="events")
+    actor: Mapped[Person | None] = relationship()
 
 
 class DecisionRequest(Base):

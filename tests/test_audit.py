@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
@@ -10,12 +11,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bot.demo.blockkit import message_problems
+from bot.demo.signed import datepicker, plain_input
 from handlers.jobs import run_due_work
 from storage import audit
 from storage.models import AuditEvent, Person
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, add_action, add_project
+from tests.test_risks import add_issue, click, issue_list, risk_list, risk_values, submit_risk
 
 OWNER = ACTION_OWNER
 
@@ -145,3 +148,43 @@ def test_a_webhook_change_names_the_monitoring_tool(session_factory):
         session.add(Person(slack_user_id="U0ONCALL", created_at=at))
     [row] = trail(session_factory)
     assert (row.actor, row.door, row.at) == ("webhook:pagerduty", "webhook", at)
+
+
+def test_the_trail_records_the_raid_logs_words_withheld_as_it_does_action_notes(
+    slack, fake_slack, crm, session_factory, listeners
+):
+    submit_risk(slack, risk_values("Supplier may go bust"))  # mitigation: "Line up a second supplier"
+    add_issue(session_factory, "Data feed is late")
+    risks_listed = risk_list(slack, fake_slack, listeners)
+    issues_listed = issue_list(slack, fake_slack)
+    for action_id, listed, title, callback_id, words in (
+        ("risk.add_note", risks_listed, "Supplier may go bust", "risk.note", "Heard they lost a contract"),
+        ("issue.add_note", issues_listed, "Data feed is late", "issue.note", "Chased the supplier"),
+    ):
+        click(slack, action_id, listed, title, user_id=STRANGER)
+        listeners.wait_idle()
+        form = fake_slack.calls_to("views.open")[-1].args["view"]
+        assert form["callback_id"] == callback_id
+        note = {"note": {"note": plain_input(words)}}
+        slack.view_submission(callback_id, note, user_id=STRANGER, private_metadata=form["private_metadata"])
+    asked = {
+        "question": {"question": plain_input("Fund a second supplier?")},
+        "decider": {"decider": {"type": "users_select", "selected_user": SPONSOR}},
+        "due": {"due": datepicker("2026-11-30")},
+    }
+    slack.view_submission("decision.needed", asked, user_id=LEAD, private_metadata='{"subject_key":"risk:1"}')
+    listeners.wait_idle()
+
+    [risk] = trail(session_factory, "risks")
+    [risk_note] = [row for row in trail(session_factory, "risk_events") if row.changes["kind"][1] == "note"]
+    [issue_note] = [row for row in trail(session_factory, "issue_events") if row.changes["kind"][1] == "note"]
+    [question] = trail(session_factory, "decision_requests")
+    assert (
+        risk.changes["mitigation"] == [None, "(25 characters)"] and risk.changes["title"][1] == "Supplier may go bust"
+    )
+    assert risk_note.changes["detail"] == [None, {"text": "(26 characters)"}] and risk_note.actor == STRANGER
+    assert issue_note.changes["detail"] == [None, {"text": "(19 characters)"}] and issue_note.project_id is not None
+    assert question.changes["question"] == [None, "(23 characters)"]
+    everything = json.dumps([row.changes for row in trail(session_factory)])
+    for words in ("second supplier", "lost a contract", "Chased"):
+        assert words not in everything

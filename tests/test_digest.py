@@ -14,10 +14,11 @@ import pytest
 
 from bot.context import AppContext
 from bot.demo.blockkit import message_problems
-from bot.services import benefits, cost, digest, message_keys, milestones, pack, partners
+from bot.services import benefits, cost, decisions, digest, message_keys, milestones, pack, partners, risks
 from bot.services.access import Actor
 from bot.services.calendar import first_working_day
 from bot.services.cost import ProgrammeCost
+from bot.services.decisions import DecisionLine
 from bot.services.digest import (
     AffectedProject,
     AgeBand,
@@ -35,11 +36,12 @@ from bot.services.escalations import Cause
 from bot.services.governance import ComplianceRate, ComplianceReport
 from bot.services.milestones import DigestMilestones, MilestoneLine
 from bot.services.pack import DecisionNeeded, GovernancePack, ObjectiveProgress, WeekMix
+from bot.services.risks import DigestRaid, ProjectIssues, RiskLine
 from handlers.blocks.digest import digest_blocks, digest_text, pack_blocks
 from handlers.blocks.pack_tables import pack_tables_blocks
 from handlers.delivery import escalate
 from handlers.jobs import run_due_work
-from storage.models import EscalationKind, OutgoingMessage, Project, Rag, SkipDate
+from storage.models import EscalationKind, Issue, OutgoingMessage, Project, Rag, SkipDate
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN, PMO_CHANNEL, TEAM_ID, make_test_client
 from tests.factories import LEAD, SPONSOR, add_benefit, add_project
@@ -261,6 +263,83 @@ def test_the_digest_links_nothing_it_cannot_find_and_says_none_when_all_is_well(
     assert fake_slack.calls_to("chat.getPermalink") == []
 
 
+def add_raid(session_factory, key: str, *, prefix: str = "") -> None:
+    """On `key`: a risk scoring 20 recorded this week, one scoring 16 recorded two weeks ago whose
+    review is 5 days late, a low one; a critical, a high and a medium issue; a decision asked 3 days ago."""
+    lead = Actor(LEAD, False)
+    with unit_of_work(session_factory) as session:
+        for title, probability, impact, review, created in (
+            ("Supplier may go bust", 4, 5, NOW.date() + timedelta(days=7), NOW - timedelta(days=2)),
+            ("Key person may leave", 4, 4, NOW.date() - timedelta(days=5), NOW - timedelta(days=14)),
+            ("Room may be double-booked", 2, 3, NOW.date() + timedelta(days=7), NOW - timedelta(days=1)),
+        ):
+            new = risks.NewRisk(key, prefix + title, LEAD, probability, impact, "reduce", review)
+            risks.create_risk(session, lead, new, today=created.date(), now=created, validate=False)
+        for title, severity in (("Payments failing", "critical"), ("Data feed late", "high"), ("Typo", "medium")):
+            risks.create_issue(
+                session, lead, risks.NewIssue(key, prefix + title, LEAD, severity), today=NOW.date(), now=NOW
+            )
+        decisions.raise_request(
+            session,
+            lead,
+            f"issue:{session.query(Issue).order_by(Issue.id.desc()).first().id}",
+            question=prefix + "Use the <!channel> contingency?",
+            decider_user_id=SPONSOR,
+            due=NOW.date() + timedelta(days=4),
+            today=NOW.date() - timedelta(days=3),
+            now=NOW - timedelta(days=3),
+        )
+
+
+def test_the_digest_lists_new_high_risks_serious_issues_late_reviews_and_open_decisions(
+    app_context, fake_slack, session_factory
+):
+    add_project(session_factory, created_at=NOW - timedelta(days=30))
+    add_raid(session_factory, "CRM-2")
+
+    run_due_work(app_context, NOW)
+
+    [posted] = digests(fake_slack)
+    blocks = text_of(posted)
+    assert message_problems(posted["blocks"]) == []
+    project = "*CRM-2 · Customer records* (`/pmo status CRM-2`)"
+    assert (
+        f"*New risks scoring 15+ this week* (1)\\n• {project}: “Supplier may go bust” score 20 "
+        f"(probability 4 × impact 5), owner <@{LEAD}>" in blocks
+    )
+    assert "Room may be double-booked" not in blocks  # scores 6
+    assert f"*Open critical and high issues* (1): 1 critical, 1 high\\n• {project}: 1 critical, 1 high" in blocks
+    assert f"*Risk reviews overdue* (1)\\n• {project}: “Key person may leave” (<@{LEAD}>), review was due" in blocks
+    assert "3 working days late" in blocks  # Wed 18th: Thu, Fri, Mon
+    assert (
+        f"*Decisions asked for, still open* (1)\\n• {project}: “Use the &lt;!channel&gt; contingency?” "
+        f"<@{SPONSOR}> to decide by" in blocks
+    )
+    assert "open 3 days" in blocks
+
+
+def test_the_digests_risks_and_issues_in_a_slack_connect_channel_are_only_the_shared_projects(
+    slack, fake_slack, session_factory
+):
+    add_project(session_factory, created_at=NOW - timedelta(days=30))
+    add_project(session_factory, "HR-1", "HR system", created_at=NOW - timedelta(days=30))
+    add_raid(session_factory, "CRM-2")
+    add_raid(session_factory, "HR-1", prefix="Secret ")
+    fake_slack.add_channel("C0JOINT", "joint-delivery", is_ext_shared=True, connected_team_ids=(TEAM_ID, "T0PARTNER"))
+    with unit_of_work(session_factory) as session:
+        partners.share(session, Actor(PMO_ADMIN, True), "CRM-2", "T0PARTNER", now=NOW)
+
+    slack.command("digest", user_id=PMO_ADMIN, channel_id="C0JOINT")
+    shared = str(fake_slack.wait_for_response()["blocks"])
+    slack.command("digest", user_id=PMO_ADMIN, channel_id="C0SOMEWHERE")
+    everything = str(fake_slack.wait_for_response(lambda r: r not in fake_slack.responses[:1])["blocks"])
+
+    assert "Supplier may go bust" in shared and "Secret" not in shared and "HR-1" not in shared
+    assert "*Open critical and high issues* (1): 1 critical, 1 high" in shared
+    assert "Secret Supplier may go bust" in everything
+    assert "*Open critical and high issues* (2): 2 critical, 2 high" in everything
+
+
 # --- /pmo digest ----------------------------------------------------------------------------------
 
 
@@ -472,6 +551,26 @@ def _huge_digest() -> Digest:
     milestones = [
         MilestoneLine(n, k, "M" * 200, date(2026, 12, 1), date(2027, 1, 4), None, 23) for n, k in enumerate(keys)
     ]
+    raid_risks = [
+        RiskLine(
+            n,
+            k,
+            long_name,
+            "T" * 500,
+            "U0OWNER",
+            5,
+            5,
+            None,
+            "reduce",
+            "M" * 3000,
+            date(2026, 11, 1),
+            True,
+            NOW.date(),
+            15,
+            3,
+        )
+        for n, k in enumerate(keys)
+    ]
     return Digest(
         period="2026-W48",
         generated_at=NOW,
@@ -497,6 +596,16 @@ def _huge_digest() -> Digest:
         stuck=[RuleFinding(k, long_name, evidence) for k in keys],
         compliance=ComplianceReport(date(2026, 8, 24), rates, rates, rates),
         milestones=DigestMilestones(milestones, milestones),
+        raid=DigestRaid(
+            new_high_risks=raid_risks,
+            high_issues=[ProjectIssues(k, long_name, 3, 7) for k in keys],
+            overdue_reviews=raid_risks,
+            open_decisions=[
+                DecisionLine(n, k, long_name, "Q" * 3000, "U0SPONSOR", None, date(2026, 10, 1), NOW.date(), None, None)
+                for n, k in enumerate(keys)
+            ],
+            as_of=NOW.date(),
+        ),
     )
 
 

@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 
 from bot.cli import main
-from bot.services import foi
+from bot.services import decisions, foi, risks
+from bot.services.access import Actor
 from storage.models import (
     Action,
     ActionEvent,
@@ -22,6 +23,7 @@ from storage.models import (
     BenefitValue,
     Checkin,
     Decision,
+    DecisionRequest,
     DeliveryStatus,
     Escalation,
     EscalationKind,
@@ -29,11 +31,14 @@ from storage.models import (
     Incident,
     IncidentImpact,
     IncidentSeverity,
+    IssueEvent,
     OutgoingMessage,
     Person,
     Project,
     ProjectShare,
     ProjectStatus,
+    Risk,
+    RiskEvent,
 )
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
@@ -71,6 +76,25 @@ def held(session_factory):
     checkin(session_factory, "CRM-2", "2026-W47", "red", help_needed=HOSTILE)
     checkin(session_factory, "OTH-1", "2026-W47", "amber")
     action_id = add_action(session_factory, "Agree the protocol")
+    with unit_of_work(session_factory) as session:
+        new_issue = risks.NewIssue("CRM-2", "Data feed is late", LEAD, "high")
+        issue = risks.create_issue(session, Actor(LEAD, False), new_issue, today=NOW.date(), now=NOW)
+        risks.add_issue_note(session, Actor(SPONSOR, False), issue.id, "Chased the supplier", now=NOW)
+        new_risk = risks.NewRisk(
+            "CRM-2", "Supplier may go bust", LEAD, 4, 5, "reduce", NOW.date(), mitigation="Ask Acme for a guarantee"
+        )
+        risk = risks.create_risk(session, Actor(LEAD, False), new_risk, today=NOW.date(), now=NOW, validate=False)
+        risks.add_note(session, Actor(LEAD, False), risk.id, "Acme's auditor resigned", now=NOW)
+        decisions.raise_request(
+            session,
+            Actor(LEAD, False),
+            f"risk:{risk.id}",
+            question="Fund a second supplier from the contingency?",
+            decider_user_id=SPONSOR,
+            due=NOW.date() + timedelta(days=7),
+            today=NOW.date(),
+            now=NOW,
+        )
     with unit_of_work(session_factory) as session:
         people = {person.slack_user_id: person for person in session.query(Person)}
         people[SPONSOR].display_name, people[SPONSOR].email = "Sam Sponsor", "sam@council.example"
@@ -151,6 +175,10 @@ def test_a_json_export_holds_the_whole_project_with_names_and_passes_its_schema(
     ]
     assert [row["detail"] for row in tables["action_events"] if row["kind"] == "note"] == [{"text": "Spoke to legal"}]
     assert [row["value"] for row in tables["benefit_values"]] == ["120"]
+    assert [(row["kind"], row["detail"], row["actor_name"]) for row in tables["issue_events"]] == [
+        ("created", {"severity": "high"}, "Lee Lead"),
+        ("note", {"text": "Chased the supplier"}, "Sam Sponsor"),
+    ]
     assert [row["key"] for row in tables["incidents"]] == ["INC-1"]
     assert [(row["status"], row["picked_up_by_name"]) for row in tables["escalations"]] == [
         ("acknowledged", "Lee Lead")
@@ -267,7 +295,10 @@ def test_retention_lists_then_removes_the_detail_of_long_closed_projects_and_say
 
     assert cli("retention", "--dry-run") == 0
     listed = capsys.readouterr().out
-    assert "CRM-2 (closed 2020-03-31): would remove 1 check-in narratives, 1 action notes, 1 DM ledger rows" in listed
+    assert (
+        "CRM-2 (closed 2020-03-31): would remove 1 check-in narratives, 1 action notes, 1 risk notes, 1 issue notes, "
+        "1 risk mitigations, 1 decisions asked for (their words), 1 DM ledger rows"
+    ) in listed
     assert f"kept (active elsewhere): {LEAD}" in listed
     assert _checked_in(session_factory, "CRM-2")[-1].help_needed == HOSTILE
 
@@ -281,6 +312,11 @@ def test_retention_lists_then_removes_the_detail_of_long_closed_projects_and_say
     assert _checked_in(session_factory, "OTH-1")[0].path_to_green == "Re-plan with the supplier"
     with unit_of_work(session_factory) as session:
         assert session.query(ActionEvent).filter_by(kind="note").count() == 0
+        assert [event.kind for event in session.query(RiskEvent).order_by(RiskEvent.id)] == ["created"]
+        assert [event.kind for event in session.query(IssueEvent).order_by(IssueEvent.id)] == ["created"]
+        assert [risk.mitigation for risk in session.query(Risk)] == [None]
+        [asked] = session.query(DecisionRequest).all()
+        assert (asked.question, asked.due_date) == ("", NOW.date() + timedelta(days=7))
         assert session.query(OutgoingMessage).filter_by(channel_id=ACTION_OWNER).count() == 0
         project = session.query(Project).filter_by(key="CRM-2").one()
         names = {role: person.slack_user_id for role, person in (("sponsor", project.sponsor), ("lead", project.lead))}
@@ -288,8 +324,11 @@ def test_retention_lists_then_removes_the_detail_of_long_closed_projects_and_say
         [removed] = session.query(AuditEvent).filter_by(operation="removed").all()
         assert (removed.actor, removed.door, removed.project_id) == ("cli", "cli", project.id)
         assert removed.changes["check-in narratives"] == [1, 0]
+        assert (removed.changes["risk notes"], removed.changes["risk mitigations"]) == ([1, 0], [1, 0])
         trail = json.dumps([row.changes for row in session.query(AuditEvent)])
     assert "Spoke to legal" not in trail and "HYPERLINK" not in trail  # the trail never kept the words
+    for words in ("Chased the supplier", "Ask Acme", "auditor resigned", "second supplier from"):
+        assert words not in trail
 
 
 def test_forget_is_refused_while_the_leaver_owns_open_actions_unless_forced(cli, held, session_factory, capsys):

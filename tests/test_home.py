@@ -126,7 +126,7 @@ def test_the_fullest_home_stays_within_the_100_block_limit():
         overdue_actions=800,
         pending_checkins=[PendingCheckin("K" * 32, "N" * 200, "2026-W48")] * 300,
         today=TODAY,
-        decisions_asked=[DecisionLine(1, "K" * 32, "Q" * 3000, "U0SPONSOR", None, TODAY, TODAY, None, None)] * 30,
+        decisions_asked=[DecisionLine(1, "K" * 32, "N", "Q" * 3000, "U0SPONSOR", None, TODAY, TODAY, None, None)] * 30,
     )
 
     built = home_view(view, scale=Scale.DCA5, now=AT)

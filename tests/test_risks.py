@@ -304,6 +304,71 @@ def test_the_issues_owner_closes_it_from_the_list(slack, fake_slack, crm, sessio
         ]
 
 
+def issue_list(slack, fake_slack, *, user_id=LEAD) -> dict:
+    before = len(fake_slack.responses)
+    slack.command("issues CRM-2", user_id=user_id, channel_id="C0CRM")
+    listed = fake_slack.wait_for_response(
+        lambda response: "open issues" in response.get("text", "") and response in fake_slack.responses[before:]
+    )
+    return {"ts": "1700000000.000100", **listed}
+
+
+def test_anyone_notes_an_issue_and_its_card_shows_the_latest_notes_and_changes(
+    slack, fake_slack, crm, session_factory, listeners
+):
+    issue_id = add_issue(session_factory, "Data feed is late")
+    listed = issue_list(slack, fake_slack)
+
+    click(slack, "issue.add_note", listed, "Data feed is late", user_id=STRANGER)
+    note_form = fake_slack.wait_for("views.open").args["view"]
+    assert note_form["callback_id"] == "issue.note" and view_problems(note_form) == []
+    empty = slack.view_submission(
+        "issue.note",
+        {"note": {"note": plain_input("  ")}},
+        user_id=STRANGER,
+        private_metadata=note_form["private_metadata"],
+    )
+    done = slack.view_submission(
+        "issue.note",
+        {"note": {"note": plain_input("Supplier says <!channel> Friday")}},
+        user_id=STRANGER,
+        private_metadata=note_form["private_metadata"],
+    )
+    redrawn = str(issue_list(slack, fake_slack, user_id=OWNER)["blocks"])
+
+    assert empty.json()["errors"] == {"note": "Write the note, or cancel."}
+    assert done.json()["response_action"] == "update" and "Your note is on *Data feed is late*" in str(done.json())
+    assert "1 note" in redrawn and "issue.add_note" in redrawn
+    assert f"<@{LEAD}> recorded it" in redrawn
+    assert f"<@{STRANGER}> noted: Supplier says &lt;!channel&gt; Friday" in redrawn
+    with unit_of_work(session_factory) as session:
+        issue = session.get_one(Issue, issue_id)
+        assert [(event.kind, event.detail) for event in issue.events] == [
+            ("created", {"severity": "high"}),
+            ("note", {"text": "Supplier says <!channel> Friday"}),
+        ]
+
+
+def test_an_issues_history_keeps_its_closing_and_the_severity_an_import_changed(
+    cli_env, slack, fake_slack, crm, session_factory, listeners
+):
+    issue_id = add_issue(session_factory, "Data feed is late", severity="high")
+    (cli_env / "issues.csv").write_text(ISSUES_HEADER + f"CRM-2,{issue_id},Data feed is late,{OWNER},critical,,open\n")
+    assert run_cli("import", "--kind", "issues", "issues.csv") == 0
+
+    card = str(issue_list(slack, fake_slack)["blocks"])
+    click(slack, "issue.close", issue_list(slack, fake_slack), "Data feed is late", user_id=OWNER)
+    fake_slack.wait_for_response(lambda response: response.get("replace_original"))
+    slack.command("history CRM-2", user_id=SPONSOR, channel_id="C0CRM")
+    trail = str(fake_slack.wait_for_response(lambda r: "History of CRM-2" in r.get("text", ""))["blocks"])
+
+    assert "The import changed the severity from high to critical" in card and ":red_circle: critical" in card
+    with unit_of_work(session_factory) as session:
+        kinds = [event.kind for event in session.get_one(Issue, issue_id).events]
+    assert kinds == ["created", "severity", "closed"]
+    assert "issue event" in trail and "kind: – → closed" in trail and "kind: – → severity" in trail
+
+
 # --- late reviews on the ladder ------------------------------------------------------------------------
 
 
@@ -424,6 +489,7 @@ def cli_env(tmp_path, monkeypatch, fake_slack, database_url, engine):
         "SLACK_SIGNING_SECRET": "test-signing-secret",
         "SLACK_API_URL": fake_slack.url,
         "DATABASE_URL": database_url,
+        "PMO_CHANNEL_ID": PMO_CHANNEL,
     }.items():
         monkeypatch.setenv(name, value)
     return tmp_path
@@ -454,6 +520,71 @@ def test_risks_import_export_round_trip_is_a_no_op(cli_env, fake_slack, session_
     assert exported[1].startswith(f"CRM-2,{supplier.id},Supplier may go bust,owner@council.example,4,5,2027-03-01,")
     assert exported[2].startswith(f"CRM-2,{formula.id},\"'=HYPERLINK")  # defused for spreadsheets
     assert (supplier.owner.slack_user_id, supplier.score) == (OWNER, 20) and formula.title.startswith("=HYPERLINK")
+
+
+ISSUES_HEADER = "key,id,title,owner,severity,due,status\n"
+
+
+def alerts_in_pmo_channel(fake_slack) -> list[str]:
+    return [str(message["blocks"]) for message in fake_slack.messages_in(PMO_CHANNEL) if "New " in message["text"]]
+
+
+def test_imported_risks_scoring_20_and_critical_issues_alert_the_pmo_once_and_a_round_trip_sends_nothing(
+    cli_env, fake_slack, session_factory
+):
+    add_project(session_factory)
+    fake_slack.add_user(OWNER, email="owner@council.example")
+    (cli_env / "risks.csv").write_text(RISKS_CSV)  # one scoring 20, one scoring 4
+    (cli_env / "issues.csv").write_text(
+        ISSUES_HEADER
+        + "CRM-2,,Payments are <!here> failing,U0LEAD,critical,,open\n"
+        + "CRM-2,,Printer is broken,U0LEAD,low,,open\n"
+        + "CRM-2,,Old outage,U0LEAD,critical,,closed\n"
+    )
+
+    assert run_cli("import", "--kind", "risks", "risks.csv") == 0
+    assert run_cli("import", "--kind", "issues", "issues.csv") == 0
+    first = alerts_in_pmo_channel(fake_slack)
+    for kind in ("risks", "issues"):
+        assert run_cli("export", "--kind", kind, f"{kind}-out.csv") == 0
+        assert run_cli("import", "--kind", kind, f"{kind}-out.csv") == 0
+
+    [risk_alert, issue_alert] = first
+    assert "New risk scoring 20 on CRM-2" in risk_alert and "Supplier may go bust" in risk_alert
+    assert "New critical issue on CRM-2" in issue_alert and "&lt;!here&gt;" in issue_alert
+    assert alerts_in_pmo_channel(fake_slack) == first
+
+
+def test_an_issue_imported_as_changed_to_critical_alerts_once_and_a_later_change_does_not(
+    cli_env, fake_slack, session_factory
+):
+    add_project(session_factory)
+    issue_id = add_issue(session_factory, "Data feed is late", severity="high")  # the form: no alert
+    (cli_env / "critical.csv").write_text(ISSUES_HEADER + f"CRM-2,{issue_id},Data feed is late,U0LEAD,critical,,open\n")
+    (cli_env / "renamed.csv").write_text(ISSUES_HEADER + f"CRM-2,{issue_id},Data feed is down,U0LEAD,critical,,open\n")
+
+    assert alerts_in_pmo_channel(fake_slack) == []
+    assert run_cli("import", "--kind", "issues", "critical.csv") == 0
+    assert run_cli("import", "--kind", "issues", "renamed.csv") == 0
+
+    [alert] = alerts_in_pmo_channel(fake_slack)
+    assert "New critical issue on CRM-2" in alert and "Data feed is late" in alert
+
+
+def test_an_imported_alert_slack_refused_is_sent_by_the_next_tick(cli_env, fake_slack, session_factory):
+    add_project(session_factory)
+    fake_slack.add_user(OWNER, email="owner@council.example")
+    (cli_env / "risks.csv").write_text(RISKS_CSV)
+    fake_slack.fail_next("chat.postMessage", status=200, error="fatal_error")
+
+    assert run_cli("import", "--kind", "risks", "risks.csv") == 0
+    assert alerts_in_pmo_channel(fake_slack) == []
+    later = datetime.now(timezone.utc) + timedelta(minutes=10)  # past the ledger's first retry delay
+    assert run_cli("tick", "--at", later.isoformat()) == 0
+    assert run_cli("tick", "--at", (later + timedelta(minutes=1)).isoformat()) == 0
+
+    [alert] = alerts_in_pmo_channel(fake_slack)
+    assert "New risk scoring 20 on CRM-2" in alert
 
 
 def test_a_bad_risks_file_imports_nothing_and_names_each_bad_line(cli_env, session_factory, capsys):

@@ -293,9 +293,9 @@ def test_the_largest_project_overview_is_valid_block_kit():
             ]
             * 5,
             100,
-            [IssueLine(1, "K" * 32, "N", "<!here> " * 70, "U0OWNER", "critical", TODAY, True)] * 5,
+            [IssueLine(1, "K" * 32, "N", "<!here> " * 70, "U0OWNER", "critical", TODAY, True, 0, ())] * 5,
             100,
-            [DecisionLine(1, "K" * 32, "<!here> " * 400, "U0SPONSOR", None, TODAY, TODAY, None, None)] * 5,
+            [DecisionLine(1, "K" * 32, "N", "<!here> " * 400, "U0SPONSOR", None, TODAY, TODAY, None, None)] * 5,
             100,
             TODAY,
         ),

@@ -126,6 +126,7 @@ def record(session: Session, actor: Actor, request_id: int, outcome: str, *, now
 class DecisionLine:
     request_id: int
     project_key: str
+    project_name: str
     question: str
     decider_user_id: str
     raised_by_user_id: str | None
@@ -143,6 +144,7 @@ def lines(session: Session, rows: list[DecisionRequest]) -> list[DecisionLine]:
         DecisionLine(
             request_id=row.id,
             project_key=row.project.key,
+            project_name=row.project.name,
             question=row.question,
             decider_user_id=row.decider.slack_user_id,
             raised_by_user_id=user_ids.get(row.raised_by_id),

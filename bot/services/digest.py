@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.services import benefits, coaching, confidence, governance, health, message_keys, milestones
+from bot.services import benefits, coaching, confidence, governance, health, message_keys, milestones, risks
 from bot.services.cadence import Cadence, period_of
 from bot.services.checkins import RAG_ORDER
 from bot.services.confidence import Level, Scale
@@ -209,6 +209,7 @@ class Digest:
     stuck: list[RuleFinding]
     compliance: ComplianceReport
     milestones: milestones.DigestMilestones
+    raid: risks.DigestRaid
     where_to_coach: tuple[coaching.Opportunity, ...] = ()
     pmo_owned: tuple[coaching.PmoOwnedActions, ...] = ()
     nobody_accountable: tuple[coaching.AccountabilityGap, ...] = ()
@@ -385,4 +386,5 @@ def build_digest(
         not_measurable=tuple(benefits.not_yet_measurable(session, scope=scope)),
         milestones=milestones.digest_milestones(session, now=now, today=today, scope=scope),
         scale=scale,
+        raid=risks.digest_raid(session, now=now, today=today, scope=scope, zone=ZoneInfo(timezone)),
     )

@@ -47,6 +47,7 @@ PROJECT_TABLES = (
     "risks",
     "risk_events",
     "issues",
+    "issue_events",
     "decision_requests",
     "lessons",
     "milestones",
@@ -61,6 +62,7 @@ WINDOW_COLUMNS = {
     "benefit_values": "reported_at",
     "action_events": "created_at",
     "risk_events": "created_at",
+    "issue_events": "created_at",
     "incident_impacts": "created_at",
     "escalations": "created_at",
     "decisions": "decided_at",
@@ -87,6 +89,7 @@ TITLES = {
     "risks": "Risks (the RAID log)",
     "risk_events": "Risk reviews and notes",
     "issues": "Issues (the RAID log)",
+    "issue_events": "Issue history and notes",
     "decision_requests": "Decisions asked for",
     "lessons": "Lessons learned",
     "milestones": "Milestones (baseline, forecast, actual)",
@@ -255,13 +258,11 @@ def export_project(session: Session, key: str, window: Window, *, now: datetime)
     )
     for name in ("risks", "issues", "decision_requests"):
         tables[name] = _rows(session, people, name, of_project(name))
-    risk_events = _table("risk_events")
-    tables["risk_events"] = _rows(
-        session,
-        people,
-        "risk_events",
-        and_(risk_events.c.risk_id.in_(_ids(tables["risks"])), _windowed("risk_events")),
-    )
+    for events_of, parent in (("risk_events", "risks"), ("issue_events", "issues")):
+        parent_id = _table(events_of).c[f"{parent[:-1]}_id"]
+        tables[events_of] = _rows(
+            session, people, events_of, and_(parent_id.in_(_ids(tables[parent])), _windowed(events_of))
+        )
     for name in ("decisions", "lessons", "milestones", "milestone_dependencies", "cost_reports", "audit_events"):
         tables[name] = _rows(session, people, name, of_project(name))
     return export

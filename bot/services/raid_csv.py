@@ -6,7 +6,8 @@ is right, owners as Slack user IDs or emails, and cells a spreadsheet would run 
 defused on export and restored on import. A row with an `id` updates that risk or issue (of
 the project named in `key`); a row without one adds a new one. An export imports back as a
 no-op: cells are written in the form the import reads, and a row matching what is stored
-leaves the record untouched.
+leaves the record untouched. What the import makes the PMO's to see (a risk scoring 20+ or a
+critical issue, new or newly so) is returned for the same alert the forms send.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -43,6 +44,12 @@ RISK_COLUMNS: tuple[str, ...] = (
 ISSUE_COLUMNS: tuple[str, ...] = ("key", "id", "title", "owner", "severity", "due", "status")
 
 T = TypeVar("T")
+
+
+@dataclass
+class RaidImportSummary(ImportSummary):
+    # Open items the import made alert-worthy (new, or changed to 20+ / critical): the PMO hears of each once.
+    alerting: list[Risk | Issue] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -199,23 +206,35 @@ def _owner(session: Session, user_id: str, email: str | None, now: datetime) -> 
 
 def import_raid(
     session: Session, kind: str, csv_text: str, *, resolve_email: Callable[[str], str | None], now: datetime
-) -> ImportSummary:
+) -> RaidImportSummary:
     """Create or update one risk (or issue) per row; all rows or, on any problem, none. Does not commit."""
     reader = _RaidReader(session, kind, resolve_email=resolve_email)
     rows = reader.read(csv_text)
     if reader.problems:
         raise ImportRejected(reader.problems)
-    summary = ImportSummary()
+    summary = RaidImportSummary()
     today = now.date()
     for row in rows:
         owner = _owner(session, row.owner, reader.email_by_user_id.get(row.owner), now)
+        item: Risk | Issue
         if isinstance(row, RiskRow):
-            label, changed = _apply_risk(session, row, owner, today=today, now=now)
+            known = session.get_one(Risk, row.id) if row.id is not None else None
+            alerted_before = known is not None and _pmo_hears_of(known)
+            item, changed = _apply_risk(session, row, known, owner, today=today, now=now)
         else:
-            label, changed = _apply_issue(session, row, owner, today=today, now=now)
-        (summary.created if row.id is None else summary.updated if changed else summary.unchanged).append(label)
+            known = session.get_one(Issue, row.id) if row.id is not None else None
+            alerted_before = known is not None and _pmo_hears_of(known)
+            item, changed = _apply_issue(session, row, known, owner, today=today, now=now)
+        label = f"{row.key} {kind[:-1]} {item.id}"
+        (summary.created if known is None else summary.updated if changed else summary.unchanged).append(label)
+        if changed and not alerted_before and _pmo_hears_of(item):
+            summary.alerting.append(item)
     session.flush()
     return summary
+
+
+def _pmo_hears_of(item: Risk | Issue) -> bool:
+    return item.status is RaidStatus.OPEN and risks.alerts_pmo(item)
 
 
 def _closed(status: str, item: Risk | Issue, now: datetime) -> None:
@@ -223,8 +242,10 @@ def _closed(status: str, item: Risk | Issue, now: datetime) -> None:
     item.closed_at = (item.closed_at or now) if item.status is RaidStatus.CLOSED else None
 
 
-def _apply_risk(session: Session, row: RiskRow, owner: Person, *, today: date, now: datetime) -> tuple[str, bool]:
-    if row.id is None:
+def _apply_risk(
+    session: Session, row: RiskRow, risk: Risk | None, owner: Person, *, today: date, now: datetime
+) -> tuple[Risk, bool]:
+    if risk is None:
         new = risks.NewRisk(
             row.key,
             row.title,
@@ -238,29 +259,37 @@ def _apply_risk(session: Session, row: RiskRow, owner: Person, *, today: date, n
         )
         risk = risks.create_risk(session, None, new, today=today, now=now, validate=False)
         _closed(row.status, risk, now)
-        return f"{row.key} risk {risk.id}", True
-    risk = session.get_one(Risk, row.id)
+        return risk, True
     if _risk_row(risk) == row:
-        return f"{row.key} risk {risk.id}", False
+        return risk, False
     risk.title, risk.owner, risk.probability, risk.impact = row.title, owner, row.probability, row.impact
     risk.proximity, risk.response, risk.mitigation = row.proximity, RiskResponse(row.response), row.mitigation
     risk.next_review = row.next_review
     _closed(row.status, risk, now)
-    return f"{row.key} risk {risk.id}", True
+    return risk, True
 
 
-def _apply_issue(session: Session, row: IssueRow, owner: Person, *, today: date, now: datetime) -> tuple[str, bool]:
-    if row.id is None:
+def _apply_issue(
+    session: Session, row: IssueRow, issue: Issue | None, owner: Person, *, today: date, now: datetime
+) -> tuple[Issue, bool]:
+    if issue is None:
         new = risks.NewIssue(row.key, row.title, owner.slack_user_id, row.severity, row.due)
         issue = risks.create_issue(session, None, new, today=today, now=now, validate=False)
         _closed(row.status, issue, now)
-        return f"{row.key} issue {issue.id}", True
-    issue = session.get_one(Issue, row.id)
+        if issue.status is RaidStatus.CLOSED:
+            risks.record_event(issue, "closed", None, now)
+        return issue, True
     if _issue_row(issue) == row:
-        return f"{row.key} issue {issue.id}", False
+        return issue, False
+    before = issue.severity, issue.status
     issue.title, issue.owner, issue.severity, issue.due_date = row.title, owner, IssueSeverity(row.severity), row.due
     _closed(row.status, issue, now)
-    return f"{row.key} issue {issue.id}", True
+    # The history keeps what a board asks about: how bad it was said to be, and whether it was dealt with.
+    if issue.severity is not before[0]:
+        risks.record_event(issue, "severity", None, now, before=before[0].value, severity=issue.severity.value)
+    if issue.status is not before[1]:
+        risks.record_event(issue, "closed" if issue.status is RaidStatus.CLOSED else "reopened", None, now)
+    return issue, True
 
 
 # --- export ----------------------------------------------------------------------------------

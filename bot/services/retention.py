@@ -1,8 +1,9 @@
 """Retention (RETENTION_YEARS_AFTER_CLOSURE) and `forget`: personal detail kept no longer than needed.
 
 A project closed longer ago than the retention period keeps its skeleton (key, name, RAG
-history, dates, benefits and their numbers, decisions) and loses its operational detail:
-check-in narratives, action notes, and the DM ledger rows about it. People named on it are
+history, dates, benefits and their numbers, decisions, the RAID log's titles and scores) and
+loses its operational detail: check-in narratives, action, risk and issue notes, risks'
+mitigations, the words of decisions asked for, and the DM ledger rows about it. People named on it are
 replaced by "former member" unless they are still active on another project (sponsor,
 lead or member of an open project, or owner of an open action). Each project's removal is
 one audit row saying what went; the audit trail itself is never rewritten, and names on it
@@ -31,11 +32,15 @@ from storage.models import (
     ActionEvent,
     ActionStatus,
     Checkin,
+    DecisionRequest,
+    IssueEvent,
     OutgoingMessage,
     Person,
     Project,
     ProjectMember,
     ProjectStatus,
+    Risk,
+    RiskEvent,
 )
 
 FORMER_MEMBER_ID = "former-member"  # the placeholder person's slack_user_id
@@ -57,6 +62,10 @@ class ProjectRemoval:
     closed_on: date
     narratives: int = 0  # check-in revisions whose narrative goes
     notes: int = 0
+    risk_notes: int = 0
+    issue_notes: int = 0
+    mitigations: int = 0  # risks whose mitigation text goes
+    decision_questions: int = 0  # decisions asked for whose words go (the decision made stays)
     dm_ledger_rows: int = 0
     people_replaced: list[str] = field(default_factory=list)  # Slack user IDs
     people_kept: list[str] = field(default_factory=list)  # still active elsewhere
@@ -65,6 +74,10 @@ class ProjectRemoval:
         return {
             "check-in narratives": self.narratives,
             "action notes": self.notes,
+            "risk notes": self.risk_notes,
+            "issue notes": self.issue_notes,
+            "risk mitigations": self.mitigations,
+            "decisions asked for (their words)": self.decision_questions,
             "DM ledger rows": self.dm_ledger_rows,
             "people replaced by former member": len(self.people_replaced),
         }
@@ -127,7 +140,11 @@ def _plan(session: Session, project: Project, *, now: datetime) -> tuple[Project
     assert project.closed_at is not None
     removal = ProjectRemoval(project.key, project.closed_at.date())
     removal.narratives = sum(any(row.get(column) for column in NARRATIVE_COLUMNS) for row in held.tables["checkins"])
-    removal.notes = sum(row["kind"] == "note" for row in held.tables["action_events"])
+    removal.notes = len(_note_ids(held, "action_events"))
+    removal.risk_notes = len(_note_ids(held, "risk_events"))
+    removal.issue_notes = len(_note_ids(held, "issue_events"))
+    removal.mitigations = sum(bool(row["mitigation"]) for row in held.tables["risks"])
+    removal.decision_questions = sum(bool(row["question"]) for row in held.tables["decision_requests"])
     dm_rows = _dm_rows(session, project, {row["id"] for row in held.tables["actions"]})
     removal.dm_ledger_rows = len(dm_rows)
     named = {project.sponsor_id, project.lead_id}
@@ -144,6 +161,10 @@ def _plan(session: Session, project: Project, *, now: datetime) -> tuple[Project
             continue
         (removal.people_kept if person_id in active else removal.people_replaced).append(users[person_id])
     return removal, held, dm_rows
+
+
+def _note_ids(held: foi.Export, events: str) -> list[int]:
+    return [row["id"] for row in held.tables[events] if row["kind"] == "note"]
 
 
 def run_retention(session: Session, *, now: datetime, years: int | None, apply: bool) -> list[ProjectRemoval]:
@@ -185,8 +206,11 @@ def _apply(
 ) -> None:
     checkin_ids = [row["id"] for row in held.tables["checkins"]]
     session.execute(update(Checkin).where(Checkin.id.in_(checkin_ids)).values(dict.fromkeys(NARRATIVE_COLUMNS)))
-    note_ids = [row["id"] for row in held.tables["action_events"] if row["kind"] == "note"]
-    session.execute(delete(ActionEvent).where(ActionEvent.id.in_(note_ids)))
+    for model, events in ((ActionEvent, "action_events"), (RiskEvent, "risk_events"), (IssueEvent, "issue_events")):
+        session.execute(delete(model).where(model.id.in_(_note_ids(held, events))))
+    session.execute(update(Risk).where(Risk.project_id == project.id).values(mitigation=None))
+    # A decision asked for keeps who was asked, by when and the decision made; the words asked go.
+    session.execute(update(DecisionRequest).where(DecisionRequest.project_id == project.id).values(question=""))
     session.execute(delete(OutgoingMessage).where(OutgoingMessage.id.in_(dm_rows)))
     if removal.people_replaced:
         replaced = set(session.scalars(select(Person.id).where(Person.slack_user_id.in_(removal.people_replaced))))

@@ -1,7 +1,8 @@
 """A project's RAID log: risks (scored, reviewed on a date) and issues (by severity).
 
 Anyone may record a risk or an issue, as anyone may record an action, and anyone may add a
-note to a risk. Reviewing (confirming or changing its scores) and closing it are for the
+note to either. Each keeps its history as events (risk_events, issue_events): created, notes,
+reviews, a severity an import changed, closing. Reviewing (confirming or changing its scores) and closing it are for the
 people who may change an action: the risk's owner, the project's sponsor or lead, and PMO
 admins (bot/services/access.py). A risk whose next review date has passed is chased on the
 actions' ladder (bot/services/nudges.py); the builders get plain data (RiskLine, IssueLine).
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, select, true
+from sqlalchemy import ColumnElement, and_, case, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotAllowed, NotFound, UserError
@@ -23,6 +24,7 @@ from bot.services.access import Actor, can_change_owned
 from bot.services.actions import quoted
 from storage.models import (
     Issue,
+    IssueEvent,
     IssueSeverity,
     Person,
     Project,
@@ -39,6 +41,7 @@ ALERT_SCORE = 20  # a new risk scoring this or more alerts the PMO
 SEVERITIES = (IssueSeverity.CRITICAL, IssueSeverity.HIGH, IssueSeverity.MEDIUM, IssueSeverity.LOW)  # worst first
 HIGH_SEVERITIES = frozenset({IssueSeverity.HIGH, IssueSeverity.CRITICAL})
 MAX_RAID_SHOWN = 5  # of each kind, in `/pmo status KEY`; the rest are counted
+ISSUE_HISTORY_SHOWN = 3  # the latest notes and changes on an issue's card
 MAX_TITLE_LENGTH = 500
 MAX_TEXT_LENGTH = 3000
 
@@ -121,8 +124,13 @@ def check_project(session: Session, key: str) -> Project:
     return project
 
 
-def _event(risk: Risk, kind: str, actor: Person | None, now: datetime, **detail: object) -> None:
-    risk.events.append(RiskEvent(kind=kind, actor_id=actor.id if actor else None, detail=detail, created_at=now))
+def record_event(item: Risk | Issue, kind: str, actor: Person | None, now: datetime, **detail: object) -> None:
+    """One entry in a risk's or an issue's history (`actor` None: the import)."""
+    actor_id = actor.id if actor else None
+    if isinstance(item, Risk):
+        item.events.append(RiskEvent(kind=kind, actor_id=actor_id, detail=detail, created_at=now))
+    else:
+        item.events.append(IssueEvent(kind=kind, actor=actor, detail=detail, created_at=now))
 
 
 def create_risk(
@@ -148,7 +156,7 @@ def create_risk(
         created_at=now,
     )
     session.add(risk)
-    _event(risk, "created", creator, now, score=risk.score)
+    record_event(risk, "created", creator, now, score=risk.score)
     session.flush()
     return risk
 
@@ -171,6 +179,7 @@ def create_issue(
         created_at=now,
     )
     session.add(issue)
+    record_event(issue, "created", creator, now, severity=issue.severity.value)
     session.flush()
     return issue
 
@@ -238,7 +247,7 @@ def review(
     before = {"probability": risk.probability, "impact": risk.impact, "next_review": risk.next_review.isoformat()}
     risk.probability, risk.impact, risk.next_review = probability, impact, next_review
     reviewer = people.get_or_create(session, actor.slack_user_id, now=now)
-    _event(risk, "reviewed", reviewer, now, before=before, probability=probability, impact=impact)
+    record_event(risk, "reviewed", reviewer, now, before=before, probability=probability, impact=impact)
     session.flush()
     return risk
 
@@ -246,16 +255,21 @@ def review(
 def close(session: Session, actor: Actor, risk_id: int, *, now: datetime) -> Risk:
     risk = _changeable(session, actor, risk_id, "close")
     risk.status, risk.closed_at = RaidStatus.CLOSED, now
-    _event(risk, "closed", people.get_or_create(session, actor.slack_user_id, now=now), now)
+    record_event(risk, "closed", people.get_or_create(session, actor.slack_user_id, now=now), now)
     session.flush()
     return risk
 
 
-def close_issue(session: Session, actor: Actor, issue_id: int, *, now: datetime) -> Issue:
-    """Close an issue: its owner, the project's sponsor or lead, and PMO admins, as for a risk."""
+def get_issue(session: Session, issue_id: int) -> Issue:
     issue = session.get(Issue, issue_id)
     if issue is None:
         raise NotFound("That issue no longer exists.")
+    return issue
+
+
+def close_issue(session: Session, actor: Actor, issue_id: int, *, now: datetime) -> Issue:
+    """Close an issue: its owner, the project's sponsor or lead, and PMO admins, as for a risk."""
+    issue = get_issue(session, issue_id)
     if issue.status is not RaidStatus.OPEN:
         raise UserError(f"{quoted(issue.title)} is already closed.")
     if not can_change_owned(actor, issue.owner.slack_user_id, issue.project):
@@ -264,21 +278,33 @@ def close_issue(session: Session, actor: Actor, issue_id: int, *, now: datetime)
             "and PMO admins can close it. Ask one of them."
         )
     issue.status, issue.closed_at = RaidStatus.CLOSED, now
+    record_event(issue, "closed", people.get_or_create(session, actor.slack_user_id, now=now), now)
     session.flush()
     return issue
 
 
-def add_note(session: Session, actor: Actor, risk_id: int, text: str, *, now: datetime) -> Risk:
-    """Anyone may add a note, as on an action."""
+def _noted(session: Session, actor: Actor, item: Risk | Issue, text: str, now: datetime) -> None:
     note = text.strip()
     if not note:
         raise UserError("Write the note, or cancel.")
     if len(note) > MAX_TEXT_LENGTH:
         raise UserError(f"The note is {len(note)} characters long; keep it to {MAX_TEXT_LENGTH}.")
-    risk = get_risk(session, risk_id)
-    _event(risk, "note", people.get_or_create(session, actor.slack_user_id, now=now), now, text=note)
+    record_event(item, "note", people.get_or_create(session, actor.slack_user_id, now=now), now, text=note)
     session.flush()
+
+
+def add_note(session: Session, actor: Actor, risk_id: int, text: str, *, now: datetime) -> Risk:
+    """Anyone may add a note, as on an action."""
+    risk = get_risk(session, risk_id)
+    _noted(session, actor, risk, text, now)
     return risk
+
+
+def add_issue_note(session: Session, actor: Actor, issue_id: int, text: str, *, now: datetime) -> Issue:
+    """Anyone may add a note to an issue, as to a risk."""
+    issue = get_issue(session, issue_id)
+    _noted(session, actor, issue, text, now)
+    return issue
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -310,6 +336,16 @@ class RiskLine:
 
 
 @dataclass(frozen=True)
+class RaidEntry:
+    """One note or change in an item's history, as its card shows it."""
+
+    at: datetime
+    kind: str  # created, note, severity, closed, reopened
+    actor_user_id: str | None  # None: the import
+    detail: dict[str, object]
+
+
+@dataclass(frozen=True)
 class IssueLine:
     issue_id: int
     project_key: str
@@ -319,6 +355,8 @@ class IssueLine:
     severity: str
     due: date | None
     is_open: bool
+    notes: int
+    latest: tuple[RaidEntry, ...]  # the last ISSUE_HISTORY_SHOWN notes and changes, oldest first
 
 
 @dataclass(frozen=True)
@@ -362,7 +400,11 @@ def open_issues(session: Session, condition: ColumnElement[bool]) -> list[Issue]
             select(Issue)
             .join(Project, Project.id == Issue.project_id)
             .where(condition, Issue.status == RaidStatus.OPEN, Project.status != ProjectStatus.CLOSED)
-            .options(selectinload(Issue.owner), selectinload(Issue.project))
+            .options(
+                selectinload(Issue.owner),
+                selectinload(Issue.project),
+                selectinload(Issue.events).selectinload(IssueEvent.actor),
+            )
             .order_by(_SEVERITY_RANK, Issue.due_date.is_(None), Issue.due_date, Issue.id)
         )
     )
@@ -416,6 +458,13 @@ def issue_lines(rows: list[Issue]) -> list[IssueLine]:
             severity=issue.severity.value,
             due=issue.due_date,
             is_open=issue.status is RaidStatus.OPEN,
+            notes=sum(event.kind == "note" for event in issue.events),
+            latest=tuple(
+                RaidEntry(
+                    event.created_at, event.kind, event.actor.slack_user_id if event.actor else None, event.detail
+                )
+                for event in issue.events[-ISSUE_HISTORY_SHOWN:]
+            ),
         )
         for issue in rows
     ]
@@ -464,5 +513,55 @@ def project_raid(session: Session, project_id: int, *, today: date, zone: ZoneIn
         high_issues=len(high_issues),
         decisions=decisions.lines(session, asked[:MAX_RAID_SHOWN]),
         open_decisions=len(asked),
+        as_of=today,
+    )
+
+
+# --- the weekly digest ------------------------------------------------------------------------
+
+DIGEST_WEEK = timedelta(weeks=1)  # "new this week": recorded in the week before the digest
+
+
+@dataclass(frozen=True)
+class ProjectIssues:
+    """A project's open critical and high issues, counted."""
+
+    project_key: str
+    project_name: str
+    critical: int
+    high: int
+
+
+@dataclass(frozen=True)
+class DigestRaid:
+    """The digest's "Risks and issues": what the PMO should look at across the portfolio this week."""
+
+    new_high_risks: list[RiskLine]  # open, scoring HIGH_SCORE+, recorded this week, highest first
+    high_issues: list[ProjectIssues]  # projects with open critical or high issues, most critical first
+    overdue_reviews: list[RiskLine]  # open risks whose review date has passed, most overdue first
+    open_decisions: list[decisions.DecisionLine]  # asked for and not yet recorded, oldest first
+    as_of: date  # the day ages and lateness are counted to
+
+
+def digest_raid(
+    session: Session, *, now: datetime, today: date, scope: ColumnElement[bool], zone: ZoneInfo
+) -> DigestRaid:
+    """`scope` narrows the projects, as the digest's does (a Slack Connect channel sees only its partner's)."""
+    new_high = open_risks(
+        session, and_(scope, Risk.created_at > now - DIGEST_WEEK, Risk.probability * Risk.impact >= HIGH_SCORE)
+    )
+    late = risk_lines(session, open_risks(session, and_(scope, Risk.next_review < today)), as_of=today, zone=zone)
+    tally: dict[str, list] = {}
+    high_severities = [IssueSeverity.CRITICAL, IssueSeverity.HIGH]
+    for issue in open_issues(session, and_(scope, Issue.severity.in_(high_severities))):
+        counts = tally.setdefault(issue.project.key, [issue.project.name, 0, 0])
+        counts[1 if issue.severity is IssueSeverity.CRITICAL else 2] += 1
+    by_project = [ProjectIssues(key, name, critical, high) for key, (name, critical, high) in tally.items()]
+    asked = decisions.open_requests(session, and_(scope, Project.status != ProjectStatus.CLOSED))
+    return DigestRaid(
+        new_high_risks=risk_lines(session, new_high, as_of=today, zone=zone),
+        high_issues=sorted(by_project, key=lambda p: (-p.critical, -p.high, p.project_key)),
+        overdue_reviews=sorted(late, key=lambda line: (line.next_review, -line.score, line.risk_id)),
+        open_decisions=decisions.lines(session, asked),
         as_of=today,
     )

@@ -24,6 +24,7 @@ from bot.services.digest import (
 )
 from bot.services.governance import NO_SPONSOR, ComplianceRate, ComplianceReport
 from bot.services.pack import GovernancePack, ObjectiveProgress
+from bot.services.risks import HIGH_SCORE
 from handlers.blocks.benefits import not_measurable_section, pack_measurable_section
 from handlers.blocks.coaching import (
     coaching_section,
@@ -48,6 +49,7 @@ from handlers.blocks.confidence import colour_name, level_badge, level_label
 from handlers.blocks.cost import pack_cost_blocks
 from handlers.blocks.escalations import reason_text
 from handlers.blocks.milestones import digest_milestone_blocks
+from handlers.blocks.risks import decision_age
 from storage.models import Rag
 
 # Lines shown per list; the rest are counted. Also bounds the permalinks fetched per digest.
@@ -292,6 +294,48 @@ def _milestones_section(digest: Digest, links: Mapping[str, str]) -> list[Block]
     return digest_milestone_blocks(digest.milestones)
 
 
+def _raid_section(digest: Digest, _links: Mapping[str, str]) -> list[Block]:
+    """Risks and issues: new risks scoring 15+ this week, open critical and high issues, late
+    reviews and the decisions asked for, each line naming its project."""
+    raid = digest.raid
+    new_risks = [
+        f"{_project(r.project_key, r.project_name, None)}: “{_words(r.title)}” score {r.score} "
+        f"(probability {r.probability} × impact {r.impact}), owner {user(r.owner_user_id)}"
+        for r in raid.new_high_risks
+    ]
+    issues = [
+        f"{_project(p.project_key, p.project_name, None)}: {p.critical} critical, {p.high} high"
+        for p in raid.high_issues
+    ]
+    total_critical = sum(p.critical for p in raid.high_issues)
+    total_high = sum(p.high for p in raid.high_issues)
+    reviews = [
+        f"{_project(r.project_key, r.project_name, None)}: “{_words(r.title)}” ({user(r.owner_user_id)}), "
+        f"review was due {slack_date(r.next_review)}"
+        + (f", {working_days_text(r.review_overdue_days)} late" if r.review_overdue_days else "")
+        for r in raid.overdue_reviews
+    ]
+    asked = [
+        f"{_project(d.project_key, d.project_name, None)}: “{_words(d.question)}” {user(d.decider_user_id)} "
+        f"to decide by {slack_date(d.due)}, {decision_age(d, raid.as_of)}"
+        for d in raid.open_decisions
+    ]
+    return [
+        divider(),
+        header("Risks and issues"),
+        section(_listed(f"New risks scoring {HIGH_SCORE}+ this week", new_risks)),
+        section(
+            _listed(
+                "Open critical and high issues",
+                issues,
+                summary=f": {total_critical} critical, {total_high} high" if issues else "",
+            )
+        ),
+        section(_listed("Risk reviews overdue", reviews)),
+        section(_listed("Decisions asked for, still open", asked)),
+    ]
+
+
 def _coaching_section(digest: Digest, links: Mapping[str, str]) -> list[Block]:
     return coaching_section(digest.where_to_coach)
 
@@ -316,6 +360,7 @@ DIGEST_SECTIONS: tuple[DigestSection, ...] = (
     _overdue_section,
     _off_track_section,
     _milestones_section,
+    _raid_section,
     _incidents_section,
     _escalations_section,
     _governance_rules_section,

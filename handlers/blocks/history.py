@@ -44,6 +44,11 @@ _RECORDS = {
     "escalations": "escalation",
     "decisions": "decision",
     "lessons": "lesson",
+    "risks": "risk",
+    "risk_events": "risk event",
+    "issues": "issue",
+    "issue_events": "issue event",
+    "decision_requests": "decision asked for",
 }
 
 

@@ -1,4 +1,5 @@
-"""Block Kit for the RAID log: risk cards (Review, Close, Add note), issue lists, their forms, the
+"""Block Kit for the RAID log: risk cards (Review, Close, Add note), issue cards (Close, Add note,
+their latest notes and changes), lists, their forms, the
 PMO's alerts, the reviews in the daily nudge, the check-in's "still accurate?" boxes,
 decisions asked for, and the RAID lines of `/pmo status KEY` and the Home tab.
 
@@ -21,6 +22,7 @@ from bot.services.risks import (
     SCORES,
     IssueLine,
     ProjectRaid,
+    RaidEntry,
     RiskLine,
 )
 from handlers.blocks.common import (
@@ -39,6 +41,7 @@ from handlers.blocks.common import (
     plain,
     section,
     slack_date,
+    slack_time,
     user,
 )
 from handlers.blocks.metadata import JsonState
@@ -215,19 +218,41 @@ def risk_list(title: str, lines: list[RiskLine], page: int, *, key: str | None) 
 def issue_text(line: IssueLine) -> str:
     due = f" · due {slack_date(line.due)}" if line.due else ""
     state = "" if line.is_open else " · closed"
+    notes = f" · {line.notes} note{'s' if line.notes != 1 else ''}" if line.notes else ""
     return (
         f"*{escaped(clip(line.title, MAX_TITLE_LENGTH))}*\n"
         f"{line.project_key} · {SEVERITY_MARKS.get(line.severity, line.severity)}{due}"
-        f" · owner {user(line.owner_user_id)}{state}"
+        f" · owner {user(line.owner_user_id)}{state}{notes}"
     )
 
 
+MAX_NOTE_SHOWN = 300  # of a note's words on a card: three entries stay well within a section
+
+
+def _entry_text(entry: RaidEntry) -> str:
+    who = user(entry.actor_user_id) if entry.actor_user_id else "The import"
+    if entry.kind == "created":
+        what = "recorded it"
+    elif entry.kind == "note":
+        what = "noted: " + escaped(clip(str(entry.detail.get("text", "")), MAX_NOTE_SHOWN))
+    elif entry.kind == "severity":
+        what = f"changed the severity from {entry.detail.get('before')} to {entry.detail.get('severity')}"
+    elif entry.kind == "closed":
+        what = "closed it"
+    else:
+        what = escaped(entry.kind.replace("_", " ")) + " it"
+    return f"{slack_time(entry.at)} · {who} {what}"
+
+
 def issue_card(line: IssueLine, ref: IssueRef) -> list[Block]:
-    blocks = [section(issue_text(line))]
+    """The issue, its latest notes and changes, and (while open) Close, Add note and Decision needed."""
+    history = "".join(f"\n> {_entry_text(entry)}" for entry in line.latest)
+    blocks = [section(clip(issue_text(line) + history, SECTION_TEXT_LIMIT))]
     if line.is_open:
         subject = DecisionSubject(f"issue:{line.issue_id}").to_json()
         controls = actions(
             button("Close", RaidActionId.ISSUE_CLOSE, str(line.issue_id)),
+            button("Add note", RaidActionId.ISSUE_ADD_NOTE, str(line.issue_id)),
             button("Decision needed", RaidActionId.DECISION_NEEDED, subject),
             block_id=ref.to_json(),
         )
@@ -354,17 +379,19 @@ def reviewed_modal(line: RiskLine) -> dict[str, Any]:
     return _done_modal("Risk reviewed", f":white_check_mark: Reviewed:\n{risk_text(line)}")
 
 
-def risk_note_modal(ref: RiskRef, title: str) -> dict[str, Any]:
+def note_modal(ref: RiskRef | IssueRef, title: str) -> dict[str, Any]:
+    """Add a note to a risk or an issue: it goes into the item's history."""
     blocks = [
         context(f"On *{escaped(clip(title, MAX_TITLE_LENGTH))}*"),
         input_block(
             RiskBlock.NOTE, "Note", {"type": "plain_text_input", "multiline": True, "max_length": MAX_TEXT_LENGTH}
         ),
     ]
-    return _modal(RaidCallbackId.RISK_NOTE, "Add a note", ref.to_json(), blocks)
+    callback_id = RaidCallbackId.RISK_NOTE if isinstance(ref, RiskRef) else RaidCallbackId.ISSUE_NOTE
+    return _modal(callback_id, "Add a note", ref.to_json(), blocks)
 
 
-def risk_note_added_modal(title: str) -> dict[str, Any]:
+def note_added_modal(title: str) -> dict[str, Any]:
     return _done_modal("Note added", f":memo: Your note is on *{escaped(clip(title, MAX_TITLE_LENGTH))}*.")
 
 
@@ -533,7 +560,8 @@ def decision_recorded_modal(outcome: str) -> dict[str, Any]:
     return _done_modal("Decision recorded", f":white_check_mark: Recorded: {escaped(clip(outcome, 2900))}")
 
 
-def _age(line: DecisionLine, today: date) -> str:
+def decision_age(line: DecisionLine, today: date) -> str:
+    """How long a decision asked for has been open: "raised today", "open 3 days"."""
     days = (today - line.raised_on).days
     return "raised today" if days == 0 else f"open {days} day{'s' if days != 1 else ''}"
 
@@ -542,7 +570,7 @@ def decision_text(line: DecisionLine, *, today: date) -> str:
     late = " :warning: past its date" if line.due < today and line.outcome is None else ""
     text = (
         f"*{escaped(clip(line.question, 500))}*\n{line.project_key} · decider {user(line.decider_user_id)} · "
-        f"by {slack_date(line.due)}{late} · {_age(line, today)}"
+        f"by {slack_date(line.due)}{late} · {decision_age(line, today)}"
     )
     if line.outcome is not None:
         text = (
@@ -602,7 +630,7 @@ def pack_decisions_section(lines: list[DecisionLine], *, today: date) -> list[Bl
         return [section("*Decisions asked for*: none open.")]
     items = [
         f"{line.project_key}: {escaped(clip(line.question, 200))} · {user(line.decider_user_id)} · "
-        f"by {slack_date(line.due)} · {_age(line, today)}"
+        f"by {slack_date(line.due)} · {decision_age(line, today)}"
         for line in lines
     ]
     return [section(f"*Decisions asked for, still open ({len(lines)})*"), section(bulleted(items))]
@@ -638,7 +666,7 @@ def status_raid_blocks(raid: ProjectRaid) -> list[Block]:
     decision_lines = [
         f"{escaped(clip(line.question, MAX_STATUS_LINE))} · {user(line.decider_user_id)} · by {slack_date(line.due)}"
         + (" :warning: past its date" if line.due < today else "")
-        + f" · {_age(line, today)}"
+        + f" · {decision_age(line, today)}"
         for line in raid.decisions
     ]
     return [

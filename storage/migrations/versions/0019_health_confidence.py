@@ -5,7 +5,7 @@ projects.sponsor_id, projects.lead_id and project_members.person_id are indexed,
 or lead's table is found by index rather than by a scan of the portfolio.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-02 08:00:00
 
 Every summary row is marked stale (as_of NULL), so the first read or tick recomputes it with the level.
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
