@@ -134,8 +134,41 @@ class CheckinFact:
     path_to_green_date: date | None
 
 
-def checkin_history(session: Session, *, since_period: str) -> dict[int, list[CheckinFact]]:
-    """Every check-in revision of active projects from `since_period` on, by project, oldest first."""
+def checkin_history(
+    session: Session, *, since_period: str, now: datetime, compared_with: datetime | None = None
+) -> dict[int, list[CheckinFact]]:
+    """The check-in revisions of active projects the rules read at `now`, by project, oldest first.
+
+    From `since_period` on, and only from a project's last Green period on when that period
+    is Green at `now` and was reported by `compared_with` (a week ago, for the digest; default
+    `now`). The rules read no further back than the last Green (an Amber run and a spell of
+    slipping dates both end there), and the status known at `compared_with` is in that
+    period or a later one, so `status_as_of(history, compared_with)` reads what it would
+    from the whole history. Most projects were Green recently: a few weeks each, not 26.
+    """
+    reported_by = min(now, compared_with or now)
+    later = aliased(Checkin)
+    amended = (
+        select(later.id)
+        .where(
+            later.project_id == Checkin.project_id,
+            later.period == Checkin.period,
+            later.revision > Checkin.revision,
+            later.submitted_at <= now,
+        )
+        .exists()
+    )
+    last_green = (
+        select(Checkin.project_id, func.max(Checkin.period).label("period"))
+        .where(
+            Checkin.period >= since_period,
+            Checkin.overall_rag == Rag.GREEN,
+            Checkin.submitted_at <= reported_by,
+            ~amended,
+        )
+        .group_by(Checkin.project_id)
+        .subquery()
+    )
     rows = session.execute(
         select(
             Checkin.id,
@@ -147,7 +180,10 @@ def checkin_history(session: Session, *, since_period: str) -> dict[int, list[Ch
             Checkin.path_to_green_date,
         )
         .join(Project, Project.id == Checkin.project_id)
-        .where(Project.status == ProjectStatus.ACTIVE, Checkin.period >= since_period)
+        .outerjoin(last_green, last_green.c.project_id == Checkin.project_id)
+        .where(
+            Project.status == ProjectStatus.ACTIVE, Checkin.period >= func.coalesce(last_green.c.period, since_period)
+        )
         .order_by(Checkin.project_id, Checkin.period, Checkin.revision)
     )
     history: dict[int, list[CheckinFact]] = defaultdict(list)
@@ -622,7 +658,8 @@ class GovernanceFindings:
     """What the rules found, with the facts they read (for reports that list those facts too)."""
 
     projects: dict[int, ProjectInfo]  # the active portfolio in scope, in key order
-    statuses: dict[int, list[CheckinFact]]  # each project's statuses known at `now`, oldest first
+    # Each project's statuses known at `now`, oldest first, from its last Green (see `checkin_history`).
+    statuses: dict[int, list[CheckinFact]]
     overdue: list[OverdueAction]  # most overdue first
     off_track: list[OffTrackBenefit]
     misses: list[MissedPeriod]  # missed since WATERMELON_MISSED_LOOKBACK
@@ -649,16 +686,15 @@ def evaluate(
     default_cadence: Cadence,
     answer_window: timedelta,
     scope: ColumnElement[bool] = EVERY_PROJECT,
-    history: Mapping[int, Sequence[CheckinFact]] | None = None,
+    compared_with: datetime | None = None,
 ) -> GovernanceFindings:
     """Every rule over the active portfolio in `scope` as it stands at `now` (`today` is the workspace's date).
 
-    `history` is `checkin_history(session, since_period=history_start(now))` when the caller
-    has read it already (the digest also compares with a week ago).
+    `compared_with` is an earlier instant whose statuses the caller reads from the findings'
+    (`status_as_of(found.statuses[...], compared_with)`): the digest's week ago.
     """
     projects = active_projects(session, default_cadence=default_cadence, scope=scope)
-    if history is None:
-        history = checkin_history(session, since_period=history_start(now))
+    history = checkin_history(session, since_period=history_start(now), now=now, compared_with=compared_with)
     statuses = {
         project_id: statuses_as_of(history[project_id], now) for project_id in projects if project_id in history
     }
