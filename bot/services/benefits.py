@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, Label, and_, func, select
 from sqlalchemy.orm import Session
@@ -96,7 +97,18 @@ def planned_start(benefit: Benefit) -> date:
 # --- measurable or not yet ---------------------------------------------------------------
 
 
-def missing_parts(benefit: Benefit) -> tuple[str, ...]:
+class BenefitParts(Protocol):
+    """What makes a benefit measurable: a Benefit, or a row of these columns."""
+
+    measure: str | None
+    unit: str | None
+    baseline: Decimal | None
+    target: Decimal | None
+    target_date: date | None
+    owner_id: int | None
+
+
+def missing_parts(benefit: BenefitParts) -> tuple[str, ...]:
     """What a benefit lacks to be measurable, in the form's order ("baseline", "target date"); empty when nothing."""
     given = {
         "measure": benefit.measure,
@@ -362,17 +374,30 @@ class UnmeasurableBenefit:
 
 
 def not_yet_measurable(session: Session, *, scope: ColumnElement[bool]) -> list[UnmeasurableBenefit]:
-    """Active benefits of active projects in `scope` that are not yet measurable, by project key."""
+    """Active benefits of active projects in `scope` that are not yet measurable, by project key.
+
+    Read in columns: `missing_parts` reads a row of the benefit's parts as it reads the benefit.
+    """
     found = session.execute(
-        select(Benefit, Project.key, Project.name, Person.slack_user_id)
+        select(
+            Benefit.name,
+            Benefit.measure,
+            Benefit.unit,
+            Benefit.baseline,
+            Benefit.target,
+            Benefit.target_date,
+            Benefit.owner_id,
+            Project.key,
+            Project.name.label("project_name"),
+            Person.slack_user_id,
+        )
         .join(Project, Project.id == Benefit.project_id)
         .outerjoin(Person, Person.id == Benefit.owner_id)
         .where(Benefit.is_active, Project.status == ProjectStatus.ACTIVE, scope, ~measurable())
         .order_by(Project.key, Benefit.id)
     )
     return [
-        UnmeasurableBenefit(key, name, benefit.name, missing_parts(benefit), owner)
-        for benefit, key, name, owner in found
+        UnmeasurableBenefit(row.key, row.project_name, row.name, missing_parts(row), row.slack_user_id) for row in found
     ]
 
 

@@ -32,8 +32,8 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.services import actions, escalations, governance, overlaps, people
@@ -602,30 +602,71 @@ class AccountabilityGap:
 
 def accountability_gap(project: Project) -> AccountabilityGap | None:
     """None while the project has a sponsor and a lead who are both still in the workspace."""
+    return _gap(project.key, project.name, _holder(project.sponsor), _holder(project.lead))
+
+
+_Holder = tuple[str, bool] | None  # (Slack user ID, left the workspace), or None: nobody holds the role
+
+
+def _holder(person: Person | None) -> _Holder:
+    return (person.slack_user_id, person.unreachable_since is not None) if person else None
+
+
+def _gap(key: str, name: str, sponsor: _Holder, lead: _Holder) -> AccountabilityGap | None:
     missing: list[AccountableRole] = []
     left: list[LeftHolder] = []
-    roles: tuple[tuple[AccountableRole, Person | None], ...] = (("sponsor", project.sponsor), ("lead", project.lead))
-    for role, person in roles:
-        if person is None:
+    roles: tuple[tuple[AccountableRole, _Holder], ...] = (("sponsor", sponsor), ("lead", lead))
+    for role, holder in roles:
+        if holder is None:
             missing.append(role)
-        elif person.unreachable_since is not None:
-            left.append(LeftHolder(role, person.slack_user_id))
+        elif holder[1]:
+            left.append(LeftHolder(role, holder[0]))
     if not missing and not left:
         return None
-    return AccountabilityGap(project.key, project.name, tuple(missing), tuple(left))
+    return AccountabilityGap(key, name, tuple(missing), tuple(left))
 
 
 def nobody_accountable(
     session: Session, *, scope: ColumnElement[bool] = EVERY_PROJECT
 ) -> tuple[AccountabilityGap, ...]:
-    """Active projects with an accountability gap, in key order."""
-    projects = session.scalars(
-        select(Project)
-        .where(Project.status == ProjectStatus.ACTIVE, scope)
-        .options(joinedload(Project.sponsor), joinedload(Project.lead))
+    """Active projects with an accountability gap, in key order.
+
+    Only the projects with a role unheld or held by someone who has left are read, in columns.
+    """
+    sponsor, lead = aliased(Person), aliased(Person)
+    gone = or_(
+        sponsor.id.is_(None),
+        lead.id.is_(None),
+        sponsor.unreachable_since.is_not(None),
+        lead.unreachable_since.is_not(None),
+    )
+    rows = session.execute(
+        select(
+            Project.key,
+            Project.name,
+            sponsor.slack_user_id,
+            sponsor.unreachable_since.is_not(None),
+            lead.slack_user_id,
+            lead.unreachable_since.is_not(None),
+        )
+        .outerjoin(sponsor, sponsor.id == Project.sponsor_id)
+        .outerjoin(lead, lead.id == Project.lead_id)
+        .where(Project.status == ProjectStatus.ACTIVE, scope, gone)
         .order_by(Project.key)
     )
-    return tuple(gap for project in projects if (gap := accountability_gap(project)) is not None)
+    return tuple(
+        gap
+        for key, name, sponsor_id, sponsor_left, lead_id, lead_left in rows
+        if (
+            gap := _gap(
+                key,
+                name,
+                (sponsor_id, sponsor_left) if sponsor_id else None,
+                (lead_id, lead_left) if lead_id else None,
+            )
+        )
+        is not None
+    )
 
 
 # --- lessons at the start -----------------------------------------------------------------

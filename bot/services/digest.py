@@ -339,6 +339,7 @@ def build_digest(
         default_cadence=default_cadence,
         answer_window=answer_window,
         scope=scope,
+        compared_with=week_ago,
     )
     projects, overdue = found.projects, found.overdue
     return Digest(

@@ -18,12 +18,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -31,6 +31,7 @@ from bot.services import benefits, health, nudges
 from bot.services.cadence import Cadence, period_of
 from bot.services.calendar import calendar_between
 from storage.models import (
+    Absence,
     Action,
     ActionStatus,
     Benefit,
@@ -134,8 +135,41 @@ class CheckinFact:
     confidence: str | None = None  # the level given on a dca scale, as stored
 
 
-def checkin_history(session: Session, *, since_period: str) -> dict[int, list[CheckinFact]]:
-    """Every check-in revision of active projects from `since_period` on, by project, oldest first."""
+def checkin_history(
+    session: Session, *, since_period: str, now: datetime, compared_with: datetime | None = None
+) -> dict[int, list[CheckinFact]]:
+    """The check-in revisions of active projects the rules read at `now`, by project, oldest first.
+
+    From `since_period` on, and only from a project's last Green period on when that period
+    is Green at `now` and was reported by `compared_with` (a week ago, for the digest; default
+    `now`). The rules read no further back than the last Green (an Amber run and a spell of
+    slipping dates both end there), and the status known at `compared_with` is in that
+    period or a later one, so `status_as_of(history, compared_with)` reads what it would
+    from the whole history. Most projects were Green recently: a few weeks each, not 26.
+    """
+    reported_by = min(now, compared_with or now)
+    later = aliased(Checkin)
+    amended = (
+        select(later.id)
+        .where(
+            later.project_id == Checkin.project_id,
+            later.period == Checkin.period,
+            later.revision > Checkin.revision,
+            later.submitted_at <= now,
+        )
+        .exists()
+    )
+    last_green = (
+        select(Checkin.project_id, func.max(Checkin.period).label("period"))
+        .where(
+            Checkin.period >= since_period,
+            Checkin.overall_rag == Rag.GREEN,
+            Checkin.submitted_at <= reported_by,
+            ~amended,
+        )
+        .group_by(Checkin.project_id)
+        .subquery()
+    )
     rows = session.execute(
         select(
             Checkin.id,
@@ -148,7 +182,10 @@ def checkin_history(session: Session, *, since_period: str) -> dict[int, list[Ch
             Checkin.confidence,
         )
         .join(Project, Project.id == Checkin.project_id)
-        .where(Project.status == ProjectStatus.ACTIVE, Checkin.period >= since_period)
+        .outerjoin(last_green, last_green.c.project_id == Checkin.project_id)
+        .where(
+            Project.status == ProjectStatus.ACTIVE, Checkin.period >= func.coalesce(last_green.c.period, since_period)
+        )
         .order_by(Checkin.project_id, Checkin.period, Checkin.revision)
     )
     history: dict[int, list[CheckinFact]] = defaultdict(list)
@@ -469,9 +506,9 @@ class _Tally:
         return ComplianceRate(name, self.answered, self.owed, dict(self.excused))
 
 
-def _incident_spells(session: Session, *, since: datetime) -> dict[int, list[tuple[datetime, datetime | None]]]:
-    """For each project, when incidents it was affected by were open (resolved ones included)."""
-    rows = session.execute(
+def _affected_by_incidents(since: datetime) -> Select[tuple[int, datetime, datetime | None]]:
+    """(project, declared, resolved) of incidents open at some point since `since` that affected the project."""
+    return (
         select(IncidentImpact.project_id, Incident.declared_at, Incident.resolved_at)
         .join(Incident, Incident.id == IncidentImpact.incident_id)
         .where(
@@ -479,8 +516,12 @@ def _incident_spells(session: Session, *, since: datetime) -> dict[int, list[tup
             (Incident.resolved_at.is_(None)) | (Incident.resolved_at >= since),
         )
     )
+
+
+def _incident_spells(session: Session, *, since: datetime) -> dict[int, list[tuple[datetime, datetime | None]]]:
+    """For each project, when incidents it was affected by were open (resolved ones included)."""
     spells: dict[int, list[tuple[datetime, datetime | None]]] = defaultdict(list)
-    for project_id, declared_at, resolved_at in rows:
+    for project_id, declared_at, resolved_at in session.execute(_affected_by_incidents(since)):
         spells[project_id].append((declared_at, resolved_at))
     return spells
 
@@ -492,6 +533,18 @@ def _overlaps(spells: Iterable[tuple[datetime, datetime | None]], start: datetim
 def _ranked(rates: Iterable[ComplianceRate]) -> list[ComplianceRate]:
     """Lowest response rate first; nothing owed goes last."""
     return sorted(rates, key=lambda r: (r.rate is None, r.rate if r.rate is not None else 0.0, r.name))
+
+
+def _judge(tally: _Tally, *, excused_reason: str | None, answered: bool, missed: bool, count: int = 1) -> None:
+    """`count` periods the circumstances (incident, skip date, lead away) did not excuse."""
+    if excused_reason:
+        tally.excused[excused_reason.replace("_", " ")] += count
+    elif answered:
+        tally.answered += count
+        tally.owed += count
+    elif missed:
+        tally.owed += count
+    # else: still open (neither answered nor missed yet), so not judged
 
 
 def fair_compliance(
@@ -508,51 +561,78 @@ def fair_compliance(
     left out when the check-in cycle excused it, when an incident affecting the project was
     open during the `answer_window` after the prompt, when its local due date was a skip
     date, or when the lead was away that day.
+
+    Only the periods such a circumstance might excuse (of projects an incident affected or
+    whose lead has been away, or due within a day of a skip date) are read one by one; the
+    database counts the rest, so the cost follows those few rather than the portfolio's weeks.
     """
     since = now - timedelta(weeks=weeks)
-    periods = session.execute(
-        select(
-            CheckinPeriod.project_id,
-            CheckinPeriod.period,
-            CheckinPeriod.due_at,
-            CheckinPeriod.missed_at,
-            CheckinPeriod.excused_reason,
-        )
-        .join(Project, Project.id == CheckinPeriod.project_id)
-        .where(Project.status == ProjectStatus.ACTIVE, CheckinPeriod.due_at >= since, CheckinPeriod.due_at <= now)
-    ).all()
-    first_period = period_of(since.date())
-    answered = {
-        (project_id, period)
-        for project_id, period in session.execute(
-            select(Checkin.project_id, Checkin.period).where(Checkin.period >= first_period).distinct()
-        )
-    }
+    answered = (
+        select(Checkin.id)
+        .where(Checkin.project_id == CheckinPeriod.project_id, Checkin.period == CheckinPeriod.period)
+        .exists()
+    )
     # The bot serves one workspace, so its skip list is every skip date recorded.
     skip_days = set(session.scalars(select(SkipDate.day).where(SkipDate.day >= since.date() - timedelta(days=1))))
     incidents = _incident_spells(session, since=since)
-
+    # A local date is within 14 hours of the UTC one, so these ranges hold every due time a skip date could excuse.
+    near_a_skip_date = [
+        CheckinPeriod.due_at.between(_utc_midnight(day - timedelta(days=1)), _utc_midnight(day + timedelta(days=2)))
+        for day in sorted(skip_days)
+    ]
+    lead_has_been_away = select(Project.id).where(Project.lead_id.in_(select(Absence.person_id)))
+    may_be_excused = CheckinPeriod.excused_reason.is_(None) & or_(
+        CheckinPeriod.project_id.in_(select(_affected_by_incidents(since).subquery().c.project_id)),
+        CheckinPeriod.project_id.in_(lead_has_been_away),
+        *near_a_skip_date,
+    )
+    in_window = (
+        select()
+        .select_from(CheckinPeriod)
+        .join(Project, Project.id == CheckinPeriod.project_id)
+        .where(Project.status == ProjectStatus.ACTIVE, CheckinPeriod.due_at >= since, CheckinPeriod.due_at <= now)
+    )
     tallies: dict[int, _Tally] = {project_id: _Tally() for project_id in projects}
-    for project_id, period, due_at, missed_at, excused_reason in periods:
+    is_missed = CheckinPeriod.missed_at.is_not(None)
+    plain = (
+        in_window.add_columns(
+            CheckinPeriod.project_id,
+            CheckinPeriod.excused_reason,
+            answered.label("answered"),
+            is_missed.label("missed"),
+        )
+        .where(~may_be_excused)
+        .subquery()
+    )
+    grouped = (plain.c.project_id, plain.c.excused_reason, plain.c.answered, plain.c.missed)
+    for project_id, excused_reason, was_answered, was_missed, count in session.execute(
+        select(*grouped, func.count()).group_by(*grouped)
+    ):
+        if project_id in tallies:
+            _judge(
+                tallies[project_id],
+                excused_reason=excused_reason,
+                answered=was_answered,
+                missed=was_missed,
+                count=count,
+            )
+    one_by_one = in_window.add_columns(CheckinPeriod.project_id, CheckinPeriod.due_at, answered, is_missed).where(
+        may_be_excused
+    )
+    for project_id, due_at, was_answered, was_missed in session.execute(one_by_one):
         project = projects.get(project_id)
         if project is None:
             continue
         tally = tallies[project_id]
         local_day = due_at.astimezone(ZoneInfo(project.timezone)).date()
-        if excused_reason:
-            tally.excused[excused_reason.replace("_", " ")] += 1
-        elif _overlaps(incidents.get(project_id, ()), due_at, due_at + answer_window):
+        if _overlaps(incidents.get(project_id, ()), due_at, due_at + answer_window):
             tally.excused[EXCUSED_INCIDENT] += 1
         elif local_day in skip_days:
             tally.excused[EXCUSED_SKIP_DATE] += 1
         elif nudges.away_on(project.lead_away, local_day):
             tally.excused[EXCUSED_LEAD_AWAY] += 1
-        elif (project_id, period) in answered:
-            tally.answered += 1
-            tally.owed += 1
-        elif missed_at is not None:
-            tally.owed += 1
-        # else: still open (neither answered nor missed yet), so not judged
+        else:
+            _judge(tally, excused_reason=None, answered=was_answered, missed=was_missed)
 
     by_programme: dict[str, _Tally] = defaultdict(_Tally)
     by_sponsor: dict[str, _Tally] = defaultdict(_Tally)
@@ -568,6 +648,10 @@ def fair_compliance(
     )
 
 
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), timezone.utc)
+
+
 # --- all rules at once ------------------------------------------------------------------
 
 
@@ -576,7 +660,8 @@ class GovernanceFindings:
     """What the rules found, with the facts they read (for reports that list those facts too)."""
 
     projects: dict[int, ProjectInfo]  # the active portfolio in scope, in key order
-    statuses: dict[int, list[CheckinFact]]  # each project's statuses known at `now`, oldest first
+    # Each project's statuses known at `now`, oldest first, from its last Green (see `checkin_history`).
+    statuses: dict[int, list[CheckinFact]]
     overdue: list[OverdueAction]  # most overdue first
     off_track: list[OffTrackBenefit]
     misses: list[MissedPeriod]  # missed since WATERMELON_MISSED_LOOKBACK
@@ -603,16 +688,15 @@ def evaluate(
     default_cadence: Cadence,
     answer_window: timedelta,
     scope: ColumnElement[bool] = EVERY_PROJECT,
-    history: Mapping[int, Sequence[CheckinFact]] | None = None,
+    compared_with: datetime | None = None,
 ) -> GovernanceFindings:
     """Every rule over the active portfolio in `scope` as it stands at `now` (`today` is the workspace's date).
 
-    `history` is `checkin_history(session, since_period=history_start(now))` when the caller
-    has read it already (the digest also compares with a week ago).
+    `compared_with` is an earlier instant whose statuses the caller reads from the findings'
+    (`status_as_of(found.statuses[...], compared_with)`): the digest's week ago.
     """
     projects = active_projects(session, default_cadence=default_cadence, scope=scope)
-    if history is None:
-        history = checkin_history(session, since_period=history_start(now))
+    history = checkin_history(session, since_period=history_start(now), now=now, compared_with=compared_with)
     statuses = {
         project_id: statuses_as_of(history[project_id], now) for project_id in projects if project_id in history
     }

@@ -243,7 +243,7 @@ def build_pack(
     its statuses are named on."""
     today = local_today(now, timezone)
     projects = governance.active_projects(session, default_cadence=default_cadence)
-    history = governance.checkin_history(session, since_period=governance.history_start(now))
+    history = governance.checkin_history(session, since_period=governance.history_start(now), now=now)
     latest = {project_id: governance.status_as_of(history.get(project_id, []), now) for project_id in projects}
     return GovernancePack(
         month=month_of(today),
