@@ -185,8 +185,14 @@ class PooledSignedRequests(SignedRequests):
 
     def __init__(self, *args: object, connections: int, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.client = httpx.Client(limits=limits, timeout=30)
+        self.limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self.client = httpx.Client(limits=self.limits, timeout=30)
+
+    def reconnect(self) -> None:
+        """Fresh connections: gunicorn closes one left idle past its keep-alive (2 s), as each
+        app's are while the other app takes its turn, and reusing it as it closes is a reset."""
+        self.client.close()
+        self.client = httpx.Client(limits=self.limits, timeout=30)
 
     def _post(
         self,
@@ -263,6 +269,7 @@ class Load:
         return self._timed(lambda: self.slack.event(event), replied=False)
 
     def burst(self, send: Callable[[int], Sample], requests: int, concurrency: int) -> list[Sample]:
+        self.slack.reconnect()
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(send, range(WARM_UP)))
             return list(pool.map(send, range(requests)))
