@@ -28,9 +28,9 @@ from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_CHANNEL, make_test_client
 from tests.factories import LEAD, SPONSOR, add_project
 from tests.portfolio_history import monday
+from tests.test_digest import FIRST_OF_DECEMBER, FIVE_PROJECTS  # the pack's time; the digest's projects
 from tests.test_foi import cli  # noqa: F401 - the `pmo-bot` fixture
 
-FIRST_OF_DECEMBER = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # the pack's time
 PROMPT_TIME = NOW + timedelta(minutes=30)  # Monday 09:30 in London
 
 
@@ -77,13 +77,7 @@ def portfolio_on_dca5(session_factory, fake_slack):
     bot has a month of check-ins by the pack's time."""
     for person in (LEAD, SPONSOR):
         fake_slack.add_user(person)
-    for key, name in (
-        ("CRM-2", "Customer records"),
-        ("HR-1", "HR system"),
-        ("WEB-3", "Website"),
-        ("OPS-4", "Operations hub"),
-        ("FIN-5", "Finance ledger"),
-    ):
+    for key, name in FIVE_PROJECTS:
         add_project(session_factory, key, name, created_at=NOW - timedelta(days=200))
     given(session_factory, "HR-1", "2026-W44", "dca5:amber_green")
     given(session_factory, "CRM-2", "2026-W46", "dca5:green")

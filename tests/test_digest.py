@@ -49,6 +49,14 @@ from tests.portfolio_history import action, checkin, incident, prompted, raise_e
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIRST_OF_DECEMBER = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # a Tuesday, 09:00 in London
+# The five projects whose histories the digest's tests give (see `history`).
+FIVE_PROJECTS = (
+    ("CRM-2", "Customer records"),
+    ("HR-1", "HR system"),
+    ("WEB-3", "Website"),
+    ("OPS-4", "Operations hub"),
+    ("FIN-5", "Finance ledger"),
+)
 
 
 @pytest.fixture
@@ -102,13 +110,7 @@ def history(app_context, session_factory, fake_slack):
     earlier = NOW - timedelta(days=200)
     for person in (LEAD, SPONSOR):
         fake_slack.add_user(person)
-    for key, name in (
-        ("CRM-2", "Customer records"),
-        ("HR-1", "HR system"),
-        ("WEB-3", "Website"),
-        ("OPS-4", "Operations hub"),
-        ("FIN-5", "Finance ledger"),
-    ):
+    for key, name in FIVE_PROJECTS:
         add_project(session_factory, key, name, created_at=earlier)
     checkin(session_factory, "CRM-2", "2026-W46", "green")
     checkin(session_factory, "CRM-2", "2026-W47", "red", help_needed="Approve the extra budget")
