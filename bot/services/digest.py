@@ -97,8 +97,7 @@ def counts_of(statuses: Iterable[CheckinFact | None]) -> RagCounts:
 def current_counts(session: Session, scope: ColumnElement[bool], *, today: date, tolerance: float) -> RagCounts:
     """The active projects in `scope` by latest status, from the health summary."""
     listed = (Project.status == ProjectStatus.ACTIVE) & scope
-    tally = health.rag_counts(session, listed, today=today, tolerance=tolerance)
-    given = health.level_counts(session, listed, today=today, tolerance=tolerance)
+    tally, given = health.status_counts(session, listed, today=today, tolerance=tolerance)
     return RagCounts(tally[Rag.GREEN], tally[Rag.AMBER], tally[Rag.RED], tally[None], given)
 
 

@@ -346,23 +346,26 @@ def _row(key: str, name: str, health: ProjectHealth) -> StatusRow:
     )
 
 
-def rag_counts(session: Session, listed: ColumnElement[bool], *, today: date, tolerance: float) -> Counter[Rag | None]:
-    """How many of the projects matching `listed` have each latest status (None: none yet)."""
+def status_counts(
+    session: Session, listed: ColumnElement[bool], *, today: date, tolerance: float
+) -> tuple[Counter[Rag | None], Counter[str]]:
+    """How many of the projects matching `listed` have each latest status (None: none yet), and,
+    of those whose latest check-in was given on a dca scale, how many at each level (as
+    `checkins.confidence` stores it); one read of the summary."""
     refresh(session, today=today, tolerance=tolerance)
-    return _counts(session, listed)
-
-
-def level_counts(session: Session, listed: ColumnElement[bool], *, today: date, tolerance: float) -> Counter[str]:
-    """How many of the projects matching `listed` have their latest check-in at each level given on a
-    dca scale (as `checkins.confidence` stores it); those given on the rag scale are not counted."""
-    refresh(session, today=today, tolerance=tolerance)
+    by_rag: Counter[Rag | None] = Counter()
+    by_level: Counter[str] = Counter()
     rows = session.execute(
-        select(ProjectHealth.confidence, func.count())
+        select(ProjectHealth.rag, ProjectHealth.confidence, func.count())
         .join(Project, Project.id == ProjectHealth.project_id)
-        .where(listed, ProjectHealth.confidence.is_not(None))
-        .group_by(ProjectHealth.confidence)
+        .where(listed)
+        .group_by(ProjectHealth.rag, ProjectHealth.confidence)
     )
-    return Counter({given: count for given, count in rows})
+    for rag, given, count in rows:
+        by_rag[rag] += count
+        if given is not None:
+            by_level[given] += count
+    return by_rag, by_level
 
 
 def _counts(session: Session, listed: ColumnElement[bool]) -> Counter[Rag | None]:
