@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bench._common import chosen_database  # noqa: E402
 from bench._common import parser as bench_parser  # noqa: E402
-from bench.portfolio import add_summary_rows  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.services import digest, pack  # noqa: E402
@@ -120,7 +119,6 @@ def seed(session_factory: sessionmaker[Session], projects: int) -> dict[str, int
             ],
         )
         project_ids = list(_ids(session, Project, Project.key).values())
-        add_summary_rows(session, project_ids)
 
         periods, answers = [], []
         mondays = [(DIGEST_AT - timedelta(weeks=WEEKS - week)).date() for week in range(WEEKS)]

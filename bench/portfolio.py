@@ -10,7 +10,6 @@ timezones. Deterministic: the same arguments give the same rows.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -39,7 +38,6 @@ from storage.models import (
     OutgoingMessage,
     Person,
     Project,
-    ProjectHealth,
     ProjectStatus,
     Rag,
 )
@@ -71,13 +69,6 @@ class Portfolio:
 def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), BATCH):
         session.execute(insert(model), rows[start : start + BATCH])
-
-
-def add_summary_rows(session: Session, project_ids: Iterable[int]) -> None:
-    """Projects inserted in bulk pass no flush: their (stale) health summary rows are made
-    here, as the migration makes them; the daily pass or the first read computes them."""
-    empty = {"as_of": None, "version": 1, "overdue_actions": 0, "benefits_off_trajectory": 0, "open_incidents": 0}
-    _insert(session, ProjectHealth, [{"project_id": project_id, **empty, "sort_key": ""} for project_id in project_ids])
 
 
 def _ids(session: Session, column: Any, key: Any) -> dict[Any, int]:
@@ -123,7 +114,6 @@ def seed(
             )
         _insert(session, Project, project_rows)
         project_ids = _ids(session, Project.id, Project.key)
-        add_summary_rows(session, project_ids.values())
         rows_by_id = {project_ids[row["key"]]: row for row in project_rows}
         late_ids = [project_ids[f"P-{n:04d}"] for n in range(late)]
 

@@ -167,7 +167,8 @@ class Person(Base):
     slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
     display_name: Mapped[str | None] = mapped_column(String(200))
-    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Indexed: the nudge pass reads the handful of distinct timezones each tick.
+    timezone: Mapped[str | None] = mapped_column(String(64), index=True)
     unreachable_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -408,8 +409,10 @@ class CheckinPeriod(Base):
     __tablename__ = "checkin_periods"
     __table_args__ = (
         UniqueConstraint("project_id", "period"),
-        # The chase reads only the periods it has not yet seen answered, in its window.
-        Index("ix_checkin_periods_answered_seen_at_prompted_at", "answered_seen_at", "prompted_at"),
+        # The reminders and the misses each read, by index, only the periods still theirs to
+        # chase: not yet reminded (missed), not yet seen answered, prompted in the window.
+        Index("ix_checkin_periods_reminder_chase", "reminded_at", "answered_seen_at", "prompted_at"),
+        Index("ix_checkin_periods_miss_chase", "missed_at", "answered_seen_at", "prompted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -877,3 +880,24 @@ class ProjectHealth(Base):
     # The latest check-in's level as given on a dca scale (checkins.confidence); NULL on rag.
     confidence: Mapped[str | None] = mapped_column(String(24))
     sort_key: Mapped[str] = mapped_column(String(100), index=True)  # bot/services/status.worst_first
+
+
+class PromptSchedule(Base):
+    """When the check-in prompt job must next look at each project, so a tick reads only the
+    projects whose cadence instant has come, not the portfolio.
+
+    Derived, never edited: bot/services/checkins.py sets `check_at` to the project's next
+    cadence instant once it has found the current one handled (prompted, answered, excused, or
+    not owed: paused, no working channel, a skip date). The session hook in storage/health.py
+    clears it (NULL: look at the next tick) and adds 1 to `version` in the same transaction as
+    any change that could make a prompt due sooner: the project itself, its channel links, an
+    incident's impact on it, a skip date removed; a change of the default cadence in the
+    settings clears every row. The version makes sure a tick that read the project before such
+    a change cannot set the old cadence's instant after it.
+    """
+
+    __tablename__ = "prompt_schedule"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -7,6 +7,7 @@ Europe/London, which is 09:30 UTC in November.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -134,6 +135,67 @@ def test_skip_dates_and_paused_projects_get_no_prompt(app_context, fake_slack, s
     tick(app_context, DUE)
 
     assert prompts(fake_slack) == [] and prompts(fake_slack, "C0PAUSED") == []
+
+
+# A tick reads only the projects whose next cadence instant has come (bot/services/checkins.py's
+# prompt schedule): whatever can make a prompt due sooner must bring the project back to it.
+
+
+def test_a_new_projects_first_prompt_follows_a_cadence_set_after_its_first_tick(slack, app_context, fake_slack, crm):
+    fake_slack.add_channel("C0NEW", "new-team", members=(LEAD,))
+    add_project(
+        app_context.session_factory, "NEW-1", "New", channels=("C0NEW",), created_at=DUE + timedelta(minutes=30)
+    )
+    tick(app_context, DUE + timedelta(minutes=30))  # created after Monday's instant: nothing owed until next Monday
+
+    slack.command("cadence NEW-1 wed 10:00", user_id=LEAD, channel_id="C0NEW")
+    assert "now Wed 10:00" in fake_slack.wait_for_response()["text"]
+    tick(app_context, datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc))
+
+    assert [prompt["text"][-8:] for prompt in prompts(fake_slack, "C0NEW")] == ["2026-W48"]
+
+
+def test_a_new_default_cadence_in_the_settings_reaches_projects_that_follow_it(
+    app_context, fake_slack, session_factory
+):
+    fake_slack.add_channel("C0NEW", "new-team")
+    add_project(session_factory, "NEW-1", "New", channels=("C0NEW",), created_at=DUE + timedelta(minutes=30))
+    tick(app_context, DUE + timedelta(minutes=30))
+
+    # The operator moves the default to Wednesdays and restarts.
+    wednesdays = replace(app_context, settings=app_context.settings.model_copy(update={"default_checkin_day": "wed"}))
+    tick(wednesdays, datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc))
+
+    assert [prompt["text"][-8:] for prompt in prompts(fake_slack, "C0NEW")] == ["2026-W48"]
+
+
+def test_a_skip_date_taken_off_the_list_on_the_day_brings_the_prompt(slack, app_context, fake_slack, crm):
+    # Skip dates are for days still to come, and the app's requests run on the real clock.
+    monday = datetime(2030, 1, 7, 9, 30, tzinfo=timezone.utc)  # 09:30 GMT
+    slack.command("skip 2030-01-07 Staff day", user_id=LEAD, channel_id="C0CRM")
+    assert "now a skip date" in fake_slack.wait_for_response()["text"]
+    tick(app_context, monday)
+    assert prompts(fake_slack) == []
+
+    slack.command("skip remove 2030-01-07", user_id=LEAD, channel_id="C0CRM")
+    assert "no longer a skip date" in fake_slack.wait_for_response(lambda reply: "no longer" in reply["text"])["text"]
+    tick(app_context, monday + timedelta(minutes=5))
+
+    assert [prompt["text"][-8:] for prompt in prompts(fake_slack)] == ["2030-W02"]
+
+
+def test_a_channel_linked_after_the_prompts_time_gets_that_weeks_prompt(
+    slack, app_context, fake_slack, session_factory
+):
+    add_project(session_factory, created_at=NOW - timedelta(days=30))
+    tick(app_context, DUE)  # no channel yet: nowhere to prompt
+
+    fake_slack.add_channel("C0CRM", "crm-team", members=(LEAD,))
+    slack.command("link CRM-2", user_id=LEAD, channel_id="C0CRM")
+    assert "now linked to *CRM-2*" in fake_slack.wait_for_response()["text"]
+    tick(app_context, DUE + timedelta(minutes=5))
+
+    assert [prompt["text"][-8:] for prompt in prompts(fake_slack)] == ["2026-W48"]
 
 
 def test_two_instances_ticking_at_once_post_one_prompt_per_project(app_context, fake_slack, session_factory):

@@ -421,6 +421,21 @@ def test_not_affected_lets_the_prompts_come(app_context, slack, fake_slack, fiel
     assert "*Projects affected:* 1 (1 more say they are not)" in str(summary["blocks"])
 
 
+def test_a_team_waving_the_incident_off_after_the_prompts_time_gets_that_weeks_prompt(
+    app_context, slack, fake_slack, field, listeners
+):
+    declare(slack, listeners)
+    [notice] = notices(fake_slack, "C0HR")
+    tick(app_context, DUE)
+    assert prompts(fake_slack, "C0HR") == []
+
+    slack.block_action("incident.not_affected", user_id=HR_LEAD, channel_id="C0HR", message=notice)
+    listeners.wait_idle()
+    tick(app_context, DUE + timedelta(minutes=5))
+
+    assert len(prompts(fake_slack, "C0HR")) == 1 and prompts(fake_slack, "C0CRM") == []
+
+
 # --- updates and resolving -------------------------------------------------------------------------
 
 

@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 import holidays
-from sqlalchemy import select, union
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.distinct import distinct_values
 from storage.models import ChannelLink, KeptWorkingDay, SkipDate
 
 WORKING_WEEKDAYS = range(5)  # Monday to Friday
@@ -126,14 +127,15 @@ def _synced_years(today: date) -> range:
 
 
 def known_team_ids(session: Session) -> set[str]:
-    """The workspaces the bot has seen: through linked channels or an existing skip list."""
-    return set(
-        session.scalars(
-            union(select(ChannelLink.team_id), select(SkipDate.team_id), select(KeptWorkingDay.team_id))
-            .subquery()
-            .select()
-        )
-    )
+    """The workspaces the bot has seen: through linked channels or an existing skip list.
+
+    Every tick asks, so each table's few workspace ids are read off its (team_id, ...) index
+    rather than by reading every channel link."""
+    return {
+        team_id
+        for column in (ChannelLink.team_id, SkipDate.team_id, KeptWorkingDay.team_id)
+        for team_id in distinct_values(session, column)
+    }
 
 
 def sync_bank_holidays(session: Session, region: str, *, today: date, team_ids: Iterable[str]) -> int:

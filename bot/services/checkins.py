@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed, UserError
@@ -19,6 +19,7 @@ from bot.services import (
     benefits,
     escalations,
     incidents,
+    job_runs,
     message_keys,
     milestones,
     nudges,
@@ -39,9 +40,12 @@ from storage.models import (
     CheckinPeriod,
     DeliveryStatus,
     EscalationKind,
+    IncidentImpact,
+    JobRun,
     Project,
     ProjectRole,
     ProjectStatus,
+    PromptSchedule,
     Rag,
     SkipDate,
 )
@@ -74,75 +78,146 @@ def due_prompts(session: Session, *, now: datetime, default_cadence: Cadence) ->
     Only the latest cadence instant counts, so a tick after downtime sends this period's
     prompt and never a backlog. A project created after that instant waits for the next.
 
-    Every tick asks, so the work follows what is due rather than the portfolio's size:
-    projects share a handful of cadences (day, time, timezone), each cadence's latest
-    instant is worked out once, and one pass of the database returns only the projects
-    whose period for their cadence's instant has not been opened yet.
+    Every tick asks, so the work follows what is due rather than the portfolio's size: the
+    prompt schedule names the projects whose next cadence instant has come (or that changed
+    since they were last looked at), and only those are read. One found with nothing owed
+    now (its period already open, not active, paused, no working channel, a skip date) is
+    not looked at again before its next instant.
     """
-    weekday = func.coalesce(Project.checkin_day, default_cadence.weekday)
-    time_of_day = func.coalesce(Project.checkin_time, default_cadence.time_of_day)
-    zone = func.coalesce(Project.timezone, default_cadence.timezone)
-    primary = (ChannelLink.project_id == Project.id) & ChannelLink.is_primary
-    promptable = (
-        Project.status == ProjectStatus.ACTIVE,
-        ChannelLink.broken_at.is_(None),
-        # A team restoring a live service is left alone; resolving excuses the periods it missed.
-        Project.id.not_in(incidents.paused_project_ids()),
-    )
-    cadences = [
-        Cadence(day, at, timezone_name)
-        for day, at, timezone_name in session.execute(
-            select(weekday, time_of_day, zone).join(ChannelLink, primary).where(*promptable).distinct()
-        )
-    ]
-    if not cadences:
-        return []
-    latest = {cadence: cadence.latest_due(now) for cadence in cadences}
-    period_of_cadence = case(
-        *(
-            ((weekday == cadence.weekday) & (time_of_day == cadence.time_of_day) & (zone == cadence.timezone), period)
-            for cadence, (period, _local_day, _due_at) in latest.items()
+    _schedule_for_default(session, default_cadence, now=now)
+    # Sorted here: asked to sort, SQLite reads the table in id order instead of the index.
+    to_look_at = sorted(
+        session.scalars(
+            select(PromptSchedule.project_id).where(
+                or_(PromptSchedule.check_at.is_(None), PromptSchedule.check_at <= now)
+            )
         )
     )
-    opened = select(CheckinPeriod.id).where(
-        CheckinPeriod.project_id == Project.id, CheckinPeriod.period == period_of_cadence
+    due: list[DuePrompt] = []
+    for start in range(0, len(to_look_at), _SCHEDULE_BATCH):
+        batch = _scheduled(session, to_look_at[start : start + _SCHEDULE_BATCH], default_cadence=default_cadence)
+        owed = _owed_now(session, batch, now=now)
+        due += [prompt for _row, prompt in owed if prompt is not None]
+        _look_again_at_next_instant(session, [row for row, prompt in owed if prompt is None], now=now)
+    return due
+
+
+# Projects read at a time: a bound on the parameters of one statement, and on memory after
+# the schedule was cleared for the whole portfolio.
+_SCHEDULE_BATCH = 1000
+
+
+def _schedule_for_default(session: Session, default_cadence: Cadence, *, now: datetime) -> None:
+    """The schedule was worked out with the default cadence in the settings: when that changes,
+    every project is looked at again (one probe of the job runs when it has not)."""
+    run_key = message_keys.prompt_schedule_default(default_cadence.describe())
+    if job_runs.is_done(session, run_key):
+        return
+    session.execute(update(PromptSchedule).values(check_at=None, version=PromptSchedule.version + 1))
+    session.execute(
+        delete(JobRun).where(
+            JobRun.run_key.startswith(message_keys.prompt_schedule_default("")), JobRun.run_key != run_key
+        )
     )
+    job_runs.mark_done(session, run_key, now=now)
+
+
+@dataclass(frozen=True)
+class _Scheduled:
+    project_id: int
+    key: str
+    status: ProjectStatus
+    created_at: datetime
+    cadence: Cadence
+    channel_id: str | None
+    team_id: str | None
+    channel_broken: bool
+    version: int
+
+
+def _scheduled(session: Session, project_ids: list[int], *, default_cadence: Cadence) -> list[_Scheduled]:
+    """What the prompt needs of these projects, by project id."""
+    primary = (ChannelLink.project_id == PromptSchedule.project_id) & ChannelLink.is_primary
     rows = session.execute(
         select(
-            Project.id,
+            PromptSchedule.project_id,
             Project.key,
+            Project.status,
             Project.created_at,
+            func.coalesce(Project.checkin_day, default_cadence.weekday),
+            func.coalesce(Project.checkin_time, default_cadence.time_of_day),
+            func.coalesce(Project.timezone, default_cadence.timezone),
             ChannelLink.channel_id,
             ChannelLink.team_id,
-            weekday,
-            time_of_day,
-            zone,
+            ChannelLink.broken_at.is_not(None),
+            PromptSchedule.version,
         )
-        .join(ChannelLink, primary)
-        .where(
-            *promptable,
-            Project.created_at <= max(due_at for _period, _local_day, due_at in latest.values()),
-            ~opened.exists(),
-        )
+        .select_from(PromptSchedule)
+        .join(Project, Project.id == PromptSchedule.project_id)
+        .outerjoin(ChannelLink, primary)
+        .where(PromptSchedule.project_id.in_(project_ids))
+        .order_by(PromptSchedule.project_id)
     )
-    found: list[tuple[DuePrompt, date]] = []
-    for project_id, key, created_at, channel_id, team_id, day, at, timezone_name in rows:
-        cadence = Cadence(day, at, timezone_name)
-        # A cadence changed since the first read is worked out here.
-        period, local_day, due_at = latest.get(cadence) or cadence.latest_due(now)
-        if created_at <= due_at:  # a project created after its cadence's instant waits for the next
-            found.append((DuePrompt(project_id, key, period, due_at, channel_id, team_id), local_day))
-    if not found:
-        return []
-    skipped = set(
+    return [
+        _Scheduled(project_id, key, status, created_at, Cadence(day, at, zone), channel, team, bool(broken), version)
+        for project_id, key, status, created_at, day, at, zone, channel, team, broken, version in rows
+    ]
+
+
+def _owed_now(session: Session, batch: list[_Scheduled], *, now: datetime) -> list[tuple[_Scheduled, DuePrompt | None]]:
+    """Each project of the batch with the prompt owed to it now, or None when none is."""
+    latest = {row.cadence: row.cadence.latest_due(now) for row in batch}
+    promptable = [
+        row
+        for row in batch
+        if row.status is ProjectStatus.ACTIVE
+        and row.channel_id is not None
+        and not row.channel_broken
+        and row.created_at <= latest[row.cadence][2]
+    ]
+    ids = [row.project_id for row in promptable]
+    # A team restoring a live service is left alone; resolving excuses the periods it missed.
+    paused = set(session.scalars(incidents.paused_project_ids().where(IncidentImpact.project_id.in_(ids))))
+    opened = set(
         session.execute(
-            select(SkipDate.team_id, SkipDate.day).where(SkipDate.day.in_({local_day for _, local_day in found}))
+            select(CheckinPeriod.project_id, CheckinPeriod.period).where(
+                CheckinPeriod.project_id.in_(ids),
+                CheckinPeriod.period.in_({latest[row.cadence][0] for row in promptable}),
+            )
         ).all()
     )
-    return sorted(
-        (prompt for prompt, local_day in found if (prompt.team_id, local_day) not in skipped),
-        key=lambda prompt: prompt.project_id,
+    skipped = set(
+        session.execute(
+            select(SkipDate.team_id, SkipDate.day).where(
+                SkipDate.day.in_({latest[row.cadence][1] for row in promptable})
+            )
+        ).all()
     )
+    owed: dict[int, DuePrompt] = {}
+    for row in promptable:
+        period, local_day, due_at = latest[row.cadence]
+        if row.project_id in paused or (row.project_id, period) in opened or (row.team_id, local_day) in skipped:
+            continue
+        owed[row.project_id] = DuePrompt(row.project_id, row.key, period, due_at, str(row.channel_id), str(row.team_id))
+    return [(row, owed.get(row.project_id)) for row in batch]
+
+
+def _look_again_at_next_instant(session: Session, handled: list[_Scheduled], *, now: datetime) -> None:
+    """Nothing is owed to these now: the schedule skips them until their next cadence instant,
+    unless a change since they were read (another version) asks for a look sooner."""
+    if handled:
+        session.connection().execute(
+            update(PromptSchedule)
+            .where(
+                PromptSchedule.project_id == bindparam("row_id"),
+                PromptSchedule.version == bindparam("seen_version"),
+            )
+            .values(check_at=bindparam("next_at")),
+            [
+                {"row_id": row.project_id, "seen_version": row.version, "next_at": row.cadence.next_due(now)[2]}
+                for row in handled
+            ],
+        )
 
 
 def claim_prompt(session: Session, prompt: DuePrompt, *, now: datetime) -> bool:

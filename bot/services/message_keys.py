@@ -69,6 +69,12 @@ def overlap_quiet_week(period: str) -> str:
     return f"overlap-check:{period}"
 
 
+def prompt_schedule_default(cadence_described: str) -> str:
+    """The job run recording the default cadence the prompt schedule was worked out with; only
+    the current default's is kept ("" gives the prefix they share)."""
+    return f"prompt-schedule-default-cadence:{cadence_described}"
+
+
 def coaching_offered(escalation_id: int, recipient_user_id: str) -> str:
     """The DM telling a project's lead or sponsor who in the PMO offered coaching on an alert."""
     return f"coaching-offered:{escalation_id}:{recipient_user_id}"

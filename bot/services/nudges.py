@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.errors import UserError
 from bot.services import incidents, people
 from bot.services.calendar import WorkingCalendar, calendar_between
+from storage.distinct import distinct_values
 from storage.models import (
     Absence,
     Action,
@@ -503,8 +504,7 @@ def _zones_in_window(session: Session, local_day: Callable[[str | None], date | 
     """The timezones whose pass is open now; None for all of them (the PMO's own is open)."""
     if local_day(None) is not None:
         return None
-    known = session.scalars(select(Person.timezone).where(Person.timezone.is_not(None)).distinct())
-    return {name for name in known if local_day(name) is not None}
+    return {name for name in distinct_values(session, Person.timezone) if local_day(name) is not None}
 
 
 def latest_local_day(now: datetime) -> date:
