@@ -725,9 +725,10 @@ def _unanswered(  # type: ignore[no-untyped-def]
         CheckinPeriod.prompted_at > before - CHASE_WINDOW,
         CheckinPeriod.excused_reason.is_(None),
     )
-    # Anything due at all? One probe of that index, before any join the planner could start
-    # from the projects' side.
-    if session.scalar(select(CheckinPeriod.id).where(*still_open).limit(1)) is None:
+    # Anything due at all? One read of that index, before any join the planner could start
+    # from the projects' side. A count, not LIMIT 1: PostgreSQL takes the chased periods' NULLs
+    # for independent and, told one row will do, scans the table expecting to meet one soon.
+    if not session.scalar(select(func.count()).select_from(CheckinPeriod).where(*still_open)):
         return []
     session.execute(
         update(CheckinPeriod).where(*still_open, answered.exists()).values(answered_seen_at=now),
