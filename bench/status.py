@@ -304,6 +304,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="bursts of each kind per app, interleaved")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="WEB_CONCURRENCY (default: the cores)")
     parser.add_argument("--threads", type=int, default=8, help="WEB_THREADS")
+    parser.add_argument("--listener-threads", type=int, default=4, help="LISTENER_THREADS")
     parser.add_argument("--serve-bare", nargs=3, metavar=("PORT", "API_URL", "TOKEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -348,6 +349,7 @@ def main() -> None:
                 "PORT": str(serve_port),
                 "WEB_CONCURRENCY": str(args.workers),
                 "WEB_THREADS": str(args.threads),
+                "LISTENER_THREADS": str(args.listener_threads),
                 # The tick would send this portfolio's prompts and nudges during the burst.
                 "SCHEDULER_ENABLED": "false",
                 "LOG_LEVEL": "WARNING",
@@ -397,7 +399,10 @@ def main() -> None:
         f"portfolio:       {portfolio.projects} projects, {portfolio.actions} actions "
         f"(seeded in {seeded_in:.0f} s; the daily pass computed the summary in {refreshed_in:.1f} s)"
     )
-    print(f"served by:       gunicorn, {args.workers} workers x {args.threads} threads, both apps")
+    print(
+        f"served by:       gunicorn, {args.workers} workers x {args.threads} threads, both apps;"
+        f" pmo-bot runs its listeners on {args.listener_threads} threads a worker"
+    )
     print(
         f"load:            {args.rounds} rounds of {args.requests} requests per kind and app, "
         f"{args.concurrency} at a time (after {WARM_UP} to warm up), the two apps in turn"

@@ -89,7 +89,10 @@ def create_app(ctx: AppContext, *, socket_mode: bool = False, listener_executor:
         # Socket Mode requests arrive over the app-level websocket, which is already authenticated.
         request_verification_enabled=not socket_mode,
         logger=bolt_logger,
-        listener_executor=ContextCarryingExecutor(listener_executor or ThreadPoolExecutor(max_workers=10)),
+        listener_executor=ContextCarryingExecutor(
+            listener_executor
+            or ThreadPoolExecutor(max_workers=settings.listener_threads, thread_name_prefix="listener")
+        ),
     )
     # First, so the audit trail records the same instant the listener is handed.
     app.use(add_actor_and_clock(ctx))

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # serves through waitress otherwise) and request threads in each (README "Sizing").
     web_concurrency: int = Field(default=1, ge=1, le=64)
     web_threads: int = Field(default=8, ge=1, le=64)
+    # Threads in each process that run listeners after the ack. Fewer than the request threads:
+    # each busy listener thread takes the interpreter from the threads answering Slack, so the
+    # acks' tail grows with them (README "Sizing"); work beyond them queues, in order.
+    listener_threads: int = Field(default=4, ge=1, le=64)
     scheduler_enabled: bool = True
     auto_migrate: bool = False
     log_level: str = "INFO"
