@@ -45,7 +45,7 @@ class StatusTable:
 
 def _table(ctx: AppContext, actor: Actor, audience: Audience, page: int, *, now: datetime) -> StatusTable:
     """A page of the viewer's table, or a NotFound that says what to type instead when it would be empty."""
-    scope = status.table_scope(actor) & partners.visible_condition(audience)
+    scope = status.table_scope(actor, audience)
     with unit_of_work(ctx.session_factory) as session:
         shown = health.table_page(
             session,

@@ -879,7 +879,14 @@ class ProjectHealth(Base):
     open_incidents: Mapped[int] = mapped_column(Integer, default=0)
     # The latest check-in's level as given on a dca scale (checkins.confidence); NULL on rag.
     confidence: Mapped[str | None] = mapped_column(String(24))
+    # The project's own status, so counting the open portfolio by colour reads this table's
+    # (project_status, rag, confidence) index alone.
+    project_status: Mapped[ProjectStatus] = mapped_column(
+        _enum(ProjectStatus, "health_project_status"), default=ProjectStatus.ACTIVE
+    )
     sort_key: Mapped[str] = mapped_column(String(100), index=True)  # bot/services/status.worst_first
+
+    __table_args__ = (Index("ix_project_health_status_rag", "project_status", "rag", "confidence"),)
 
 
 class PromptSchedule(Base):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, true
+from sqlalchemy import select
 
 from bot.context import AppContext
 from bot.services import benefits, confidence, health, incidents, portfolio
@@ -90,6 +90,7 @@ def _fresh_rows_agree(app_context: AppContext) -> None:
                 stored.benefits_off_trajectory,
                 stored.open_incidents,
                 stored.confidence,
+                stored.project_status,
                 stored.sort_key,
             ) == (
                 row.rag,
@@ -99,6 +100,7 @@ def _fresh_rows_agree(app_context: AppContext) -> None:
                 row.benefits_off_trajectory,
                 row.open_incidents,
                 row.confidence,
+                row.project_status,
                 health.worst_first(row),
             ), keys[project_id]
 
@@ -215,7 +217,7 @@ def test_a_page_reads_only_its_rows_and_counts_the_whole_table(app_context):
     add_checkin(app_context.session_factory, KEYS[3], "2026-W48", Rag.RED, at=AT - timedelta(hours=1))
 
     with unit_of_work(app_context.session_factory) as session:
-        page = health.table_page(session, true(), page=1, page_size=20, today=_today(app_context), tolerance=0.1)
+        page = health.table_page(session, None, page=1, page_size=20, today=_today(app_context), tolerance=0.1)
 
     assert (page.page, page.pages, page.total, len(page.rows)) == (1, 2, 25, 5)
     assert page.rag_counts[Rag.RED] == 1 and page.rag_counts[None] == 24

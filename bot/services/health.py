@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Row, ScalarSelect, Select, and_, bindparam, false, func, or_, select, update
+from sqlalchemy import Row, ScalarSelect, Select, and_, bindparam, false, func, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -78,6 +78,7 @@ class StatusRow:
     open_incidents: int
     previous_rag: Rag | None = field(default=None, compare=False)  # what the trend compares with
     confidence: str | None = None  # the latest check-in's level as given on a dca scale; None on rag
+    project_status: ProjectStatus = ProjectStatus.ACTIVE  # which tables and counts list it
 
 
 # Worst first: Red, Amber, Green, then projects that never reported (they have no status
@@ -136,8 +137,11 @@ def compute(session: Session, project_ids: Iterable[int], *, today: date, tolera
             open_incidents=incidents.get(project_id, 0),
             previous_rag=previous_rag,
             confidence=given,
+            project_status=status,
         )
-        for project_id, key, name, rag, checked_in_at, previous_rag, given in _latest_statuses(session, in_scope)
+        for project_id, key, name, status, rag, checked_in_at, previous_rag, given in _latest_statuses(
+            session, in_scope
+        )
     }
 
 
@@ -158,8 +162,9 @@ def _latest_checkin(column: ColumnElement[Any], *conditions: ColumnElement[bool]
 
 
 def _latest_statuses(session: Session, in_scope: Select[tuple[int]]) -> Sequence[Row[Any]]:
-    """Per project: id, key, name, latest status, when it was submitted, the previous period's status,
-    the latest level as given on a dca scale."""
+    """Per project: id, key, name, the project's own status (active, paused, closed), latest
+    reported status, when it was submitted, the previous period's status, the latest level as
+    given on a dca scale."""
     reported = aliased(Checkin)
     latest_period = (
         select(func.max(reported.period)).where(reported.project_id == Project.id).correlate(Project).scalar_subquery()
@@ -169,6 +174,7 @@ def _latest_statuses(session: Session, in_scope: Select[tuple[int]]) -> Sequence
             Project.id,
             Project.key,
             Project.name,
+            Project.status,
             _latest_checkin(Checkin.overall_rag),
             _latest_checkin(Checkin.submitted_at),
             _latest_checkin(Checkin.overall_rag, Checkin.period < latest_period),
@@ -284,6 +290,7 @@ def refresh(session: Session, *, today: date, tolerance: float) -> int:
                 "benefits_off_trajectory": row.benefits_off_trajectory,
                 "open_incidents": row.open_incidents,
                 "confidence": row.confidence,
+                "project_status": row.project_status,
                 "sort_key": worst_first(row),
             }
             for project_id, version in stale
@@ -308,6 +315,7 @@ def refresh(session: Session, *, today: date, tolerance: float) -> int:
                             "benefits_off_trajectory",
                             "open_incidents",
                             "confidence",
+                            "project_status",
                             "sort_key",
                         )
                     }
@@ -343,6 +351,7 @@ def _row(key: str, name: str, health: ProjectHealth) -> StatusRow:
         open_incidents=health.open_incidents,
         previous_rag=health.previous_rag,
         confidence=health.confidence,
+        project_status=health.project_status,
     )
 
 
@@ -368,34 +377,36 @@ def status_counts(
     return by_rag, by_level
 
 
-def _counts(session: Session, listed: ColumnElement[bool]) -> Counter[Rag | None]:
-    rows = session.execute(
-        select(ProjectHealth.rag, func.count())
-        .join(Project, Project.id == ProjectHealth.project_id)
-        .where(listed)
-        .group_by(ProjectHealth.rag)
-    )
-    return Counter({rag: count for rag, count in rows})
+# What the status table lists: every project but the closed ones.
+_LISTED = ProjectHealth.project_status.in_([status for status in ProjectStatus if status is not ProjectStatus.CLOSED])
+
+
+def _counts(session: Session, scope: ColumnElement[bool] | None) -> Counter[Rag | None]:
+    query = select(ProjectHealth.rag, func.count()).where(_LISTED).group_by(ProjectHealth.rag)
+    if scope is not None:
+        query = query.join(Project, Project.id == ProjectHealth.project_id).where(scope)
+    return Counter({rag: count for rag, count in session.execute(query)})
 
 
 def table_page(
-    session: Session, scope: ColumnElement[bool], *, page: int, page_size: int, today: date, tolerance: float
+    session: Session, scope: ColumnElement[bool] | None, *, page: int, page_size: int, today: date, tolerance: float
 ) -> TablePage:
-    """Page `page` of the projects in `scope` that are not closed, worst first.
+    """Page `page` of the projects in `scope` (None: the whole portfolio) that are not closed, worst first.
 
     Two reads after the refresh: the count by colour, and the page itself, in the order of
-    the sort-key index, so its cost follows the page shown rather than the portfolio.
+    the sort-key index, so its cost follows the page shown rather than the portfolio. The
+    whole portfolio's count reads only the summary's (project status, colour) index: the
+    summary keeps each project's status for it, so no join with the projects is needed.
     """
     refresh(session, today=today, tolerance=tolerance)
-    listed = and_(scope, Project.status != ProjectStatus.CLOSED)
-    counts = _counts(session, listed)
+    counts = _counts(session, scope)
     total = sum(counts.values())
     pages = max(1, -(-total // page_size))
     page = min(max(page, 0), pages - 1)
     shown = session.execute(
         select(Project.key, Project.name, ProjectHealth)
         .join(Project, Project.id == ProjectHealth.project_id)
-        .where(listed)
+        .where(_LISTED, true() if scope is None else scope)
         .order_by(ProjectHealth.sort_key)
         .offset(page * page_size)
         .limit(page_size)

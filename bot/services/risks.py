@@ -374,7 +374,7 @@ def scope_for(session: Session, actor: Actor, key: str | None) -> RaidScope:
         return RaidScope(f"{project.key} · {project.name}", Project.id == project.id, project.key)
     if actor.is_pmo_admin:
         return RaidScope("The portfolio", true())
-    return RaidScope("Projects you sponsor or lead", status.table_scope(actor))
+    return RaidScope("Projects you sponsor or lead", status.sponsored_or_led_by(actor.slack_user_id))
 
 
 _SEVERITY_RANK = case({severity.value: rank for rank, severity in enumerate(SEVERITIES)}, value=Issue.severity)

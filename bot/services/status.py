@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, false, func, or_, select, true
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -67,9 +67,22 @@ def led_by(slack_user_id: str) -> ColumnElement[bool]:
     return Project.lead_id.in_(_person_ids(slack_user_id)) | Project.id.in_(deputised)
 
 
-def table_scope(actor: Actor) -> ColumnElement[bool]:
-    """What `/pmo status` covers: the whole portfolio for PMO admins, else the projects they sponsor or lead."""
-    return true() if actor.is_pmo_admin else sponsored_by(actor.slack_user_id) | led_by(actor.slack_user_id)
+def sponsored_or_led_by(slack_user_id: str) -> ColumnElement[bool]:
+    """A sponsor's or lead's own projects: the ones they sponsor, lead or deputise on."""
+    return sponsored_by(slack_user_id) | led_by(slack_user_id)
+
+
+def table_scope(actor: Actor, audience: partners.Audience) -> ColumnElement[bool] | None:
+    """What `/pmo status` covers, as a condition on Project; None: the whole portfolio.
+
+    PMO admins see the whole portfolio, everyone else the projects they sponsor or lead; in a
+    channel shared with partner organisations, only what all of them may see of that.
+    """
+    own = None if actor.is_pmo_admin else sponsored_or_led_by(actor.slack_user_id)
+    if audience.is_internal:
+        return own
+    shared = partners.visible_condition(audience)
+    return shared if own is None else own & shared
 
 
 # --- one project ------------------------------------------------------------------------------
@@ -328,7 +341,7 @@ class PersonalView:
 
 def portfolio_summary(session: Session, *, today: date, tolerance: float) -> PortfolioSummary:
     open_alerts = session.scalar(select(func.count(Escalation.id)).where(Escalation.status == EscalationStatus.OPEN))
-    worst = health.table_page(session, true(), page=0, page_size=WORST_SHOWN, today=today, tolerance=tolerance)
+    worst = health.table_page(session, None, page=0, page_size=WORST_SHOWN, today=today, tolerance=tolerance)
     return PortfolioSummary(worst, open_alerts or 0)
 
 
@@ -346,7 +359,7 @@ def personal_view(
     summary = portfolio_summary(session, today=today, tolerance=tolerance) if is_pmo_admin else None
     projects = health.table_page(
         session,
-        sponsored_by(slack_user_id) | led_by(slack_user_id),
+        sponsored_or_led_by(slack_user_id),
         page=0,
         page_size=MAX_OWN_PROJECTS,
         today=today,
