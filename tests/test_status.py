@@ -422,6 +422,19 @@ def test_a_lead_sees_the_projects_they_lead(slack, fake_slack, session_factory):
     assert listed_keys(lead) == ["CRM-2"]
 
 
+def test_the_table_holds_what_someone_sponsors_leads_or_deputises_on_and_nothing_else(
+    slack, fake_slack, session_factory
+):
+    add_project(session_factory, "CRM-2", "Customer records")
+    add_project(session_factory, "HR-1", "HR system", sponsor=STRANGER, lead=OTHER_SPONSOR)
+    add_project(session_factory, "WEB-1", "Website", sponsor=OTHER_SPONSOR, lead=STRANGER)
+    add_project(session_factory, "OPS-1", "Operations", sponsor=OTHER_SPONSOR, lead=OTHER_SPONSOR)
+    slack.command(f"deputy CRM-2 <@{STRANGER}|sam>", user_id=SPONSOR, channel_id="C0ANY")
+    assert "deputy lead" in fake_slack.wait_for_response()["text"]
+
+    assert sorted(listed_keys(status_reply(slack, fake_slack, user_id=STRANGER))) == ["CRM-2", "HR-1", "WEB-1"]
+
+
 def test_a_page_of_the_table_can_be_shared_in_channel_without_its_buttons(slack, fake_slack, session_factory):
     add_project(session_factory, "CRM-2", "Customer records")
     reply = status_reply(slack, fake_slack)

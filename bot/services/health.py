@@ -378,7 +378,7 @@ def status_counts(
 
 
 # What the status table lists: every project but the closed ones.
-_LISTED = ProjectHealth.project_status.in_([status for status in ProjectStatus if status is not ProjectStatus.CLOSED])
+_LISTED = ProjectHealth.project_status != ProjectStatus.CLOSED
 
 
 def _counts(session: Session, scope: ColumnElement[bool] | None) -> Counter[Rag | None]:
