@@ -22,7 +22,7 @@ from bot.services.status import MAX_OWN_PROJECTS, MyAction, PendingCheckin, Pers
 from handlers.blocks.common import slack_date
 from handlers.blocks.home import home_view
 from handlers.delivery import refresh_home
-from storage.models import Rag
+from storage.models import ActionStatus, Rag
 from tests.conftest import NOW
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project
 from tests.test_status import AT, OTHER_SPONSOR, TODAY, add_action, add_checkin, shown_text
@@ -61,6 +61,27 @@ def test_opening_the_home_tab_shows_my_projects_pending_check_ins_and_actions(
     overdue_since = slack_date(date(2026, 11, 21))
     assert f"*CRM-2* Agree the data-sharing protocol · due {overdue_since} :warning: *overdue*" in shown
     assert f"*HR-1* Book the room · due {slack_date(date(2026, 11, 26))}" in shown
+
+
+def test_my_action_figures_count_past_the_lines_shown_and_only_my_open_ones(
+    slack, fake_slack, listeners, session_factory
+):
+    """The lines and both figures come from one read: the counts are taken before the limit."""
+    add_project(session_factory, "CRM-2", "Customer records")
+    add_project(session_factory, "HR-1", "HR system", sponsor=OTHER_SPONSOR, lead=OTHER_SPONSOR)
+    for n in range(11):
+        add_action(session_factory, "CRM-2", f"Late {n:02d}", due=TODAY - timedelta(days=20 - n), owner=LEAD)
+    add_action(session_factory, "HR-1", "Book the room", due=TODAY + timedelta(days=3), owner=LEAD)
+    add_action(
+        session_factory, "CRM-2", "Done already", due=TODAY - timedelta(days=30), owner=LEAD, status=ActionStatus.DONE
+    )
+    add_action(session_factory, "CRM-2", "Someone else's", due=TODAY - timedelta(days=30), owner=SPONSOR)
+
+    shown = shown_text(open_home(slack, fake_slack, listeners, LEAD))
+
+    assert "12 open actions, 11 overdue" in shown
+    assert "*CRM-2* Late 09" in shown and "Late 10" not in shown and "…and 2 more" in shown
+    assert "Done already" not in shown and "Someone else's" not in shown
 
 
 def test_a_sponsor_sees_their_projects_but_no_check_ins_to_give(slack, fake_slack, listeners, session_factory):

@@ -516,6 +516,33 @@ def test_one_project_shows_8_periods_the_latest_words_benefits_actions_and_incid
     assert message_problems(reply["blocks"]) == []
 
 
+def test_the_action_and_incident_figures_count_past_the_lines_shown_and_only_what_is_open_and_its_own(
+    slack, fake_slack, session_factory
+):
+    """The lines and both figures come from one read: the counts are taken before the limit."""
+    add_project(session_factory, "CRM-2", "Customer records")
+    add_project(session_factory, "HR-1", "HR system", sponsor=OTHER_SPONSOR, lead=OTHER_SPONSOR)
+    for n in range(13):
+        add_action(session_factory, "CRM-2", f"Late {n:02d}", due=TODAY - timedelta(days=20 - n))
+    add_action(session_factory, "CRM-2", "Next week", due=TODAY + timedelta(days=7))
+    add_action(session_factory, "CRM-2", "Done already", due=TODAY - timedelta(days=30), status=ActionStatus.DONE)
+    add_action(session_factory, "HR-1", "Not this project's", due=TODAY - timedelta(days=30))
+    for n in range(12):
+        add_incident(session_factory, f"INC-{n}", ("CRM-2",), summary=f"Outage {n:02d}")
+    add_incident(session_factory, "INC-90", ("CRM-2",), status=IncidentStatus.RESOLVED)
+    add_incident(session_factory, "INC-91", ("CRM-2",), not_affected=True)
+    add_incident(session_factory, "INC-92", ("HR-1",))
+
+    shown = shown_text(status_reply(slack, fake_slack, text="status CRM-2"))
+
+    actions, incidents = shown.split("*Open actions*", 1)[1].split("*Incidents affecting it*", 1)
+    assert actions.startswith(" (14, 13 overdue)")
+    assert "Late 09" in actions and "Late 10" not in actions and "…and 4 more" in actions
+    assert "Outage 09" in incidents and "Outage 10" not in incidents and "…and 2 more" in incidents
+    for elsewhere in ("Done already", "Not this project's", "INC-90", "INC-91", "INC-92"):
+        assert elsewhere not in shown
+
+
 def test_a_project_without_check_ins_says_how_to_give_one(slack, fake_slack, session_factory):
     add_project(session_factory, "CRM-2", "Customer records")
 

@@ -264,25 +264,35 @@ def _narrative(session: Session, project_id: int) -> Narrative | None:
     )
 
 
-def _action_counts(session: Session, condition: ColumnElement[bool], today: date) -> tuple[int, int]:
-    """How many open actions match, and how many of them are overdue."""
-    is_open = condition & (Action.status == ActionStatus.OPEN)
-    total, overdue = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((Action.due_date < today, 1), else_=0)), 0)).where(is_open)
-    ).one()
-    return total, overdue
-
-
-def _open_actions(session: Session, project_id: int, today: date) -> tuple[list[ActionLine], int, int]:
-    shown = session.execute(
-        select(Action.title, Person.slack_user_id, Action.due_date)
-        .join(Person, Person.id == Action.owner_id)
-        .where(Action.project_id == project_id, Action.status == ActionStatus.OPEN)
+def _open_action_rows(condition: ColumnElement[bool], today: date, *columns: ColumnElement) -> Select:
+    """The open actions that match, due soonest first, at most MAX_ACTIONS_SHOWN; each row also
+    carries how many open actions match in all, and how many of them are overdue (counted
+    before the limit), so the lines and both figures are one read."""
+    overdue = case((Action.due_date < today, 1), else_=0)
+    return (
+        select(*columns, func.count().over(), func.sum(overdue).over())
+        .where(condition, Action.status == ActionStatus.OPEN)
         .order_by(Action.due_date, Action.id)
         .limit(MAX_ACTIONS_SHOWN)
     )
-    lines = [ActionLine(title, owner, due, due < today) for title, owner, due in shown]
-    return lines, *_action_counts(session, Action.project_id == project_id, today)
+
+
+def _counted(rows: list) -> tuple[list, int, int]:
+    """Rows of `_open_action_rows` split into the columns asked for and the two counts; no rows:
+    nothing matched, so both counts are 0."""
+    if not rows:
+        return [], 0, 0
+    return [tuple(row[:-2]) for row in rows], rows[0][-2], rows[0][-1]
+
+
+def _open_actions(session: Session, project_id: int, today: date) -> tuple[list[ActionLine], int, int]:
+    rows = session.execute(
+        _open_action_rows(
+            Action.project_id == project_id, today, Action.title, Person.slack_user_id, Action.due_date
+        ).join(Person, Person.id == Action.owner_id)
+    ).all()
+    shown, total, overdue = _counted(rows)
+    return [ActionLine(title, owner, due, due < today) for title, owner, due in shown], total, overdue
 
 
 def _affecting(project_id: int) -> ColumnElement[bool]:
@@ -294,18 +304,16 @@ def _affecting(project_id: int) -> ColumnElement[bool]:
 
 
 def _incidents_affecting(session: Session, project_id: int) -> tuple[list[IncidentLine], int]:
-    total = session.scalar(
-        select(func.count()).select_from(IncidentImpact).join(Incident).where(_affecting(project_id))
-    )
-    shown = session.execute(
-        select(Incident.key, Incident.severity, Incident.summary, Incident.declared_at)
+    """The open incidents affecting it, most severe first, and how many there are (one read)."""
+    rows = session.execute(
+        select(Incident.key, Incident.severity, Incident.summary, Incident.declared_at, func.count().over())
         .join(IncidentImpact, IncidentImpact.incident_id == Incident.id)
         .where(_affecting(project_id))
         .order_by(Incident.severity, Incident.declared_at)
         .limit(MAX_INCIDENTS_SHOWN)
-    )
-    lines = [IncidentLine(key, severity.value, summary, declared_at) for key, severity, summary, declared_at in shown]
-    return lines, total or 0
+    ).all()
+    lines = [IncidentLine(key, severity.value, summary, declared_at) for key, severity, summary, declared_at, _ in rows]
+    return lines, rows[0][-1] if rows else 0
 
 
 # --- the App Home --------------------------------------------------------------------------
@@ -388,15 +396,13 @@ def personal_view(
 
 def _my_actions(session: Session, slack_user_id: str, today: date) -> tuple[list[MyAction], int, int]:
     mine = Action.owner_id.in_(_person_ids(slack_user_id))
-    shown = session.execute(
-        select(Project.key, Action.title, Action.due_date)
-        .join(Project, Project.id == Action.project_id)
-        .where(mine, Action.status == ActionStatus.OPEN)
-        .order_by(Action.due_date, Action.id)
-        .limit(MAX_ACTIONS_SHOWN)
-    )
-    lines = [MyAction(key, title, due, due < today) for key, title, due in shown]
-    return lines, *_action_counts(session, mine, today)
+    rows = session.execute(
+        _open_action_rows(mine, today, Project.key, Action.title, Action.due_date).join(
+            Project, Project.id == Action.project_id
+        )
+    ).all()
+    shown, total, overdue = _counted(rows)
+    return [MyAction(key, title, due, due < today) for key, title, due in shown], total, overdue
 
 
 def pending_checkins(
