@@ -13,9 +13,9 @@ from bot.demo.blockkit import message_problems, view_problems
 from bot.demo.signed import datepicker, plain_input, static_select
 from bot.services import decisions
 from handlers.blocks.risks import DecisionSubject, pack_decisions_section
-from storage.models import Decision, DecisionRequest
+from storage.models import Decision, DecisionRequest, SkipDate
 from storage.session import unit_of_work
-from tests.conftest import NOW, PMO_ADMIN
+from tests.conftest import NOW, PMO_ADMIN, TEAM_ID
 from tests.factories import LEAD, SPONSOR, STRANGER, add_project
 from tests.test_risks import OWNER, add_issue, add_risk, controls_of, risk_list
 from tests.test_status import shown_text, status_reply
@@ -182,6 +182,32 @@ def _section(shown: str, heading: str) -> str:
     start = shown.index(f"*{heading}*")
     end = shown.find("\n*", start + 1)
     return shown[start : end if end != -1 else None]
+
+
+def test_status_picks_the_high_risks_and_issues_from_its_own_open_ones_and_dates_a_late_review(
+    slack, fake_slack, crm, session_factory
+):
+    """Which risks and issues count as high is chosen in the query, and a review's lateness is
+    only worked out when some review is past its date."""
+    add_project(session_factory, "HR-1", "HR system")
+    add_risk(session_factory, "Exactly fifteen", probability=3, impact=5)
+    add_risk(session_factory, "Review missed", probability=4, impact=4, next_review=NOW.date() - timedelta(days=7))
+    add_risk(session_factory, "Twelve is not high", probability=4, impact=3)
+    add_risk(session_factory, "Another project's", probability=5, impact=5, key="HR-1")
+    add_issue(session_factory, "Data feed is late", severity="high")
+    add_issue(session_factory, "Printer jams", severity="medium")
+    with unit_of_work(session_factory) as session:
+        session.add(SkipDate(team_id=TEAM_ID, day=NOW.date() - timedelta(days=5), note="Staff day"))  # a Wednesday
+
+    shown = shown_text(status_reply(slack, fake_slack, "status CRM-2"))
+
+    high_risks = _section(shown, "Open risks scoring 15+")
+    assert "(2)" in high_risks and "Exactly fifteen · score 15" in high_risks
+    assert "Review missed · score 16 · :hourglass: review was due" in high_risks and "4 working days late" in high_risks
+    assert "Twelve is not high" not in shown and "Another project's" not in shown
+    issues_shown = _section(shown, "Open high and critical issues")
+    assert "(1)" in issues_shown and "Data feed is late" in issues_shown and "Printer jams" not in shown
+    assert "*Decisions needed* (0)\n_none_" in shown
 
 
 def test_status_shows_high_risks_high_issues_and_decisions_and_home_the_decisions_waiting(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from bot.errors import Conflict, NotAllowed, NotFound, UserError
 from bot.services import people, portfolio
@@ -137,8 +137,13 @@ class DecisionLine:
 
 
 def lines(session: Session, rows: list[DecisionRequest]) -> list[DecisionLine]:
-    person_ids = {row.raised_by_id for row in rows} | {row.decision.decided_by_id for row in rows if row.decision}
-    found = session.execute(select(Person.id, Person.slack_user_id).where(Person.id.in_(person_ids - {None})))
+    raised = {row.raised_by_id for row in rows}
+    decided = {row.decision.decided_by_id for row in rows if row.decision}
+    person_ids = (raised | decided) - {None}
+    # No one to name (no rows, or only the import's): no read.
+    found = (
+        session.execute(select(Person.id, Person.slack_user_id).where(Person.id.in_(person_ids))) if person_ids else ()
+    )
     user_ids = {person_id: user_id for person_id, user_id in found}
     return [
         DecisionLine(
@@ -164,7 +169,7 @@ def open_requests(session: Session, condition: ColumnElement[bool]) -> list[Deci
             select(DecisionRequest)
             .join(Project, Project.id == DecisionRequest.project_id)
             .where(condition, DecisionRequest.decision_id.is_(None))
-            .options(selectinload(DecisionRequest.decider), selectinload(DecisionRequest.project))
+            .options(contains_eager(DecisionRequest.project), joinedload(DecisionRequest.decider))
             .order_by(DecisionRequest.raised_at, DecisionRequest.id)
         )
     )

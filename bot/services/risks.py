@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.services import decisions, nudges, people, portfolio, status
@@ -387,7 +387,8 @@ def open_risks(session: Session, condition: ColumnElement[bool]) -> list[Risk]:
             select(Risk)
             .join(Project, Project.id == Risk.project_id)
             .where(condition, Risk.status == RaidStatus.OPEN, Project.status != ProjectStatus.CLOSED)
-            .options(selectinload(Risk.owner), selectinload(Risk.project), selectinload(Risk.events))
+            # The project from the join and the owner joined to it: one read besides the events.
+            .options(contains_eager(Risk.project), joinedload(Risk.owner), selectinload(Risk.events))
             .order_by((Risk.probability * Risk.impact).desc(), Risk.next_review, Risk.id)
         )
     )
@@ -401,9 +402,9 @@ def open_issues(session: Session, condition: ColumnElement[bool]) -> list[Issue]
             .join(Project, Project.id == Issue.project_id)
             .where(condition, Issue.status == RaidStatus.OPEN, Project.status != ProjectStatus.CLOSED)
             .options(
-                selectinload(Issue.owner),
-                selectinload(Issue.project),
-                selectinload(Issue.events).selectinload(IssueEvent.actor),
+                contains_eager(Issue.project),
+                joinedload(Issue.owner),
+                selectinload(Issue.events).joinedload(IssueEvent.actor),
             )
             .order_by(_SEVERITY_RANK, Issue.due_date.is_(None), Issue.due_date, Issue.id)
         )
@@ -472,9 +473,10 @@ def issue_lines(rows: list[Issue]) -> list[IssueLine]:
 
 def needing_confirmation(session: Session, project_id: int) -> tuple[list[Risk], list[Issue]]:
     """What the check-in asks "still accurate?" about: open risks scoring HIGH_SCORE+, open high/critical issues."""
-    risks = [risk for risk in open_risks(session, Project.id == project_id) if risk.score >= HIGH_SCORE]
-    issues = [issue for issue in open_issues(session, Project.id == project_id) if issue.severity in HIGH_SEVERITIES]
-    return risks, issues
+    # Chosen in the query, so the others' events are never read.
+    high_risks = and_(Project.id == project_id, Risk.probability * Risk.impact >= HIGH_SCORE)
+    high_issues = and_(Project.id == project_id, Issue.severity.in_(HIGH_SEVERITIES))
+    return open_risks(session, high_risks), open_issues(session, high_issues)
 
 
 def lines_by_id(session: Session, risk_ids: Iterable[int], *, as_of: date, zone: ZoneInfo) -> list[RiskLine]:
