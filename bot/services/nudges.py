@@ -232,7 +232,12 @@ def _clocks(
     pauses and absences at once."""
     if not items:
         return {}
-    calendar = calendar_between(session, min(due for _, due, _, _ in items), until)
+    earliest = min(due for _, due, _, _ in items)
+    if earliest >= until:
+        # None is past its date by `until`, so no day counts on any clock up to then: no calendar,
+        # pauses or absences to read.
+        return {item_id: ActionClock.of(due, WorkingCalendar(), ()) for item_id, due, _, _ in items}
+    calendar = calendar_between(session, earliest, until)
     pauses = incident_pauses(session, zone=zone)
     away = absences_by_person(session, {owner_id for _, _, owner_id, _ in items})
     result = {}
