@@ -83,7 +83,7 @@ def _table_blocks(ctx: AppContext, table: StatusTable, *, now: datetime, shareab
 
 def _overview(ctx: AppContext, key: str, audience: Audience, *, now: datetime) -> ProjectOverview:
     with unit_of_work(ctx.session_factory) as session:
-        project = partners.get_visible_project(session, key, audience)
+        project = partners.get_visible_project(session, key, audience, with_people=True)
         return status.project_overview(
             session,
             project,

@@ -543,6 +543,22 @@ def test_the_action_and_incident_figures_count_past_the_lines_shown_and_only_wha
         assert elsewhere not in shown
 
 
+def test_one_project_names_its_sponsor_and_its_lead_each_in_its_place_or_says_who_is_missing(
+    slack, fake_slack, session_factory
+):
+    """Both people are read with the project, from the same table: each must land on its own role."""
+    add_project(session_factory, "CRM-2", "Customer records")  # SPONSOR sponsors it, LEAD leads it
+    add_project(session_factory, "HR-1", "HR system", lead=None)
+
+    crm = status_reply(slack, fake_slack, text="status CRM-2")
+    hr = status_reply(slack, fake_slack, text="status HR-1")
+
+    assert crm["blocks"][1]["elements"][0]["text"] == f"Sponsor <@{SPONSOR}> · Lead <@{LEAD}>"
+    assert "nobody is accountable" not in shown_text(crm)
+    assert hr["blocks"][1]["elements"][0]["text"] == f"Sponsor <@{SPONSOR}> · Lead _not set_"
+    assert "*HR-1: nobody is accountable*: no lead." in shown_text(hr)
+
+
 def test_a_project_without_check_ins_says_how_to_give_one(slack, fake_slack, session_factory):
     add_project(session_factory, "CRM-2", "Customer records")
 

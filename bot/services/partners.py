@@ -117,9 +117,11 @@ def is_visible(session: Session, project: Project, audience: Audience) -> bool:
     return audience.external_team_ids <= set(partners_of(session, project.id))
 
 
-def get_visible_project(session: Session, key: str, audience: Audience) -> Project:
-    """The project, as long as this audience may see it; otherwise exactly as if it did not exist."""
-    project = portfolio.find_project(session, key)
+def get_visible_project(session: Session, key: str, audience: Audience, *, with_people: bool = False) -> Project:
+    """The project, as long as this audience may see it; otherwise exactly as if it did not exist.
+
+    `with_people`: its sponsor and lead read with it (portfolio.find_project)."""
+    project = portfolio.find_project(session, key, with_people=with_people)
     if project is None or not is_visible(session, project, audience):
         # The same answer as an unknown key, so a partner cannot probe for unshared projects.
         guess = portfolio.similar_project(session, key)

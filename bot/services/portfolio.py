@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.errors import Conflict, NotFound, UserError
 from bot.services import people
@@ -47,8 +47,12 @@ def normalise_key(text: str) -> str:
     return key
 
 
-def find_project(session: Session, key: str) -> Project | None:
-    return session.scalar(select(Project).where(Project.key == key.strip().upper()))
+def find_project(session: Session, key: str, *, with_people: bool = False) -> Project | None:
+    """`with_people`: its sponsor and lead read in the same statement, for a caller that shows them."""
+    found = select(Project).where(Project.key == key.strip().upper())
+    if with_people:
+        found = found.options(joinedload(Project.sponsor), joinedload(Project.lead))
+    return session.scalar(found)
 
 
 def similar_project(session: Session, typed: str) -> Project | None:
