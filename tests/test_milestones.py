@@ -402,6 +402,27 @@ def test_both_projects_status_shows_the_late_dependency_and_milestones(
     assert ":warning: *Data feed live*: forecast" in str(shown["HR-1"]["blocks"])
 
 
+def test_status_counts_slips_and_lateness_on_one_calendar_that_covers_both_lists(
+    slack, fake_slack, hr, session_factory, listeners
+):
+    """The schedule reads the skip list once for its milestones and its dependencies: a skip
+    date counts in whichever list's days it falls in."""
+    _add(slack, "HR-1", "Data feed live", "2026-12-10", "2026-12-18", user_id=HR_LEAD)
+    _add(slack, "CRM-2", "Data migrated", "2026-12-04", "2026-12-09")
+    _add_dependency(slack, fake_slack, session_factory)  # CRM-2 needs Data feed live by 14 Dec
+    with unit_of_work(session_factory) as session:
+        session.add(SkipDate(team_id=TEAM_ID, day=date(2026, 12, 8), note="Staff day"))  # in the slip only
+        session.add(SkipDate(team_id=TEAM_ID, day=date(2026, 12, 16), note="Staff day"))  # in the lateness only
+
+    slack.command("status CRM-2", user_id=STRANGER, channel_id="C0ELSEWHERE")
+    listeners.wait_idle()
+    shown = str(fake_slack.responses[-1]["blocks"])
+
+    assert "*Data migrated*: forecast" in shown and "2 working days late)" in shown  # Mon 7, Wed 9 Dec
+    assert "CRM-2 needs HR-1's *Data feed live* by" in shown
+    assert "3 working days too late" in shown  # Tue 15, Thu 17, Fri 18 Dec
+
+
 def test_a_project_cannot_depend_on_its_own_milestone_and_others_cannot_add(
     slack, fake_slack, crm, session_factory, listeners
 ):

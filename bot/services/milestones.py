@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from bot.errors import NotFound, UserError
 from bot.services import partners, portfolio
@@ -78,11 +78,18 @@ class MilestoneLine:
         return self.slip_days > 0
 
 
-def lines_of(session: Session, milestones: Iterable[Milestone]) -> list[MilestoneLine]:
+def _milestone_days(milestones: list[Milestone]) -> list[date]:
+    """The days a milestone's slippage is counted between."""
+    return [day for m in milestones for day in (m.baseline_date, m.actual_date or m.forecast_date)]
+
+
+def lines_of(
+    session: Session, milestones: Iterable[Milestone], *, calendar: WorkingCalendar | None = None
+) -> list[MilestoneLine]:
+    """`calendar`: one already read that covers their days (see `_milestone_days`)."""
     listed = list(milestones)
-    calendar = _calendar_for(
-        session, [day for m in listed for day in (m.baseline_date, m.actual_date or m.forecast_date)]
-    )
+    if calendar is None:
+        calendar = _calendar_for(session, _milestone_days(listed))
     return [
         MilestoneLine(
             m.id,
@@ -102,7 +109,7 @@ def _in_plan_order(project_id: int) -> Select[tuple[Milestone]]:
     return (
         select(Milestone)
         .where(Milestone.project_id == project_id)
-        .options(selectinload(Milestone.project))
+        .options(joinedload(Milestone.project))
         .order_by(Milestone.actual_date.is_not(None), Milestone.forecast_date, Milestone.id)
     )
 
@@ -390,11 +397,16 @@ class DependencyLine:
         return self.late_days > 0
 
 
-def _dependency_lines(session: Session, dependencies: list[MilestoneDependency]) -> list[DependencyLine]:
-    calendar = _calendar_for(
-        session,
-        [day for d in dependencies for day in (d.needed_by, d.milestone.actual_date or d.milestone.forecast_date)],
-    )
+def _dependency_days(dependencies: list[MilestoneDependency]) -> list[date]:
+    """The days a dependency's lateness is counted between."""
+    return [day for d in dependencies for day in (d.needed_by, d.milestone.actual_date or d.milestone.forecast_date)]
+
+
+def _dependency_lines(
+    session: Session, dependencies: list[MilestoneDependency], *, calendar: WorkingCalendar | None = None
+) -> list[DependencyLine]:
+    if calendar is None:
+        calendar = _calendar_for(session, _dependency_days(dependencies))
     return [
         DependencyLine(
             d.project.key,
@@ -431,9 +443,10 @@ def project_schedule(session: Session, project: Project, *, audience: Audience) 
             select(MilestoneDependency)
             .join(MilestoneDependency.milestone)
             .where(or_(MilestoneDependency.project_id == project.id, Milestone.project_id == project.id))
+            # The milestone from the join, both projects joined to it: one statement.
             .options(
-                selectinload(MilestoneDependency.project),
-                selectinload(MilestoneDependency.milestone).selectinload(Milestone.project),
+                joinedload(MilestoneDependency.project),
+                contains_eager(MilestoneDependency.milestone).joinedload(Milestone.project),
             )
             .order_by(MilestoneDependency.needed_by, MilestoneDependency.id)
         )
@@ -443,9 +456,12 @@ def project_schedule(session: Session, project: Project, *, audience: Audience) 
         for d in dependencies
         if all(partners.is_visible(session, side, audience) for side in (d.project, d.milestone.project))
     ]
-    lines = sorted(_dependency_lines(session, shown), key=lambda line: not line.is_late)
+    next_ones = open_ones[:SHOWN_IN_STATUS]
+    # One calendar, read once, over the days of both lists.
+    calendar = _calendar_for(session, [*_milestone_days(next_ones), *_dependency_days(shown)])
+    lines = sorted(_dependency_lines(session, shown, calendar=calendar), key=lambda line: not line.is_late)
     return ProjectSchedule(
-        lines_of(session, open_ones[:SHOWN_IN_STATUS]), len(open_ones), lines[:MAX_DEPENDENCIES_SHOWN]
+        lines_of(session, next_ones, calendar=calendar), len(open_ones), lines[:MAX_DEPENDENCIES_SHOWN]
     )
 
 
