@@ -20,7 +20,7 @@ from storage.models import EscalationKind, ProjectStatus, Rag
 from storage.session import unit_of_work
 from tests.conftest import NOW, PMO_ADMIN
 from tests.factories import ACTION_OWNER, LEAD, SPONSOR, STRANGER, TODAY, add_action, add_project, load_project
-from tests.test_status import add_checkin
+from tests.test_status import add_checkin, shown_text
 
 
 def _next_response(fake_slack, send) -> dict:  # type: ignore[no-untyped-def]
@@ -192,6 +192,33 @@ def test_a_pmo_admins_home_tab_shows_the_portfolio_summary(slack, fake_slack, li
     assert "3 open projects: 1 Red, 0 Amber, 1 Green, 1 without a status. 1 PMO alert not yet picked up." in shown
     assert shown.index("*CRM-2* · Customer records") < shown.index("*HR-1* · HR system")
     assert "You don't sponsor or lead any project" not in shown
+    assert view_problems(view) == []
+
+
+def test_a_pmo_admin_who_sponsors_projects_gets_the_portfolio_and_their_own_counted_apart(
+    slack, fake_slack, listeners, session_factory
+):
+    """Both tables are counted in one read: the portfolio's colours and the admin's own total
+    must each come from their own scope."""
+    for number in range(42):
+        add_project(session_factory, f"OWN-{number}", f"Own project {number}", sponsor=PMO_ADMIN)
+    add_project(session_factory, "CRM-2", "Customer records")
+    add_project(session_factory, "HR-1", "HR system")
+    add_project(session_factory, "OLD-1", "Closed one", sponsor=PMO_ADMIN)
+    add_checkin(session_factory, "CRM-2", "2026-W47", Rag.RED, at=NOW - timedelta(days=7))
+    add_checkin(session_factory, "HR-1", "2026-W47", Rag.GREEN, at=NOW - timedelta(days=7))
+    with unit_of_work(session_factory) as session:
+        portfolio.get_project(session, "OLD-1").status = ProjectStatus.CLOSED
+
+    slack.event({"type": "app_home_opened", "user": PMO_ADMIN, "channel": "D0ADMIN", "tab": "home"})
+    listeners.wait_idle()
+
+    view = fake_slack.home_views[PMO_ADMIN]
+    shown = shown_text(view)
+    assert "44 open projects: 1 Red, 0 Amber, 1 Green, 42 without a status." in shown
+    own = shown.split("Your projects", 1)[1]
+    assert own.count("*OWN-") == 40 and "…and 2 more, healthier ones." in own
+    assert "CRM-2" not in own and "OLD-1" not in shown
     assert view_problems(view) == []
 
 
