@@ -96,6 +96,10 @@ def serve_forked(
         # Slack retries an unanswered request after 3 s: a worker stuck far longer is replaced.
         "timeout": 60,
         "graceful_timeout": 10,
+        # Idle keep-alive connections stay open longer than a load balancer keeps its own (60 s
+        # on the common ones), so this side never closes one just as the other reuses it; that
+        # race answers the request with a connection reset (gunicorn's default is 2 s).
+        "keepalive": 75,
         "accesslog": None,
         "proc_name": "pmo-bot",
     }
