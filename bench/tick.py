@@ -7,7 +7,9 @@ runs it) against the fake Slack:
 
 - at 11:59, when nothing is due: the cost of looking;
 - at 12:00, when the K prompts are due (they are sent; the bot's own pacing is lifted to
-  1,000 messages a second, so the number is the bot's work, not Slack's rate limit).
+  1,000 messages a second, so the number is the bot's work, not Slack's rate limit);
+- at 11:59 again after every project's prompt schedule was cleared, as the first tick after
+  the upgrade that adds it, or after a new default cadence, finds it: each project looked at once.
 
 Prints both (median of several runs) and each job's share of the empty tick, for each
 portfolio size in turn, and how the idle tick grows from one size to the next.
@@ -35,7 +37,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import delete, text  # noqa: E402
+from sqlalchemy import delete, text, update  # noqa: E402
 
 from bench._common import chosen_database  # noqa: E402
 from bench._common import parser as bench_parser  # noqa: E402
@@ -46,7 +48,7 @@ from bot.pacing import SendRateLimiter  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack_client import make_web_client  # noqa: E402
 from handlers.jobs import JOBS, run_due_work  # noqa: E402
-from storage.models import CheckinPeriod, OutgoingMessage  # noqa: E402
+from storage.models import CheckinPeriod, OutgoingMessage, PromptSchedule  # noqa: E402
 from storage.session import make_engine, make_session_factory, rebuild_schema  # noqa: E402
 
 NOTHING_DUE = datetime(2026, 11, 25, 11, 59, tzinfo=timezone.utc)  # Wednesday of 2026-W48
@@ -54,6 +56,7 @@ PROMPTS_DUE = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)  # the late pro
 
 
 TARGET_IDLE_MS = 50
+RESET_RUNS = 3  # each looks at the whole portfolio: fewer than the cheap runs
 TARGET_GROWTH = 2.0
 
 
@@ -70,6 +73,7 @@ class Measured:
     actions: int
     nothing_due_ms: float
     due_ms: float
+    after_reset_ms: float
     posted_while_empty: int
     prompts_per_run: float
     by_job: dict[str, float]
@@ -131,6 +135,11 @@ def measure(url: str, *, projects: int, due: int, runs: int) -> Measured:
             forget_the_prompts()
             busy.append(timed(lambda: run_due_work(ctx, PROMPTS_DUE)))
         prompts_per_run = (len(fake.calls_to("chat.postMessage")) - posted_while_empty) / runs
+        after_reset = []
+        for _ in range(RESET_RUNS):
+            with session_factory.begin() as session:
+                session.execute(update(PromptSchedule).values(check_at=None, version=PromptSchedule.version + 1))
+            after_reset.append(timed(lambda: run_due_work(ctx, NOTHING_DUE)))
     engine.dispose()
     return Measured(
         engine.dialect.name,
@@ -138,6 +147,7 @@ def measure(url: str, *, projects: int, due: int, runs: int) -> Measured:
         portfolio.actions,
         statistics.median(empty),
         statistics.median(busy),
+        statistics.median(after_reset),
         posted_while_empty,
         prompts_per_run,
         by_job,
@@ -167,6 +177,10 @@ def main() -> None:
         print(
             f"  tick, {args.due} prompts due: {result.due_ms:.0f} ms  (median of {args.runs};"
             f" {result.prompts_per_run:.0f} sent a run)"
+        )
+        print(
+            f"  first tick after the prompt schedule is cleared (upgrade, new default cadence): "
+            f"{result.after_reset_ms:.0f} ms  (median of {RESET_RUNS})"
         )
         print("  idle tick by job:    " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in result.by_job.items()))
     for smaller, larger in itertools.pairwise(results):
