@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, UtcDateTime
@@ -636,8 +637,9 @@ class Risk(Base):
         back_populates="risk", order_by="RiskEvent.id", cascade="all, delete-orphan"
     )
 
-    @property
+    @hybrid_property
     def score(self) -> int:
+        # Also a SQL expression (Risk.score), so queries rank and filter by the same product.
         return self.probability * self.impact
 
 

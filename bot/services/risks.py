@@ -389,7 +389,7 @@ def open_risks(session: Session, condition: ColumnElement[bool]) -> list[Risk]:
             .where(condition, Risk.status == RaidStatus.OPEN, Project.status != ProjectStatus.CLOSED)
             # The project from the join and the owner joined to it: one read besides the events.
             .options(contains_eager(Risk.project), joinedload(Risk.owner), selectinload(Risk.events))
-            .order_by((Risk.probability * Risk.impact).desc(), Risk.next_review, Risk.id)
+            .order_by(Risk.score.desc(), Risk.next_review, Risk.id)
         )
     )
 
@@ -474,7 +474,7 @@ def issue_lines(rows: list[Issue]) -> list[IssueLine]:
 def needing_confirmation(session: Session, project_id: int) -> tuple[list[Risk], list[Issue]]:
     """What the check-in asks "still accurate?" about: open risks scoring HIGH_SCORE+, open high/critical issues."""
     # Chosen in the query, so the others' events are never read.
-    high_risks = and_(Project.id == project_id, Risk.probability * Risk.impact >= HIGH_SCORE)
+    high_risks = and_(Project.id == project_id, Risk.score >= HIGH_SCORE)
     high_issues = and_(Project.id == project_id, Issue.severity.in_(HIGH_SEVERITIES))
     return open_risks(session, high_risks), open_issues(session, high_issues)
 
@@ -549,9 +549,7 @@ def digest_raid(
     session: Session, *, now: datetime, today: date, scope: ColumnElement[bool], zone: ZoneInfo
 ) -> DigestRaid:
     """`scope` narrows the projects, as the digest's does (a Slack Connect channel sees only its partner's)."""
-    new_high = open_risks(
-        session, and_(scope, Risk.created_at > now - DIGEST_WEEK, Risk.probability * Risk.impact >= HIGH_SCORE)
-    )
+    new_high = open_risks(session, and_(scope, Risk.created_at > now - DIGEST_WEEK, Risk.score >= HIGH_SCORE))
     late = risk_lines(session, open_risks(session, and_(scope, Risk.next_review < today)), as_of=today, zone=zone)
     tally: dict[str, list] = {}
     high_severities = [IssueSeverity.CRITICAL, IssueSeverity.HIGH]
